@@ -1,0 +1,53 @@
+# snowyowl — one front door. `make help` lists the targets.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+WASM_TOOLS_VERSION := 1.263.0
+CORE_WASM := target/wasm32-unknown-unknown/wasm/snowyowl.wasm
+COMPONENT := build/snowyowl.wasm
+CLI := target/release/snowyowl
+DEMO_INPUT := tests/data/demo-tenant.ndjson
+
+.PHONY: help tools component build demo test lint fmt clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+tools: ## Install what the build needs (wasm target, wasm-tools), skipping what is present
+	@rustup target list --installed | grep -q '^wasm32-unknown-unknown$$' || rustup target add wasm32-unknown-unknown
+	@command -v wasm-tools >/dev/null && wasm-tools --version | grep -q '$(WASM_TOOLS_VERSION)' \
+		|| $(CARGO) install wasm-tools --version $(WASM_TOOLS_VERSION)
+
+component: tools ## Build the WebAssembly component (build/snowyowl.wasm) and check it imports nothing
+	$(CARGO) build --target wasm32-unknown-unknown --profile wasm --lib --features component
+	@mkdir -p build
+	wasm-tools component new $(CORE_WASM) -o $(COMPONENT)
+	@if wasm-tools component wit $(COMPONENT) | grep -E '^\s*import ' ; then \
+		echo "error: the component imports something; it must import nothing" >&2; exit 1; fi
+	@echo "built $(COMPONENT) ($$(wc -c < $(COMPONENT)) bytes, exports only)"
+
+build: component ## Build the CLI (target/release/snowyowl) with the component inside
+	$(CARGO) build --release -p snowyowl-cli
+
+demo: build ## Run the CLI on the bundled sample tenant and print the findings
+	@mkdir -p build
+	$(CLI) scan --brief --output build/demo-findings.ndjson $(DEMO_INPUT)
+	@echo "full OCSF findings: build/demo-findings.ndjson"
+
+test: component lint ## Run every test (what CI runs)
+	$(CARGO) test --release --workspace
+
+lint: ## rustfmt check and clippy with warnings as errors (native and wasm builds)
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --profile wasm --target wasm32-unknown-unknown --lib --features component -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+clean: ## Remove build outputs
+	$(CARGO) clean
+	rm -rf build

@@ -1,0 +1,12 @@
+//! The snowyowl command line, as a library: the hosts of the snowyowl engine (the WebAssembly
+//! component through wasmtime, or the native core for comparison), input readers, and the
+//! scenario generator. `main.rs` is only argument parsing on top of this.
+
+pub mod generate;
+pub mod input;
+pub mod runtime;
+pub mod scan;
+
+pub use runtime::{
+    Backend, ComponentBackend, HostFinding, HostPushed, HostRejected, NativeBackend,
+};

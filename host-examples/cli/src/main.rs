@@ -1,0 +1,241 @@
+//! `snowyowl`: finds the Midnight Blizzard intrusion chain in Entra ID and Microsoft 365 logs.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::Value;
+
+use snowyowl_cli::input::Format;
+use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
+use snowyowl_cli::scan::{scan, ScanOptions};
+use snowyowl_cli::{generate, Backend, ComponentBackend, NativeBackend};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "snowyowl",
+    version,
+    about = "Finds the Midnight Blizzard (APT29) intrusion chain in Entra ID and Microsoft 365 logs",
+    long_about = "Finds the Midnight Blizzard (APT29) intrusion chain in Entra ID and Microsoft 365 \
+logs: password sprays (also from residential proxies), the account they break into, and what the \
+actor does with it.\n\nThe detectors run inside the snowyowl WebAssembly component (built into this \
+binary) on wasmtime; findings are OCSF Detection Findings (class 2004), one JSON object per line."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Scan log files (or stdin) and write findings as NDJSON.
+    ///
+    /// Reads Entra ID sign-ins in any of their four shapes (Azure Monitor diagnostic export,
+    /// Microsoft Graph, Log Analytics rows, the Office 365 unified audit log), as newline-delimited
+    /// JSON, JSON documents (arrays, {"records": [...]}, {"value": [...]}) or Log Analytics CSV
+    /// exports. Lines that cannot be read are reported on stderr with file and line; the rest of
+    /// the input is still scanned. Exit status: 0 when the scan ran (findings or not), 1 on an
+    /// error that stopped it (unreadable file, invalid config).
+    #[command(
+        after_help = "Examples:\n  snowyowl scan signins.jsonl\n  snowyowl scan --config tuned.json --output findings.ndjson export.csv\n  az monitor ... | snowyowl scan -"
+    )]
+    Scan(ScanArgs),
+    /// Write a deterministic scenario (NDJSON) for demos and tests.
+    Generate(GenerateArgs),
+}
+
+#[derive(Parser, Debug)]
+struct ScanArgs {
+    /// Input files; none or "-" reads stdin.
+    #[arg(value_name = "FILE")]
+    inputs: Vec<PathBuf>,
+    /// Write findings here instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Detector settings (JSON): thresholds, windows, enable/disable, severity overrides. Errors
+    /// name the field. See the README for every key.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Load this build of the component instead of the one built into the binary.
+    #[arg(long, value_name = "PATH")]
+    component: Option<PathBuf>,
+    /// Run the component in wasmtime (default), or the same core compiled natively (for checks).
+    #[arg(long, value_enum, default_value_t = EngineKind::Component)]
+    engine: EngineKind,
+    /// How the input is framed.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    format: Format,
+    /// Records per batch handed to the engine.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    batch_size: u32,
+    /// Seed for the engine's hash tables (default: random). Set it only to reproduce a run.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// How many rejected lines to list on stderr.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    show_rejections: usize,
+    /// Print one readable line per finding on stdout instead of the NDJSON (which still goes to
+    /// --output when given).
+    #[arg(long)]
+    brief: bool,
+    /// Print the engine's stats (JSON) on stderr at the end.
+    #[arg(long)]
+    stats: bool,
+    /// No summary and no progress bar on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EngineKind {
+    /// The WebAssembly component in wasmtime.
+    Component,
+    /// The core compiled into this binary.
+    Native,
+}
+
+#[derive(Parser, Debug)]
+struct GenerateArgs {
+    /// The scenario.
+    #[arg(long, value_enum, default_value_t = Scenario::Demo)]
+    scenario: Scenario,
+    /// Seed: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 2024)]
+    seed: u64,
+    /// Write here instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// A day of a 300-user tenant with a two-round password spray that breaks into a test account.
+    Demo,
+}
+
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    // std seeds RandomState from the operating system's random source.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
+}
+
+/// The config text with `seed` set (from --seed, or random) unless the file sets one.
+fn config_with_seed(text: Option<String>, seed: Option<u64>) -> Result<String> {
+    let text = text.unwrap_or_else(|| "{}".to_owned());
+    let Ok(Value::Object(mut object)) = serde_json::from_str::<Value>(&text) else {
+        // Not an object: hand it over as it is, so the engine reports what is wrong.
+        return Ok(text);
+    };
+    match seed {
+        Some(seed) => {
+            object.insert("seed".into(), seed.into());
+        }
+        None => {
+            object.entry("seed").or_insert_with(|| random_seed().into());
+        }
+    }
+    Ok(Value::Object(object).to_string())
+}
+
+fn run_scan(args: ScanArgs) -> Result<()> {
+    let config_text = match &args.config {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading config {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let config = config_with_seed(config_text, args.seed)?;
+    let config_name = args
+        .config
+        .as_ref()
+        .map_or("config".to_owned(), |p| p.display().to_string());
+    let mut backend: Box<dyn Backend> = match args.engine {
+        EngineKind::Component => {
+            let bytes = match &args.component {
+                Some(path) => std::fs::read(path)
+                    .with_context(|| format!("reading component {}", path.display()))?,
+                None => EMBEDDED_COMPONENT.to_vec(),
+            };
+            Box::new(ComponentBackend::new(&bytes, &config).with_context(|| config_name.clone())?)
+        }
+        EngineKind::Native => {
+            Box::new(NativeBackend::new(&config).with_context(|| config_name.clone())?)
+        }
+    };
+    let stdout = || BufWriter::new(io::stdout().lock());
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None if args.brief => Box::new(io::sink()),
+        None => Box::new(stdout()),
+    };
+    let mut brief: Box<dyn Write> = if args.brief {
+        Box::new(stdout())
+    } else {
+        Box::new(io::sink())
+    };
+    let show_progress = !args.quiet && io::stderr().is_terminal();
+    let options = ScanOptions {
+        inputs: args.inputs,
+        format: args.format,
+        batch_size: args.batch_size as usize,
+        progress_from: show_progress.then_some(8 << 20),
+        brief: args.brief,
+    };
+    let summary = scan(backend.as_mut(), &options, &mut out, &mut brief)?;
+    if !args.quiet {
+        eprint!("{}", summary.render(args.show_rejections));
+    }
+    if args.stats {
+        eprintln!("{}", backend.stats()?);
+    }
+    Ok(())
+}
+
+fn run_generate(args: GenerateArgs) -> Result<()> {
+    let text = match args.scenario {
+        Scenario::Demo => generate::demo(args.seed),
+    };
+    match args.output {
+        Some(path) => {
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+        }
+        None => {
+            let mut stdout = io::stdout().lock();
+            stdout.write_all(text.as_bytes()).context("writing stdout")
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => run_scan(args),
+        Command::Generate(args) => run_generate(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<io::Error>()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("snowyowl: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

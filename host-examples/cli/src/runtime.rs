@@ -1,0 +1,269 @@
+//! Running the engine: the component in wasmtime, or the native core, behind one small trait.
+
+use anyhow::{anyhow, Context as _, Result};
+use wasmtime::component::{Component, Linker, ResourceAny};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+
+/// Host bindings generated from `wit/`.
+#[allow(missing_docs)]
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "detector",
+    });
+}
+
+use bindings::exports::snowyowl::detect::engine as wit;
+use bindings::Detector;
+
+/// The component built from this repository, embedded at build time.
+pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../build/snowyowl.wasm"
+));
+
+/// A finding as the host sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostFinding {
+    /// The detector id.
+    pub detector: String,
+    /// Severity name (`critical`, …).
+    pub severity: &'static str,
+    /// Stable finding uid.
+    pub uid: String,
+    /// OCSF Detection Finding JSON.
+    pub json: String,
+}
+
+/// A rejected record as the host sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRejected {
+    /// Line within the batch (1-based).
+    pub line: u32,
+    /// Kind name (`malformed`, `not-an-object`, `unknown-shape`, `invalid-field`).
+    pub kind: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+/// What one push produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostPushed {
+    /// Findings.
+    pub findings: Vec<HostFinding>,
+    /// Rejected records.
+    pub rejected: Vec<HostRejected>,
+    /// Records accepted.
+    pub accepted: u32,
+    /// Records ignored.
+    pub ignored: u32,
+}
+
+/// An engine, wherever it runs.
+pub trait Backend {
+    /// Processes a batch.
+    fn push(&mut self, events: &[u8]) -> Result<HostPushed>;
+    /// Moves the watermark.
+    fn advance(&mut self, watermark_ms: i64) -> Result<Vec<HostFinding>>;
+    /// End of input.
+    fn flush(&mut self) -> Result<Vec<HostFinding>>;
+    /// Stats JSON.
+    fn stats(&mut self) -> Result<String>;
+}
+
+/// The snowyowl component running in wasmtime.
+pub struct ComponentBackend {
+    store: Store<StoreLimits>,
+    bindings: Detector,
+    engine: ResourceAny,
+}
+
+fn severity_name(severity: wit::Severity) -> &'static str {
+    match severity {
+        wit::Severity::Informational => "informational",
+        wit::Severity::Low => "low",
+        wit::Severity::Medium => "medium",
+        wit::Severity::High => "high",
+        wit::Severity::Critical => "critical",
+    }
+}
+
+fn kind_name(kind: wit::RejectionKind) -> &'static str {
+    match kind {
+        wit::RejectionKind::Malformed => "malformed",
+        wit::RejectionKind::NotAnObject => "not-an-object",
+        wit::RejectionKind::UnknownShape => "unknown-shape",
+        wit::RejectionKind::InvalidField => "invalid-field",
+    }
+}
+
+fn host_findings(findings: Vec<wit::Finding>) -> Vec<HostFinding> {
+    findings
+        .into_iter()
+        .map(|finding| HostFinding {
+            detector: finding.detector,
+            severity: severity_name(finding.severity),
+            uid: finding.uid,
+            json: finding.json,
+        })
+        .collect()
+}
+
+/// The most linear memory the component may grow to (bytes).
+pub const DEFAULT_MAX_MEMORY: usize = 4 << 30;
+
+impl ComponentBackend {
+    /// Compiles `component` (the bytes of a component) and creates an engine with `config`.
+    pub fn new(component: &[u8], config: &str) -> Result<Self> {
+        let mut wasm_config = Config::new();
+        wasm_config.wasm_component_model(true);
+        let engine = Engine::new(&wasm_config).map_err(|e| anyhow!("{e:#}"))?;
+        let component = Component::new(&engine, component)
+            .map_err(|e| anyhow!("{e:#}"))
+            .context("loading the snowyowl component")?;
+        let linker = Linker::new(&engine);
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(DEFAULT_MAX_MEMORY)
+            .build();
+        let mut store = Store::new(&engine, limits);
+        store.limiter(|limits| limits);
+        let bindings = Detector::instantiate(&mut store, &component, &linker)
+            .map_err(|e| anyhow!("{e:#}"))
+            .context("instantiating the snowyowl component (it must import nothing)")?;
+        let created = bindings
+            .snowyowl_detect_engine()
+            .engine()
+            .call_create(&mut store, config)
+            .map_err(|e| anyhow!("{e:#}"))
+            .context("the component trapped creating the engine")?;
+        let engine = match created {
+            Ok(engine) => engine,
+            Err(wit::Error::InvalidConfig(message)) => {
+                return Err(anyhow!("invalid config: {message}"))
+            }
+            Err(wit::Error::InvalidSnapshot(message)) => {
+                return Err(anyhow!("invalid snapshot: {message}"))
+            }
+        };
+        Ok(ComponentBackend {
+            store,
+            bindings,
+            engine,
+        })
+    }
+}
+
+impl Backend for ComponentBackend {
+    fn push(&mut self, events: &[u8]) -> Result<HostPushed> {
+        let pushed = self
+            .bindings
+            .snowyowl_detect_engine()
+            .engine()
+            .call_push(&mut self.store, self.engine, events)
+            .map_err(|e| anyhow!("the component trapped in push: {e:#}"))?;
+        Ok(HostPushed {
+            findings: host_findings(pushed.findings),
+            rejected: pushed
+                .rejected
+                .into_iter()
+                .map(|r| HostRejected {
+                    line: r.line,
+                    kind: kind_name(r.kind),
+                    reason: r.reason,
+                })
+                .collect(),
+            accepted: pushed.accepted,
+            ignored: pushed.ignored,
+        })
+    }
+
+    fn advance(&mut self, watermark_ms: i64) -> Result<Vec<HostFinding>> {
+        let findings = self
+            .bindings
+            .snowyowl_detect_engine()
+            .engine()
+            .call_advance(&mut self.store, self.engine, watermark_ms)
+            .map_err(|e| anyhow!("the component trapped in advance: {e:#}"))?;
+        Ok(host_findings(findings))
+    }
+
+    fn flush(&mut self) -> Result<Vec<HostFinding>> {
+        let findings = self
+            .bindings
+            .snowyowl_detect_engine()
+            .engine()
+            .call_flush(&mut self.store, self.engine)
+            .map_err(|e| anyhow!("the component trapped in flush: {e:#}"))?;
+        Ok(host_findings(findings))
+    }
+
+    fn stats(&mut self) -> Result<String> {
+        self.bindings
+            .snowyowl_detect_engine()
+            .engine()
+            .call_stats(&mut self.store, self.engine)
+            .map_err(|e| anyhow!("the component trapped in stats: {e:#}"))
+    }
+}
+
+/// The core compiled into this binary: the reference the component is checked against.
+pub struct NativeBackend(snowyowl::Engine);
+
+impl NativeBackend {
+    /// An engine with `config`.
+    pub fn new(config: &str) -> Result<Self> {
+        snowyowl::Engine::from_json(config)
+            .map(NativeBackend)
+            .map_err(|e| anyhow!("{e}"))
+    }
+}
+
+fn native_findings(findings: Vec<snowyowl::Finding>) -> Vec<HostFinding> {
+    findings
+        .into_iter()
+        .map(|finding| HostFinding {
+            detector: finding.detector.to_owned(),
+            severity: match finding.severity {
+                snowyowl::Severity::Informational => "informational",
+                snowyowl::Severity::Low => "low",
+                snowyowl::Severity::Medium => "medium",
+                snowyowl::Severity::High => "high",
+                snowyowl::Severity::Critical => "critical",
+            },
+            json: finding.to_json(),
+            uid: finding.uid,
+        })
+        .collect()
+}
+
+impl Backend for NativeBackend {
+    fn push(&mut self, events: &[u8]) -> Result<HostPushed> {
+        let pushed = self.0.push(events);
+        Ok(HostPushed {
+            findings: native_findings(pushed.findings),
+            rejected: pushed
+                .rejected
+                .into_iter()
+                .map(|r| HostRejected {
+                    line: r.line,
+                    kind: r.kind.name(),
+                    reason: r.reason,
+                })
+                .collect(),
+            accepted: pushed.accepted,
+            ignored: pushed.ignored,
+        })
+    }
+
+    fn advance(&mut self, watermark_ms: i64) -> Result<Vec<HostFinding>> {
+        Ok(native_findings(self.0.advance(watermark_ms)))
+    }
+
+    fn flush(&mut self) -> Result<Vec<HostFinding>> {
+        Ok(native_findings(self.0.flush()))
+    }
+
+    fn stats(&mut self) -> Result<String> {
+        Ok(self.0.stats_json())
+    }
+}

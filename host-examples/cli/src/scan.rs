@@ -1,0 +1,229 @@
+//! `snowyowl scan`: inputs through the engine, findings out, a summary for the operator.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::input::{read_batches, Format};
+use crate::runtime::{Backend, HostFinding};
+
+/// What to scan and how.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Files to read; empty or `-` means stdin.
+    pub inputs: Vec<PathBuf>,
+    /// Input framing.
+    pub format: Format,
+    /// Records per batch pushed to the engine.
+    pub batch_size: usize,
+    /// Draw a progress bar on stderr for inputs of at least this many bytes (when stderr is a
+    /// terminal); `None` never.
+    pub progress_from: Option<u64>,
+    /// Also write one human-readable line per finding to the `brief` writer.
+    pub brief: bool,
+}
+
+/// One line for a person: time, severity, create/update, detector, title.
+pub fn brief_line(finding: &HostFinding) -> String {
+    let value: serde_json::Value = serde_json::from_str(&finding.json).unwrap_or_default();
+    let time = value["time"]
+        .as_i64()
+        .map_or_else(String::new, snowyowl::time::format);
+    let activity = if value["activity_id"] == 2 {
+        "update"
+    } else {
+        "new"
+    };
+    let title = value["finding_info"]["title"].as_str().unwrap_or("");
+    format!(
+        "{time}  {:<8}  {activity:<6}  {:<20}  {title}",
+        finding.severity, finding.detector
+    )
+}
+
+/// What a scan saw, for the summary.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Inputs read.
+    pub inputs: usize,
+    /// Records accepted as events.
+    pub accepted: u64,
+    /// Records of known sources no detector reads.
+    pub ignored: u64,
+    /// Records rejected, by kind.
+    pub rejected: BTreeMap<String, u64>,
+    /// Rejections with where and why, in input order: `file:line: kind: reason`.
+    pub rejections: Vec<String>,
+    /// Findings written, by detector (creates and updates).
+    pub findings: BTreeMap<String, u64>,
+    /// Distinct findings (by uid), by detector.
+    pub distinct: BTreeMap<String, u64>,
+    seen_uids: std::collections::BTreeSet<String>,
+}
+
+impl Summary {
+    fn rejected_total(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+
+    fn add_findings(
+        &mut self,
+        findings: &[HostFinding],
+        out: &mut dyn Write,
+        brief: &mut dyn Write,
+        show_brief: bool,
+    ) -> Result<()> {
+        for finding in findings {
+            out.write_all(finding.json.as_bytes())?;
+            out.write_all(b"\n")?;
+            if show_brief {
+                writeln!(brief, "{}", brief_line(finding))?;
+            }
+            *self.findings.entry(finding.detector.clone()).or_insert(0) += 1;
+            if self.seen_uids.insert(finding.uid.clone()) {
+                *self.distinct.entry(finding.detector.clone()).or_insert(0) += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The summary as lines for stderr, showing at most `show` rejections.
+    pub fn render(&self, show: usize) -> String {
+        let mut text = String::new();
+        let total = self.accepted + self.ignored + self.rejected_total();
+        text.push_str(&format!(
+            "snowyowl: read {total} records from {} input(s): {} accepted, {} ignored (no detector reads them), {} rejected\n",
+            self.inputs, self.accepted, self.ignored, self.rejected_total()
+        ));
+        if !self.rejected.is_empty() {
+            let kinds: Vec<String> = self
+                .rejected
+                .iter()
+                .map(|(kind, n)| format!("{kind} {n}"))
+                .collect();
+            text.push_str(&format!("  rejected by kind: {}\n", kinds.join(", ")));
+            for line in self.rejections.iter().take(show) {
+                text.push_str(&format!("  {line}\n"));
+            }
+            if self.rejections.len() > show {
+                text.push_str(&format!(
+                    "  … and {} more (--show-rejections N to see more)\n",
+                    self.rejections.len() - show
+                ));
+            }
+        }
+        if self.distinct.is_empty() {
+            text.push_str("snowyowl: no findings\n");
+        } else {
+            let per: Vec<String> = self
+                .distinct
+                .iter()
+                .map(|(detector, n)| format!("{detector} {n}"))
+                .collect();
+            let distinct: u64 = self.distinct.values().sum();
+            let written: u64 = self.findings.values().sum();
+            text.push_str(&format!(
+                "snowyowl: {distinct} findings ({written} records with updates): {}\n",
+                per.join(", ")
+            ));
+        }
+        text
+    }
+}
+
+/// Runs every input through `backend`, writing findings to `out` as NDJSON (and, with
+/// `options.brief`, a readable line per finding to `brief`).
+pub fn scan(
+    backend: &mut dyn Backend,
+    options: &ScanOptions,
+    out: &mut dyn Write,
+    brief: &mut dyn Write,
+) -> Result<Summary> {
+    let mut summary = Summary::default();
+    let inputs: Vec<Option<PathBuf>> = if options.inputs.is_empty() {
+        vec![None]
+    } else {
+        options
+            .inputs
+            .iter()
+            .map(|path| (path.as_os_str() != "-").then(|| path.clone()))
+            .collect()
+    };
+    for input in inputs {
+        summary.inputs += 1;
+        let (name, size, mut reader): (String, u64, Box<dyn BufRead>) = match &input {
+            Some(path) => {
+                let file =
+                    File::open(path).with_context(|| format!("opening {}", path.display()))?;
+                let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+                (
+                    path.display().to_string(),
+                    size,
+                    Box::new(BufReader::with_capacity(1 << 20, file)),
+                )
+            }
+            None => (
+                "<stdin>".to_owned(),
+                0,
+                Box::new(BufReader::with_capacity(1 << 20, io::stdin())),
+            ),
+        };
+        let progress = match options.progress_from {
+            Some(from) if size >= from => {
+                let bar = ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr());
+                if let Ok(style) = ProgressStyle::with_template(
+                    "{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+                ) {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+                bar.set_message(name.clone());
+                bar
+            }
+            _ => ProgressBar::hidden(),
+        };
+        read_batches(
+            &mut *reader,
+            &name,
+            options.format,
+            options.batch_size,
+            &mut |batch| {
+                for (line, reason) in &batch.host_rejected {
+                    *summary.rejected.entry("malformed".to_owned()).or_insert(0) += 1;
+                    summary
+                        .rejections
+                        .push(format!("{name}:{line}: malformed: {reason}"));
+                }
+                if !batch.bytes.is_empty() {
+                    let pushed = backend.push(&batch.bytes)?;
+                    summary.accepted += u64::from(pushed.accepted);
+                    summary.ignored += u64::from(pushed.ignored);
+                    for rejected in &pushed.rejected {
+                        *summary
+                            .rejected
+                            .entry(rejected.kind.to_owned())
+                            .or_insert(0) += 1;
+                        summary.rejections.push(format!(
+                            "{name}:{}: {}: {}",
+                            batch.source_line(rejected.line),
+                            rejected.kind,
+                            rejected.reason
+                        ));
+                    }
+                    summary.add_findings(&pushed.findings, out, brief, options.brief)?;
+                }
+                progress.set_position(batch.consumed);
+                Ok(())
+            },
+        )?;
+        progress.finish_and_clear();
+    }
+    let findings = backend.flush()?;
+    summary.add_findings(&findings, out, brief, options.brief)?;
+    out.flush()?;
+    brief.flush()?;
+    Ok(summary)
+}

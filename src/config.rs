@@ -1,0 +1,184 @@
+//! Configuration: read once from JSON, validated into values that cannot be wrong.
+//!
+//! Every field has a default, so `{}` is a valid configuration. Unknown fields are errors, and
+//! every error names the field (`detectors.password-spray.min_users: …`).
+
+use serde::{Deserialize, Deserializer};
+
+use crate::detectors;
+use crate::time::{self, MINUTE};
+use crate::Error;
+
+/// A span of event time in milliseconds; written in config as `"20m"`, `"24h"`, `"500ms"` or a
+/// number of milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Duration(pub i64);
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Millis(i64),
+            Text(String),
+        }
+        let millis = match Written::deserialize(deserializer)? {
+            Written::Millis(millis) => millis,
+            Written::Text(text) => time::parse_duration(&text).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "invalid duration {text:?}: write a number and a unit (ms, s, m, h, d), e.g. \"20m\""
+                ))
+            })?,
+        };
+        if millis <= 0 {
+            return Err(serde::de::Error::custom("a duration must be positive"));
+        }
+        Ok(Duration(millis))
+    }
+}
+
+/// Hard caps on the engine's own state. Hitting one is counted in `stats`, never silent.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Events held back waiting for the watermark (to put them in time order).
+    pub max_buffered_events: usize,
+    /// Sign-in ids remembered to drop duplicates.
+    pub max_dedup_ids: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_buffered_events: 1_000_000,
+            max_dedup_ids: 1_000_000,
+        }
+    }
+}
+
+/// The engine's configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Seed of the hash tables keyed by attacker-chosen strings (IPs, user names). The core has
+    /// no randomness: hosts pass a random value so that keys cannot be chosen to collide.
+    pub seed: u64,
+    /// How late (in event time) an event may arrive and still be processed in time order. The
+    /// watermark is the highest event time seen minus this.
+    pub allowed_lateness: Duration,
+    /// State caps.
+    pub limits: Limits,
+    /// Per-detector settings, keyed by detector id.
+    pub detectors: detectors::Settings,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seed: 0,
+            allowed_lateness: Duration(5 * MINUTE),
+            limits: Limits::default(),
+            detectors: detectors::Settings::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a configuration. An empty string means all defaults.
+    pub fn from_json(text: &str) -> Result<Config, Error> {
+        let text = if text.trim().is_empty() { "{}" } else { text };
+        let deserializer = &mut serde_json::Deserializer::from_str(text);
+        let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            if path == "." {
+                Error::InvalidConfig(inner.to_string())
+            } else {
+                Error::InvalidConfig(format!("{path}: {inner}"))
+            }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        positive(
+            "limits.max_buffered_events",
+            self.limits.max_buffered_events,
+        )?;
+        positive("limits.max_dedup_ids", self.limits.max_dedup_ids)?;
+        self.detectors.validate()
+    }
+}
+
+/// Checks that a count is at least 1; the error names the field.
+pub fn positive(field: &str, value: usize) -> Result<(), Error> {
+    if value == 0 {
+        return Err(Error::InvalidConfig(format!("{field}: must be at least 1")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        match Config::from_json(text) {
+            Err(Error::InvalidConfig(message)) => message,
+            other => format!("unexpected: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_is_defaults() {
+        assert_eq!(Config::from_json("").ok(), Some(Config::default()));
+        assert_eq!(Config::from_json("{}").ok(), Some(Config::default()));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let message = error(r#"{"detectors": {"password-spray": {"min_user": 3}}}"#);
+        assert!(
+            message.starts_with("detectors.password-spray.min_user: unknown field `min_user`"),
+            "{message}"
+        );
+        let message = error(r#"{"detectors": {"password-spray": {"window": "20x"}}}"#);
+        assert!(
+            message.starts_with("detectors.password-spray.window: invalid duration"),
+            "{message}"
+        );
+        let message = error(r#"{"detectors": {"password-spray": {"min_users": 0}}}"#);
+        assert_eq!(
+            message,
+            "detectors.password-spray.min_users: must be at least 1"
+        );
+        let message = error(r#"{"allowed_lateness": -5}"#);
+        assert!(
+            message.starts_with("allowed_lateness: a duration must be positive"),
+            "{message}"
+        );
+        let message = error(r#"{"detectors": {"no-such-detector": {}}}"#);
+        assert!(
+            message.starts_with("detectors.no-such-detector: unknown field `no-such-detector`"),
+            "{message}"
+        );
+        let message = error(r#"{"detectors": {"password-spray": {"severity": "urgent"}}}"#);
+        assert!(
+            message.starts_with("detectors.password-spray.severity: unknown variant"),
+            "{message}"
+        );
+        assert!(error("[").contains("EOF"), "{}", error("["));
+    }
+
+    #[test]
+    fn durations_in_either_form() {
+        let config = Config::from_json(r#"{"allowed_lateness": "2m"}"#).ok();
+        assert_eq!(
+            config.map(|c| c.allowed_lateness),
+            Some(Duration(2 * MINUTE))
+        );
+        let config = Config::from_json(r#"{"allowed_lateness": 1000}"#).ok();
+        assert_eq!(config.map(|c| c.allowed_lateness), Some(Duration(1000)));
+    }
+}

@@ -1,0 +1,442 @@
+//! `password-spray`: one source IP fails to sign in as many different users.
+//!
+//! **What.** Within a sliding window (default 20 min) one IP fails with the spray codes (50126,
+//! 50053, 50055, 50056, 50034, 50057, and the unified audit log's `UserLoginFailed` equivalents)
+//! for at least `min_users` distinct users (default 5), and the IP's failing users outnumber the
+//! users who signed in from it successfully in the same window.
+//!
+//! **Why.** The first stage of the Midnight Blizzard intrusion: one password tried against many
+//! accounts, staying under per-account lockout.
+//!
+//! **Logic.** State is kept per IP, created on its first spray failure: the attempts of the window
+//! and reference counts of failing and succeeding users. When the thresholds are crossed a finding
+//! is created (and each targeted user is signalled to `spray-then-success`); while the IP keeps
+//! failing the finding grows; when event time passes its last attempt by a window, it closes and
+//! an update with the final figures is emitted if it grew.
+//!
+//! **False positives.** Shared egress (NAT, proxies) where several users mistype: the
+//! success-outnumbers-failure rule keeps a busy office quiet. Misconfigured service accounts fail
+//! as one user, so they never reach the distinct-user threshold.
+//!
+//! **ATT&CK.** T1110.003.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use ahash::RandomState;
+use serde::Deserialize;
+use serde_json::{json, Map};
+
+use super::{push_capped, Context, Detector, Signal, StateStats};
+use crate::attack::PASSWORD_SPRAYING;
+use crate::config::{positive, Duration};
+use crate::event::{Event, SignIn};
+use crate::finding::{stable_uid, Activity, Finding, Observable, ObservableKind, Severity};
+use crate::state::{BoundedMap, Expiring};
+use crate::time::{self, Timestamp, MINUTE};
+use crate::Error;
+
+/// The detector id.
+pub const ID: &str = "password-spray";
+
+/// Settings of `password-spray`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Report findings at this severity instead of `medium`.
+    pub severity: Option<Severity>,
+    /// Distinct users one IP must fail for (default 5).
+    pub min_users: usize,
+    /// The sliding window (default `20m`).
+    pub window: Duration,
+    /// Source IPs tracked at once (default 200000); beyond it the quietest are evicted.
+    pub max_ips: usize,
+    /// Attempts kept per IP within the window (default 10000); older ones are dropped first.
+    pub max_attempts_per_ip: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            enabled: true,
+            severity: None,
+            min_users: 5,
+            window: Duration(20 * MINUTE),
+            max_ips: 200_000,
+            max_attempts_per_ip: 10_000,
+        }
+    }
+}
+
+impl Config {
+    /// Checks the settings; errors name the field under `path`.
+    pub fn validate(&self, path: &str) -> Result<(), Error> {
+        positive(&format!("{path}.min_users"), self.min_users)?;
+        positive(&format!("{path}.max_ips"), self.max_ips)?;
+        positive(
+            &format!("{path}.max_attempts_per_ip"),
+            self.max_attempts_per_ip,
+        )
+    }
+}
+
+/// Most users, user agents, apps and evidence ids a finding lists.
+const MAX_LISTED: usize = 1000;
+const MAX_EVIDENCE: usize = 200;
+const MAX_OBSERVED_USERS: usize = 100;
+
+#[derive(Debug, Clone)]
+struct Attempt {
+    time: Timestamp,
+    user: Box<str>,
+    failed: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct IpWindow {
+    attempts: VecDeque<Attempt>,
+    failing: BTreeMap<Box<str>, u32>,
+    succeeding: BTreeMap<Box<str>, u32>,
+    last_seen: Timestamp,
+}
+
+impl Expiring for IpWindow {
+    fn last_seen(&self) -> Timestamp {
+        self.last_seen
+    }
+}
+
+impl IpWindow {
+    fn forget_before(&mut self, since: Timestamp) {
+        while self
+            .attempts
+            .front()
+            .is_some_and(|attempt| attempt.time < since)
+        {
+            if let Some(attempt) = self.attempts.pop_front() {
+                self.forget(&attempt);
+            }
+        }
+    }
+
+    fn forget(&mut self, attempt: &Attempt) {
+        let counts = if attempt.failed {
+            &mut self.failing
+        } else {
+            &mut self.succeeding
+        };
+        if let Some(count) = counts.get_mut(&attempt.user) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&attempt.user);
+            }
+        }
+    }
+
+    fn record(&mut self, attempt: Attempt, cap: usize) -> u64 {
+        let mut dropped = 0;
+        while self.attempts.len() >= cap {
+            if let Some(oldest) = self.attempts.pop_front() {
+                self.forget(&oldest);
+                dropped += 1;
+            }
+        }
+        let counts = if attempt.failed {
+            &mut self.failing
+        } else {
+            &mut self.succeeding
+        };
+        *counts.entry(attempt.user.clone()).or_insert(0) += 1;
+        self.last_seen = self.last_seen.max(attempt.time);
+        self.attempts.push_back(attempt);
+        dropped
+    }
+}
+
+/// A spray finding still growing.
+#[derive(Debug, Clone)]
+struct OpenSpray {
+    uid: String,
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    users: Vec<String>,
+    user_count: usize,
+    attempts: u64,
+    codes: BTreeMap<u32, u64>,
+    user_agents: BTreeMap<String, u64>,
+    apps: BTreeMap<String, u64>,
+    evidence: Vec<String>,
+    succeeded_users: usize,
+    grew: bool,
+}
+
+/// The `password-spray` detector.
+#[derive(Debug)]
+pub struct PasswordSpray {
+    config: Config,
+    windows: BoundedMap<IpWindow>,
+    open: BTreeMap<String, OpenSpray>,
+    attempts_dropped: u64,
+    last_expiry: Timestamp,
+}
+
+impl PasswordSpray {
+    /// A detector with these settings.
+    pub fn new(config: Config, hasher: &RandomState) -> Self {
+        PasswordSpray {
+            windows: BoundedMap::new(config.max_ips, hasher),
+            config,
+            open: BTreeMap::new(),
+            attempts_dropped: 0,
+            last_expiry: Timestamp::MIN,
+        }
+    }
+
+    fn on_signin(&mut self, signin: &SignIn, context: &mut Context) {
+        let Some(ip) = signin.ip.as_deref() else {
+            return;
+        };
+        if !signin.category.is_user() {
+            return;
+        }
+        let failed = signin.is_spray_failure();
+        if !failed && !signin.password_correct() {
+            return;
+        }
+        let window = self.config.window.0;
+        let live_since = context.watermark.saturating_sub(window);
+        let entry = if failed {
+            self.windows
+                .get_or_insert_with(ip, live_since, IpWindow::default)
+        } else {
+            // Successes only matter for IPs that already failed: no state for clean IPs.
+            match self.windows.get_mut(ip) {
+                Some(entry) => entry,
+                None => return,
+            }
+        };
+        entry.forget_before(signin.time.saturating_sub(window));
+        let attempt = Attempt {
+            time: signin.time,
+            user: signin.user.as_str().into(),
+            failed,
+        };
+        self.attempts_dropped += entry.record(attempt, self.config.max_attempts_per_ip);
+
+        // A finding whose window lapsed closes here, whenever the watermark sweep runs, so the
+        // output does not depend on how the host advances time.
+        if self
+            .open
+            .get(ip)
+            .is_some_and(|open| open.last_seen.saturating_add(window) < signin.time)
+        {
+            if let Some(open) = self.open.remove(ip) {
+                if open.grew {
+                    context.emit(self.finding(ip, &open, Activity::Update));
+                }
+            }
+        }
+        let Some(entry) = self.windows.get_mut(ip) else {
+            return;
+        };
+        let (failing, succeeding) = (entry.failing.len(), entry.succeeding.len());
+        if let Some(open) = self.open.get_mut(ip) {
+            open.last_seen = open.last_seen.max(signin.time);
+            if failed {
+                open.attempts += 1;
+                open.grew = true;
+                add_details(open, signin);
+                if push_capped(&mut open.users, signin.user.clone(), MAX_LISTED) {
+                    open.user_count += 1;
+                    context.signal(target(signin, ip, &open.uid));
+                }
+            }
+            if !failed {
+                // A user proving a password from a spraying IP was sprayed too, and hit.
+                context.signal(target(signin, ip, &open.uid));
+            }
+            open.succeeded_users = succeeding;
+            // Past the listing cap, the window's distinct count is the best lower bound.
+            open.user_count = open.user_count.max(failing);
+            return;
+        }
+        if !failed || failing < self.config.min_users || failing <= succeeding {
+            return;
+        }
+        let first_seen = entry
+            .attempts
+            .iter()
+            .find(|attempt| attempt.failed)
+            .map_or(signin.time, |a| a.time);
+        let mut open = OpenSpray {
+            uid: stable_uid(&[ID, ip, &first_seen.to_string()]),
+            first_seen,
+            last_seen: signin.time,
+            users: Vec::new(),
+            user_count: 0,
+            attempts: 0,
+            codes: BTreeMap::new(),
+            user_agents: BTreeMap::new(),
+            apps: BTreeMap::new(),
+            evidence: Vec::new(),
+            succeeded_users: succeeding,
+            grew: false,
+        };
+        for attempt in &entry.attempts {
+            if attempt.failed {
+                open.attempts += 1;
+                if push_capped(&mut open.users, attempt.user.to_string(), MAX_LISTED) {
+                    open.user_count += 1;
+                }
+            }
+            // Every user attempted from the spraying IP in the window was a target, including
+            // any whose password was right.
+            context.signal(Signal::SprayTarget {
+                user: attempt.user.to_string(),
+                ip: Some(ip.to_owned()),
+                time: attempt.time,
+                finding_uid: open.uid.clone(),
+            });
+        }
+        // Details of earlier attempts are not kept per attempt (memory); the finding's code, agent
+        // and app counts start with the attempt that crossed the threshold.
+        add_details(&mut open, signin);
+        context.emit(self.finding(ip, &open, Activity::Create));
+        self.open.insert(ip.to_owned(), open);
+    }
+
+    fn finding(&self, ip: &str, open: &OpenSpray, activity: Activity) -> Finding {
+        let window = self.config.window.0;
+        let mut observables = vec![Observable {
+            name: "src_endpoint.ip",
+            kind: ObservableKind::IpAddress,
+            value: ip.to_owned(),
+        }];
+        observables.extend(
+            open.users
+                .iter()
+                .take(MAX_OBSERVED_USERS)
+                .map(|user| Observable {
+                    name: "user.name",
+                    kind: ObservableKind::UserName,
+                    value: user.clone(),
+                }),
+        );
+        let mut unmapped = Map::new();
+        unmapped.insert("ip".into(), json!(ip));
+        unmapped.insert("user_count".into(), json!(open.user_count));
+        unmapped.insert("users".into(), json!(open.users));
+        unmapped.insert("attempts".into(), json!(open.attempts));
+        unmapped.insert("succeeded_users".into(), json!(open.succeeded_users));
+        unmapped.insert(
+            "codes".into(),
+            json!(open
+                .codes
+                .iter()
+                .map(|(code, n)| (code.to_string(), json!(n)))
+                .collect::<Map<_, _>>()),
+        );
+        unmapped.insert("user_agents".into(), json!(open.user_agents));
+        unmapped.insert("apps".into(), json!(open.apps));
+        unmapped.insert("window_ms".into(), json!(window));
+        Finding {
+            uid: open.uid.clone(),
+            detector: ID,
+            title: format!("Password spray from {ip}"),
+            severity: Severity::Medium,
+            activity,
+            time: open.last_seen,
+            first_seen: open.first_seen,
+            message: format!(
+                "{ip} failed to sign in as {} distinct users ({} attempts) between {} and {}",
+                open.user_count,
+                open.attempts,
+                time::format(open.first_seen),
+                time::format(open.last_seen),
+            ),
+            techniques: &[PASSWORD_SPRAYING],
+            observables,
+            evidence: open.evidence.clone(),
+            unmapped,
+        }
+    }
+}
+
+fn target(signin: &SignIn, ip: &str, finding_uid: &str) -> Signal {
+    Signal::SprayTarget {
+        user: signin.user.clone(),
+        ip: Some(ip.to_owned()),
+        time: signin.time,
+        finding_uid: finding_uid.to_owned(),
+    }
+}
+
+fn add_details(open: &mut OpenSpray, signin: &SignIn) {
+    *open.codes.entry(signin.result_code).or_insert(0) += 1;
+    count_capped(&mut open.user_agents, signin.user_agent.as_deref());
+    count_capped(
+        &mut open.apps,
+        signin.app_name.as_deref().or(signin.app_id.as_deref()),
+    );
+    push_capped(&mut open.evidence, signin.id.clone(), MAX_EVIDENCE);
+}
+
+fn count_capped(counts: &mut BTreeMap<String, u64>, key: Option<&str>) {
+    let Some(key) = key else { return };
+    if let Some(count) = counts.get_mut(key) {
+        *count += 1;
+    } else if counts.len() < 50 {
+        counts.insert(key.to_owned(), 1);
+    }
+}
+
+impl Detector for PasswordSpray {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn on_event(&mut self, event: &Event, context: &mut Context) {
+        match event {
+            Event::SignIn(signin) => self.on_signin(signin, context),
+        }
+    }
+
+    fn on_watermark(&mut self, context: &mut Context) {
+        let window = self.config.window.0;
+        let watermark = context.watermark;
+        let closed: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, open)| open.last_seen.saturating_add(window) < watermark)
+            .map(|(ip, _)| ip.clone())
+            .collect();
+        for ip in closed {
+            if let Some(open) = self.open.remove(&ip) {
+                if open.grew {
+                    context.emit(self.finding(&ip, &open, Activity::Update));
+                }
+            }
+        }
+        if watermark.saturating_sub(self.last_expiry) > window {
+            self.windows.expire(watermark.saturating_sub(window));
+            self.last_expiry = watermark;
+        }
+    }
+
+    fn flush(&mut self, context: &mut Context) {
+        for (ip, open) in std::mem::take(&mut self.open) {
+            if open.grew {
+                context.emit(self.finding(&ip, &open, Activity::Update));
+            }
+        }
+    }
+
+    fn state(&self) -> StateStats {
+        StateStats {
+            entries: self.windows.len(),
+            evicted: self.windows.evicted() + self.attempts_dropped,
+            open_findings: self.open.len(),
+        }
+    }
+}

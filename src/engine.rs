@@ -1,0 +1,379 @@
+//! The engine: framing, normalization, event-time ordering, de-duplication and the detectors.
+//!
+//! Events are processed in event-time order. Each accepted event raises the watermark to its time
+//! minus the allowed lateness, waits in a bounded reorder buffer until the watermark passes it,
+//! and is then offered to every detector in registry order. Everything is decided per event, in
+//! input order, so the same events give the same findings however they are split into batches.
+//! An event older than the watermark when it arrives is still processed (counted as late).
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use ahash::RandomState;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::detectors::{self, Context, Registered, Signal};
+use crate::event::Event;
+use crate::finding::Finding;
+use crate::input::{self, Framed};
+use crate::normalize::{self, Normalized, RejectionKind};
+use crate::state::{self, BoundedMap};
+use crate::time::{Timestamp, MINUTE};
+use crate::Error;
+
+/// A line that could not be read: where and why. The rest of the batch is still processed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// The 1-based line within the pushed batch where the record starts.
+    pub line: u32,
+    /// The class of problem.
+    pub kind: RejectionKind,
+    /// What was wrong.
+    pub reason: String,
+}
+
+/// What one `push` produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pushed {
+    /// Findings, in the order they were made.
+    pub findings: Vec<Finding>,
+    /// Records that could not be read.
+    pub rejected: Vec<Rejected>,
+    /// Records turned into events.
+    pub accepted: u32,
+    /// Records of known sources that no detector reads.
+    pub ignored: u32,
+}
+
+/// Counters and state sizes, reported by `stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Records read.
+    pub records: u64,
+    /// Records turned into events.
+    pub accepted: u64,
+    /// Records of known sources no detector reads.
+    pub ignored: u64,
+    /// Records rejected, by kind.
+    pub rejected: BTreeMap<&'static str, u64>,
+    /// Events dropped as duplicates of an earlier event id.
+    pub duplicates: u64,
+    /// Events that arrived after the watermark had passed them (processed anyway).
+    pub late: u64,
+    /// Events forced out of the reorder buffer early because it was full.
+    pub buffer_overflow: u64,
+    /// Events waiting in the reorder buffer.
+    pub buffered: usize,
+    /// Ids remembered for de-duplication.
+    pub dedup_ids: usize,
+    /// Dedup ids dropped because of the cap.
+    pub dedup_evicted: u64,
+    /// The watermark (ms), or null before the first event.
+    pub watermark: Option<Timestamp>,
+    /// Findings emitted, by detector (creates and updates).
+    pub findings: BTreeMap<&'static str, u64>,
+    /// Per detector: keys tracked, live keys evicted, open findings.
+    pub detectors: BTreeMap<&'static str, DetectorStats>,
+}
+
+/// One detector's state figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DetectorStats {
+    /// Keys tracked.
+    pub entries: usize,
+    /// Live keys evicted because a cap was reached.
+    pub evicted: u64,
+    /// Findings still open.
+    pub open_findings: usize,
+}
+
+#[derive(Debug)]
+struct Pending {
+    time: Timestamp,
+    sequence: u64,
+    event: Event,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.sequence) == (other.time, other.sequence)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.time, self.sequence).cmp(&(other.time, other.sequence))
+    }
+}
+
+/// How far the watermark moves before detectors are asked to close what it passed.
+const SWEEP_EVERY: Timestamp = MINUTE;
+
+/// The detection engine. Pure: no I/O, no clock, no randomness.
+pub struct Engine {
+    config: Config,
+    detectors: Vec<Registered>,
+    buffer: BinaryHeap<Reverse<Pending>>,
+    dedup: BoundedMap<Timestamp>,
+    /// Highest event time seen.
+    max_time: Option<Timestamp>,
+    watermark: Option<Timestamp>,
+    last_sweep: Timestamp,
+    sequence: u64,
+    stats: Stats,
+}
+
+impl Engine {
+    /// An engine with a validated configuration.
+    pub fn new(config: Config) -> Engine {
+        let hasher: RandomState = state::hasher(config.seed);
+        Engine {
+            detectors: detectors::build(&config.detectors, &hasher),
+            dedup: BoundedMap::new(config.limits.max_dedup_ids, &hasher),
+            buffer: BinaryHeap::new(),
+            max_time: None,
+            watermark: None,
+            last_sweep: Timestamp::MIN,
+            sequence: 0,
+            stats: Stats::default(),
+            config,
+        }
+    }
+
+    /// An engine from configuration JSON (empty: all defaults).
+    pub fn from_json(config: &str) -> Result<Engine, Error> {
+        Config::from_json(config).map(Engine::new)
+    }
+
+    /// Reads a batch of newline-delimited JSON or JSON documents and processes every record in it.
+    pub fn push(&mut self, bytes: &[u8]) -> Pushed {
+        let mut pushed = Pushed::default();
+        let mut context = Context::new(self.watermark.unwrap_or(Timestamp::MIN));
+        input::frame(bytes, &mut |framed| match framed {
+            Framed::Record { line, text } => {
+                normalize::normalize(text, &mut |normalized| {
+                    self.stats.records += 1;
+                    match normalized {
+                        Normalized::Event(event) => {
+                            pushed.accepted += 1;
+                            self.accept(event, &mut context);
+                        }
+                        Normalized::Ignored(_) => {
+                            pushed.ignored += 1;
+                            self.stats.ignored += 1;
+                        }
+                        Normalized::Rejected(rejection) => {
+                            *self
+                                .stats
+                                .rejected
+                                .entry(rejection.kind.name())
+                                .or_insert(0) += 1;
+                            pushed.rejected.push(Rejected {
+                                line,
+                                kind: rejection.kind,
+                                reason: rejection.reason,
+                            });
+                        }
+                    }
+                });
+            }
+            Framed::Rejected { line, rejection } => {
+                self.stats.records += 1;
+                *self
+                    .stats
+                    .rejected
+                    .entry(rejection.kind.name())
+                    .or_insert(0) += 1;
+                pushed.rejected.push(Rejected {
+                    line,
+                    kind: rejection.kind,
+                    reason: rejection.reason,
+                });
+            }
+        });
+        self.stats.accepted += u64::from(pushed.accepted);
+        pushed.findings = self.finish(context);
+        pushed
+    }
+
+    fn accept(&mut self, event: Event, context: &mut Context) {
+        let time = event.time();
+        let lateness = self.config.allowed_lateness.0;
+        if let Some(watermark) = self.watermark {
+            if time < watermark {
+                self.stats.late += 1;
+            }
+        }
+        if self.is_duplicate(&event, time) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        let max_time = self.max_time.map_or(time, |max| max.max(time));
+        self.max_time = Some(max_time);
+        let watermark = max_time.saturating_sub(lateness);
+        self.sequence += 1;
+        self.buffer.push(Reverse(Pending {
+            time,
+            sequence: self.sequence,
+            event,
+        }));
+        self.raise_watermark(watermark, context);
+        while self.buffer.len() > self.config.limits.max_buffered_events {
+            self.stats.buffer_overflow += 1;
+            self.release_one(context);
+        }
+    }
+
+    fn is_duplicate(&mut self, event: &Event, time: Timestamp) -> bool {
+        // A record without an id gets one hashed from its bytes, so the same bytes twice is a
+        // duplicate too.
+        let Event::SignIn(signin) = event;
+        let live_since = self.watermark.unwrap_or(Timestamp::MIN);
+        let mut fresh = false;
+        self.dedup.get_or_insert_with(&signin.id, live_since, || {
+            fresh = true;
+            time
+        });
+        !fresh
+    }
+
+    fn raise_watermark(&mut self, watermark: Timestamp, context: &mut Context) {
+        if self.watermark.is_some_and(|current| current >= watermark) {
+            self.release(context);
+            return;
+        }
+        self.watermark = Some(watermark);
+        context.watermark = watermark;
+        self.release(context);
+        if watermark.saturating_sub(self.last_sweep) >= SWEEP_EVERY {
+            self.sweep(context);
+        }
+    }
+
+    fn release(&mut self, context: &mut Context) {
+        let watermark = context.watermark;
+        while self
+            .buffer
+            .peek()
+            .is_some_and(|Reverse(pending)| pending.time <= watermark)
+        {
+            self.release_one(context);
+        }
+    }
+
+    fn release_one(&mut self, context: &mut Context) {
+        let Some(Reverse(pending)) = self.buffer.pop() else {
+            return;
+        };
+        for registered in &mut self.detectors {
+            registered.detector.on_event(&pending.event, context);
+        }
+        self.deliver_signals(context);
+    }
+
+    fn deliver_signals(&mut self, context: &mut Context) {
+        // Signals may raise signals; a detector never signals itself in a loop, but bound it.
+        for _ in 0..8 {
+            let signals: Vec<Signal> = context.take_signals();
+            if signals.is_empty() {
+                return;
+            }
+            for signal in &signals {
+                for registered in &mut self.detectors {
+                    registered.detector.on_signal(signal, context);
+                }
+            }
+        }
+    }
+
+    fn sweep(&mut self, context: &mut Context) {
+        self.last_sweep = context.watermark;
+        for registered in &mut self.detectors {
+            registered.detector.on_watermark(context);
+        }
+        self.deliver_signals(context);
+        self.dedup.expire(
+            context
+                .watermark
+                .saturating_sub(self.config.allowed_lateness.0),
+        );
+    }
+
+    fn finish(&mut self, mut context: Context) -> Vec<Finding> {
+        let mut findings = context.take_findings();
+        for finding in &mut findings {
+            if let Some(registered) = self
+                .detectors
+                .iter()
+                .find(|r| r.detector.id() == finding.detector)
+            {
+                if let Some(severity) = registered.severity {
+                    finding.severity = severity;
+                }
+            }
+            *self.stats.findings.entry(finding.detector).or_insert(0) += 1;
+        }
+        findings
+    }
+
+    /// Moves the watermark to `watermark` (for idle streams): events up to it are processed and
+    /// windows that end before it close. A watermark below the current one changes nothing.
+    pub fn advance(&mut self, watermark: Timestamp) -> Vec<Finding> {
+        let mut context = Context::new(self.watermark.unwrap_or(Timestamp::MIN));
+        if self.watermark.is_none_or(|current| watermark > current) {
+            self.watermark = Some(watermark);
+            context.watermark = watermark;
+            self.release(&mut context);
+            self.sweep(&mut context);
+        }
+        self.finish(context)
+    }
+
+    /// End of input: processes every buffered event and closes every open finding.
+    pub fn flush(&mut self) -> Vec<Finding> {
+        let watermark = self.max_time.unwrap_or(Timestamp::MIN);
+        let mut context = Context::new(self.watermark.map_or(watermark, |w| w.max(watermark)));
+        while !self.buffer.is_empty() {
+            self.release_one(&mut context);
+        }
+        self.sweep(&mut context);
+        for registered in &mut self.detectors {
+            registered.detector.flush(&mut context);
+        }
+        self.deliver_signals(&mut context);
+        self.finish(context)
+    }
+
+    /// Counters and state sizes.
+    pub fn stats(&self) -> Stats {
+        let mut stats = self.stats.clone();
+        stats.buffered = self.buffer.len();
+        stats.dedup_ids = self.dedup.len();
+        stats.dedup_evicted = self.dedup.evicted();
+        stats.watermark = self.watermark;
+        for registered in &self.detectors {
+            let state = registered.detector.state();
+            stats.detectors.insert(
+                registered.detector.id(),
+                DetectorStats {
+                    entries: state.entries,
+                    evicted: state.evicted,
+                    open_findings: state.open_findings,
+                },
+            );
+        }
+        stats
+    }
+
+    /// The stats as JSON.
+    pub fn stats_json(&self) -> String {
+        serde_json::to_string(&self.stats())
+            .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"))
+    }
+}

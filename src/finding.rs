@@ -1,0 +1,309 @@
+//! Findings and their one output form: the OCSF Detection Finding (class 2004).
+//!
+//! A finding has a stable `uid`: when a detector learns more about the same activity (more users
+//! sprayed, another success) it emits the finding again with the same uid and
+//! `activity_id` 2 (Update), so consumers keep the latest version per uid.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::attack::Technique;
+use crate::time::Timestamp;
+
+/// OCSF schema version the findings follow.
+pub const OCSF_VERSION: &str = "1.3.0";
+
+/// Severity, as OCSF `severity_id` 1–5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// 1.
+    Informational,
+    /// 2.
+    Low,
+    /// 3.
+    Medium,
+    /// 4.
+    High,
+    /// 5.
+    Critical,
+}
+
+impl Severity {
+    /// OCSF `severity_id`.
+    pub fn id(self) -> u8 {
+        match self {
+            Severity::Informational => 1,
+            Severity::Low => 2,
+            Severity::Medium => 3,
+            Severity::High => 4,
+            Severity::Critical => 5,
+        }
+    }
+
+    /// OCSF `severity` caption.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Informational => "Informational",
+            Severity::Low => "Low",
+            Severity::Medium => "Medium",
+            Severity::High => "High",
+            Severity::Critical => "Critical",
+        }
+    }
+}
+
+/// OCSF `activity_id` of a Detection Finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Activity {
+    /// 1: first emitted.
+    Create,
+    /// 2: the same finding, with more evidence.
+    Update,
+}
+
+impl Activity {
+    fn id(self) -> u8 {
+        match self {
+            Activity::Create => 1,
+            Activity::Update => 2,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Activity::Create => "Create",
+            Activity::Update => "Update",
+        }
+    }
+}
+
+/// An entity named by a finding (OCSF `observables[]`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Observable {
+    /// Where in the finding it appears, e.g. `src_endpoint.ip`, `user`.
+    pub name: &'static str,
+    /// The kind of entity.
+    pub kind: ObservableKind,
+    /// The value.
+    pub value: String,
+}
+
+/// OCSF observable types that findings use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ObservableKind {
+    /// 2 IP Address.
+    IpAddress,
+    /// 4 User Name (user principal names).
+    UserName,
+    /// 5 Email Address (mailboxes).
+    EmailAddress,
+    /// 10 Resource UID (app ids, service principal ids, tenant ids).
+    ResourceUid,
+    /// 99 Other (ASNs, user agents).
+    Other,
+}
+
+impl ObservableKind {
+    fn id(self) -> u8 {
+        match self {
+            ObservableKind::IpAddress => 2,
+            ObservableKind::UserName => 4,
+            ObservableKind::EmailAddress => 5,
+            ObservableKind::ResourceUid => 10,
+            ObservableKind::Other => 99,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            ObservableKind::IpAddress => "IP Address",
+            ObservableKind::UserName => "User Name",
+            ObservableKind::EmailAddress => "Email Address",
+            ObservableKind::ResourceUid => "Resource UID",
+            ObservableKind::Other => "Other",
+        }
+    }
+}
+
+/// A finding, before serialization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Stable id: the same activity updated keeps it.
+    pub uid: String,
+    /// The detector id (`password-spray`).
+    pub detector: &'static str,
+    /// One-line title.
+    pub title: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Create or Update.
+    pub activity: Activity,
+    /// Event time of the latest event the finding covers.
+    pub time: Timestamp,
+    /// Event time of the first event it covers.
+    pub first_seen: Timestamp,
+    /// A sentence for the analyst.
+    pub message: String,
+    /// ATT&CK techniques.
+    pub techniques: &'static [Technique],
+    /// Entities.
+    pub observables: Vec<Observable>,
+    /// Ids of the events that caused it.
+    pub evidence: Vec<String>,
+    /// The detector's own figures.
+    pub unmapped: Map<String, Value>,
+}
+
+impl Finding {
+    /// The finding as an OCSF Detection Finding JSON object.
+    pub fn to_ocsf(&self) -> Value {
+        let attacks: Vec<Value> = self
+            .techniques
+            .iter()
+            .map(|technique| {
+                let (parent, _) = technique.uid.split_once('.').unwrap_or((technique.uid, ""));
+                let mut attack = json!({
+                    "tactic": {"uid": technique.tactic_uid, "name": technique.tactic_name},
+                    "technique": {"uid": parent, "name": technique.name.split(':').next().unwrap_or(technique.name)},
+                    "version": "v16",
+                });
+                if parent != technique.uid {
+                    attack["sub_technique"] = json!({"uid": technique.uid, "name": technique.name});
+                }
+                attack
+            })
+            .collect();
+        let observables: Vec<Value> = self
+            .observables
+            .iter()
+            .map(|observable| {
+                json!({
+                    "name": observable.name,
+                    "type_id": observable.kind.id(),
+                    "type": observable.kind.name(),
+                    "value": observable.value,
+                })
+            })
+            .collect();
+        let evidences: Vec<Value> = self
+            .evidence
+            .iter()
+            .map(|id| json!({"data": {"event_uid": id}}))
+            .collect();
+        json!({
+            "class_uid": 2004,
+            "class_name": "Detection Finding",
+            "category_uid": 2,
+            "category_name": "Findings",
+            "activity_id": self.activity.id(),
+            "activity_name": self.activity.name(),
+            "type_uid": 200_400 + u32::from(self.activity.id()),
+            "type_name": format!("Detection Finding: {}", self.activity.name()),
+            "severity_id": self.severity.id(),
+            "severity": self.severity.name(),
+            "status_id": 1,
+            "status": "New",
+            "time": self.time,
+            "message": self.message,
+            "metadata": {
+                "version": OCSF_VERSION,
+                "product": {"name": "snowyowl", "vendor_name": "snowyowl", "version": env!("CARGO_PKG_VERSION")},
+            },
+            "finding_info": {
+                "uid": self.uid,
+                "title": self.title,
+                "analytic": {"uid": self.detector, "name": self.detector, "type_id": 1, "type": "Rule"},
+                "attacks": attacks,
+                "first_seen_time": self.first_seen,
+                "last_seen_time": self.time,
+            },
+            "observables": observables,
+            "evidences": evidences,
+            "unmapped": self.unmapped,
+        })
+    }
+
+    /// The OCSF JSON as one line of text.
+    pub fn to_json(&self) -> String {
+        self.to_ocsf().to_string()
+    }
+}
+
+/// A stable, platform-independent id built from the parts that identify a finding (detector,
+/// key, start time): two FNV-1a 64 passes, formatted like a UUID.
+pub fn stable_uid(parts: &[&str]) -> String {
+    let hash = |offset: u64| {
+        parts.iter().fold(offset, |hash, part| {
+            part.bytes()
+                .chain(std::iter::once(0xff))
+                .fold(hash, |hash, byte| {
+                    (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+                })
+        })
+    };
+    let (high, low) = (hash(0xcbf2_9ce4_8422_2325), hash(0x6c62_272e_07bb_0142));
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xffff,
+        high & 0xffff,
+        low >> 48,
+        low & 0xffff_ffff_ffff
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attack::PASSWORD_SPRAYING;
+
+    #[test]
+    fn uid_is_stable_and_separates_parts() {
+        assert_eq!(stable_uid(&["a", "b"]), stable_uid(&["a", "b"]));
+        assert_ne!(stable_uid(&["ab", ""]), stable_uid(&["a", "b"]));
+        assert_eq!(stable_uid(&["x"]).len(), 36);
+    }
+
+    #[test]
+    fn ocsf_shape() {
+        let finding = Finding {
+            uid: stable_uid(&["password-spray", "203.0.113.7", "0"]),
+            detector: "password-spray",
+            title: "Password spray from 203.0.113.7".into(),
+            severity: Severity::Medium,
+            activity: Activity::Create,
+            time: 1_700_000_000_000,
+            first_seen: 1_699_999_000_000,
+            message: "m".into(),
+            techniques: &[PASSWORD_SPRAYING],
+            observables: vec![Observable {
+                name: "src_endpoint.ip",
+                kind: ObservableKind::IpAddress,
+                value: "203.0.113.7".into(),
+            }],
+            evidence: vec!["e1".into()],
+            unmapped: Map::new(),
+        };
+        let value = finding.to_ocsf();
+        assert_eq!(value["class_uid"], 2004);
+        assert_eq!(value["category_uid"], 2);
+        assert_eq!(value["type_uid"], 200_401);
+        assert_eq!(value["severity_id"], 3);
+        assert_eq!(value["finding_info"]["analytic"]["uid"], "password-spray");
+        assert_eq!(
+            value["finding_info"]["attacks"][0]["technique"]["uid"],
+            "T1110"
+        );
+        assert_eq!(
+            value["finding_info"]["attacks"][0]["sub_technique"]["uid"],
+            "T1110.003"
+        );
+        assert_eq!(
+            value["finding_info"]["attacks"][0]["tactic"]["uid"],
+            "TA0006"
+        );
+        assert_eq!(value["observables"][0]["type_id"], 2);
+        assert_eq!(value["evidences"][0]["data"]["event_uid"], "e1");
+    }
+}

@@ -1,0 +1,168 @@
+//! Input framing: a batch of bytes into records, each with the line it starts on.
+//!
+//! A batch is newline-delimited JSON (one record or wrapper per line), or one or more JSON
+//! documents (pretty-printed objects, arrays of records). The framing is decided from the first
+//! non-empty line: if it is a complete JSON value the batch is read line by line, so that one
+//! broken line never takes the rest with it; otherwise the whole batch is read as documents, and
+//! if that fails it falls back to lines. A UTF-8 byte order mark (Log Analytics exports) is skipped.
+
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
+
+use crate::normalize::{Rejection, RejectionKind};
+
+/// One record of a batch, or the reason a line could not be framed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Framed<'a> {
+    /// A JSON text to normalize, with the 1-based line it starts on.
+    Record {
+        /// Line number within the batch.
+        line: u32,
+        /// The JSON text.
+        text: &'a str,
+    },
+    /// A line that is not text.
+    Rejected {
+        /// Line number within the batch.
+        line: u32,
+        /// Why.
+        rejection: Rejection,
+    },
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Splits a batch into records, calling `emit` for each in order.
+pub fn frame<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if !first_line_is_complete(text) && frame_documents(text, emit) {
+            return;
+        }
+    }
+    frame_lines(bytes, emit);
+}
+
+fn first_line_is_complete(text: &str) -> bool {
+    match text.lines().find(|line| !line.trim().is_empty()) {
+        Some(line) => serde_json::from_str::<IgnoredAny>(line).is_ok(),
+        None => true,
+    }
+}
+
+/// Reads the batch as a sequence of JSON documents. Returns false (having emitted nothing) when
+/// it is not one.
+fn frame_documents<'a>(text: &'a str, emit: &mut dyn FnMut(Framed<'a>)) -> bool {
+    let mut documents = Vec::new();
+    for document in serde_json::Deserializer::from_str(text).into_iter::<&RawValue>() {
+        match document {
+            Ok(document) => documents.push(document),
+            Err(_) => return false,
+        }
+    }
+    let base = text.as_ptr() as usize;
+    for document in documents {
+        let json = document.get();
+        let offset = (json.as_ptr() as usize).saturating_sub(base);
+        let line = line_at(text, offset);
+        if json.starts_with('[') {
+            // A top-level array of records: frame each element on its own line number.
+            if let Ok(elements) = serde_json::from_str::<Vec<&RawValue>>(json) {
+                for element in elements {
+                    let offset = (element.get().as_ptr() as usize).saturating_sub(base);
+                    emit(Framed::Record {
+                        line: line_at(text, offset),
+                        text: element.get(),
+                    });
+                }
+                continue;
+            }
+        }
+        emit(Framed::Record { line, text: json });
+    }
+    true
+}
+
+fn line_at(text: &str, offset: usize) -> u32 {
+    let before = text.as_bytes().get(..offset).unwrap_or(b"");
+    let newlines = before.iter().filter(|&&byte| byte == b'\n').count();
+    u32::try_from(newlines + 1).unwrap_or(u32::MAX)
+}
+
+fn frame_lines<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
+    for (index, line) in bytes.split(|&byte| byte == b'\n').enumerate() {
+        let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match std::str::from_utf8(line) {
+            Ok(text) => emit(Framed::Record { line: number, text }),
+            Err(error) => emit(Framed::Rejected {
+                line: number,
+                rejection: Rejection {
+                    kind: RejectionKind::Malformed,
+                    reason: format!("invalid UTF-8 at byte {}", error.valid_up_to()),
+                },
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(bytes: &[u8]) -> Vec<(u32, String)> {
+        let mut out = Vec::new();
+        frame(bytes, &mut |framed| match framed {
+            Framed::Record { line, text } => out.push((line, text.to_owned())),
+            Framed::Rejected { line, rejection } => {
+                out.push((line, format!("!{}", rejection.reason)))
+            }
+        });
+        out
+    }
+
+    #[test]
+    fn ndjson_lines_keep_their_numbers() {
+        let got = frames(b"{\"a\":1}\r\n\n{\"b\":2}\n{broken\n");
+        assert_eq!(
+            got,
+            vec![
+                (1, "{\"a\":1}".into()),
+                (3, "{\"b\":2}".into()),
+                (4, "{broken".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn pretty_documents_and_arrays() {
+        let got = frames(b"\xEF\xBB\xBF{\n  \"a\": 1\n}\n[\n {\"b\": 2},\n {\"c\": 3}\n]\n");
+        assert_eq!(
+            got,
+            vec![
+                (1, "{\n  \"a\": 1\n}".into()),
+                (5, "{\"b\": 2}".into()),
+                (6, "{\"c\": 3}".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_broken_document_falls_back_to_lines() {
+        let got = frames(b"{\n \"a\": 1\n");
+        assert_eq!(got, vec![(1, "{".into()), (2, " \"a\": 1".into())]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_rejected_per_line() {
+        let got = frames(b"{\"a\":1}\n{\"b\":\"\xff\"}\n{\"c\":3}");
+        assert_eq!(got.len(), 3);
+        assert_eq!(got.get(1).map(|(line, _)| *line), Some(2));
+        assert!(got
+            .get(1)
+            .is_some_and(|(_, text)| text.starts_with("!invalid UTF-8")));
+    }
+}

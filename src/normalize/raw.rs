@@ -1,0 +1,387 @@
+//! The "low" form: one borrowed serde pass over a record, reading only the fields some detector
+//! needs, in every spelling the supported shapes use. Unknown fields are skipped without being
+//! copied. Validation into typed events happens in the parent module.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// A scalar read as text: a JSON string (borrowed when it has no escapes), number or boolean.
+/// Objects and arrays are type errors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl<'a> Text<'a> {
+    /// The text, trimmed.
+    pub fn as_str(&self) -> &str {
+        self.0.trim()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(if v { "true" } else { "false" })))
+            }
+        }
+        deserializer.deserialize_any(TextVisitor(PhantomData))
+    }
+}
+
+/// A numeric code written as a number or as a string of digits (`"50126"`). An empty string is
+/// no code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Code(pub Option<i64>);
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CodeVisitor;
+        impl Visitor<'_> for CodeVisitor {
+            type Value = Code;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an integer code (number or string of digits)")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Code, E> {
+                Ok(Code(Some(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Code, E> {
+                i64::try_from(v)
+                    .map(|v| Code(Some(v)))
+                    .map_err(|_| E::custom("code out of range"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Code, E> {
+                let v = v.trim();
+                if v.is_empty() {
+                    return Ok(Code(None));
+                }
+                v.parse()
+                    .map(|v| Code(Some(v)))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &"an integer code"))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Code, E> {
+                Ok(Code(None))
+            }
+        }
+        deserializer.deserialize_any(CodeVisitor)
+    }
+}
+
+/// A value that Log Analytics may deliver either as itself or JSON-encoded in a string
+/// (`"Status": "{\"errorCode\":50126}"`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaybeEncoded<T>(pub T);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for MaybeEncoded<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EncodedVisitor<T>(PhantomData<T>);
+        impl<'de, T: DeserializeOwned> Visitor<'de> for EncodedVisitor<T> {
+            type Value = MaybeEncoded<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value or a string holding one")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                serde_json::from_str(v)
+                    .map(MaybeEncoded)
+                    .map_err(|e| E::custom(format_args!("JSON-encoded string: {e}")))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(MaybeEncoded)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(MaybeEncoded)
+            }
+        }
+        deserializer.deserialize_any(EncodedVisitor(PhantomData))
+    }
+}
+
+/// `status` of a sign-in.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Status {
+    /// The result code.
+    #[serde(rename = "errorCode", default)]
+    pub error_code: Code,
+}
+
+/// One step of `authenticationDetails`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuthenticationStep {
+    /// E.g. `Correct password`, `MFA successfully completed`.
+    #[serde(rename = "authenticationStepResultDetail", default)]
+    pub result_detail: Option<String>,
+}
+
+/// A `{Name, Value}` pair of the unified audit log.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NameValue<'a> {
+    /// The name.
+    #[serde(rename = "Name", borrow)]
+    pub name: Option<Text<'a>>,
+    /// The value.
+    #[serde(rename = "Value", borrow)]
+    pub value: Option<Text<'a>>,
+}
+
+/// Every field the detectors read, in every spelling of every supported shape. A record is
+/// deserialized into this once; which fields are present tells its shape.
+#[derive(Debug, Default, Deserialize)]
+pub struct Raw<'a> {
+    // Wrappers: Azure Monitor / Event Hub batches and Graph pages.
+    /// `{"records": […]}`.
+    #[serde(borrow)]
+    pub records: Option<Vec<&'a RawValue>>,
+    /// `{"value": […]}`.
+    #[serde(borrow)]
+    pub value: Option<Vec<&'a RawValue>>,
+
+    // Azure Monitor envelope (Panther lowercases some of these keys).
+    /// Envelope time.
+    #[serde(borrow)]
+    pub time: Option<Text<'a>>,
+    /// Envelope category (`SignInLogs`, `AuditLogs`, …).
+    #[serde(borrow)]
+    pub category: Option<Text<'a>>,
+    /// Envelope operation name (`Sign-in activity`).
+    #[serde(rename = "operationName", alias = "operationname", borrow)]
+    pub operation_name: Option<Text<'a>>,
+    /// Envelope result type: a code as a string, or `Success` / `Failure` in some pipelines.
+    #[serde(rename = "resultType", alias = "resulttype", borrow)]
+    pub result_type: Option<Text<'a>>,
+    /// Envelope caller IP.
+    #[serde(rename = "callerIpAddress", alias = "calleripaddress", borrow)]
+    pub caller_ip: Option<Text<'a>>,
+    /// Envelope tenant.
+    #[serde(rename = "tenantId", alias = "tenantid", borrow)]
+    pub tenant_id: Option<Text<'a>>,
+    /// The wrapped Graph-shaped record.
+    #[serde(borrow)]
+    pub properties: Option<Box<Raw<'a>>>,
+
+    // Graph resources (also inside `properties`).
+    /// Sign-in time.
+    #[serde(rename = "createdDateTime", borrow)]
+    pub created: Option<Text<'a>>,
+    /// Record id.
+    #[serde(borrow)]
+    pub id: Option<Text<'a>>,
+    /// Original request id.
+    #[serde(rename = "originalRequestId", borrow)]
+    pub original_request_id: Option<Text<'a>>,
+    /// User principal name.
+    #[serde(rename = "userPrincipalName", borrow)]
+    pub user_principal_name: Option<Text<'a>>,
+    /// Source IP.
+    #[serde(rename = "ipAddress", borrow)]
+    pub ip_address: Option<Text<'a>>,
+    /// Sign-in status.
+    pub status: Option<MaybeEncoded<Status>>,
+    /// Application id.
+    #[serde(rename = "appId", borrow)]
+    pub app_id: Option<Text<'a>>,
+    /// Application name.
+    #[serde(rename = "appDisplayName", borrow)]
+    pub app_display_name: Option<Text<'a>>,
+    /// User agent.
+    #[serde(rename = "userAgent", borrow)]
+    pub user_agent: Option<Text<'a>>,
+    /// Single or multi factor.
+    #[serde(rename = "authenticationRequirement", borrow)]
+    pub authentication_requirement: Option<Text<'a>>,
+    /// Authentication steps.
+    #[serde(rename = "authenticationDetails")]
+    pub authentication_details: Option<MaybeEncoded<Vec<AuthenticationStep>>>,
+    /// Client app (`Browser`, `IMAP4`, …).
+    #[serde(rename = "clientAppUsed", borrow)]
+    pub client_app_used: Option<Text<'a>>,
+    /// Protocol (`ropc`, `deviceCode`, …).
+    #[serde(rename = "authenticationProtocol", borrow)]
+    pub authentication_protocol: Option<Text<'a>>,
+    /// Autonomous system number.
+    #[serde(rename = "autonomousSystemNumber", default)]
+    pub asn: Code,
+    /// Home tenant.
+    #[serde(rename = "homeTenantId", borrow)]
+    pub home_tenant_id: Option<Text<'a>>,
+    /// Resource tenant.
+    #[serde(rename = "resourceTenantId", borrow)]
+    pub resource_tenant_id: Option<Text<'a>>,
+    /// Risk event types.
+    #[serde(rename = "riskEventTypes_v2")]
+    pub risk_event_types: Option<MaybeEncoded<Vec<String>>>,
+    /// Service principal name (service principal sign-ins).
+    #[serde(rename = "servicePrincipalName", borrow)]
+    pub service_principal_name: Option<Text<'a>>,
+    /// Service principal id.
+    #[serde(rename = "servicePrincipalId", borrow)]
+    pub service_principal_id: Option<Text<'a>>,
+    /// Interactive or not (Graph).
+    #[serde(rename = "isInteractive")]
+    pub is_interactive: Option<bool>,
+
+    // Log Analytics columns.
+    /// Ingestion time column.
+    #[serde(rename = "TimeGenerated", alias = "TimeGenerated [UTC]", borrow)]
+    pub la_time_generated: Option<Text<'a>>,
+    /// Sign-in time column.
+    #[serde(rename = "CreatedDateTime", alias = "CreatedDateTime [UTC]", borrow)]
+    pub la_created: Option<Text<'a>>,
+    /// Table name.
+    #[serde(rename = "Type", borrow)]
+    pub la_type: Option<Text<'a>>,
+    /// Category column.
+    #[serde(rename = "Category", borrow)]
+    pub la_category: Option<Text<'a>>,
+    /// Operation name column.
+    #[serde(rename = "OperationName", borrow)]
+    pub la_operation_name: Option<Text<'a>>,
+    /// Record id (Log Analytics and unified audit log).
+    #[serde(rename = "Id", borrow)]
+    pub la_id: Option<Text<'a>>,
+    /// Original request id.
+    #[serde(rename = "OriginalRequestId", borrow)]
+    pub la_original_request_id: Option<Text<'a>>,
+    /// User principal name.
+    #[serde(rename = "UserPrincipalName", borrow)]
+    pub la_user_principal_name: Option<Text<'a>>,
+    /// Source IP.
+    #[serde(rename = "IPAddress", borrow)]
+    pub la_ip_address: Option<Text<'a>>,
+    /// Result code (string).
+    #[serde(rename = "ResultType", default)]
+    pub la_result_type: Code,
+    /// Status (object or JSON string).
+    #[serde(rename = "Status")]
+    pub la_status: Option<MaybeEncoded<Status>>,
+    /// Application id.
+    #[serde(rename = "AppId", borrow)]
+    pub la_app_id: Option<Text<'a>>,
+    /// Application name.
+    #[serde(rename = "AppDisplayName", borrow)]
+    pub la_app_display_name: Option<Text<'a>>,
+    /// User agent.
+    #[serde(rename = "UserAgent", borrow)]
+    pub la_user_agent: Option<Text<'a>>,
+    /// Single or multi factor.
+    #[serde(rename = "AuthenticationRequirement", borrow)]
+    pub la_authentication_requirement: Option<Text<'a>>,
+    /// Authentication steps (usually a JSON string).
+    #[serde(rename = "AuthenticationDetails")]
+    pub la_authentication_details: Option<MaybeEncoded<Vec<AuthenticationStep>>>,
+    /// Client app.
+    #[serde(rename = "ClientAppUsed", borrow)]
+    pub la_client_app_used: Option<Text<'a>>,
+    /// Protocol.
+    #[serde(rename = "AuthenticationProtocol", borrow)]
+    pub la_authentication_protocol: Option<Text<'a>>,
+    /// Autonomous system number.
+    #[serde(rename = "AutonomousSystemNumber", default)]
+    pub la_asn: Code,
+    /// Home tenant.
+    #[serde(rename = "HomeTenantId", borrow)]
+    pub la_home_tenant_id: Option<Text<'a>>,
+    /// Resource tenant.
+    #[serde(rename = "ResourceTenantId", borrow)]
+    pub la_resource_tenant_id: Option<Text<'a>>,
+    /// Workspace tenant.
+    #[serde(rename = "TenantId", alias = "AADTenantId", borrow)]
+    pub la_tenant_id: Option<Text<'a>>,
+    /// Risk event types.
+    #[serde(rename = "RiskEventTypes_V2")]
+    pub la_risk_event_types: Option<MaybeEncoded<Vec<String>>>,
+    /// Service principal name.
+    #[serde(rename = "ServicePrincipalName", borrow)]
+    pub la_service_principal_name: Option<Text<'a>>,
+    /// Service principal id.
+    #[serde(rename = "ServicePrincipalId", borrow)]
+    pub la_service_principal_id: Option<Text<'a>>,
+
+    // Unified audit log (Office 365 Management Activity API).
+    /// Record time (no zone: UTC).
+    #[serde(rename = "CreationTime", borrow)]
+    pub ual_creation_time: Option<Text<'a>>,
+    /// Operation (`UserLoggedIn`, `MailItemsAccessed`, `Add service principal.`, …).
+    #[serde(rename = "Operation", borrow)]
+    pub ual_operation: Option<Text<'a>>,
+    /// Workload (`AzureActiveDirectory`, `Exchange`, …).
+    #[serde(rename = "Workload", borrow)]
+    pub ual_workload: Option<Text<'a>>,
+    /// Record type (15 sign-in, 8 directory, 50 mailbox access, 1 Exchange admin).
+    #[serde(rename = "RecordType", default)]
+    pub ual_record_type: Code,
+    /// The acting user (a UPN in the unified audit log, an object id in Log Analytics).
+    #[serde(rename = "UserId", borrow)]
+    pub ual_user_id: Option<Text<'a>>,
+    /// Client IP (may carry a port).
+    #[serde(rename = "ClientIP", borrow)]
+    pub ual_client_ip: Option<Text<'a>>,
+    /// Actor IP.
+    #[serde(rename = "ActorIpAddress", borrow)]
+    pub ual_actor_ip: Option<Text<'a>>,
+    /// Result code (string).
+    #[serde(rename = "ErrorNumber", default)]
+    pub ual_error_number: Code,
+    /// Result name (`InvalidUserNameOrPassword`).
+    #[serde(rename = "LogonError", borrow)]
+    pub ual_logon_error: Option<Text<'a>>,
+    /// Application id.
+    #[serde(rename = "ApplicationId", borrow)]
+    pub ual_application_id: Option<Text<'a>>,
+    /// `{Name, Value}` extras; `UserAgent` lives here.
+    #[serde(rename = "ExtendedProperties", borrow)]
+    pub ual_extended_properties: Option<Vec<NameValue<'a>>>,
+    /// Tenant.
+    #[serde(rename = "OrganizationId", borrow)]
+    pub ual_organization_id: Option<Text<'a>>,
+}
+
+/// Returns the first present, non-empty text.
+pub fn first<'b>(candidates: &[&'b Option<Text<'_>>]) -> Option<&'b str> {
+    candidates
+        .iter()
+        .filter_map(|candidate| candidate.as_ref().map(Text::as_str))
+        .find(|text| !text.is_empty())
+}
+
+/// Reads an envelope `resultType`: digits are the code, `Success` is 0, `Failure` is a failure
+/// without a code (1).
+pub fn result_type_code(text: Option<&Text>) -> Option<i64> {
+    let text = text?.as_str();
+    if let Ok(code) = text.parse() {
+        return Some(code);
+    }
+    if text.eq_ignore_ascii_case("success") {
+        Some(0)
+    } else if text.eq_ignore_ascii_case("failure") {
+        Some(1)
+    } else {
+        None
+    }
+}

@@ -1,0 +1,243 @@
+use super::*;
+use crate::render;
+
+fn one(text: &str) -> Normalized {
+    let mut out = Vec::new();
+    normalize(text, &mut |normalized| out.push(normalized));
+    assert_eq!(out.len(), 1, "{out:?}");
+    out.remove(0)
+}
+
+fn signin_of(text: &str) -> SignIn {
+    match one(text) {
+        Normalized::Event(Event::SignIn(signin)) => signin,
+        other => panic!("expected a sign-in, got {other:?}"),
+    }
+}
+
+fn rejection_of(text: &str) -> Rejection {
+    match one(text) {
+        Normalized::Rejected(rejection) => rejection,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+fn sample() -> SignIn {
+    SignIn {
+        time: 1_705_312_800_123,
+        id: "5f2a3c4d-0000-4000-8000-000000000001".into(),
+        shape: Shape::Graph,
+        category: SignInCategory::Interactive,
+        user: "test.account@contoso.com".into(),
+        ip: Some("203.0.113.7".into()),
+        result_code: 50126,
+        correct_password_step: false,
+        app_id: Some("00000002-0000-0ff1-ce00-000000000000".into()),
+        app_name: Some("Office 365 Exchange Online".into()),
+        user_agent: Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64)".into()),
+        factor: FactorRequirement::Single,
+        legacy: false,
+        asn: Some(64_500),
+        tenant_id: Some("72f988bf-0000-0000-0000-000000000000".into()),
+        home_tenant_id: Some("72f988bf-0000-0000-0000-000000000000".into()),
+        risk_event_types: vec!["passwordSpray".into()],
+    }
+}
+
+#[test]
+fn every_shape_round_trips() {
+    for shape in [Shape::Graph, Shape::AzureMonitor, Shape::LogAnalytics] {
+        let expected = SignIn { shape, ..sample() };
+        assert_eq!(
+            signin_of(&render::signin(&expected, shape)),
+            expected,
+            "{shape:?}"
+        );
+    }
+    // The unified audit log carries less: no factor, ASN, app name, risk or home tenant.
+    let expected = SignIn {
+        shape: Shape::UnifiedAudit,
+        factor: FactorRequirement::Unknown,
+        asn: None,
+        app_name: None,
+        home_tenant_id: None,
+        risk_event_types: Vec::new(),
+        ..sample()
+    };
+    assert_eq!(
+        signin_of(&render::signin(&expected, Shape::UnifiedAudit)),
+        expected
+    );
+}
+
+#[test]
+fn categories_are_read_from_each_shape() {
+    for category in [
+        SignInCategory::NonInteractive,
+        SignInCategory::ServicePrincipal,
+    ] {
+        for shape in [Shape::AzureMonitor, Shape::LogAnalytics] {
+            let expected = SignIn {
+                shape,
+                category,
+                ..sample()
+            };
+            let got = signin_of(&render::signin(&expected, shape));
+            assert_eq!(got.category, category, "{shape:?}");
+        }
+    }
+}
+
+#[test]
+fn wrappers_yield_their_elements() {
+    let a = render::signin(
+        &SignIn {
+            id: "a".into(),
+            ..sample()
+        },
+        Shape::AzureMonitor,
+    );
+    let b = render::signin(
+        &SignIn {
+            id: "b".into(),
+            ..sample()
+        },
+        Shape::AzureMonitor,
+    );
+    for text in [
+        format!(r#"{{"records":[{a},{b}]}}"#),
+        format!(r#"{{"@odata.context":"x","value":[{a},{b}]}}"#),
+        format!("[{a},{b}]"),
+    ] {
+        let mut ids = Vec::new();
+        normalize(&text, &mut |normalized| match normalized {
+            Normalized::Event(event) => ids.push(event.id().to_owned()),
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(ids, ["a", "b"]);
+    }
+}
+
+#[test]
+fn log_analytics_quirks() {
+    // Nested columns as JSON strings, the CSV export's column name and time format, password
+    // correct only visible in AuthenticationDetails.
+    let text = r#"{"TimeGenerated [UTC]":"1/15/2024, 10:00:00.123 AM","OperationName":"Sign-in activity",
+        "UserPrincipalName":"Ann@Contoso.com","IPAddress":"198.51.100.4","ResultType":"50074",
+        "Status":"{\"errorCode\":50074,\"failureReason\":\"Strong Authentication is required.\"}",
+        "AuthenticationDetails":"[{\"authenticationStepResultDetail\":\"Correct password\"}]",
+        "ClientAppUsed":"IMAP4","AuthenticationRequirement":"singleFactorAuthentication"}"#;
+    let signin = signin_of(&text.replace('\n', ""));
+    assert_eq!(signin.time, 1_705_312_800_123);
+    assert_eq!(signin.user, "ann@contoso.com");
+    assert_eq!(signin.result_code, 50074);
+    assert!(signin.correct_password_step && signin.password_correct() && !signin.succeeded());
+    assert!(signin.legacy);
+    assert_eq!(signin.factor, FactorRequirement::Single);
+    assert!(
+        signin.id.starts_with("record-"),
+        "synthesized id: {}",
+        signin.id
+    );
+}
+
+#[test]
+fn unified_audit_log_without_error_number() {
+    let text = r#"{"CreationTime":"2022-12-12T15:57:57","Id":"abc","Operation":"UserLoginFailed",
+        "RecordType":15,"UserId":"Sample.User@yourorg.onmicrosoft.com","ClientIP":"[2001:db8::1]:443",
+        "LogonError":"InvalidUserNameOrPassword","Workload":"AzureActiveDirectory",
+        "ExtendedProperties":[{"Name":"UserAgent","Value":"BAV2ROPC"}]}"#;
+    let signin = signin_of(&text.replace('\n', ""));
+    assert_eq!(signin.result_code, 50126);
+    assert_eq!(signin.ip.as_deref(), Some("2001:db8::1"));
+    assert!(signin.legacy, "BAV2ROPC is ROPC");
+    assert!(signin.is_spray_failure());
+}
+
+#[test]
+fn azure_monitor_falls_back_to_the_envelope() {
+    let text = r#"{"time":"2025-01-15 09:30:45.123","operationName":"Sign-in activity","category":"SignInLogs",
+        "callerIpAddress":"2.2.2.2","resultType":"Success","properties":{"userPrincipalName":"a@b.c"}}"#;
+    let signin = signin_of(&text.replace('\n', ""));
+    assert_eq!(
+        (signin.result_code, signin.ip.as_deref()),
+        (0, Some("2.2.2.2"))
+    );
+}
+
+#[test]
+fn known_sources_no_detector_reads_are_ignored() {
+    let audit = r#"{"time":"2024-01-01T00:00:00Z","category":"Policy","operationName":"x","properties":{}}"#;
+    assert!(matches!(one(audit), Normalized::Ignored(_)));
+    let sharepoint = r#"{"CreationTime":"2024-01-01T00:00:00","Operation":"FileAccessed","Workload":"SharePoint"}"#;
+    assert!(matches!(one(sharepoint), Normalized::Ignored(_)));
+}
+
+#[test]
+fn every_rejection_says_why() {
+    let cases = [
+        (
+            "42",
+            RejectionKind::NotAnObject,
+            "expected a JSON object, found a number",
+        ),
+        ("\"x\"", RejectionKind::NotAnObject, "found a string"),
+        ("{\"a\":", RejectionKind::Malformed, "invalid JSON"),
+        (
+            "{\"hello\":\"world\"}",
+            RejectionKind::UnknownShape,
+            "unknown event shape",
+        ),
+        (
+            r#"{"createdDateTime":"yesterday","status":{"errorCode":0},"userPrincipalName":"a"}"#,
+            RejectionKind::InvalidField,
+            "invalid time \"yesterday\" in createdDateTime",
+        ),
+        (
+            r#"{"createdDateTime":"2024-01-01T00:00:00Z","status":{"errorCode":0}}"#,
+            RejectionKind::InvalidField,
+            "missing user (userPrincipalName)",
+        ),
+        (
+            r#"{"createdDateTime":"2024-01-01T00:00:00Z","status":{"errorCode":"x"},"userPrincipalName":"a"}"#,
+            RejectionKind::InvalidField,
+            "invalid value: string \"x\"",
+        ),
+        (
+            r#"{"createdDateTime":["2024"],"status":{},"userPrincipalName":"a"}"#,
+            RejectionKind::InvalidField,
+            "invalid type: sequence, expected a string",
+        ),
+        (
+            r#"{"createdDateTime":"2024-01-01T00:00:00Z","status":{},"userPrincipalName":"a"}"#,
+            RejectionKind::InvalidField,
+            "missing result code",
+        ),
+    ];
+    for (text, kind, reason) in cases {
+        let rejection = rejection_of(text);
+        assert_eq!(rejection.kind, kind, "{text}: {rejection:?}");
+        assert!(
+            rejection.reason.contains(reason),
+            "{text}: {}",
+            rejection.reason
+        );
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+    // Skipped without recursion (an unknown field), so it is simply an unknown shape.
+    assert_eq!(rejection_of(&deep).kind, RejectionKind::UnknownShape);
+    let deep_known = format!(
+        "{{\"status\":{}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    assert_eq!(rejection_of(&deep_known).kind, RejectionKind::InvalidField);
+    let deep_wrapper = format!("{}{{}}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let mut count = 0;
+    normalize(&deep_wrapper, &mut |_| count += 1);
+    assert!(count >= 1);
+}

@@ -1,0 +1,144 @@
+//! Bounded state shared by the detectors: a keyed map with a hard cap and counted eviction.
+//!
+//! Keys are attacker-chosen strings (IPs, user names), so the tables are seeded from the host
+//! (config `seed`) and capped. The cap is kept with two generations: new and touched keys live in
+//! the young generation; when it holds half the cap, the old generation is dropped and the young
+//! one becomes old. A key touched at least once per generation survives; a flood of one-off keys
+//! pushes out only keys that went quiet. Every dropped key still inside its detector's horizon is
+//! counted as an eviction, which `stats` reports.
+
+use ahash::RandomState;
+use hashbrown::hash_map::RawEntryMut;
+use hashbrown::HashMap;
+
+use crate::time::Timestamp;
+
+/// State whose liveness depends on event time.
+pub trait Expiring {
+    /// The last event time that touched this entry.
+    fn last_seen(&self) -> Timestamp;
+}
+
+impl Expiring for Timestamp {
+    fn last_seen(&self) -> Timestamp {
+        *self
+    }
+}
+
+/// Builds the seeded hasher for every table of an engine.
+pub fn hasher(seed: u64) -> RandomState {
+    RandomState::with_seeds(
+        seed,
+        seed.rotate_left(17) ^ 0x5ce1_1e55_0000_0001,
+        seed.rotate_left(31) ^ 0x0bad_5eed_0000_0002,
+        seed.rotate_left(47) ^ 0x00c0_ffee_0000_0003,
+    )
+}
+
+/// A string-keyed map holding at most `cap` entries.
+#[derive(Debug, Clone)]
+pub struct BoundedMap<V> {
+    young: HashMap<Box<str>, V, RandomState>,
+    old: HashMap<Box<str>, V, RandomState>,
+    cap: usize,
+    evicted: u64,
+}
+
+impl<V: Expiring> BoundedMap<V> {
+    /// An empty map of at most `cap` entries (at least 2).
+    pub fn new(cap: usize, hasher: &RandomState) -> Self {
+        let cap = cap.max(2);
+        BoundedMap {
+            young: HashMap::with_hasher(hasher.clone()),
+            old: HashMap::with_hasher(hasher.clone()),
+            cap,
+            evicted: 0,
+        }
+    }
+
+    /// The entry for `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.young.get(key).or_else(|| self.old.get(key))
+    }
+
+    /// The entry for `key`, moved to the young generation, if present.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+        if !self.young.contains_key(key) {
+            let (key, value) = self.old.remove_entry(key)?;
+            self.young.insert(key, value);
+        }
+        self.young.get_mut(key)
+    }
+
+    /// The entry for `key`, created with `make` if absent. `live_since` is the oldest event time
+    /// that still matters: dropped entries seen since then count as evictions.
+    pub fn get_or_insert_with(
+        &mut self,
+        key: &str,
+        live_since: Timestamp,
+        make: impl FnOnce() -> V,
+    ) -> &mut V {
+        if !self.young.contains_key(key) && self.young.len() >= self.cap / 2 {
+            let value = self.old.remove(key);
+            self.rotate(live_since);
+            if let Some(value) = value {
+                self.old.insert(Box::from(key), value);
+            }
+        }
+        let young = &mut self.young;
+        let old = &mut self.old;
+        match young.raw_entry_mut().from_key(key) {
+            RawEntryMut::Occupied(entry) => entry.into_mut(),
+            RawEntryMut::Vacant(entry) => {
+                let value = old.remove(key).unwrap_or_else(make);
+                entry.insert(Box::from(key), value).1
+            }
+        }
+    }
+
+    /// Removes `key`.
+    pub fn remove(&mut self, key: &str) -> Option<V> {
+        self.young.remove(key).or_else(|| self.old.remove(key))
+    }
+
+    /// Drops every entry last seen before `live_since` (not counted as evictions).
+    pub fn expire(&mut self, live_since: Timestamp) {
+        self.young
+            .retain(|_, value| value.last_seen() >= live_since);
+        self.old.retain(|_, value| value.last_seen() >= live_since);
+    }
+
+    fn rotate(&mut self, live_since: Timestamp) {
+        let live = self
+            .old
+            .values()
+            .filter(|value| value.last_seen() >= live_since)
+            .count();
+        self.evicted += live as u64;
+        let empty = HashMap::with_hasher(self.young.hasher().clone());
+        self.old = std::mem::replace(&mut self.young, empty);
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.young.len() + self.old.len()
+    }
+
+    /// No entries held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Live entries dropped because of the cap, since creation.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.young
+            .iter()
+            .chain(self.old.iter())
+            .map(|(key, value)| (&**key, value))
+    }
+}
