@@ -168,8 +168,11 @@ impl Finding {
                     "technique": {"uid": parent, "name": technique.name.split(':').next().unwrap_or(technique.name)},
                     "version": "v16",
                 });
-                if parent != technique.uid {
-                    attack["sub_technique"] = json!({"uid": technique.uid, "name": technique.name});
+                if let (true, Some(object)) = (parent != technique.uid, attack.as_object_mut()) {
+                    object.insert(
+                        "sub_technique".into(),
+                        json!({"uid": technique.uid, "name": technique.name}),
+                    );
                 }
                 attack
             })

@@ -30,6 +30,12 @@ fn requirement(factor: FactorRequirement) -> Option<&'static str> {
     }
 }
 
+fn set(value: &mut Value, key: &str, field: Value) {
+    if let Some(object) = value.as_object_mut() {
+        object.insert(key.to_owned(), field);
+    }
+}
+
 fn iso(time: Timestamp) -> String {
     time::format(time)
 }
@@ -64,10 +70,10 @@ fn graph_fields(signin: &SignIn) -> Value {
         "isInteractive": signin.category == SignInCategory::Interactive,
     });
     if let Some(requirement) = requirement(signin.factor) {
-        value["authenticationRequirement"] = json!(requirement);
+        set(&mut value, "authenticationRequirement", json!(requirement));
     }
     if !signin.category.is_user() {
-        value["servicePrincipalName"] = json!(signin.user);
+        set(&mut value, "servicePrincipalName", json!(signin.user));
     }
     value
 }
@@ -116,10 +122,10 @@ pub fn signin(signin: &SignIn, shape: Shape) -> String {
                 "RiskEventTypes_V2": serde_json::to_string(&signin.risk_event_types).unwrap_or_default(),
             });
             if let Some(requirement) = requirement(signin.factor) {
-                value["AuthenticationRequirement"] = json!(requirement);
+                set(&mut value, "AuthenticationRequirement", json!(requirement));
             }
             if !signin.category.is_user() {
-                value["ServicePrincipalName"] = json!(signin.user);
+                set(&mut value, "ServicePrincipalName", json!(signin.user));
             }
             value
         }

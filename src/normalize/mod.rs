@@ -65,6 +65,8 @@ impl Rejection {
 
 /// What became of one record.
 #[derive(Debug, Clone, PartialEq)]
+// Events are the common case; boxing them would cost an allocation each for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Normalized {
     /// A typed event.
     Event(Event),
@@ -220,8 +222,13 @@ fn classify(raw: &Raw, text: &str) -> Normalized {
     if la_table.is_some() && raw.la_time_generated.is_some() {
         return Normalized::Ignored("log analytics table no detector reads");
     }
-    // Graph signIn resource.
-    if raw.created.is_some() && raw.status.is_some() {
+    // Graph signIn resource (other Graph resources, such as security alerts, have a string
+    // `status`).
+    if raw.created.is_some()
+        && raw
+            .status
+            .is_some_and(|status| status.get().starts_with('{'))
+    {
         let category = match raw.is_interactive {
             Some(false) => SignInCategory::NonInteractive,
             _ => SignInCategory::Interactive,
@@ -359,10 +366,9 @@ fn graph_signin(
     };
     let time_text = first(&[&record.created, envelope.map_or(&None, |e| &e.time)]);
     let time = parse_time(time_text, time_fields)?;
-    let code = record
-        .status
-        .as_ref()
-        .and_then(|status| status.0.error_code.0)
+    let status = raw::decode_status(record.status, "status").map_err(invalid)?;
+    let code = status
+        .and_then(|status| status.error_code.0)
         .or_else(|| envelope.and_then(|e| raw::result_type_code(e.result_type.as_ref())));
     let result_code = code_of(code, code_fields)?;
     let user = user_of(
@@ -429,10 +435,8 @@ fn log_analytics_signin(
         first(&[&raw.la_created, &raw.la_time_generated]),
         "CreatedDateTime or TimeGenerated",
     )?;
-    let code = raw
-        .la_status
-        .as_ref()
-        .and_then(|status| status.0.error_code.0);
+    let status = raw::decode_status(raw.la_status, "Status").map_err(invalid)?;
+    let code = status.and_then(|status| status.error_code.0);
     let result_code = code_of(
         code.or(raw.la_result_type.0),
         "Status.errorCode or ResultType",
@@ -506,7 +510,7 @@ fn unified_audit_signin(raw: &Raw, operation: &str, text: &str) -> Result<SignIn
         properties.iter().find_map(|property| {
             let name = property.name.as_ref()?.as_str();
             name.eq_ignore_ascii_case("UserAgent")
-                .then(|| property.value.as_ref())
+                .then_some(property.value.as_ref())
                 .flatten()
         })
     });

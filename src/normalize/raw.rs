@@ -95,19 +95,22 @@ impl<'de> Deserialize<'de> for Code {
 }
 
 /// A value that Log Analytics may deliver either as itself or JSON-encoded in a string
-/// (`"Status": "{\"errorCode\":50126}"`).
+/// (`"Status": "{\"errorCode\":50126}"`). An empty string is the empty value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MaybeEncoded<T>(pub T);
 
-impl<'de, T: DeserializeOwned> Deserialize<'de> for MaybeEncoded<T> {
+impl<'de, T: DeserializeOwned + Default> Deserialize<'de> for MaybeEncoded<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct EncodedVisitor<T>(PhantomData<T>);
-        impl<'de, T: DeserializeOwned> Visitor<'de> for EncodedVisitor<T> {
+        impl<'de, T: DeserializeOwned + Default> Visitor<'de> for EncodedVisitor<T> {
             type Value = MaybeEncoded<T>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON value or a string holding one")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                if v.trim().is_empty() {
+                    return Ok(MaybeEncoded(T::default()));
+                }
                 serde_json::from_str(v)
                     .map(MaybeEncoded)
                     .map_err(|e| E::custom(format_args!("JSON-encoded string: {e}")))
@@ -201,8 +204,10 @@ pub struct Raw<'a> {
     /// Source IP.
     #[serde(rename = "ipAddress", borrow)]
     pub ip_address: Option<Text<'a>>,
-    /// Sign-in status.
-    pub status: Option<MaybeEncoded<Status>>,
+    /// Sign-in status: an object for sign-ins; other Graph resources use `status` as a string,
+    /// so it is decoded only once the shape is known.
+    #[serde(borrow)]
+    pub status: Option<&'a RawValue>,
     /// Application id.
     #[serde(rename = "appId", borrow)]
     pub app_id: Option<Text<'a>>,
@@ -277,9 +282,9 @@ pub struct Raw<'a> {
     /// Result code (string).
     #[serde(rename = "ResultType", default)]
     pub la_result_type: Code,
-    /// Status (object or JSON string).
-    #[serde(rename = "Status")]
-    pub la_status: Option<MaybeEncoded<Status>>,
+    /// Status (object or JSON string), decoded once the shape is known.
+    #[serde(rename = "Status", borrow)]
+    pub la_status: Option<&'a RawValue>,
     /// Application id.
     #[serde(rename = "AppId", borrow)]
     pub la_app_id: Option<Text<'a>>,
@@ -311,7 +316,7 @@ pub struct Raw<'a> {
     #[serde(rename = "ResourceTenantId", borrow)]
     pub la_resource_tenant_id: Option<Text<'a>>,
     /// Workspace tenant.
-    #[serde(rename = "TenantId", alias = "AADTenantId", borrow)]
+    #[serde(rename = "TenantId", borrow)]
     pub la_tenant_id: Option<Text<'a>>,
     /// Risk event types.
     #[serde(rename = "RiskEventTypes_V2")]
@@ -384,4 +389,13 @@ pub fn result_type_code(text: Option<&Text>) -> Option<i64> {
     } else {
         None
     }
+}
+
+/// Decodes a sign-in `status` (an object, or a JSON string holding one); `field` names it in
+/// the error.
+pub fn decode_status(raw: Option<&RawValue>, field: &str) -> Result<Option<Status>, String> {
+    let Some(raw) = raw else { return Ok(None) };
+    serde_json::from_str::<MaybeEncoded<Status>>(raw.get())
+        .map(|status| Some(status.0))
+        .map_err(|error| format!("invalid field {field}: {error}"))
 }

@@ -1,0 +1,304 @@
+//! The CLI and its hosts against the real component.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use snowyowl::event::Shape;
+use snowyowl::render;
+use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
+use snowyowl_cli::{Backend, ComponentBackend, HostFinding, NativeBackend};
+
+fn demo_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/demo-tenant.ndjson")
+}
+
+fn demo() -> String {
+    std::fs::read_to_string(demo_path()).unwrap()
+}
+
+fn run(backend: &mut dyn Backend, text: &str, batch: usize) -> Vec<HostFinding> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut findings = Vec::new();
+    for chunk in lines.chunks(batch) {
+        let pushed = backend.push(chunk.join("\n").as_bytes()).unwrap();
+        assert!(pushed.rejected.is_empty(), "{:?}", pushed.rejected);
+        findings.extend(pushed.findings);
+    }
+    findings.extend(backend.flush().unwrap());
+    findings
+}
+
+#[test]
+fn the_component_imports_nothing() {
+    let engine = wasmtime::Engine::default();
+    let component = wasmtime::component::Component::new(&engine, EMBEDDED_COMPONENT).unwrap();
+    let ty = component.component_type();
+    assert_eq!(
+        ty.imports(&engine).count(),
+        0,
+        "the component must import nothing"
+    );
+    let exports: Vec<String> = ty
+        .exports(&engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    assert_eq!(exports, ["snowyowl:detect/engine@0.1.0"]);
+}
+
+#[test]
+fn the_component_finds_exactly_what_the_native_core_finds() {
+    let config = r#"{"seed": 7}"#;
+    let text = demo();
+    let native = run(&mut NativeBackend::new(config).unwrap(), &text, 10_000);
+    let component = run(
+        &mut ComponentBackend::new(EMBEDDED_COMPONENT, config).unwrap(),
+        &text,
+        10_000,
+    );
+    assert!(native.iter().any(|f| f.detector == "password-spray"));
+    assert!(native
+        .iter()
+        .any(|f| f.detector == "spray-then-success" && f.severity == "critical"));
+    assert_eq!(component, native);
+}
+
+#[test]
+fn the_component_gives_the_same_findings_in_any_batching() {
+    let text = demo();
+    let whole = run(
+        &mut ComponentBackend::new(EMBEDDED_COMPONENT, "").unwrap(),
+        &text,
+        10_000,
+    );
+    for batch in [1, 7] {
+        let mut backend = ComponentBackend::new(EMBEDDED_COMPONENT, "").unwrap();
+        assert_eq!(run(&mut backend, &text, batch), whole, "batch {batch}");
+    }
+}
+
+#[test]
+fn the_component_reports_config_errors_with_the_field() {
+    let error = ComponentBackend::new(
+        EMBEDDED_COMPONENT,
+        r#"{"detectors":{"password-spray":{"min_users":"five"}}}"#,
+    )
+    .err()
+    .map(|e| format!("{e:#}"))
+    .unwrap_or_default();
+    assert!(
+        error.contains("detectors.password-spray.min_users: invalid type"),
+        "{error}"
+    );
+}
+
+fn snowyowl(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_snowyowl"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn temp(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("snowyowl-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+fn spray_lines(shape: Shape) -> Vec<String> {
+    let template = snowyowl::event::SignIn {
+        time: 1_709_542_800_000,
+        id: String::new(),
+        shape,
+        category: snowyowl::event::SignInCategory::Interactive,
+        user: String::new(),
+        ip: Some("203.0.113.66".into()),
+        result_code: 50126,
+        correct_password_step: false,
+        app_id: None,
+        app_name: None,
+        user_agent: None,
+        factor: snowyowl::event::FactorRequirement::Single,
+        legacy: false,
+        asn: None,
+        tenant_id: None,
+        home_tenant_id: None,
+        risk_event_types: Vec::new(),
+    };
+    (0..8)
+        .map(|i| {
+            let signin = snowyowl::event::SignIn {
+                time: template.time + i * 60_000,
+                id: format!("id-{i}"),
+                user: format!("user{i}@contoso.com"),
+                ..template.clone()
+            };
+            render::signin(&signin, shape)
+        })
+        .collect()
+}
+
+#[test]
+fn scan_reports_bad_lines_by_file_and_line_and_still_finds_the_spray() {
+    let mut lines = spray_lines(Shape::AzureMonitor);
+    lines.insert(2, "{\"broken\": ".into());
+    lines.insert(4, "\"just a string\"".into());
+    lines.insert(6, "{\"some\": \"other log\"}".into());
+    let path = temp("bad-lines.ndjson", &(lines.join("\n") + "\n"));
+    let (code, stdout, stderr) = snowyowl(&["scan", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let name = path.display().to_string();
+    assert!(
+        stderr.contains(&format!("{name}:3: malformed: invalid JSON")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{name}:5: not-an-object: expected a JSON object, found a string"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{name}:7: unknown-shape: unknown event shape")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("8 accepted, 0 ignored (no detector reads them), 3 rejected"),
+        "{stderr}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|line| line.contains(r#""uid":"password-spray""#)),
+        "{stdout}"
+    );
+    for line in stdout.lines() {
+        let finding: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(finding["class_uid"], 2004);
+    }
+}
+
+#[test]
+fn scan_reads_log_analytics_csv_exports() {
+    // A CSV export: BOM, `TimeGenerated [UTC]` in the portal's format, nested columns as JSON
+    // strings, and one row with more cells than the header.
+    let mut csv = String::from("\u{feff}TimeGenerated [UTC],OperationName,UserPrincipalName,IPAddress,ResultType,Status,Id\n");
+    for i in 0..8 {
+        csv.push_str(&format!(
+            "\"3/4/2024, 9:{:02}:00.000 AM\",Sign-in activity,user{i}@contoso.com,203.0.113.66,50126,\"{{\"\"errorCode\"\":50126}}\",id-{i}\n",
+            i
+        ));
+        if i == 3 {
+            csv.push_str("x,y,z,1,2,3,4,5,6,7\n");
+        }
+    }
+    let path = temp("export.csv", &csv);
+    let (code, stdout, stderr) = snowyowl(&["scan", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:6: malformed: row has more cells",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains(r#""uid":"password-spray""#),
+        "{stdout}\n{stderr}"
+    );
+}
+
+#[test]
+fn scan_reads_json_documents() {
+    let records = spray_lines(Shape::AzureMonitor).join(",\n    ");
+    let path = temp(
+        "export.json",
+        &format!("{{\n  \"records\": [\n    {records}\n  ]\n}}\n"),
+    );
+    let (code, stdout, stderr) = snowyowl(&["scan", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("8 accepted"), "{stderr}");
+    assert!(stdout.contains(r#""uid":"password-spray""#));
+}
+
+#[test]
+fn scan_refuses_a_bad_config_naming_the_field() {
+    let config = temp(
+        "bad-config.json",
+        r#"{"detectors": {"password-spray": {"windw": "10m"}}}"#,
+    );
+    let (code, _, stderr) = snowyowl(&[
+        "scan",
+        "--config",
+        config.to_str().unwrap(),
+        demo_path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("invalid config: detectors.password-spray.windw: unknown field `windw`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn scan_of_a_missing_file_says_which() {
+    let (code, _, stderr) = snowyowl(&["scan", "/nonexistent/signins.jsonl"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("opening /nonexistent/signins.jsonl"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_cli_and_the_native_engine_agree_and_batching_does_not_matter() {
+    let demo = demo_path();
+    let demo = demo.to_str().unwrap();
+    let (_, component, _) = snowyowl(&["scan", "--seed", "1", demo]);
+    let (_, native, _) = snowyowl(&["scan", "--seed", "1", "--engine", "native", demo]);
+    let (_, small_batches, _) = snowyowl(&["scan", "--seed", "1", "--batch-size", "7", demo]);
+    assert!(component.contains("svc-legacy-test@contoso.com"));
+    assert_eq!(component, native);
+    assert_eq!(component, small_batches);
+}
+
+#[test]
+fn the_bundled_demo_is_what_generate_writes() {
+    let (code, stdout, _) = snowyowl(&["generate", "--scenario", "demo", "--seed", "2024"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout == demo(),
+        "tests/data/demo-tenant.ndjson is stale: regenerate it with `snowyowl generate`"
+    );
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let (code, stdout, _) = snowyowl(&["scan", "--help"]);
+    assert_eq!(code, 0);
+    for needle in [
+        "--config",
+        "--output",
+        "--component",
+        "Log Analytics",
+        "--batch-size",
+        "--brief",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle}");
+    }
+}

@@ -1,0 +1,246 @@
+//! Golden cases: for every detector, in every shape it reads, a case that fires and benign
+//! look-alikes that do not.
+
+use snowyowl::event::{FactorRequirement, Shape};
+use snowyowl::finding::Activity;
+use snowyowl::Severity;
+
+use crate::helpers::{latest, ndjson, of, run, signin, spray, SHAPES};
+
+const SPRAY_IP: &str = "203.0.113.66";
+const OFFICE: &str = "198.51.100.10";
+
+#[test]
+fn password_spray_fires_in_every_shape() {
+    for shape in SHAPES {
+        let findings = run("", &ndjson(&spray(SPRAY_IP, 6, 0.0), shape));
+        let sprays = of(&findings, "password-spray");
+        assert_eq!(sprays.len(), 2, "{shape:?}: a create and a final update");
+        let (created, updated) = (sprays[0], sprays[1]);
+        assert_eq!(created.activity, Activity::Create);
+        assert_eq!(updated.activity, Activity::Update);
+        assert_eq!(created.uid, updated.uid, "the update keeps the uid");
+        assert_eq!(updated.severity, Severity::Medium);
+        assert_eq!(updated.unmapped["user_count"], 6);
+        assert_eq!(
+            updated.unmapped["codes"]["50126"], 2,
+            "codes from the crossing attempt on"
+        );
+        let values: Vec<&str> = updated
+            .observables
+            .iter()
+            .map(|o| o.value.as_str())
+            .collect();
+        assert!(
+            values.contains(&SPRAY_IP) && values.contains(&"user5@contoso.com"),
+            "{values:?}"
+        );
+        assert_eq!(
+            updated.evidence.len(),
+            2,
+            "{shape:?}: crossing event and the one after"
+        );
+        let ocsf = updated.to_ocsf();
+        assert_eq!(ocsf["class_uid"], 2004);
+        assert_eq!(ocsf["finding_info"]["analytic"]["uid"], "password-spray");
+        assert_eq!(
+            ocsf["finding_info"]["attacks"][0]["sub_technique"]["uid"],
+            "T1110.003"
+        );
+    }
+}
+
+#[test]
+fn password_spray_look_alikes_stay_quiet() {
+    let mistypes_behind_nat = {
+        // Six users mistype behind the office NAT while twenty sign in fine from it.
+        let mut events = spray(OFFICE, 6, 1.0);
+        for i in 0..20 {
+            events.push(signin(
+                &format!("staff{i}@contoso.com"),
+                OFFICE,
+                0,
+                0.5 * i as f64,
+            ));
+        }
+        events.sort_by_key(|event| event.time);
+        events
+    };
+    let too_few = spray(SPRAY_IP, 4, 0.0);
+    let too_slow: Vec<_> = spray(SPRAY_IP, 6, 0.0)
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut event)| {
+            event.time += i as i64 * 25 * 60_000;
+            event
+        })
+        .collect();
+    let one_user_many_times: Vec<_> = (0..20)
+        .map(|i| signin("ann@contoso.com", SPRAY_IP, 50126, i as f64))
+        .collect();
+    let not_spray_codes: Vec<_> = (0..8)
+        .map(|i| signin(&format!("user{i}@contoso.com"), SPRAY_IP, 50074, i as f64))
+        .collect();
+    for shape in SHAPES {
+        for (name, events) in [
+            ("mistypes behind NAT", &mistypes_behind_nat),
+            ("too few users", &too_few),
+            ("too slow for the window", &too_slow),
+            ("one user brute-forced", &one_user_many_times),
+            ("MFA prompts, not failures", &not_spray_codes),
+        ] {
+            let findings = run("", &ndjson(events, shape));
+            assert!(findings.is_empty(), "{shape:?} {name}: {findings:#?}");
+        }
+    }
+}
+
+#[test]
+fn password_spray_thresholds_are_configurable() {
+    let text = ndjson(&spray(SPRAY_IP, 4, 0.0), Shape::Graph);
+    let config =
+        r#"{"detectors":{"password-spray":{"min_users":3,"window":"5m","severity":"high"}}}"#;
+    let findings = run(config, &text);
+    let sprays = of(&findings, "password-spray");
+    assert!(!sprays.is_empty());
+    assert!(sprays
+        .iter()
+        .all(|finding| finding.severity == Severity::High));
+    let disabled = r#"{"detectors":{"password-spray":{"enabled":false}}}"#;
+    assert!(run(disabled, &ndjson(&spray(SPRAY_IP, 10, 0.0), Shape::Graph)).is_empty());
+}
+
+#[test]
+fn duplicated_rows_count_once() {
+    // Conditional Access policies duplicate sign-in rows with the same id: four users repeated
+    // three times each must not look like a spray of twelve.
+    let mut events = Vec::new();
+    for event in spray(SPRAY_IP, 4, 0.0) {
+        events.extend([event.clone(), event.clone(), event]);
+    }
+    for shape in SHAPES {
+        assert!(run("", &ndjson(&events, shape)).is_empty(), "{shape:?}");
+    }
+}
+
+fn hit_after_spray(
+    user_agent: &str,
+    ip: &str,
+    factor: FactorRequirement,
+) -> Vec<snowyowl::event::SignIn> {
+    let mut events = spray(SPRAY_IP, 8, 0.0);
+    let mut hit = signin("user3@contoso.com", ip, 0, 90.0);
+    hit.user_agent = Some(user_agent.to_owned());
+    hit.factor = factor;
+    events.push(hit);
+    events
+}
+
+#[test]
+fn spray_then_success_from_the_spray_ip_is_critical_in_every_shape() {
+    for shape in SHAPES {
+        let events = hit_after_spray("Mozilla/5.0", SPRAY_IP, FactorRequirement::Multi);
+        let findings = run("", &ndjson(&events, shape));
+        let hits = latest(&of(&findings, "spray-then-success"));
+        assert_eq!(hits.len(), 1, "{shape:?}: {hits:#?}");
+        assert_eq!(hits[0].severity, Severity::Critical, "{shape:?}");
+        assert_eq!(hits[0].unmapped["user"], "user3@contoso.com");
+        assert!(hits[0].unmapped["reasons"]
+            .to_string()
+            .contains("from-spray-ip"));
+        assert_eq!(hits[0].evidence.len(), 1);
+    }
+}
+
+#[test]
+fn spray_then_success_grades_severity() {
+    // Legacy protocol (BAV2ROPC survives every shape) from elsewhere: critical.
+    for shape in SHAPES {
+        let events = hit_after_spray("BAV2ROPC", "192.0.2.44", FactorRequirement::Multi);
+        let hits = latest(&of(&run("", &ndjson(&events, shape)), "spray-then-success"));
+        assert_eq!(hits.len(), 1, "{shape:?}");
+        assert_eq!(hits[0].severity, Severity::Critical, "{shape:?}");
+    }
+    // Single-factor from elsewhere: critical where the shape records the factor.
+    for shape in [Shape::AzureMonitor, Shape::Graph, Shape::LogAnalytics] {
+        let events = hit_after_spray("Mozilla/5.0", "192.0.2.44", FactorRequirement::Single);
+        let hits = latest(&of(&run("", &ndjson(&events, shape)), "spray-then-success"));
+        assert_eq!(hits[0].severity, Severity::Critical, "{shape:?}");
+        assert!(hits[0].unmapped["reasons"]
+            .to_string()
+            .contains("single-factor"));
+    }
+    // Multi-factor from elsewhere: high.
+    for shape in SHAPES {
+        let events = hit_after_spray("Mozilla/5.0", "192.0.2.44", FactorRequirement::Multi);
+        let hits = latest(&of(&run("", &ndjson(&events, shape)), "spray-then-success"));
+        assert_eq!(hits[0].severity, Severity::High, "{shape:?}");
+    }
+}
+
+#[test]
+fn spray_then_success_counts_interrupted_sign_ins_that_prove_the_password() {
+    for code in [50074, 50076, 53003, 50055] {
+        let mut events = spray(SPRAY_IP, 8, 0.0);
+        events.push(signin("user2@contoso.com", "192.0.2.9", code, 60.0));
+        for shape in SHAPES {
+            let findings = run("", &ndjson(&events, shape));
+            assert_eq!(
+                latest(&of(&findings, "spray-then-success")).len(),
+                1,
+                "{code} {shape:?}"
+            );
+        }
+    }
+    // Only authenticationDetails says so (Azure Monitor, Graph, Log Analytics carry it).
+    let mut events = spray(SPRAY_IP, 8, 0.0);
+    let mut hit = signin("user2@contoso.com", "192.0.2.9", 500121, 60.0);
+    hit.correct_password_step = true;
+    events.push(hit);
+    for shape in [Shape::AzureMonitor, Shape::Graph, Shape::LogAnalytics] {
+        assert_eq!(
+            of(&run("", &ndjson(&events, shape)), "spray-then-success").len(),
+            1
+        );
+    }
+}
+
+#[test]
+fn spray_then_success_catches_a_hit_before_the_spray_is_recognised() {
+    // The victim's password is right on the second attempt of the spray, before five users
+    // have failed: the hit is remembered and matched once the spray is recognised.
+    let mut events = spray(SPRAY_IP, 8, 0.0);
+    events.insert(2, signin("victim@contoso.com", SPRAY_IP, 0, 1.5));
+    for shape in SHAPES {
+        let hits = latest(&of(&run("", &ndjson(&events, shape)), "spray-then-success"));
+        assert_eq!(hits.len(), 1, "{shape:?}");
+        assert_eq!(hits[0].unmapped["user"], "victim@contoso.com");
+        assert_eq!(hits[0].severity, Severity::Critical);
+    }
+}
+
+#[test]
+fn spray_then_success_look_alikes_stay_quiet() {
+    let mut not_a_target = spray(SPRAY_IP, 8, 0.0);
+    not_a_target.push(signin("bystander@contoso.com", "192.0.2.9", 0, 30.0));
+    let mut before_the_spray = vec![signin("user3@contoso.com", "192.0.2.9", 0, 0.0)];
+    before_the_spray.extend(spray(SPRAY_IP, 8, 10.0));
+    let mut after_the_horizon = spray(SPRAY_IP, 8, 0.0);
+    after_the_horizon.push(signin("user3@contoso.com", "192.0.2.9", 0, 26.0 * 60.0));
+    let mut still_failing = spray(SPRAY_IP, 8, 0.0);
+    still_failing.push(signin("user3@contoso.com", "192.0.2.9", 50126, 30.0));
+    for shape in SHAPES {
+        for (name, events) in [
+            ("a user who was not sprayed", &not_a_target),
+            ("a success before the spray", &before_the_spray),
+            ("a success after the horizon", &after_the_horizon),
+            ("another failure", &still_failing),
+        ] {
+            let findings = run("", &ndjson(events, shape));
+            assert!(
+                of(&findings, "spray-then-success").is_empty(),
+                "{shape:?} {name}"
+            );
+        }
+    }
+}

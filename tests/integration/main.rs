@@ -1,0 +1,15 @@
+//! All integration tests of the core, in one test binary.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod engine;
+mod golden;
+mod helpers;
+mod samples;
