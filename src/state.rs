@@ -142,3 +142,56 @@ impl<V: Expiring> BoundedMap<V> {
             .map(|(key, value)| (&**key, value))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_at_most_the_cap_and_counts_live_evictions() {
+        let mut map: BoundedMap<Timestamp> = BoundedMap::new(100, &hasher(1));
+        for i in 0..1000i64 {
+            map.get_or_insert_with(&format!("ip-{i}"), 0, || i);
+            assert!(map.len() <= 100);
+        }
+        // Every dropped key was seen at or after time 0, so all count as evictions.
+        assert_eq!(map.evicted(), 1000 - map.len() as u64);
+    }
+
+    #[test]
+    fn expired_entries_are_not_evictions() {
+        let mut map: BoundedMap<Timestamp> = BoundedMap::new(10, &hasher(1));
+        for i in 0..100i64 {
+            map.get_or_insert_with(&format!("k{i}"), i64::MAX, || i);
+        }
+        assert_eq!(map.evicted(), 0);
+    }
+
+    #[test]
+    fn a_key_touched_every_generation_survives_a_flood() {
+        let mut map: BoundedMap<Timestamp> = BoundedMap::new(64, &hasher(7));
+        for i in 0..10_000i64 {
+            map.get_or_insert_with(&format!("flood-{i}"), 0, || i);
+            if i % 16 == 0 {
+                *map.get_or_insert_with("spray-ip", 0, || i) = i;
+            }
+        }
+        assert!(map.get("spray-ip").is_some());
+        assert!(map.len() <= 64);
+    }
+
+    #[test]
+    fn get_mut_promotes_and_remove_forgets() {
+        let mut map: BoundedMap<Timestamp> = BoundedMap::new(4, &hasher(3));
+        map.get_or_insert_with("a", 0, || 1);
+        map.get_or_insert_with("b", 0, || 2);
+        map.get_or_insert_with("c", 0, || 3); // rotates: a, b become old
+        assert_eq!(map.get_mut("a").copied(), Some(1));
+        map.get_or_insert_with("d", 0, || 4); // rotates: b dropped, a (promoted) kept
+        assert!(map.get("a").is_some() && map.get("b").is_none());
+        assert_eq!(map.remove("a"), Some(1));
+        assert!(map.get("a").is_none());
+        map.expire(4);
+        assert!(map.get("d").is_some() && map.get("c").is_none());
+    }
+}
