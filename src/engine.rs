@@ -233,10 +233,9 @@ impl Engine {
     fn is_duplicate(&mut self, event: &Event, time: Timestamp) -> bool {
         // A record without an id gets one hashed from its bytes, so the same bytes twice is a
         // duplicate too.
-        let Event::SignIn(signin) = event;
         let live_since = self.watermark.unwrap_or(Timestamp::MIN);
         let mut fresh = false;
-        self.dedup.get_or_insert_with(&signin.id, live_since, || {
+        self.dedup.get_or_insert_with(event.id(), live_since, || {
             fresh = true;
             time
         });

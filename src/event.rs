@@ -136,25 +136,366 @@ impl SignIn {
     }
 }
 
+/// The directory audit activities the detectors read, recognised after normalising the name
+/// (dashes, case, surrounding spaces, the unified audit log's trailing period).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditActivity {
+    /// `Add application`.
+    AddApplication,
+    /// `Add service principal`.
+    AddServicePrincipal,
+    /// `Update application – Certificates and secrets management `.
+    ApplicationCredentials,
+    /// `Add service principal credentials`.
+    ServicePrincipalCredentials,
+    /// `Update application`.
+    UpdateApplication,
+    /// `Update service principal`.
+    UpdateServicePrincipal,
+    /// `Add owner to application`.
+    AddOwnerToApplication,
+    /// `Add owner to service principal`.
+    AddOwnerToServicePrincipal,
+    /// `Consent to application`.
+    ConsentToApplication,
+    /// `Add delegated permission grant`.
+    AddDelegatedPermissionGrant,
+    /// `Add app role assignment to service principal`.
+    AddAppRoleAssignment,
+    /// `Add member to role`, `Add eligible member to role`, `Add scoped member to role` (and their
+    /// PIM forms).
+    AddMemberToRole,
+    /// `Remove service principal`.
+    RemoveServicePrincipal,
+    /// Anything else.
+    Other,
+}
+
+/// An activity name in the form it is compared in: dashes (hyphen, en dash, em dash) as `-`,
+/// lowercase, runs of spaces as one, no surrounding spaces, no trailing period.
+pub fn normalize_activity_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        let c = match c {
+            '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
+            c if c.is_whitespace() => ' ',
+            c => c,
+        };
+        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
+            continue;
+        }
+        out.extend(c.to_lowercase());
+    }
+    let trimmed = out.trim_end().trim_end_matches('.').trim_end();
+    trimmed.to_owned()
+}
+
+impl AuditActivity {
+    /// Recognises an activity name, in any of its spellings.
+    pub fn of(name: &str) -> AuditActivity {
+        let name = normalize_activity_name(name);
+        match name.as_str() {
+            "add application" => AuditActivity::AddApplication,
+            "add service principal" => AuditActivity::AddServicePrincipal,
+            "update application - certificates and secrets management" => {
+                AuditActivity::ApplicationCredentials
+            }
+            "add service principal credentials" => AuditActivity::ServicePrincipalCredentials,
+            "update application" => AuditActivity::UpdateApplication,
+            "update service principal" => AuditActivity::UpdateServicePrincipal,
+            "add owner to application" => AuditActivity::AddOwnerToApplication,
+            "add owner to service principal" => AuditActivity::AddOwnerToServicePrincipal,
+            "consent to application" => AuditActivity::ConsentToApplication,
+            "add delegated permission grant" => AuditActivity::AddDelegatedPermissionGrant,
+            "add app role assignment to service principal" => AuditActivity::AddAppRoleAssignment,
+            "remove service principal" => AuditActivity::RemoveServicePrincipal,
+            // PIM writes a record when an assignment is requested and another when it completes;
+            // only a completed (or direct) assignment grants the role.
+            _ if (name.starts_with("add member to role")
+                || name.starts_with("add eligible member to role")
+                || name.starts_with("add scoped member to role"))
+                && !name.contains("request") =>
+            {
+                AuditActivity::AddMemberToRole
+            }
+            _ => AuditActivity::Other,
+        }
+    }
+}
+
+/// Who did something.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Actor {
+    /// The user principal name (lowercased), when a user acted.
+    pub user: Option<String>,
+    /// The acting application's app id, when an application acted.
+    pub app_id: Option<String>,
+    /// The acting service principal's object id, when an application acted.
+    pub service_principal_id: Option<String>,
+    /// The object id of the acting user.
+    pub object_id: Option<String>,
+    /// A display name.
+    pub display_name: Option<String>,
+    /// The actor's IP, when recorded.
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    /// An application (not a user) acted.
+    pub fn is_app(&self) -> bool {
+        self.user.is_none() && (self.app_id.is_some() || self.service_principal_id.is_some())
+    }
+
+    /// The best name for the actor: UPN, app id, service principal id, display name.
+    pub fn name(&self) -> &str {
+        self.user
+            .as_deref()
+            .or(self.app_id.as_deref())
+            .or(self.service_principal_id.as_deref())
+            .or(self.display_name.as_deref())
+            .unwrap_or("unknown")
+    }
+}
+
+/// One target of a directory change (`targetResources[]`, `Target[]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditTarget {
+    /// Object id.
+    pub id: Option<String>,
+    /// `User`, `Application`, `ServicePrincipal`, `Role`, …
+    pub kind: Option<String>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// User principal name (lowercased), for user targets.
+    pub user: Option<String>,
+}
+
+/// A modified property, with values JSON-decoded when they were quoted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Modified {
+    /// The property name (`KeyDescription`, `AppRole.Value`, `ServicePrincipal.AppId`, …).
+    pub name: String,
+    /// The old value.
+    pub old: String,
+    /// The new value.
+    pub new: String,
+}
+
+/// A directory audit record (application, service principal and role changes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectoryAudit {
+    /// Event time.
+    pub time: Timestamp,
+    /// The record id.
+    pub id: String,
+    /// The shape it came in.
+    pub shape: Shape,
+    /// The activity, recognised.
+    pub activity: AuditActivity,
+    /// The activity name as written.
+    pub activity_name: String,
+    /// The change succeeded (failures are kept, detectors skip them).
+    pub success: bool,
+    /// Who made the change.
+    pub actor: Actor,
+    /// What it was made to.
+    pub targets: Vec<AuditTarget>,
+    /// Modified properties of every target (and the unified audit log's own).
+    pub modified: Vec<Modified>,
+    /// `additionalDetails` key/value pairs.
+    pub details: Vec<(String, String)>,
+    /// The tenant.
+    pub tenant_id: Option<String>,
+}
+
+impl DirectoryAudit {
+    /// The new value of the first modified property named `name` (case-insensitive).
+    pub fn new_value(&self, name: &str) -> Option<&str> {
+        self.modified
+            .iter()
+            .find(|modified| modified.name.eq_ignore_ascii_case(name))
+            .map(|modified| modified.new.as_str())
+    }
+
+    /// The old value of the first modified property named `name` (case-insensitive).
+    pub fn old_value(&self, name: &str) -> Option<&str> {
+        self.modified
+            .iter()
+            .find(|modified| modified.name.eq_ignore_ascii_case(name))
+            .map(|modified| modified.old.as_str())
+    }
+
+    /// An additional detail by key (case-insensitive).
+    pub fn detail(&self, key: &str) -> Option<&str> {
+        self.details.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+    }
+
+    /// The first target of a kind (`Application`, `ServicePrincipal`, `User`, `Role`).
+    pub fn target_of_kind(&self, kind: &str) -> Option<&AuditTarget> {
+        self.targets
+            .iter()
+            .find(|target| target.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(kind)))
+    }
+}
+
+/// How an application read a mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MailClient {
+    /// Exchange Web Services (`ClientInfoString` `Client=WebServices;ExchangeWebServices…`).
+    Ews,
+    /// Microsoft Graph (`AppId` is Graph, `ClientAppId` is the app).
+    Graph,
+    /// A user's mail client or anything else.
+    Other,
+}
+
+/// Exchange `MailItemsAccessed`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailboxAccess {
+    /// Event time.
+    pub time: Timestamp,
+    /// The record id.
+    pub id: String,
+    /// The shape it came in.
+    pub shape: Shape,
+    /// The accessing identity (`UserId`), lowercased.
+    pub user: String,
+    /// The mailbox read (`MailboxOwnerUPN`), lowercased.
+    pub mailbox: String,
+    /// The application that read it (`ClientAppId`, `AppAccessContext.ClientAppId`, or `AppId`).
+    pub client_app_id: Option<String>,
+    /// `AppId` as logged.
+    pub app_id: Option<String>,
+    /// How it was read.
+    pub client: MailClient,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// `IsThrottled` was `True`.
+    pub throttled: bool,
+    /// `OperationCount`.
+    pub operation_count: u64,
+    /// The tenant (`OrganizationId`).
+    pub tenant_id: Option<String>,
+    /// The tenant that issued the token (`TokenTenantId`), when logged.
+    pub token_tenant_id: Option<String>,
+}
+
+/// An Exchange admin cmdlet run (unified audit log RecordType 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeAdmin {
+    /// Event time.
+    pub time: Timestamp,
+    /// The record id.
+    pub id: String,
+    /// The shape it came in.
+    pub shape: Shape,
+    /// The cmdlet (`New-ManagementRoleAssignment`, …).
+    pub cmdlet: String,
+    /// Its parameters.
+    pub parameters: Vec<(String, String)>,
+    /// Who ran it (lowercased).
+    pub actor: String,
+    /// The object acted on (`ObjectId`).
+    pub object: Option<String>,
+    /// The tenant.
+    pub tenant_id: Option<String>,
+    /// It succeeded.
+    pub success: bool,
+}
+
+impl ExchangeAdmin {
+    /// A parameter's value by name (case-insensitive).
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.parameters.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// An Entra ID Protection risk detection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskDetection {
+    /// Event time.
+    pub time: Timestamp,
+    /// The record id.
+    pub id: String,
+    /// The shape it came in.
+    pub shape: Shape,
+    /// The risk event type (`passwordSpray`, …).
+    pub risk_type: String,
+    /// `low`, `medium`, `high`, or empty.
+    pub risk_level: String,
+    /// The user at risk (lowercased).
+    pub user: String,
+    /// The IP, when logged.
+    pub ip: Option<String>,
+    /// The tenant.
+    pub tenant_id: Option<String>,
+}
+
 /// A normalized event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A sign-in attempt.
     SignIn(SignIn),
+    /// A directory change.
+    DirectoryAudit(DirectoryAudit),
+    /// Mail read.
+    MailboxAccess(MailboxAccess),
+    /// An Exchange admin cmdlet.
+    ExchangeAdmin(ExchangeAdmin),
+    /// An Identity Protection risk detection.
+    RiskDetection(RiskDetection),
 }
 
 impl Event {
     /// The event's own time.
     pub fn time(&self) -> Timestamp {
         match self {
-            Event::SignIn(signin) => signin.time,
+            Event::SignIn(event) => event.time,
+            Event::DirectoryAudit(event) => event.time,
+            Event::MailboxAccess(event) => event.time,
+            Event::ExchangeAdmin(event) => event.time,
+            Event::RiskDetection(event) => event.time,
         }
     }
 
     /// The event's id, as listed in a finding's evidence.
     pub fn id(&self) -> &str {
         match self {
-            Event::SignIn(signin) => &signin.id,
+            Event::SignIn(event) => &event.id,
+            Event::DirectoryAudit(event) => &event.id,
+            Event::MailboxAccess(event) => &event.id,
+            Event::ExchangeAdmin(event) => &event.id,
+            Event::RiskDetection(event) => &event.id,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activity_names_match_in_every_spelling() {
+        for name in [
+            "Update application \u{2013} Certificates and secrets management ",
+            "Update application - Certificates and secrets management",
+            "Update application \u{2014} Certificates and secrets management.",
+            "update application  -  certificates and secrets management",
+            "Update application – Certificates and secrets management .",
+        ] {
+            assert_eq!(AuditActivity::of(name), AuditActivity::ApplicationCredentials, "{name:?}");
+        }
+        assert_eq!(AuditActivity::of("Add member to role."), AuditActivity::AddMemberToRole);
+        assert_eq!(
+            AuditActivity::of("Add eligible member to role in PIM completed (permanent)"),
+            AuditActivity::AddMemberToRole
+        );
+        assert_eq!(
+            AuditActivity::of("Add member to role in PIM requested (permanent)"),
+            AuditActivity::Other
+        );
+        assert_eq!(AuditActivity::of("Add service principal."), AuditActivity::AddServicePrincipal);
+        assert_eq!(AuditActivity::of("Add application"), AuditActivity::AddApplication);
+        assert_eq!(AuditActivity::of("Add applications"), AuditActivity::Other);
     }
 }

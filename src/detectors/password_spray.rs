@@ -397,8 +397,8 @@ impl Detector for PasswordSpray {
     }
 
     fn on_event(&mut self, event: &Event, context: &mut Context) {
-        match event {
-            Event::SignIn(signin) => self.on_signin(signin, context),
+        if let Event::SignIn(signin) = event {
+            self.on_signin(signin, context);
         }
     }
 

@@ -352,8 +352,8 @@ impl Detector for SprayThenSuccess {
     }
 
     fn on_event(&mut self, event: &Event, context: &mut Context) {
-        match event {
-            Event::SignIn(signin) => self.on_signin(signin, context),
+        if let Event::SignIn(signin) = event {
+            self.on_signin(signin, context);
         }
     }
 

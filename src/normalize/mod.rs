@@ -9,7 +9,12 @@
 //! A record of a known source that no detector reads (another audit category, a SharePoint
 //! operation) is *ignored* and counted; a record of no known shape is *rejected* with a reason.
 
+mod audit;
+mod office;
 mod raw;
+mod risk;
+
+pub use office::GRAPH_APP_ID;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -181,6 +186,10 @@ fn is_signin_operation(name: Option<&Text>) -> bool {
     name.is_some_and(|name| name.as_str().eq_ignore_ascii_case("Sign-in activity"))
 }
 
+fn eq(text: Option<&str>, wanted: &str) -> bool {
+    text.is_some_and(|text| text.eq_ignore_ascii_case(wanted))
+}
+
 fn classify(raw: &Raw, text: &str) -> Normalized {
     // Azure Monitor export: envelope + properties.
     if let Some(properties) = raw.properties.as_deref() {
@@ -190,18 +199,33 @@ fn classify(raw: &Raw, text: &str) -> Normalized {
             let category = signin.unwrap_or(SignInCategory::Interactive);
             return done(azure_monitor_signin(raw, properties, category, text));
         }
+        if properties.activity_display_name.is_some() || eq(category, "AuditLogs") {
+            return audit::graph(properties, Shape::AzureMonitor, Some(raw), text);
+        }
+        if properties.risk_event_type.is_some() || eq(category, "UserRiskEvents") {
+            return risk::risk_detection(properties, Shape::AzureMonitor, Some(raw), text);
+        }
         if category.is_some() || raw.operation_name.is_some() {
             return Normalized::Ignored("azure-monitor record of another category");
         }
     }
-    // Unified audit log.
+    // Unified audit log, and Log Analytics `OfficeActivity` rows that carry its fields.
     if let Some(operation) = raw.ual_operation.as_ref().map(Text::as_str) {
-        let audit_marker = raw.ual_workload.is_some()
-            || raw.ual_record_type.0.is_some()
-            || raw.ual_creation_time.is_some();
+        let workload = first(&[&raw.ual_workload, &raw.la_office_workload]);
+        let record_type = raw.ual_record_type.as_ref().map(Text::as_str);
+        let audit_marker = workload.is_some() || record_type.is_some() || raw.ual_creation_time.is_some();
         if audit_marker {
             if matches!(operation, "UserLoggedIn" | "UserLoginFailed") {
                 return done(unified_audit_signin(raw, operation, text));
+            }
+            if operation.eq_ignore_ascii_case("MailItemsAccessed") {
+                return office::mailbox_access(raw, text);
+            }
+            if eq(workload, "Exchange") && raw.ual_parameters.is_some() {
+                return office::exchange_admin(raw, operation, text);
+            }
+            if eq(workload, "AzureActiveDirectory") || record_type == Some("8") {
+                return audit::unified(raw, operation, text);
             }
             return Normalized::Ignored("unified audit log operation no detector reads");
         }
@@ -219,16 +243,26 @@ fn classify(raw: &Raw, text: &str) -> Normalized {
             .unwrap_or(SignInCategory::Interactive);
         return done(log_analytics_signin(raw, category, text));
     }
+    if eq(la_table, "AuditLogs") {
+        return audit::graph(raw, Shape::LogAnalytics, None, text);
+    }
+    if eq(la_table, "AADUserRiskEvents") {
+        return risk::risk_detection(raw, Shape::LogAnalytics, None, text);
+    }
     if la_table.is_some() && raw.la_time_generated.is_some() {
         return Normalized::Ignored("log analytics table no detector reads");
     }
-    // Graph signIn resource (other Graph resources, such as security alerts, have a string
-    // `status`).
-    if raw.created.is_some()
-        && raw
-            .status
-            .is_some_and(|status| status.get().starts_with('{'))
+    // Graph resources.
+    if raw.activity_display_name.is_some() && raw.activity_date_time.is_some() {
+        return audit::graph(raw, Shape::Graph, None, text);
+    }
+    if raw.risk_event_type.is_some()
+        && (raw.detected_date_time.is_some() || raw.activity_date_time.is_some())
     {
+        return risk::risk_detection(raw, Shape::Graph, None, text);
+    }
+    // A signIn has an object `status` (other Graph resources, such as alerts, a string).
+    if raw.created.is_some() && raw.status.is_some_and(|status| status.get().starts_with('{')) {
         let category = match raw.is_interactive {
             Some(false) => SignInCategory::NonInteractive,
             _ => SignInCategory::Interactive,
@@ -237,8 +271,9 @@ fn classify(raw: &Raw, text: &str) -> Normalized {
     }
     Normalized::Rejected(Rejection::new(
         RejectionKind::UnknownShape,
-        "unknown event shape: no sign-in, audit or Exchange marker (category + properties, \
-         createdDateTime + status, OperationName / Type, Operation + Workload)",
+        "unknown event shape: no sign-in, audit, Exchange or risk marker (category + properties, \
+         createdDateTime + status, activityDisplayName, OperationName / Type, Operation + \
+         Workload / RecordType)",
     ))
 }
 

@@ -285,7 +285,7 @@ pub struct Raw<'a> {
     /// Status (object or JSON string), decoded once the shape is known.
     #[serde(rename = "Status", borrow)]
     pub la_status: Option<&'a RawValue>,
-    /// Application id.
+    /// Application id (Log Analytics sign-ins, Exchange records).
     #[serde(rename = "AppId", borrow)]
     pub la_app_id: Option<Text<'a>>,
     /// Application name.
@@ -338,9 +338,10 @@ pub struct Raw<'a> {
     /// Workload (`AzureActiveDirectory`, `Exchange`, …).
     #[serde(rename = "Workload", borrow)]
     pub ual_workload: Option<Text<'a>>,
-    /// Record type (15 sign-in, 8 directory, 50 mailbox access, 1 Exchange admin).
-    #[serde(rename = "RecordType", default)]
-    pub ual_record_type: Code,
+    /// Record type: a number in the unified audit log (15 sign-in, 8 directory, 50 mailbox
+    /// access, 1 Exchange admin), a name in Log Analytics `OfficeActivity`.
+    #[serde(rename = "RecordType", borrow)]
+    pub ual_record_type: Option<Text<'a>>,
     /// The acting user (a UPN in the unified audit log, an object id in Log Analytics).
     #[serde(rename = "UserId", borrow)]
     pub ual_user_id: Option<Text<'a>>,
@@ -363,8 +364,239 @@ pub struct Raw<'a> {
     #[serde(rename = "ExtendedProperties", borrow)]
     pub ual_extended_properties: Option<Vec<NameValue<'a>>>,
     /// Tenant.
-    #[serde(rename = "OrganizationId", borrow)]
+    #[serde(rename = "OrganizationId", alias = "OfficeTenantId", borrow)]
     pub ual_organization_id: Option<Text<'a>>,
+    /// Result (`Success`, `Succeeded`, `True`, `Failed`, …).
+    #[serde(rename = "ResultStatus", borrow)]
+    pub ual_result_status: Option<Text<'a>>,
+    /// Actors of a directory record.
+    #[serde(rename = "Actor")]
+    pub ual_actor: Option<MaybeEncoded<Vec<IdType>>>,
+    /// Targets of a directory record.
+    #[serde(rename = "Target")]
+    pub ual_target: Option<MaybeEncoded<Vec<IdType>>>,
+    /// Modified properties (values not quoted).
+    #[serde(rename = "ModifiedProperties")]
+    pub ual_modified: Option<MaybeEncoded<Vec<UalModified>>>,
+    /// The object acted on.
+    #[serde(rename = "ObjectId", borrow)]
+    pub ual_object_id: Option<Text<'a>>,
+    /// Mailbox owner.
+    #[serde(rename = "MailboxOwnerUPN", borrow)]
+    pub ual_mailbox_owner: Option<Text<'a>>,
+    /// Client application id (Exchange).
+    #[serde(rename = "ClientAppId", borrow)]
+    pub ual_client_app_id: Option<Text<'a>>,
+    /// Client IP (Exchange).
+    #[serde(rename = "ClientIPAddress", alias = "Client_IPAddress", borrow)]
+    pub ual_client_ip_address: Option<Text<'a>>,
+    /// Client description (`Client=WebServices;ExchangeWebServices…`).
+    #[serde(rename = "ClientInfoString", borrow)]
+    pub ual_client_info: Option<Text<'a>>,
+    /// `{Name, Value}` of a mailbox access (`MailAccessType`, `IsThrottled`).
+    #[serde(rename = "OperationProperties")]
+    pub ual_operation_properties: Option<MaybeEncoded<Vec<OwnedNameValue>>>,
+    /// Items in an aggregated mailbox access record.
+    #[serde(rename = "OperationCount", default)]
+    pub ual_operation_count: Code,
+    /// The app context of a newer mailbox access record.
+    #[serde(rename = "AppAccessContext")]
+    pub ual_app_access_context: Option<MaybeEncoded<AppAccessContext>>,
+    /// The tenant that issued the token.
+    #[serde(rename = "TokenTenantId", borrow)]
+    pub ual_token_tenant_id: Option<Text<'a>>,
+    /// Cmdlet parameters.
+    #[serde(rename = "Parameters")]
+    pub ual_parameters: Option<MaybeEncoded<Vec<OwnedNameValue>>>,
+    /// Workload (Log Analytics `OfficeActivity`).
+    #[serde(rename = "OfficeWorkload", borrow)]
+    pub la_office_workload: Option<Text<'a>>,
+
+    // Directory audit (Graph `directoryAudit`, Azure Monitor `properties`, Log Analytics).
+    /// Activity name (Graph).
+    #[serde(rename = "activityDisplayName", borrow)]
+    pub activity_display_name: Option<Text<'a>>,
+    /// Activity time (Graph).
+    #[serde(rename = "activityDateTime", borrow)]
+    pub activity_date_time: Option<Text<'a>>,
+    /// Initiator.
+    #[serde(rename = "initiatedBy", alias = "InitiatedBy")]
+    pub initiated_by: Option<MaybeEncoded<InitiatedBy>>,
+    /// Targets.
+    #[serde(rename = "targetResources", alias = "TargetResources")]
+    pub target_resources: Option<MaybeEncoded<Vec<TargetResource>>>,
+    /// Additional details.
+    #[serde(rename = "additionalDetails", alias = "AdditionalDetails")]
+    pub additional_details: Option<MaybeEncoded<Vec<KeyValue>>>,
+    /// Result (`success`, `failure`).
+    #[serde(rename = "result", alias = "Result", borrow)]
+    pub result: Option<Text<'a>>,
+
+    // Risk detections.
+    /// Risk event type.
+    #[serde(rename = "riskEventType", alias = "RiskEventType", borrow)]
+    pub risk_event_type: Option<Text<'a>>,
+    /// Risk level.
+    #[serde(rename = "riskLevel", alias = "RiskLevel", borrow)]
+    pub risk_level: Option<Text<'a>>,
+    /// Detection time.
+    #[serde(rename = "detectedDateTime", alias = "DetectedDateTime", borrow)]
+    pub detected_date_time: Option<Text<'a>>,
+    /// IP (Log Analytics risk events).
+    #[serde(rename = "IpAddress", borrow)]
+    pub la_ip_address_risk: Option<Text<'a>>,
+}
+
+/// `{ID, Type}` of the unified audit log's `Actor[]` and `Target[]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IdType {
+    /// The id.
+    #[serde(rename = "ID", default)]
+    pub id: Option<serde_json::Value>,
+    /// The id's type (5 = UPN, 2 = object or service principal, 1 = name, …).
+    #[serde(rename = "Type", default)]
+    pub kind: Option<serde_json::Value>,
+}
+
+/// A modified property of the unified audit log.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct UalModified {
+    /// Name.
+    #[serde(rename = "Name", default)]
+    pub name: Option<String>,
+    /// New value.
+    #[serde(rename = "NewValue", default)]
+    pub new: Option<serde_json::Value>,
+    /// Old value.
+    #[serde(rename = "OldValue", default)]
+    pub old: Option<serde_json::Value>,
+}
+
+/// An owned `{Name, Value}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OwnedNameValue {
+    /// Name.
+    #[serde(rename = "Name", default)]
+    pub name: Option<String>,
+    /// Value (any scalar).
+    #[serde(rename = "Value", default)]
+    pub value: Option<serde_json::Value>,
+}
+
+/// `AppAccessContext` of a mailbox access record.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AppAccessContext {
+    /// The application.
+    #[serde(rename = "ClientAppId", default)]
+    pub client_app_id: Option<String>,
+}
+
+/// `initiatedBy` of a directory audit record.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InitiatedBy {
+    /// A user acted.
+    #[serde(default)]
+    pub user: Option<InitiatingUser>,
+    /// An application acted.
+    #[serde(default)]
+    pub app: Option<InitiatingApp>,
+}
+
+/// `initiatedBy.user`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InitiatingUser {
+    /// Object id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Display name.
+    #[serde(rename = "displayName", default)]
+    pub display_name: Option<String>,
+    /// UPN.
+    #[serde(rename = "userPrincipalName", default)]
+    pub user_principal_name: Option<String>,
+    /// IP.
+    #[serde(rename = "ipAddress", default)]
+    pub ip_address: Option<String>,
+}
+
+/// `initiatedBy.app`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InitiatingApp {
+    /// App id.
+    #[serde(rename = "appId", default)]
+    pub app_id: Option<String>,
+    /// Display name.
+    #[serde(rename = "displayName", default)]
+    pub display_name: Option<String>,
+    /// Service principal object id.
+    #[serde(rename = "servicePrincipalId", default)]
+    pub service_principal_id: Option<String>,
+    /// Service principal name.
+    #[serde(rename = "servicePrincipalName", default)]
+    pub service_principal_name: Option<String>,
+}
+
+/// One of `targetResources[]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TargetResource {
+    /// Object id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Display name.
+    #[serde(rename = "displayName", default)]
+    pub display_name: Option<String>,
+    /// Type (`User`, `Application`, `ServicePrincipal`, …).
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// UPN of a user target.
+    #[serde(rename = "userPrincipalName", default)]
+    pub user_principal_name: Option<String>,
+    /// Modified properties.
+    #[serde(rename = "modifiedProperties", default)]
+    pub modified_properties: Option<Vec<ModifiedProperty>>,
+}
+
+/// One of `modifiedProperties[]` (values JSON-encoded as strings).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ModifiedProperty {
+    /// Name.
+    #[serde(rename = "displayName", default)]
+    pub display_name: Option<String>,
+    /// Old value.
+    #[serde(rename = "oldValue", default)]
+    pub old_value: Option<serde_json::Value>,
+    /// New value.
+    #[serde(rename = "newValue", default)]
+    pub new_value: Option<serde_json::Value>,
+}
+
+/// One of `additionalDetails[]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct KeyValue {
+    /// Key.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Value.
+    #[serde(default)]
+    pub value: Option<serde_json::Value>,
+}
+
+/// Any JSON value as text: strings as themselves (JSON-decoded once more when they hold a quoted
+/// string, as `modifiedProperties` values do), null as empty, anything else as JSON.
+pub fn value_text(value: Option<&serde_json::Value>) -> String {
+    match value {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(text)) => {
+            let trimmed = text.trim();
+            if trimmed.starts_with('"') {
+                if let Ok(inner) = serde_json::from_str::<String>(trimmed) {
+                    return inner;
+                }
+            }
+            text.clone()
+        }
+        Some(other) => other.to_string(),
+    }
 }
 
 /// Returns the first present, non-empty text.

@@ -15,7 +15,7 @@ fn normalize_one(text: &str) -> Normalized {
 #[test]
 fn panther_events_are_each_read_ignored_or_rejected_with_a_reason() {
     let text = include_str!("../data/samples/panther-rule-tests.jsonl");
-    let (mut signins, mut ignored, mut unknown) = (0, 0, 0);
+    let (mut signins, mut audits, mut ignored, mut unknown) = (0, 0, 0, 0);
     for line in text.lines() {
         let wrapper: serde_json::Value = serde_json::from_str(line).unwrap();
         let log = wrapper["log"].to_string();
@@ -26,6 +26,11 @@ fn panther_events_are_each_read_ignored_or_rejected_with_a_reason() {
                 assert!(!signin.user.is_empty(), "{test}");
                 assert!(signin.time > 0, "{test}");
             }
+            Normalized::Event(Event::DirectoryAudit(audit)) => {
+                audits += 1;
+                assert!(audit.time > 0, "{test}");
+            }
+            Normalized::Event(other) => panic!("{test}: unexpected {other:?}"),
             Normalized::Ignored(_) => ignored += 1,
             Normalized::Rejected(rejection) => {
                 assert_eq!(
@@ -39,10 +44,11 @@ fn panther_events_are_each_read_ignored_or_rejected_with_a_reason() {
         }
     }
     // 29 sign-ins (interactive, non-interactive and service principal Azure Monitor exports and
-    // unified audit log logons); 28 audit and policy exports and other Office 365 records that no
-    // detector reads yet; 14 unknown: Graph security alerts and Panther's lowercased
-    // forwarding records.
-    assert_eq!((signins, ignored, unknown), (29, 28, 14));
+    // unified audit log logons); 4 directory changes a detector reads (service principal
+    // credentials, a service principal created, two completed role assignments); 24 audit,
+    // policy and Office 365 records no detector reads (a PIM *request* among them); 14 unknown:
+    // Graph security alerts and Panther's lowercased forwarding records.
+    assert_eq!((signins, audits, ignored, unknown), (29, 4, 24, 14));
 }
 
 #[test]
