@@ -48,3 +48,51 @@ pub const EXTERNAL_PROXY: Technique = technique(
     "TA0011",
     "Command and Control",
 );
+/// T1136.003 Create Account: Cloud Account.
+pub const CLOUD_ACCOUNT_CREATION: Technique = technique(
+    "T1136.003",
+    "Create Account: Cloud Account",
+    "TA0003",
+    "Persistence",
+);
+/// T1098 Account Manipulation.
+pub const ACCOUNT_MANIPULATION: Technique =
+    technique("T1098", "Account Manipulation", "TA0003", "Persistence");
+/// T1098.001 Account Manipulation: Additional Cloud Credentials.
+pub const ADDITIONAL_CLOUD_CREDENTIALS: Technique = technique(
+    "T1098.001",
+    "Account Manipulation: Additional Cloud Credentials",
+    "TA0003",
+    "Persistence",
+);
+/// T1098.002 Account Manipulation: Additional Email Delegate Permissions.
+pub const ADDITIONAL_EMAIL_DELEGATE: Technique = technique(
+    "T1098.002",
+    "Account Manipulation: Additional Email Delegate Permissions",
+    "TA0003",
+    "Persistence",
+);
+/// T1098.003 Account Manipulation: Additional Cloud Roles.
+pub const ADDITIONAL_CLOUD_ROLES: Technique = technique(
+    "T1098.003",
+    "Account Manipulation: Additional Cloud Roles",
+    "TA0004",
+    "Privilege Escalation",
+);
+/// T1528 Steal Application Access Token.
+pub const STEAL_APPLICATION_TOKEN: Technique = technique(
+    "T1528",
+    "Steal Application Access Token",
+    "TA0006",
+    "Credential Access",
+);
+/// T1199 Trusted Relationship.
+pub const TRUSTED_RELATIONSHIP: Technique =
+    technique("T1199", "Trusted Relationship", "TA0001", "Initial Access");
+/// T1114.002 Email Collection: Remote Email Collection.
+pub const REMOTE_EMAIL_COLLECTION: Technique = technique(
+    "T1114.002",
+    "Email Collection: Remote Email Collection",
+    "TA0009",
+    "Collection",
+);

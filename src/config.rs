@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Deserializer};
 
+use crate::allowlist::{self, Allowlist};
 use crate::detectors;
 use crate::time::{self, MINUTE};
 use crate::Error;
@@ -68,6 +69,10 @@ pub struct Config {
     pub allowed_lateness: Duration,
     /// State caps.
     pub limits: Limits,
+    /// Allow-lists shared by every detector.
+    pub allowlist: allowlist::Settings,
+    /// The host's IP → ASN table (CIDR, ASN, network kind), for the spray detectors.
+    pub asn_table: Vec<allowlist::AsnEntry>,
     /// Per-detector settings, keyed by detector id.
     pub detectors: detectors::Settings,
 }
@@ -78,6 +83,8 @@ impl Default for Config {
             seed: 0,
             allowed_lateness: Duration(5 * MINUTE),
             limits: Limits::default(),
+            allowlist: allowlist::Settings::default(),
+            asn_table: Vec::new(),
             detectors: detectors::Settings::default(),
         }
     }
@@ -107,7 +114,17 @@ impl Config {
             self.limits.max_buffered_events,
         )?;
         positive("limits.max_dedup_ids", self.limits.max_dedup_ids)?;
+        self.allowlist()?;
         self.detectors.validate()
+    }
+
+    /// The validated allow-lists.
+    pub fn allowlist(&self) -> Result<Allowlist, Error> {
+        Allowlist::new(
+            &self.allowlist,
+            &self.asn_table,
+            &crate::state::hasher(self.seed),
+        )
     }
 }
 

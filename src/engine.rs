@@ -130,11 +130,12 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine with a validated configuration.
-    pub fn new(config: Config) -> Engine {
+    /// An engine with a configuration (its allow-lists are validated here too).
+    pub fn new(config: Config) -> Result<Engine, Error> {
         let hasher: RandomState = state::hasher(config.seed);
-        Engine {
-            detectors: detectors::build(&config.detectors, &hasher),
+        let allowlist = std::sync::Arc::new(config.allowlist()?);
+        Ok(Engine {
+            detectors: detectors::build(&config.detectors, &allowlist, &hasher),
             dedup: BoundedMap::new(config.limits.max_dedup_ids, &hasher),
             buffer: BinaryHeap::new(),
             max_time: None,
@@ -143,12 +144,12 @@ impl Engine {
             sequence: 0,
             stats: Stats::default(),
             config,
-        }
+        })
     }
 
     /// An engine from configuration JSON (empty: all defaults).
     pub fn from_json(config: &str) -> Result<Engine, Error> {
-        Config::from_json(config).map(Engine::new)
+        Config::from_json(config).and_then(Engine::new)
     }
 
     /// Reads a batch of newline-delimited JSON or JSON documents and processes every record in it.

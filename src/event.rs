@@ -111,6 +111,8 @@ pub struct SignIn {
     pub tenant_id: Option<String>,
     /// The user's home tenant, when it differs by design (guests, cross-tenant access).
     pub home_tenant_id: Option<String>,
+    /// The tenant that owns the application signed in to or with (`appOwnerTenantId`).
+    pub app_owner_tenant_id: Option<String>,
     /// Entra ID Protection risk event types (`riskEventTypes_v2`).
     pub risk_event_types: Vec<String>,
 }
@@ -327,14 +329,20 @@ impl DirectoryAudit {
 
     /// An additional detail by key (case-insensitive).
     pub fn detail(&self, key: &str) -> Option<&str> {
-        self.details.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+        self.details
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The first target of a kind (`Application`, `ServicePrincipal`, `User`, `Role`).
     pub fn target_of_kind(&self, kind: &str) -> Option<&AuditTarget> {
-        self.targets
-            .iter()
-            .find(|target| target.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(kind)))
+        self.targets.iter().find(|target| {
+            target
+                .kind
+                .as_deref()
+                .is_some_and(|k| k.eq_ignore_ascii_case(kind))
+        })
     }
 }
 
@@ -406,7 +414,10 @@ pub struct ExchangeAdmin {
 impl ExchangeAdmin {
     /// A parameter's value by name (case-insensitive).
     pub fn parameter(&self, name: &str) -> Option<&str> {
-        self.parameters.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.parameters
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -483,9 +494,16 @@ mod tests {
             "update application  -  certificates and secrets management",
             "Update application – Certificates and secrets management .",
         ] {
-            assert_eq!(AuditActivity::of(name), AuditActivity::ApplicationCredentials, "{name:?}");
+            assert_eq!(
+                AuditActivity::of(name),
+                AuditActivity::ApplicationCredentials,
+                "{name:?}"
+            );
         }
-        assert_eq!(AuditActivity::of("Add member to role."), AuditActivity::AddMemberToRole);
+        assert_eq!(
+            AuditActivity::of("Add member to role."),
+            AuditActivity::AddMemberToRole
+        );
         assert_eq!(
             AuditActivity::of("Add eligible member to role in PIM completed (permanent)"),
             AuditActivity::AddMemberToRole
@@ -494,8 +512,14 @@ mod tests {
             AuditActivity::of("Add member to role in PIM requested (permanent)"),
             AuditActivity::Other
         );
-        assert_eq!(AuditActivity::of("Add service principal."), AuditActivity::AddServicePrincipal);
-        assert_eq!(AuditActivity::of("Add application"), AuditActivity::AddApplication);
+        assert_eq!(
+            AuditActivity::of("Add service principal."),
+            AuditActivity::AddServicePrincipal
+        );
+        assert_eq!(
+            AuditActivity::of("Add application"),
+            AuditActivity::AddApplication
+        );
         assert_eq!(AuditActivity::of("Add applications"), AuditActivity::Other);
     }
 }

@@ -155,7 +155,78 @@ pub struct Finding {
     pub unmapped: Map<String, Value>,
 }
 
+/// Most observables and evidence ids a finding lists.
+pub const MAX_LISTED: usize = 200;
+
 impl Finding {
+    /// A new finding (activity Create) covering one event at `time`.
+    pub fn new(
+        detector: &'static str,
+        uid: String,
+        severity: Severity,
+        time: Timestamp,
+        title: String,
+        techniques: &'static [Technique],
+    ) -> Finding {
+        Finding {
+            uid,
+            detector,
+            message: title.clone(),
+            title,
+            severity,
+            activity: Activity::Create,
+            time,
+            first_seen: time,
+            techniques,
+            observables: Vec::new(),
+            evidence: Vec::new(),
+            unmapped: Map::new(),
+        }
+    }
+
+    /// Names an entity (once; at most [`MAX_LISTED`]).
+    pub fn observe(&mut self, name: &'static str, kind: ObservableKind, value: &str) {
+        if value.is_empty() || self.observables.len() >= MAX_LISTED {
+            return;
+        }
+        if !self
+            .observables
+            .iter()
+            .any(|o| o.name == name && o.value == value)
+        {
+            self.observables.push(Observable {
+                name,
+                kind,
+                value: value.to_owned(),
+            });
+        }
+    }
+
+    /// Lists an evidence event id (once; at most [`MAX_LISTED`]).
+    pub fn add_evidence(&mut self, id: &str) {
+        if self.evidence.len() < MAX_LISTED && !self.evidence.iter().any(|e| e == id) {
+            self.evidence.push(id.to_owned());
+        }
+    }
+
+    /// Sets one of the detector's figures.
+    pub fn set(&mut self, key: &str, value: Value) {
+        self.unmapped.insert(key.to_owned(), value);
+    }
+
+    /// Adds a value to a list among the detector's figures (once; at most [`MAX_LISTED`]).
+    pub fn add_to(&mut self, key: &str, value: Value) {
+        let entry = self
+            .unmapped
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(items) = entry {
+            if items.len() < MAX_LISTED && !items.contains(&value) {
+                items.push(value);
+            }
+        }
+    }
+
     /// The finding as an OCSF Detection Finding JSON object.
     pub fn to_ocsf(&self) -> Value {
         let attacks: Vec<Value> = self

@@ -23,6 +23,7 @@
 //! assert!(findings[0].to_json().contains(r#""class_uid":2004"#));
 //! ```
 
+pub mod allowlist;
 pub mod attack;
 pub mod config;
 pub mod detectors;
@@ -32,6 +33,7 @@ pub mod event;
 pub mod finding;
 pub mod input;
 pub mod normalize;
+pub mod reference;
 pub mod render;
 pub mod state;
 pub mod time;

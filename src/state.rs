@@ -143,8 +143,91 @@ impl<V: Expiring> BoundedMap<V> {
     }
 }
 
+/// The distinct members of one key within a sliding window of event time (e.g. the mailboxes one
+/// app read in the last 10 minutes), with at most `cap` occurrences kept.
+#[derive(Debug, Clone, Default)]
+pub struct DistinctWindow {
+    occurrences: std::collections::VecDeque<(Timestamp, Box<str>)>,
+    counts: std::collections::BTreeMap<Box<str>, u32>,
+    last_seen: Timestamp,
+}
+
+impl Expiring for DistinctWindow {
+    fn last_seen(&self) -> Timestamp {
+        self.last_seen
+    }
+}
+
+impl DistinctWindow {
+    /// Adds `member` at `time`, forgetting occurrences before `time - window`; returns how many
+    /// occurrences were dropped because of `cap` (not because of age).
+    pub fn add(&mut self, time: Timestamp, member: &str, window: Timestamp, cap: usize) -> u64 {
+        self.forget_before(time.saturating_sub(window));
+        let mut dropped = 0;
+        while self.occurrences.len() >= cap.max(1) {
+            self.pop();
+            dropped += 1;
+        }
+        *self.counts.entry(member.into()).or_insert(0) += 1;
+        self.occurrences.push_back((time, member.into()));
+        self.last_seen = self.last_seen.max(time);
+        dropped
+    }
+
+    /// Forgets occurrences before `since`.
+    pub fn forget_before(&mut self, since: Timestamp) {
+        while self
+            .occurrences
+            .front()
+            .is_some_and(|(time, _)| *time < since)
+        {
+            self.pop();
+        }
+    }
+
+    fn pop(&mut self) {
+        if let Some((_, member)) = self.occurrences.pop_front() {
+            if let Some(count) = self.counts.get_mut(&member) {
+                *count -= 1;
+                if *count == 0 {
+                    self.counts.remove(&member);
+                }
+            }
+        }
+    }
+
+    /// Distinct members in the window.
+    pub fn distinct(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// The distinct members, in order.
+    pub fn members(&self) -> impl Iterator<Item = &str> {
+        self.counts.keys().map(|member| &**member)
+    }
+
+    /// Occurrences in the window.
+    pub fn occurrences(&self) -> usize {
+        self.occurrences.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn distinct_window_slides_and_caps() {
+        let mut window = DistinctWindow::default();
+        for (time, member) in [(0, "a"), (1, "b"), (2, "a"), (3, "c")] {
+            window.add(time, member, 10, 100);
+        }
+        assert_eq!((window.distinct(), window.occurrences()), (3, 4));
+        window.add(12, "d", 10, 100); // forgets times 0 and 1
+        assert_eq!(window.members().collect::<Vec<_>>(), ["a", "c", "d"]);
+        // Time 3 slides out by age (not counted), then "c" is dropped for the cap of 2.
+        assert_eq!(window.add(13, "e", 10, 2), 1);
+        assert_eq!(window.members().collect::<Vec<_>>(), ["d", "e"]);
+    }
+
     use super::*;
 
     #[test]

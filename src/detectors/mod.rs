@@ -8,12 +8,34 @@
 //! The registry ([`build`]) is the one ordered list of detectors; its order is the order in which
 //! each event is offered, and so part of the output's deterministic order.
 
+pub mod app_privileged_directory_role;
+pub mod distributed_password_spray;
+pub mod exchange_impersonation_role;
+pub mod identity_protection_risk;
+pub mod low_and_slow_spray;
+pub mod mail_access_throttled;
+pub mod mailbox_access_by_app;
+pub mod multi_mailbox_access;
+pub mod multitenant_app;
+pub mod oauth_app_created;
+pub mod oauth_consent_grant;
+pub mod oauth_credential_added;
+pub mod oauth_high_privilege_grant;
+pub mod oauth_owner_added;
 pub mod password_spray;
+pub mod single_factor_legacy_signin;
 pub mod spray_then_success;
+mod suppression;
+mod unresolved_failures;
+
+pub use suppression::Suppression;
+
+use std::sync::Arc;
 
 use ahash::RandomState;
 use serde::Deserialize;
 
+use crate::allowlist::Allowlist;
 use crate::event::Event;
 use crate::finding::{Finding, Severity};
 use crate::time::Timestamp;
@@ -104,29 +126,120 @@ pub trait Detector {
 }
 
 /// Settings of every detector, keyed by detector id.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// `password-spray`.
     #[serde(rename = "password-spray")]
     pub password_spray: password_spray::Config,
+    /// `distributed-password-spray`.
+    #[serde(rename = "distributed-password-spray")]
+    pub distributed_password_spray: distributed_password_spray::Config,
+    /// `low-and-slow-spray`.
+    #[serde(rename = "low-and-slow-spray")]
+    pub low_and_slow_spray: low_and_slow_spray::Config,
+    /// `identity-protection-risk`.
+    #[serde(rename = "identity-protection-risk")]
+    pub identity_protection_risk: identity_protection_risk::Config,
     /// `spray-then-success`.
     #[serde(rename = "spray-then-success")]
     pub spray_then_success: spray_then_success::Config,
+    /// `single-factor-legacy-signin`.
+    #[serde(rename = "single-factor-legacy-signin")]
+    pub single_factor_legacy_signin: single_factor_legacy_signin::Config,
+    /// `oauth-app-created`.
+    #[serde(rename = "oauth-app-created")]
+    pub oauth_app_created: oauth_app_created::Config,
+    /// `oauth-credential-added`.
+    #[serde(rename = "oauth-credential-added")]
+    pub oauth_credential_added: oauth_credential_added::Config,
+    /// `oauth-owner-added`.
+    #[serde(rename = "oauth-owner-added")]
+    pub oauth_owner_added: oauth_owner_added::Config,
+    /// `oauth-consent-grant`.
+    #[serde(rename = "oauth-consent-grant")]
+    pub oauth_consent_grant: oauth_consent_grant::Config,
+    /// `oauth-high-privilege-grant`.
+    #[serde(rename = "oauth-high-privilege-grant")]
+    pub oauth_high_privilege_grant: oauth_high_privilege_grant::Config,
+    /// `app-privileged-directory-role`.
+    #[serde(rename = "app-privileged-directory-role")]
+    pub app_privileged_directory_role: app_privileged_directory_role::Config,
+    /// `exchange-impersonation-role`.
+    #[serde(rename = "exchange-impersonation-role")]
+    pub exchange_impersonation_role: exchange_impersonation_role::Config,
+    /// `multitenant-app`.
+    #[serde(rename = "multitenant-app")]
+    pub multitenant_app: multitenant_app::Config,
+    /// `mailbox-access-by-app`.
+    #[serde(rename = "mailbox-access-by-app")]
+    pub mailbox_access_by_app: mailbox_access_by_app::Config,
+    /// `multi-mailbox-access`.
+    #[serde(rename = "multi-mailbox-access")]
+    pub multi_mailbox_access: multi_mailbox_access::Config,
+    /// `mail-access-throttled`.
+    #[serde(rename = "mail-access-throttled")]
+    pub mail_access_throttled: mail_access_throttled::Config,
 }
 
 impl Settings {
     /// Checks every detector's settings; errors name the field.
     pub fn validate(&self) -> Result<(), Error> {
         self.password_spray.validate("detectors.password-spray")?;
+        self.distributed_password_spray
+            .validate("detectors.distributed-password-spray")?;
+        self.low_and_slow_spray
+            .validate("detectors.low-and-slow-spray")?;
+        self.identity_protection_risk
+            .validate("detectors.identity-protection-risk")?;
         self.spray_then_success
             .validate("detectors.spray-then-success")?;
-        Ok(())
+        self.single_factor_legacy_signin
+            .validate("detectors.single-factor-legacy-signin")?;
+        self.oauth_app_created
+            .validate("detectors.oauth-app-created")?;
+        self.oauth_credential_added
+            .validate("detectors.oauth-credential-added")?;
+        self.oauth_owner_added
+            .validate("detectors.oauth-owner-added")?;
+        self.oauth_consent_grant
+            .validate("detectors.oauth-consent-grant")?;
+        self.oauth_high_privilege_grant
+            .validate("detectors.oauth-high-privilege-grant")?;
+        self.app_privileged_directory_role
+            .validate("detectors.app-privileged-directory-role")?;
+        self.exchange_impersonation_role
+            .validate("detectors.exchange-impersonation-role")?;
+        self.multitenant_app.validate("detectors.multitenant-app")?;
+        self.mailbox_access_by_app
+            .validate("detectors.mailbox-access-by-app")?;
+        self.multi_mailbox_access
+            .validate("detectors.multi-mailbox-access")?;
+        self.mail_access_throttled
+            .validate("detectors.mail-access-throttled")
     }
 }
 
 /// Every detector id, in registry order.
-pub const IDS: [&str; 2] = [password_spray::ID, spray_then_success::ID];
+pub const IDS: [&str; 17] = [
+    password_spray::ID,
+    distributed_password_spray::ID,
+    low_and_slow_spray::ID,
+    identity_protection_risk::ID,
+    spray_then_success::ID,
+    single_factor_legacy_signin::ID,
+    oauth_app_created::ID,
+    oauth_credential_added::ID,
+    oauth_owner_added::ID,
+    oauth_consent_grant::ID,
+    oauth_high_privilege_grant::ID,
+    app_privileged_directory_role::ID,
+    exchange_impersonation_role::ID,
+    multitenant_app::ID,
+    mailbox_access_by_app::ID,
+    multi_mailbox_access::ID,
+    mail_access_throttled::ID,
+];
 
 /// A detector in the registry with its severity override.
 pub struct Registered {
@@ -136,28 +249,199 @@ pub struct Registered {
     pub severity: Option<Severity>,
 }
 
-/// Builds the enabled detectors, in registry order.
-pub fn build(settings: &Settings, hasher: &RandomState) -> Vec<Registered> {
+/// Builds the enabled detectors: the one registry, in order (stage 1 sign-ins, stage 2 the
+/// OAuth foothold, stage 3 mail).
+pub fn build(
+    settings: &Settings,
+    allowlist: &Arc<Allowlist>,
+    hasher: &RandomState,
+) -> Vec<Registered> {
+    let s = settings;
+    let list = || Arc::clone(allowlist);
     let mut registry = Vec::new();
-    let mut add = |enabled: bool, severity: Option<Severity>, detector: Box<dyn Detector>| {
-        if enabled {
-            registry.push(Registered { detector, severity });
-        }
-    };
-    let spray = &settings.password_spray;
-    add(
-        spray.enabled,
-        spray.severity,
-        Box::new(password_spray::PasswordSpray::new(spray.clone(), hasher)),
-    );
-    let success = &settings.spray_then_success;
-    add(
-        success.enabled,
-        success.severity,
-        Box::new(spray_then_success::SprayThenSuccess::new(
-            success.clone(),
+    let mut add =
+        |enabled: bool, severity: Option<Severity>, make: &dyn Fn() -> Box<dyn Detector>| {
+            if enabled {
+                registry.push(Registered {
+                    detector: make(),
+                    severity,
+                });
+            }
+        };
+    add(s.password_spray.enabled, s.password_spray.severity, &|| {
+        Box::new(password_spray::PasswordSpray::new(
+            s.password_spray.clone(),
+            list(),
             hasher,
-        )),
+        ))
+    });
+    add(
+        s.distributed_password_spray.enabled,
+        s.distributed_password_spray.severity,
+        &|| {
+            Box::new(distributed_password_spray::DistributedPasswordSpray::new(
+                s.distributed_password_spray.clone(),
+                list(),
+                hasher,
+            ))
+        },
+    );
+    add(
+        s.low_and_slow_spray.enabled,
+        s.low_and_slow_spray.severity,
+        &|| {
+            Box::new(low_and_slow_spray::LowAndSlowSpray::new(
+                s.low_and_slow_spray.clone(),
+                list(),
+                hasher,
+            ))
+        },
+    );
+    add(
+        s.identity_protection_risk.enabled,
+        s.identity_protection_risk.severity,
+        &|| {
+            Box::new(identity_protection_risk::IdentityProtectionRisk::new(
+                s.identity_protection_risk.clone(),
+            ))
+        },
+    );
+    add(
+        s.spray_then_success.enabled,
+        s.spray_then_success.severity,
+        &|| {
+            Box::new(spray_then_success::SprayThenSuccess::new(
+                s.spray_then_success.clone(),
+                list(),
+                hasher,
+            ))
+        },
+    );
+    add(
+        s.single_factor_legacy_signin.enabled,
+        s.single_factor_legacy_signin.severity,
+        &|| {
+            Box::new(single_factor_legacy_signin::SingleFactorLegacySignin::new(
+                s.single_factor_legacy_signin.clone(),
+                list(),
+                hasher,
+            ))
+        },
+    );
+    add(
+        s.oauth_app_created.enabled,
+        s.oauth_app_created.severity,
+        &|| {
+            Box::new(oauth_app_created::OauthAppCreated::new(
+                s.oauth_app_created.clone(),
+                list(),
+            ))
+        },
+    );
+    add(
+        s.oauth_credential_added.enabled,
+        s.oauth_credential_added.severity,
+        &|| {
+            Box::new(oauth_credential_added::OauthCredentialAdded::new(
+                s.oauth_credential_added.clone(),
+                list(),
+                hasher,
+            ))
+        },
+    );
+    add(
+        s.oauth_owner_added.enabled,
+        s.oauth_owner_added.severity,
+        &|| {
+            Box::new(oauth_owner_added::OauthOwnerAdded::new(
+                s.oauth_owner_added.clone(),
+                list(),
+            ))
+        },
+    );
+    add(
+        s.oauth_consent_grant.enabled,
+        s.oauth_consent_grant.severity,
+        &|| {
+            Box::new(oauth_consent_grant::OauthConsentGrant::new(
+                s.oauth_consent_grant.clone(),
+                list(),
+            ))
+        },
+    );
+    add(
+        s.oauth_high_privilege_grant.enabled,
+        s.oauth_high_privilege_grant.severity,
+        &|| {
+            Box::new(oauth_high_privilege_grant::OauthHighPrivilegeGrant::new(
+                s.oauth_high_privilege_grant.clone(),
+                list(),
+            ))
+        },
+    );
+    add(
+        s.app_privileged_directory_role.enabled,
+        s.app_privileged_directory_role.severity,
+        &|| {
+            Box::new(
+                app_privileged_directory_role::AppPrivilegedDirectoryRole::new(
+                    s.app_privileged_directory_role.clone(),
+                    list(),
+                ),
+            )
+        },
+    );
+    add(
+        s.exchange_impersonation_role.enabled,
+        s.exchange_impersonation_role.severity,
+        &|| {
+            Box::new(exchange_impersonation_role::ExchangeImpersonationRole::new(
+                s.exchange_impersonation_role.clone(),
+                list(),
+            ))
+        },
+    );
+    add(
+        s.multitenant_app.enabled,
+        s.multitenant_app.severity,
+        &|| {
+            Box::new(multitenant_app::MultitenantApp::new(
+                s.multitenant_app.clone(),
+                list(),
+            ))
+        },
+    );
+    add(
+        s.mailbox_access_by_app.enabled,
+        s.mailbox_access_by_app.severity,
+        &|| {
+            Box::new(mailbox_access_by_app::MailboxAccessByApp::new(
+                s.mailbox_access_by_app.clone(),
+                list(),
+                hasher,
+            ))
+        },
+    );
+    add(
+        s.multi_mailbox_access.enabled,
+        s.multi_mailbox_access.severity,
+        &|| {
+            Box::new(multi_mailbox_access::MultiMailboxAccess::new(
+                s.multi_mailbox_access.clone(),
+                list(),
+                hasher,
+            ))
+        },
+    );
+    add(
+        s.mail_access_throttled.enabled,
+        s.mail_access_throttled.severity,
+        &|| {
+            Box::new(mail_access_throttled::MailAccessThrottled::new(
+                s.mail_access_throttled.clone(),
+                list(),
+            ))
+        },
     );
     registry
 }

@@ -21,12 +21,14 @@
 //! **ATT&CK.** T1110.003.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use ahash::RandomState;
 use serde::Deserialize;
 use serde_json::{json, Map};
 
 use super::{push_capped, Context, Detector, Signal, StateStats};
+use crate::allowlist::Allowlist;
 use crate::attack::PASSWORD_SPRAYING;
 use crate::config::{positive, Duration};
 use crate::event::{Event, SignIn};
@@ -175,6 +177,7 @@ struct OpenSpray {
 #[derive(Debug)]
 pub struct PasswordSpray {
     config: Config,
+    allowlist: Arc<Allowlist>,
     windows: BoundedMap<IpWindow>,
     open: BTreeMap<String, OpenSpray>,
     attempts_dropped: u64,
@@ -183,8 +186,9 @@ pub struct PasswordSpray {
 
 impl PasswordSpray {
     /// A detector with these settings.
-    pub fn new(config: Config, hasher: &RandomState) -> Self {
+    pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
         PasswordSpray {
+            allowlist,
             windows: BoundedMap::new(config.max_ips, hasher),
             config,
             open: BTreeMap::new(),
@@ -197,7 +201,10 @@ impl PasswordSpray {
         let Some(ip) = signin.ip.as_deref() else {
             return;
         };
-        if !signin.category.is_user() {
+        if !signin.category.is_user()
+            || self.allowlist.trusted_ip(ip)
+            || self.allowlist.service_account(&signin.user)
+        {
             return;
         }
         let failed = signin.is_spray_failure();

@@ -24,12 +24,14 @@
 //! **ATT&CK.** T1110.003, T1078.004.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use ahash::RandomState;
 use serde::Deserialize;
 use serde_json::{json, Map};
 
 use super::{push_capped, Context, Detector, Signal, StateStats};
+use crate::allowlist::Allowlist;
 use crate::attack::{CLOUD_ACCOUNTS, PASSWORD_SPRAYING};
 use crate::config::{positive, Duration};
 use crate::event::{Event, FactorRequirement, SignIn};
@@ -139,6 +141,7 @@ struct OpenHit {
 #[derive(Debug)]
 pub struct SprayThenSuccess {
     config: Config,
+    allowlist: Arc<Allowlist>,
     targets: BoundedMap<Target>,
     recent: BoundedMap<Hit>,
     open: BTreeMap<String, OpenHit>,
@@ -147,8 +150,9 @@ pub struct SprayThenSuccess {
 
 impl SprayThenSuccess {
     /// A detector with these settings.
-    pub fn new(config: Config, hasher: &RandomState) -> Self {
+    pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
         SprayThenSuccess {
+            allowlist,
             targets: BoundedMap::new(config.max_users, hasher),
             recent: BoundedMap::new(config.max_users, hasher),
             config,
@@ -158,7 +162,10 @@ impl SprayThenSuccess {
     }
 
     fn on_signin(&mut self, signin: &SignIn, context: &mut Context) {
-        if !signin.category.is_user() || !signin.password_correct() {
+        if !signin.category.is_user()
+            || !signin.password_correct()
+            || self.allowlist.service_account(&signin.user)
+        {
             return;
         }
         let hit = Hit::of(signin);

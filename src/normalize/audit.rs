@@ -9,7 +9,9 @@ use crate::event::{Actor, AuditActivity, AuditTarget, DirectoryAudit, Event, Mod
 fn success(result: Option<&Text>) -> bool {
     result.map(Text::as_str).is_none_or(|result| {
         result.is_empty()
-            || ["success", "succeeded", "true"].iter().any(|ok| result.eq_ignore_ascii_case(ok))
+            || ["success", "succeeded", "true"]
+                .iter()
+                .any(|ok| result.eq_ignore_ascii_case(ok))
     })
 }
 
@@ -96,7 +98,10 @@ pub fn graph(record: &Raw, shape: Shape, envelope: Option<&Raw>, text: &str) -> 
         targets,
         modified,
         details,
-        tenant_id: owned(first(&[envelope.map_or(&None, |e| &e.tenant_id), &record.la_tenant_id])),
+        tenant_id: owned(first(&[
+            envelope.map_or(&None, |e| &e.tenant_id),
+            &record.la_tenant_id,
+        ])),
     }))
 }
 
@@ -118,7 +123,10 @@ pub fn unified(raw: &Raw, operation: &str, text: &str) -> Normalized {
     if activity == AuditActivity::Other {
         return Normalized::Ignored("directory audit activity no detector reads");
     }
-    let time = match parse_time(first(&[&raw.ual_creation_time, &raw.la_time_generated]), "CreationTime") {
+    let time = match parse_time(
+        first(&[&raw.ual_creation_time, &raw.la_time_generated]),
+        "CreationTime",
+    ) {
         Ok(time) => time,
         Err(rejection) => return Normalized::Rejected(rejection),
     };
@@ -127,19 +135,35 @@ pub fn unified(raw: &Raw, operation: &str, text: &str) -> Normalized {
     if user_id.contains('@') {
         actor.user = Some(user_id.to_lowercase());
     }
+    let mut plain_ids = Vec::new();
     for entry in raw.ual_actor.iter().flat_map(|a| a.0.iter()) {
         let id = id_text(entry.id.as_ref());
         if let Some(sp) = id.strip_prefix("ServicePrincipal_") {
-            actor.service_principal_id.get_or_insert_with(|| sp.to_owned());
+            actor
+                .service_principal_id
+                .get_or_insert_with(|| sp.to_owned());
         } else if is_type(entry.kind.as_ref(), 5) && id.contains('@') {
             actor.user.get_or_insert_with(|| id.to_lowercase());
         } else if is_type(entry.kind.as_ref(), 1) {
             actor.display_name.get_or_insert(id);
+        } else if is_type(entry.kind.as_ref(), 2) && !id.contains('@') && !id.contains('_') {
+            plain_ids.push(id);
         }
     }
+    // A plain id (Type 2) is the user's object id when a user acted, the app id when an app did.
+    let plain = plain_ids.into_iter().next();
+    if actor.user.is_some() {
+        actor.object_id = plain;
+    } else {
+        actor.app_id = plain;
+    }
     if actor.user.is_none() && actor.service_principal_id.is_none() && !user_id.is_empty() {
-        actor.service_principal_id =
-            Some(user_id.strip_prefix("ServicePrincipal_").unwrap_or(user_id).to_owned());
+        actor.service_principal_id = Some(
+            user_id
+                .strip_prefix("ServicePrincipal_")
+                .unwrap_or(user_id)
+                .to_owned(),
+        );
     }
     actor.ip = first(&[&raw.ual_actor_ip, &raw.ual_client_ip]).and_then(super::canonical_ip);
     let mut targets: Vec<AuditTarget> = Vec::new();
@@ -148,7 +172,10 @@ pub fn unified(raw: &Raw, operation: &str, text: &str) -> Normalized {
         let id = id_text(entry.id.as_ref());
         let prefixed = ["Application_", "ServicePrincipal_", "User_", "Role_"]
             .iter()
-            .find_map(|prefix| id.strip_prefix(prefix).map(|rest| (prefix.trim_end_matches('_'), rest)));
+            .find_map(|prefix| {
+                id.strip_prefix(prefix)
+                    .map(|rest| (prefix.trim_end_matches('_'), rest))
+            });
         if let Some((kind, object)) = prefixed {
             targets.push(AuditTarget {
                 id: Some(object.to_owned()),
@@ -184,7 +211,12 @@ pub fn unified(raw: &Raw, operation: &str, text: &str) -> Normalized {
         .ual_extended_properties
         .iter()
         .flatten()
-        .filter_map(|nv| Some((nv.name.as_ref()?.as_str().to_owned(), nv.value.as_ref()?.as_str().to_owned())))
+        .filter_map(|nv| {
+            Some((
+                nv.name.as_ref()?.as_str().to_owned(),
+                nv.value.as_ref()?.as_str().to_owned(),
+            ))
+        })
         .collect();
     Normalized::Event(Event::DirectoryAudit(DirectoryAudit {
         time,

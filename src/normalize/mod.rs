@@ -213,7 +213,8 @@ fn classify(raw: &Raw, text: &str) -> Normalized {
     if let Some(operation) = raw.ual_operation.as_ref().map(Text::as_str) {
         let workload = first(&[&raw.ual_workload, &raw.la_office_workload]);
         let record_type = raw.ual_record_type.as_ref().map(Text::as_str);
-        let audit_marker = workload.is_some() || record_type.is_some() || raw.ual_creation_time.is_some();
+        let audit_marker =
+            workload.is_some() || record_type.is_some() || raw.ual_creation_time.is_some();
         if audit_marker {
             if matches!(operation, "UserLoggedIn" | "UserLoginFailed") {
                 return done(unified_audit_signin(raw, operation, text));
@@ -262,10 +263,25 @@ fn classify(raw: &Raw, text: &str) -> Normalized {
         return risk::risk_detection(raw, Shape::Graph, None, text);
     }
     // A signIn has an object `status` (other Graph resources, such as alerts, a string).
-    if raw.created.is_some() && raw.status.is_some_and(|status| status.get().starts_with('{')) {
-        let category = match raw.is_interactive {
-            Some(false) => SignInCategory::NonInteractive,
-            _ => SignInCategory::Interactive,
+    if raw.created.is_some()
+        && raw
+            .status
+            .is_some_and(|status| status.get().starts_with('{'))
+    {
+        let types = raw
+            .sign_in_event_types
+            .as_ref()
+            .map(|t| t.0.as_slice())
+            .unwrap_or(&[]);
+        let has = |wanted: &str| types.iter().any(|t| t.eq_ignore_ascii_case(wanted));
+        let category = if has("servicePrincipal") {
+            SignInCategory::ServicePrincipal
+        } else if has("managedIdentity") {
+            SignInCategory::ManagedIdentity
+        } else if has("nonInteractiveUser") || raw.is_interactive == Some(false) {
+            SignInCategory::NonInteractive
+        } else {
+            SignInCategory::Interactive
         };
         return done(graph_signin(raw, category, Shape::Graph, None, text));
     }
@@ -438,6 +454,7 @@ fn graph_signin(
             envelope.map_or(&None, |e| &e.tenant_id),
         ])),
         home_tenant_id: owned(first(&[&record.home_tenant_id])),
+        app_owner_tenant_id: owned(first(&[&record.app_owner_tenant_id])),
         risk_event_types: record
             .risk_event_types
             .as_ref()
@@ -504,6 +521,7 @@ fn log_analytics_signin(
         asn: raw.la_asn.0.and_then(|asn| u32::try_from(asn).ok()),
         tenant_id: owned(first(&[&raw.la_resource_tenant_id, &raw.la_tenant_id])),
         home_tenant_id: owned(first(&[&raw.la_home_tenant_id])),
+        app_owner_tenant_id: owned(first(&[&raw.app_owner_tenant_id])),
         risk_event_types: raw
             .la_risk_event_types
             .as_ref()
@@ -568,6 +586,7 @@ fn unified_audit_signin(raw: &Raw, operation: &str, text: &str) -> Result<SignIn
         asn: None,
         tenant_id: owned(first(&[&raw.ual_organization_id])),
         home_tenant_id: None,
+        app_owner_tenant_id: None,
         risk_event_types: Vec::new(),
     })
 }

@@ -20,7 +20,10 @@ fn shape_of(raw: &Raw) -> Shape {
 }
 
 fn record_time(raw: &Raw) -> Result<i64, super::Rejection> {
-    parse_time(first(&[&raw.ual_creation_time, &raw.la_time_generated]), "CreationTime or TimeGenerated")
+    parse_time(
+        first(&[&raw.ual_creation_time, &raw.la_time_generated]),
+        "CreationTime or TimeGenerated",
+    )
 }
 
 /// A `MailItemsAccessed` record.
@@ -33,23 +36,38 @@ pub fn mailbox_access(raw: &Raw, text: &str) -> Normalized {
         return Normalized::Rejected(invalid("missing mailbox (MailboxOwnerUPN)".into()));
     };
     let app_id = owned(first(&[&raw.la_app_id]));
-    let context_app =
-        raw.ual_app_access_context.as_ref().and_then(|c| c.0.client_app_id.clone()).filter(|a| !a.is_empty());
-    let client_app_id = owned(first(&[&raw.ual_client_app_id])).or(context_app).or_else(|| app_id.clone());
+    let context_app = raw
+        .ual_app_access_context
+        .as_ref()
+        .and_then(|c| c.0.client_app_id.clone())
+        .filter(|a| !a.is_empty());
+    let client_app_id = owned(first(&[&raw.ual_client_app_id]))
+        .or(context_app)
+        .or_else(|| app_id.clone());
     let client_info = first(&[&raw.ual_client_info]).unwrap_or("");
     let client = if client_info
         .get(..38)
         .is_some_and(|head| head.eq_ignore_ascii_case("Client=WebServices;ExchangeWebServices"))
     {
         MailClient::Ews
-    } else if app_id.as_deref().is_some_and(|app| app.eq_ignore_ascii_case(GRAPH_APP_ID)) {
+    } else if app_id
+        .as_deref()
+        .is_some_and(|app| app.eq_ignore_ascii_case(GRAPH_APP_ID))
+    {
         MailClient::Graph
     } else {
         MailClient::Other
     };
-    let properties = raw.ual_operation_properties.as_ref().map(|p| p.0.as_slice()).unwrap_or(&[]);
+    let properties = raw
+        .ual_operation_properties
+        .as_ref()
+        .map(|p| p.0.as_slice())
+        .unwrap_or(&[]);
     let throttled = properties.iter().any(|property| {
-        property.name.as_deref().is_some_and(|name| name.eq_ignore_ascii_case("IsThrottled"))
+        property
+            .name
+            .as_deref()
+            .is_some_and(|name| name.eq_ignore_ascii_case("IsThrottled"))
             && value_text(property.value.as_ref()).eq_ignore_ascii_case("true")
     });
     Normalized::Event(Event::MailboxAccess(MailboxAccess {
@@ -63,7 +81,11 @@ pub fn mailbox_access(raw: &Raw, text: &str) -> Normalized {
         client,
         ip: first(&[&raw.ual_client_ip_address, &raw.ual_client_ip]).and_then(canonical_ip),
         throttled,
-        operation_count: raw.ual_operation_count.0.and_then(|n| u64::try_from(n).ok()).unwrap_or(1),
+        operation_count: raw
+            .ual_operation_count
+            .0
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(1),
         tenant_id: owned(first(&[&raw.ual_organization_id])),
         token_tenant_id: owned(first(&[&raw.ual_token_tenant_id])),
     }))
@@ -71,7 +93,10 @@ pub fn mailbox_access(raw: &Raw, text: &str) -> Normalized {
 
 /// An Exchange admin cmdlet record.
 pub fn exchange_admin(raw: &Raw, cmdlet: &str, text: &str) -> Normalized {
-    if !ADMIN_CMDLETS.iter().any(|known| known.eq_ignore_ascii_case(cmdlet)) {
+    if !ADMIN_CMDLETS
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(cmdlet))
+    {
         return Normalized::Ignored("exchange cmdlet no detector reads");
     }
     let time = match record_time(raw) {
@@ -85,7 +110,9 @@ pub fn exchange_admin(raw: &Raw, cmdlet: &str, text: &str) -> Normalized {
         .filter_map(|p| Some((p.name.clone()?, value_text(p.value.as_ref()))))
         .collect();
     let success = raw.ual_result_status.as_ref().is_none_or(|status| {
-        ["true", "succeeded", "success", ""].iter().any(|ok| status.as_str().eq_ignore_ascii_case(ok))
+        ["true", "succeeded", "success", ""]
+            .iter()
+            .any(|ok| status.as_str().eq_ignore_ascii_case(ok))
     });
     Normalized::Event(Event::ExchangeAdmin(ExchangeAdmin {
         time,

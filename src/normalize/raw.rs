@@ -238,6 +238,9 @@ pub struct Raw<'a> {
     /// Resource tenant.
     #[serde(rename = "resourceTenantId", borrow)]
     pub resource_tenant_id: Option<Text<'a>>,
+    /// The tenant owning the app.
+    #[serde(rename = "appOwnerTenantId", alias = "AppOwnerTenantId", borrow)]
+    pub app_owner_tenant_id: Option<Text<'a>>,
     /// Risk event types.
     #[serde(rename = "riskEventTypes_v2")]
     pub risk_event_types: Option<MaybeEncoded<Vec<String>>>,
@@ -250,6 +253,10 @@ pub struct Raw<'a> {
     /// Interactive or not (Graph).
     #[serde(rename = "isInteractive")]
     pub is_interactive: Option<bool>,
+    /// Sign-in event types (Graph beta: `interactiveUser`, `nonInteractiveUser`,
+    /// `servicePrincipal`, `managedIdentity`).
+    #[serde(rename = "signInEventTypes")]
+    pub sign_in_event_types: Option<MaybeEncoded<Vec<String>>>,
 
     // Log Analytics columns.
     /// Ingestion time column.
@@ -267,8 +274,8 @@ pub struct Raw<'a> {
     /// Operation name column.
     #[serde(rename = "OperationName", borrow)]
     pub la_operation_name: Option<Text<'a>>,
-    /// Record id (Log Analytics and unified audit log).
-    #[serde(rename = "Id", borrow)]
+    /// Record id (Log Analytics, unified audit log; `OfficeId` in `OfficeActivity`).
+    #[serde(rename = "Id", alias = "OfficeId", borrow)]
     pub la_id: Option<Text<'a>>,
     /// Original request id.
     #[serde(rename = "OriginalRequestId", borrow)]

@@ -6,7 +6,12 @@ use super::{canonical_ip, invalid, owned, parse_time, synthesized_id, Normalized
 use crate::event::{Event, RiskDetection, Shape};
 
 /// A risk detection record.
-pub fn risk_detection(record: &Raw, shape: Shape, envelope: Option<&Raw>, text: &str) -> Normalized {
+pub fn risk_detection(
+    record: &Raw,
+    shape: Shape,
+    envelope: Option<&Raw>,
+    text: &str,
+) -> Normalized {
     let Some(risk_type) = first(&[&record.risk_event_type]) else {
         return Normalized::Rejected(invalid("missing riskEventType".into()));
     };
@@ -33,6 +38,9 @@ pub fn risk_detection(record: &Raw, shape: Shape, envelope: Option<&Raw>, text: 
         risk_level: first(&[&record.risk_level]).unwrap_or("").to_lowercase(),
         user: user.to_lowercase(),
         ip: first(&[&record.ip_address, &record.la_ip_address_risk]).and_then(canonical_ip),
-        tenant_id: owned(first(&[envelope.map_or(&None, |e| &e.tenant_id), &record.la_tenant_id])),
+        tenant_id: owned(first(&[
+            envelope.map_or(&None, |e| &e.tenant_id),
+            &record.la_tenant_id,
+        ])),
     }))
 }

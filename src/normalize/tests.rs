@@ -40,6 +40,7 @@ fn sample() -> SignIn {
         asn: Some(64_500),
         tenant_id: Some("72f988bf-0000-0000-0000-000000000000".into()),
         home_tenant_id: Some("72f988bf-0000-0000-0000-000000000000".into()),
+        app_owner_tenant_id: None,
         risk_event_types: vec!["passwordSpray".into()],
     }
 }
@@ -231,7 +232,7 @@ fn deep_nesting_is_an_error_not_a_crash() {
     // Skipped without recursion (an unknown field), so it is simply an unknown shape.
     assert_eq!(rejection_of(&deep).kind, RejectionKind::UnknownShape);
     let deep_known = format!(
-        "{{\"status\":{}{}}}",
+        "{{\"activityDisplayName\":\"Add application\",\"initiatedBy\":{}{}}}",
         "[".repeat(100_000),
         "]".repeat(100_000)
     );

@@ -34,6 +34,7 @@ pub fn signin(user: &str, ip: &str, code: u32, minute: f64) -> SignIn {
         asn: None,
         tenant_id: Some("tenant-1".into()),
         home_tenant_id: None,
+        app_owner_tenant_id: None,
         risk_event_types: Vec::new(),
     }
 }
@@ -81,4 +82,153 @@ pub fn latest(findings: &[&Finding]) -> Vec<Finding> {
         }
     }
     by_uid
+}
+
+use snowyowl::event::{
+    Actor, AuditActivity, AuditTarget, DirectoryAudit, Event, ExchangeAdmin, MailClient,
+    MailboxAccess, Modified, RiskDetection,
+};
+
+/// A user actor.
+pub fn user(upn: &str) -> Actor {
+    Actor {
+        user: Some(upn.to_owned()),
+        object_id: Some(format!("oid-{upn}")),
+        ..Actor::default()
+    }
+}
+
+/// An application actor.
+pub fn app(app_id: &str, sp_id: &str, name: &str) -> Actor {
+    Actor {
+        app_id: Some(app_id.to_owned()),
+        service_principal_id: Some(sp_id.to_owned()),
+        display_name: Some(name.to_owned()),
+        ..Actor::default()
+    }
+}
+
+/// A directory target.
+pub fn target(kind: &str, id: &str, name: &str) -> AuditTarget {
+    AuditTarget {
+        id: Some(id.to_owned()),
+        kind: Some(kind.to_owned()),
+        display_name: Some(name.to_owned()),
+        user: None,
+    }
+}
+
+/// A user target.
+pub fn user_target(upn: &str) -> AuditTarget {
+    AuditTarget {
+        id: Some(format!("oid-{upn}")),
+        kind: Some("User".into()),
+        display_name: None,
+        user: Some(upn.to_owned()),
+    }
+}
+
+/// A directory audit record at `T0 + minute`.
+pub fn audit(
+    name: &str,
+    actor: Actor,
+    targets: Vec<AuditTarget>,
+    modified: &[(&str, &str, &str)],
+    minute: f64,
+) -> Event {
+    let time = T0 + (minute * MINUTE as f64) as i64;
+    Event::DirectoryAudit(DirectoryAudit {
+        time,
+        id: format!("audit-{name}-{time}-{}", actor.name()),
+        shape: Shape::Graph,
+        activity: AuditActivity::of(name),
+        activity_name: name.to_owned(),
+        success: true,
+        actor,
+        targets,
+        modified: modified
+            .iter()
+            .map(|(name, old, new)| Modified {
+                name: (*name).to_owned(),
+                old: (*old).to_owned(),
+                new: (*new).to_owned(),
+            })
+            .collect(),
+        details: Vec::new(),
+        tenant_id: Some("tenant-1".into()),
+    })
+}
+
+/// A `MailItemsAccessed` record at `T0 + minute`.
+pub fn mail(app_id: &str, client: MailClient, mailbox: &str, minute: f64) -> Event {
+    let time = T0 + (minute * MINUTE as f64) as i64;
+    let logged_app = if client == MailClient::Graph {
+        "00000003-0000-0000-c000-000000000000".to_owned()
+    } else {
+        app_id.to_owned()
+    };
+    Event::MailboxAccess(MailboxAccess {
+        time,
+        id: format!("mail-{app_id}-{mailbox}-{time}"),
+        shape: Shape::UnifiedAudit,
+        user: app_id.to_owned(),
+        mailbox: mailbox.to_owned(),
+        client_app_id: Some(app_id.to_owned()),
+        app_id: Some(logged_app),
+        client,
+        ip: Some("203.0.113.200".into()),
+        throttled: false,
+        operation_count: 1,
+        tenant_id: Some("tenant-1".into()),
+        token_tenant_id: None,
+    })
+}
+
+/// An Exchange admin cmdlet at `T0 + minute`.
+pub fn cmdlet(name: &str, actor: &str, parameters: &[(&str, &str)], minute: f64) -> Event {
+    let time = T0 + (minute * MINUTE as f64) as i64;
+    Event::ExchangeAdmin(ExchangeAdmin {
+        time,
+        id: format!("cmdlet-{name}-{time}"),
+        shape: Shape::UnifiedAudit,
+        cmdlet: name.to_owned(),
+        parameters: parameters
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        actor: actor.to_owned(),
+        object: None,
+        tenant_id: Some("tenant-1".into()),
+        success: true,
+    })
+}
+
+/// A risk detection at `T0 + minute`.
+pub fn risk(user: &str, risk_type: &str, level: &str, minute: f64) -> Event {
+    let time = T0 + (minute * MINUTE as f64) as i64;
+    Event::RiskDetection(RiskDetection {
+        time,
+        id: format!("risk-{user}-{time}"),
+        shape: Shape::Graph,
+        risk_type: risk_type.to_owned(),
+        risk_level: level.to_owned(),
+        user: user.to_owned(),
+        ip: Some("203.0.113.9".into()),
+        tenant_id: Some("tenant-1".into()),
+    })
+}
+
+/// Events of any kind as NDJSON in `shape`.
+pub fn render_all(events: &[Event], shape: Shape) -> String {
+    events
+        .iter()
+        .map(|event| render::event(event, shape) + "\n")
+        .collect()
+}
+
+/// Runs events of any kind in `shape` and returns the latest version of each finding of
+/// `detector`.
+pub fn detect(config: &str, events: &[Event], shape: Shape, detector: &str) -> Vec<Finding> {
+    let findings = run(config, &render_all(events, shape));
+    latest(&of(&findings, detector))
 }

@@ -9,7 +9,9 @@
     clippy::indexing_slicing
 )]
 
+mod catalog;
 mod engine;
 mod golden;
 mod helpers;
 mod samples;
+mod sprays;

@@ -135,6 +135,7 @@ fn base(rng: &mut Rng, time: Timestamp, user: &str, ip: &str, code: u32) -> Sign
         asn: None,
         tenant_id: Some(TENANT.to_owned()),
         home_tenant_id: Some(TENANT.to_owned()),
+        app_owner_tenant_id: None,
         risk_event_types: Vec::new(),
     }
 }

@@ -30,17 +30,19 @@ pub struct ScanOptions {
 /// One line for a person: time, severity, create/update, detector, title.
 pub fn brief_line(finding: &HostFinding) -> String {
     let value: serde_json::Value = serde_json::from_str(&finding.json).unwrap_or_default();
-    let time = value["time"]
+    let field = |pointer: &str| value.pointer(pointer).cloned().unwrap_or_default();
+    let time = field("/time")
         .as_i64()
         .map_or_else(String::new, snowyowl::time::format);
-    let activity = if value["activity_id"] == 2 {
+    let activity = if field("/activity_id") == 2 {
         "update"
     } else {
         "new"
     };
-    let title = value["finding_info"]["title"].as_str().unwrap_or("");
+    let title = field("/finding_info/title");
+    let title = title.as_str().unwrap_or("");
     format!(
-        "{time}  {:<8}  {activity:<6}  {:<20}  {title}",
+        "{time}  {:<8}  {activity:<6}  {:<28}  {title}",
         finding.severity, finding.detector
     )
 }

@@ -138,6 +138,7 @@ fn spray_lines(shape: Shape) -> Vec<String> {
         asn: None,
         tenant_id: None,
         home_tenant_id: None,
+        app_owner_tenant_id: None,
         risk_event_types: Vec::new(),
     };
     (0..8)

@@ -1,0 +1,304 @@
+//! `low-and-slow-spray`: a spray spread over hours or days, one throwaway IP per attempt.
+//!
+//! **What.** Over a long horizon (default 24 h, configurable to days) at least `min_users` (10)
+//! users each fail from IPs that are used once and never again, at no more than
+//! `max_attempts_per_user_per_hour` (2) failures per user per hour. Medium.
+//!
+//! **Why.** Below every rate threshold: the actor waits between attempts and never reuses an IP.
+//!
+//! **Logic.** Only unresolved failures count (a failure the user fixes within minutes is a typo).
+//! Every sign-in (failed or not) counts a use of its IP, in a bounded table of IPs over the
+//! horizon; a failure counts once it is `settle` (default 1 h) old and its IP has been used exactly
+//! once. Evaluated each minute of event time over the failures of the horizon (bounded).
+//!
+//! **False positives.** Users on mobile networks whose IP changes between a failure and the fix
+//! resolve through the success; an identity provider outage produces failures that resolve too.
+//!
+//! **ATT&CK.** T1110.003.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use ahash::RandomState;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::unresolved_failures::{Failure, UnresolvedFailures};
+use super::{Context, Detector, Signal, StateStats, Suppression};
+use crate::allowlist::Allowlist;
+use crate::attack::PASSWORD_SPRAYING;
+use crate::config::{positive, Duration};
+use crate::event::Event;
+use crate::finding::{Finding, ObservableKind, Severity};
+use crate::state::{BoundedMap, Expiring};
+use crate::time::{Timestamp, DAY, HOUR, MINUTE};
+use crate::Error;
+
+/// The detector id.
+pub const ID: &str = "low-and-slow-spray";
+
+/// Settings of `low-and-slow-spray`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Report findings at this severity instead of `medium`.
+    pub severity: Option<Severity>,
+    /// Distinct users failing from single-use IPs (default 10).
+    pub min_users: usize,
+    /// The horizon (default `24h`).
+    pub horizon: Duration,
+    /// Failures per user per hour above which a user is a stale client, not a target (default 2).
+    pub max_attempts_per_user_per_hour: usize,
+    /// How long after a failure its IP must stay unused to count as single-use (default `1h`).
+    pub settle: Duration,
+    /// A failure the user fixes within this time is a typo (default `10m`).
+    pub resolve_within: Duration,
+    /// IPs whose use is counted at once (default 1000000).
+    pub max_ips: usize,
+    /// Failures held over the horizon (default 100000).
+    pub max_failures: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            enabled: true,
+            severity: None,
+            min_users: 10,
+            horizon: Duration(DAY),
+            max_attempts_per_user_per_hour: 2,
+            settle: Duration(HOUR),
+            resolve_within: Duration(10 * MINUTE),
+            max_ips: 1_000_000,
+            max_failures: 100_000,
+        }
+    }
+}
+
+impl Config {
+    /// Checks the settings; errors name the field under `path`.
+    pub fn validate(&self, path: &str) -> Result<(), Error> {
+        positive(&format!("{path}.min_users"), self.min_users)?;
+        positive(
+            &format!("{path}.max_attempts_per_user_per_hour"),
+            self.max_attempts_per_user_per_hour,
+        )?;
+        positive(&format!("{path}.max_ips"), self.max_ips)?;
+        positive(&format!("{path}.max_failures"), self.max_failures)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct IpUse {
+    uses: u32,
+    last_seen: Timestamp,
+}
+
+impl Expiring for IpUse {
+    fn last_seen(&self) -> Timestamp {
+        self.last_seen
+    }
+}
+
+/// The `low-and-slow-spray` detector.
+#[derive(Debug)]
+pub struct LowAndSlowSpray {
+    config: Config,
+    failures: UnresolvedFailures,
+    ip_uses: BoundedMap<IpUse>,
+    horizon: VecDeque<Failure>,
+    dropped: u64,
+    signalled: BoundedMap<Timestamp>,
+    open: Suppression,
+}
+
+impl LowAndSlowSpray {
+    /// A detector with these settings.
+    pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
+        LowAndSlowSpray {
+            failures: UnresolvedFailures::new(
+                config.resolve_within.0,
+                config.max_failures,
+                config.max_failures,
+                allowlist,
+                hasher,
+            ),
+            ip_uses: BoundedMap::new(config.max_ips, hasher),
+            horizon: VecDeque::new(),
+            dropped: 0,
+            signalled: BoundedMap::new(config.max_failures, hasher),
+            open: Suppression::new(ID, config.horizon.0),
+            config,
+        }
+    }
+
+    fn evaluate(&mut self, watermark: Timestamp, context: &mut Context) {
+        let since = watermark.saturating_sub(self.config.horizon.0);
+        while self
+            .horizon
+            .front()
+            .is_some_and(|failure| failure.time < since)
+        {
+            self.horizon.pop_front();
+        }
+        let settled_before = watermark.saturating_sub(self.config.settle.0);
+        let settled: Vec<&Failure> = self
+            .horizon
+            .iter()
+            .filter(|f| f.time <= settled_before)
+            .filter(|f| self.ip_uses.get(&f.ip).is_none_or(|u| u.uses <= 1))
+            .collect();
+        // Failures per user per clock hour.
+        let mut per_user_hour: BTreeMap<(&str, i64), usize> = BTreeMap::new();
+        for failure in &settled {
+            *per_user_hour
+                .entry((&failure.user, failure.time.div_euclid(HOUR)))
+                .or_insert(0) += 1;
+        }
+        let max_rate = self.config.max_attempts_per_user_per_hour;
+        let stale: BTreeSet<&str> = per_user_hour
+            .iter()
+            .filter(|(_, n)| **n > max_rate)
+            .map(|((user, _), _)| *user)
+            .collect();
+        let counted: Vec<&Failure> = settled
+            .into_iter()
+            .filter(|f| !stale.contains(&*f.user))
+            .collect();
+        let users: BTreeSet<&str> = counted.iter().map(|f| &*f.user).collect();
+        if users.len() < self.config.min_users {
+            return;
+        }
+        let Some(last) = counted.iter().map(|f| f.time).max() else {
+            return;
+        };
+        let first = counted.iter().map(|f| f.time).min().unwrap_or(last);
+        let user_count = users.len();
+        let hours = ((last - first) / HOUR).max(1);
+        let horizon = self.config.horizon.0;
+        let fill = |finding: &mut Finding| {
+            for failure in &counted {
+                finding.add_evidence(&failure.id);
+                finding.observe("user.name", ObservableKind::UserName, &failure.user);
+                finding.observe("src_endpoint.ip", ObservableKind::IpAddress, &failure.ip);
+                finding.add_to("users", json!(&*failure.user));
+            }
+            finding.first_seen = finding.first_seen.min(first);
+            finding.set("user_count", json!(user_count));
+            finding.set("single_use_ips", json!(counted.len()));
+            finding.set("span_hours", json!(hours));
+            finding.set("horizon_ms", json!(horizon));
+            finding.message = format!(
+                "{user_count} users failed from {} single-use IPs over {hours} h, at most {max_rate} failures per user per hour",
+                counted.len()
+            );
+        };
+        self.open.report(
+            "tenant",
+            last,
+            context,
+            |uid| {
+                let mut finding = Finding::new(
+                    ID,
+                    uid,
+                    Severity::Medium,
+                    last,
+                    format!("Low-and-slow password spray against {user_count} users"),
+                    &[PASSWORD_SPRAYING],
+                );
+                fill(&mut finding);
+                finding
+            },
+            |finding| fill(finding),
+        );
+        let uid = self
+            .open
+            .get("tenant")
+            .map(|f| f.uid.clone())
+            .unwrap_or_default();
+        let mut targets = Vec::new();
+        for failure in &counted {
+            let mut new = false;
+            self.signalled.get_or_insert_with(&failure.user, since, || {
+                new = true;
+                failure.time
+            });
+            if new {
+                targets.push(Signal::SprayTarget {
+                    user: failure.user.to_string(),
+                    ip: Some(failure.ip.to_string()),
+                    time: failure.time,
+                    finding_uid: uid.clone(),
+                });
+            }
+        }
+        for signal in targets {
+            context.signal(signal);
+        }
+    }
+}
+
+impl Detector for LowAndSlowSpray {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn on_event(&mut self, event: &Event, context: &mut Context) {
+        let Event::SignIn(signin) = event else { return };
+        if let Some(ip) = signin.ip.as_deref() {
+            let live_since = context.watermark.saturating_sub(self.config.horizon.0);
+            let entry = self.ip_uses.get_or_insert_with(ip, live_since, || IpUse {
+                uses: 0,
+                last_seen: signin.time,
+            });
+            entry.uses = entry.uses.saturating_add(1);
+            entry.last_seen = entry.last_seen.max(signin.time);
+        }
+        self.failures.observe(signin, context.watermark);
+    }
+
+    fn on_watermark(&mut self, context: &mut Context) {
+        let mut released = Vec::new();
+        self.failures
+            .release(context.watermark, |failure| released.push(failure));
+        for failure in released {
+            if self.horizon.len() >= self.config.max_failures {
+                self.horizon.pop_front();
+                self.dropped += 1;
+            }
+            self.horizon.push_back(failure);
+        }
+        if !self.horizon.is_empty() {
+            self.evaluate(context.watermark, context);
+        }
+        self.open.sweep(context);
+    }
+
+    fn flush(&mut self, context: &mut Context) {
+        let mut released = Vec::new();
+        self.failures.release_all(|failure| released.push(failure));
+        self.horizon.extend(released);
+        if let Some(last) = self.horizon.back().map(|f| f.time) {
+            // End of input: every failure has settled as far as it ever will.
+            let settled = last.saturating_add(self.config.settle.0);
+            self.evaluate(settled, context);
+        }
+        self.open.flush(context);
+    }
+
+    fn state(&self) -> StateStats {
+        StateStats {
+            entries: self.failures.entries()
+                + self.ip_uses.len()
+                + self.horizon.len()
+                + self.signalled.len(),
+            evicted: self.failures.evicted()
+                + self.ip_uses.evicted()
+                + self.dropped
+                + self.signalled.evicted(),
+            open_findings: self.open.len(),
+        }
+    }
+}

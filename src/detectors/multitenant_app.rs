@@ -1,0 +1,253 @@
+//! `multitenant-app`: an application crosses a tenant boundary.
+//!
+//! **What.** An application is made available to other tenants (`Update application` with
+//! `AvailableToOtherTenants` turning `true`, or `SignInAudience` turning multi-organisation); or
+//! an application owned by another tenant signs in here (`appOwnerTenantId` differs from the
+//! resource tenant) or reads mail here (`TokenTenantId` differs from `OrganizationId`). Medium.
+//!
+//! **Why.** Midnight Blizzard used a multitenant app registered elsewhere to reach the target
+//! tenant: the trusted-relationship step of the chain.
+//!
+//! **Logic.** Microsoft first-party and allow-listed apps are skipped. One finding per app per
+//! window (default 24 h).
+//!
+//! **False positives.** Vendor SaaS apps are multitenant by design: allow-list them once reviewed.
+//!
+//! **ATT&CK.** T1199.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::oauth_app_created::observe_actor;
+use super::{Context, Detector, StateStats, Suppression};
+use crate::allowlist::Allowlist;
+use crate::attack::TRUSTED_RELATIONSHIP;
+use crate::config::Duration;
+use crate::event::{AuditActivity, Event};
+use crate::finding::{Finding, ObservableKind, Severity};
+use crate::time::{Timestamp, DAY};
+use crate::Error;
+
+/// The detector id.
+pub const ID: &str = "multitenant-app";
+
+/// Settings of `multitenant-app`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Report findings at this severity instead of `medium`.
+    pub severity: Option<Severity>,
+    /// Suppression window per app (default `24h`).
+    pub window: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            enabled: true,
+            severity: None,
+            window: Duration(DAY),
+        }
+    }
+}
+
+impl Config {
+    /// Checks the settings (nothing can be wrong beyond types).
+    pub fn validate(&self, _path: &str) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+fn differs(a: Option<&str>, b: Option<&str>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() && !a.eq_ignore_ascii_case(b))
+}
+
+/// The `multitenant-app` detector.
+#[derive(Debug)]
+pub struct MultitenantApp {
+    allowlist: Arc<Allowlist>,
+    open: Suppression,
+}
+
+struct Crossing<'a> {
+    app: &'a str,
+    how: &'static str,
+    home_tenant: Option<&'a str>,
+    tenant: Option<&'a str>,
+    event_id: &'a str,
+    time: Timestamp,
+}
+
+impl MultitenantApp {
+    /// A detector with these settings.
+    pub fn new(config: Config, allowlist: Arc<Allowlist>) -> Self {
+        MultitenantApp {
+            allowlist,
+            open: Suppression::new(ID, config.window.0),
+        }
+    }
+
+    fn crossing(
+        &mut self,
+        crossing: Crossing,
+        context: &mut Context,
+        decorate: impl Fn(&mut Finding),
+    ) {
+        if crossing.app.is_empty() || self.allowlist.known_app(crossing.app) {
+            return;
+        }
+        let add = |finding: &mut Finding| {
+            finding.add_evidence(crossing.event_id);
+            finding.add_to("how", json!(crossing.how));
+            decorate(finding);
+        };
+        self.open.report(
+            crossing.app,
+            crossing.time,
+            context,
+            |uid| {
+                let mut finding = Finding::new(
+                    ID,
+                    uid,
+                    Severity::Medium,
+                    crossing.time,
+                    format!(
+                        "Application {} crosses tenants: {}",
+                        crossing.app, crossing.how
+                    ),
+                    &[TRUSTED_RELATIONSHIP],
+                );
+                finding.message = format!(
+                    "application {} {} (owner or token tenant {}, this tenant {})",
+                    crossing.app,
+                    crossing.how,
+                    crossing.home_tenant.unwrap_or("unknown"),
+                    crossing.tenant.unwrap_or("unknown"),
+                );
+                finding.observe("resources.uid", ObservableKind::ResourceUid, crossing.app);
+                finding.observe(
+                    "cloud.org.uid",
+                    ObservableKind::ResourceUid,
+                    crossing.home_tenant.unwrap_or(""),
+                );
+                finding.observe(
+                    "cloud.org.uid",
+                    ObservableKind::ResourceUid,
+                    crossing.tenant.unwrap_or(""),
+                );
+                finding.set("app", json!(crossing.app));
+                finding.set("other_tenant", json!(crossing.home_tenant));
+                finding.set("tenant", json!(crossing.tenant));
+                add(&mut finding);
+                finding
+            },
+            |finding| add(finding),
+        );
+    }
+}
+
+impl Detector for MultitenantApp {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn on_event(&mut self, event: &Event, context: &mut Context) {
+        match event {
+            Event::DirectoryAudit(audit)
+                if audit.activity == AuditActivity::UpdateApplication && audit.success =>
+            {
+                let opened = audit
+                    .new_value("AvailableToOtherTenants")
+                    .is_some_and(|v| v.contains("true") || v.contains("True"))
+                    && !audit
+                        .old_value("AvailableToOtherTenants")
+                        .is_some_and(|v| v.contains("true") || v.contains("True"));
+                let audience = audit.new_value("SignInAudience").is_some_and(|v| {
+                    v.contains("AzureADMultipleOrgs")
+                        || v.contains("AzureADandPersonalMicrosoftAccount")
+                }) && !audit
+                    .old_value("SignInAudience")
+                    .is_some_and(|v| v.contains("Multiple") || v.contains("Personal"));
+                if !(opened || audience) {
+                    return;
+                }
+                let app = audit.targets.first();
+                let key = audit
+                    .detail("AppId")
+                    .map(str::to_owned)
+                    .or_else(|| app.and_then(|t| t.id.clone()))
+                    .unwrap_or_default();
+                let crossing = Crossing {
+                    app: &key,
+                    how: "made available to other tenants",
+                    home_tenant: None,
+                    tenant: audit.tenant_id.as_deref(),
+                    event_id: &audit.id,
+                    time: audit.time,
+                };
+                self.crossing(crossing, context, |finding| {
+                    observe_actor(finding, &audit.actor)
+                });
+            }
+            Event::SignIn(signin)
+                if differs(
+                    signin.app_owner_tenant_id.as_deref(),
+                    signin.tenant_id.as_deref(),
+                ) =>
+            {
+                let crossing = Crossing {
+                    app: signin.app_id.as_deref().unwrap_or(""),
+                    how: "owned by another tenant, signed in here",
+                    home_tenant: signin.app_owner_tenant_id.as_deref(),
+                    tenant: signin.tenant_id.as_deref(),
+                    event_id: &signin.id,
+                    time: signin.time,
+                };
+                self.crossing(crossing, context, |finding| {
+                    if let Some(ip) = &signin.ip {
+                        finding.observe("src_endpoint.ip", ObservableKind::IpAddress, ip);
+                    }
+                });
+            }
+            Event::MailboxAccess(access)
+                if differs(
+                    access.token_tenant_id.as_deref(),
+                    access.tenant_id.as_deref(),
+                ) =>
+            {
+                let crossing = Crossing {
+                    app: access.client_app_id.as_deref().unwrap_or(""),
+                    how: "token from another tenant, read mail here",
+                    home_tenant: access.token_tenant_id.as_deref(),
+                    tenant: access.tenant_id.as_deref(),
+                    event_id: &access.id,
+                    time: access.time,
+                };
+                self.crossing(crossing, context, |finding| {
+                    finding.observe("mailbox", ObservableKind::EmailAddress, &access.mailbox);
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn on_watermark(&mut self, context: &mut Context) {
+        self.open.sweep(context);
+    }
+
+    fn flush(&mut self, context: &mut Context) {
+        self.open.flush(context);
+    }
+
+    fn state(&self) -> StateStats {
+        StateStats {
+            entries: self.open.len(),
+            evicted: 0,
+            open_findings: self.open.len(),
+        }
+    }
+}

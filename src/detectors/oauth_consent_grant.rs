@@ -1,0 +1,190 @@
+//! `oauth-consent-grant`: consent to an application that is tenant-wide or asks for high-risk
+//! permissions.
+//!
+//! **What.** `Consent to application` that is admin / tenant-wide consent
+//! (`ConsentContext.IsAdminConsent` = `True`, or `ConsentType: AllPrincipals` in
+//! `ConsentAction.Permissions`): medium; or that includes a high-risk permission (mail, files,
+//! directory, role management; log-reference §4): high. A user consenting to low-risk
+//! permissions for themselves is not reported.
+//!
+//! **Why.** Consent gives an app standing access to data (T1528); illicit consent grants are the
+//! usual way an OAuth app gets at mail.
+//!
+//! **Logic.** The permissions text is tokenised and matched against the high-risk names and ids.
+//! One finding per application per window (default 1 h).
+//!
+//! **False positives.** Admins approving a new SaaS app: expected, review and allow-list its app id.
+//!
+//! **ATT&CK.** T1528, T1098.003.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::oauth_app_created::observe_actor;
+use super::{Context, Detector, StateStats, Suppression};
+use crate::allowlist::Allowlist;
+use crate::attack::{ADDITIONAL_CLOUD_ROLES, STEAL_APPLICATION_TOKEN};
+use crate::config::Duration;
+use crate::event::{AuditActivity, DirectoryAudit, Event};
+use crate::finding::{Finding, ObservableKind, Severity};
+use crate::reference::high_risk_permissions_in;
+use crate::time::HOUR;
+use crate::Error;
+
+/// The detector id.
+pub const ID: &str = "oauth-consent-grant";
+
+/// Settings of `oauth-consent-grant`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Report findings at this severity instead of `medium` / `high`.
+    pub severity: Option<Severity>,
+    /// Suppression window per application (default `1h`).
+    pub window: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            enabled: true,
+            severity: None,
+            window: Duration(HOUR),
+        }
+    }
+}
+
+impl Config {
+    /// Checks the settings (nothing can be wrong beyond types).
+    pub fn validate(&self, _path: &str) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// The `oauth-consent-grant` detector.
+#[derive(Debug)]
+pub struct OauthConsentGrant {
+    allowlist: Arc<Allowlist>,
+    open: Suppression,
+}
+
+impl OauthConsentGrant {
+    /// A detector with these settings.
+    pub fn new(config: Config, allowlist: Arc<Allowlist>) -> Self {
+        OauthConsentGrant {
+            allowlist,
+            open: Suppression::new(ID, config.window.0),
+        }
+    }
+
+    fn on_audit(&mut self, audit: &DirectoryAudit, context: &mut Context) {
+        if audit.activity != AuditActivity::ConsentToApplication || !audit.success {
+            return;
+        }
+        let permissions = audit.new_value("ConsentAction.Permissions").unwrap_or("");
+        let admin = audit
+            .new_value("ConsentContext.IsAdminConsent")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+            || permissions.contains("AllPrincipals");
+        let app_only = audit
+            .new_value("ConsentContext.IsAppOnly")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let risky = high_risk_permissions_in(permissions);
+        if !admin && risky.is_empty() {
+            return;
+        }
+        let target = audit
+            .target_of_kind("ServicePrincipal")
+            .or(audit.targets.first());
+        let object_id = target.and_then(|t| t.id.clone()).unwrap_or_default();
+        let app_name = target
+            .and_then(|t| t.display_name.clone())
+            .unwrap_or_default();
+        let app_id = audit.detail("AppId").unwrap_or("").to_owned();
+        if !app_id.is_empty() && self.allowlist.known_app(&app_id) {
+            return;
+        }
+        let severity = if risky.is_empty() {
+            Severity::Medium
+        } else {
+            Severity::High
+        };
+        let actor = &audit.actor;
+        let add = |finding: &mut Finding| {
+            finding.severity = finding.severity.max(severity);
+            finding.add_evidence(&audit.id);
+            for permission in &risky {
+                finding.add_to("high_risk_permissions", json!(permission));
+            }
+            observe_actor(finding, actor);
+        };
+        self.open.report(
+            &object_id,
+            audit.time,
+            context,
+            |uid| {
+                let scope = if admin { "tenant-wide" } else { "user" };
+                let mut finding = Finding::new(
+                    ID,
+                    uid,
+                    severity,
+                    audit.time,
+                    format!("{} {scope} consent to {app_name}", actor.name()),
+                    &[STEAL_APPLICATION_TOKEN, ADDITIONAL_CLOUD_ROLES],
+                );
+                finding.message = format!(
+                    "{} granted {scope} consent to {app_name} ({object_id}){}",
+                    actor.name(),
+                    if risky.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" including {}", risky.join(", "))
+                    }
+                );
+                finding.observe("resources.uid", ObservableKind::ResourceUid, &object_id);
+                finding.observe("resources.uid", ObservableKind::ResourceUid, &app_id);
+                finding.set("object_id", json!(object_id));
+                finding.set("object_name", json!(app_name));
+                finding.set("app_id", json!(app_id));
+                finding.set("tenant_wide", json!(admin));
+                finding.set("app_only", json!(app_only));
+                finding.set("permissions", json!(permissions));
+                add(&mut finding);
+                finding
+            },
+            |finding| add(finding),
+        );
+    }
+}
+
+impl Detector for OauthConsentGrant {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn on_event(&mut self, event: &Event, context: &mut Context) {
+        if let Event::DirectoryAudit(audit) = event {
+            self.on_audit(audit, context);
+        }
+    }
+
+    fn on_watermark(&mut self, context: &mut Context) {
+        self.open.sweep(context);
+    }
+
+    fn flush(&mut self, context: &mut Context) {
+        self.open.flush(context);
+    }
+
+    fn state(&self) -> StateStats {
+        StateStats {
+            entries: self.open.len(),
+            evicted: 0,
+            open_findings: self.open.len(),
+        }
+    }
+}

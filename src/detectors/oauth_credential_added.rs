@@ -1,0 +1,274 @@
+//! `oauth-credential-added`: a secret or certificate is added to an application or service
+//! principal.
+//!
+//! **What.** `Update application – Certificates and secrets management ` (en dash, trailing
+//! space: matched in every dash, case, space and period variant) or `Add service principal
+//! credentials`. Medium; high when it is the object's first credential (old `KeyDescription` is
+//! `[]`), when the actor is not a known owner of the object, or when an application added it.
+//!
+//! **Why.** Midnight Blizzard added credentials to the OAuth applications it controlled, to
+//! authenticate as them without the compromised user.
+//!
+//! **Logic.** Owners are learnt from the stream: the creator of an application and everyone added
+//! with `Add owner to application/service principal`. One finding per object per window
+//! (default 1 h).
+//!
+//! **False positives.** Secret rotation by the app's owners (medium, and not first credential);
+//! allow-list rotation pipelines as service accounts or app ids.
+//!
+//! **ATT&CK.** T1098.001.
+
+use std::sync::Arc;
+
+use ahash::RandomState;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::oauth_app_created::observe_actor;
+use super::{Context, Detector, StateStats, Suppression};
+use crate::allowlist::Allowlist;
+use crate::attack::ADDITIONAL_CLOUD_CREDENTIALS;
+use crate::config::{positive, Duration};
+use crate::event::{AuditActivity, DirectoryAudit, Event};
+use crate::finding::{Finding, ObservableKind, Severity};
+use crate::state::{BoundedMap, Expiring};
+use crate::time::{Timestamp, HOUR};
+use crate::Error;
+
+/// The detector id.
+pub const ID: &str = "oauth-credential-added";
+
+/// Settings of `oauth-credential-added`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Report findings at this severity instead of `medium` / `high`.
+    pub severity: Option<Severity>,
+    /// Credentials added to one object within this window update one finding (default `1h`).
+    pub window: Duration,
+    /// Objects whose owners are remembered (default 100000).
+    pub max_objects: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            enabled: true,
+            severity: None,
+            window: Duration(HOUR),
+            max_objects: 100_000,
+        }
+    }
+}
+
+impl Config {
+    /// Checks the settings; errors name the field under `path`.
+    pub fn validate(&self, path: &str) -> Result<(), Error> {
+        positive(&format!("{path}.max_objects"), self.max_objects)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Owners {
+    names: Vec<String>,
+    last_seen: Timestamp,
+}
+
+impl Expiring for Owners {
+    fn last_seen(&self) -> Timestamp {
+        self.last_seen
+    }
+}
+
+/// Parses `KeyDescription` (`["KeyIdentifier=…,KeyType=Password,KeyUsage=Verify,DisplayName=…"]`)
+/// into the key type and display name of the last key listed.
+fn key_description(text: &str) -> (Option<String>, Option<String>) {
+    let (mut kind, mut name) = (None, None);
+    for part in text.split([',', '[', ']', '"']) {
+        if let Some((key, value)) = part.split_once('=') {
+            match key.trim() {
+                "KeyType" => kind = Some(value.trim().to_owned()),
+                "DisplayName" => name = Some(value.trim().to_owned()),
+                _ => {}
+            }
+        }
+    }
+    (kind, name)
+}
+
+/// The `oauth-credential-added` detector.
+#[derive(Debug)]
+pub struct OauthCredentialAdded {
+    allowlist: Arc<Allowlist>,
+    owners: BoundedMap<Owners>,
+    open: Suppression,
+}
+
+impl OauthCredentialAdded {
+    /// A detector with these settings.
+    pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
+        OauthCredentialAdded {
+            allowlist,
+            owners: BoundedMap::new(config.max_objects, hasher),
+            open: Suppression::new(ID, config.window.0),
+        }
+    }
+
+    fn learn_owner(&mut self, object: Option<&str>, owner: Option<&str>, time: Timestamp) {
+        let (Some(object), Some(owner)) = (object, owner) else {
+            return;
+        };
+        let entry = self
+            .owners
+            .get_or_insert_with(object, Timestamp::MIN, Owners::default);
+        entry.last_seen = entry.last_seen.max(time);
+        super::push_capped(&mut entry.names, owner.to_lowercase(), 64);
+    }
+
+    fn on_audit(&mut self, audit: &DirectoryAudit, context: &mut Context) {
+        if !audit.success {
+            return;
+        }
+        match audit.activity {
+            AuditActivity::AddApplication | AuditActivity::AddServicePrincipal => {
+                let object = audit.targets.first().and_then(|t| t.id.as_deref());
+                self.learn_owner(object, Some(audit.actor.name()), audit.time);
+                return;
+            }
+            AuditActivity::AddOwnerToApplication | AuditActivity::AddOwnerToServicePrincipal => {
+                let owner = audit
+                    .targets
+                    .first()
+                    .and_then(|t| t.user.as_deref().or(t.id.as_deref()));
+                let object = audit.targets.get(1).and_then(|t| t.id.as_deref());
+                self.learn_owner(object, owner, audit.time);
+                return;
+            }
+            AuditActivity::ApplicationCredentials | AuditActivity::ServicePrincipalCredentials => {}
+            _ => return,
+        }
+        let actor = &audit.actor;
+        if actor
+            .app_id
+            .as_deref()
+            .is_some_and(|app| self.allowlist.known_app(app))
+            || actor
+                .user
+                .as_deref()
+                .is_some_and(|user| self.allowlist.service_account(user))
+        {
+            return;
+        }
+        let target = audit
+            .target_of_kind("Application")
+            .or_else(|| audit.target_of_kind("ServicePrincipal"))
+            .or(audit.targets.first());
+        let object_id = target.and_then(|t| t.id.clone()).unwrap_or_default();
+        let object_name = target
+            .and_then(|t| t.display_name.clone())
+            .unwrap_or_default();
+        let app_id = audit.detail("AppId").unwrap_or("").to_owned();
+        let new_keys = audit.new_value("KeyDescription").unwrap_or("");
+        let old_keys = audit.old_value("KeyDescription");
+        let (key_type, key_name) = key_description(new_keys);
+        let mut reasons = Vec::new();
+        if old_keys.is_some_and(|old| old.trim() == "[]") {
+            reasons.push("first-credential");
+        }
+        let owners = self.owners.get(&object_id);
+        if let (Some(owners), Some(user)) = (owners, actor.user.as_deref()) {
+            if !owners.names.iter().any(|owner| owner == user) {
+                reasons.push("actor-not-owner");
+            }
+        }
+        if actor.is_app() {
+            reasons.push("added-by-application");
+        }
+        let severity = if reasons.is_empty() {
+            Severity::Medium
+        } else {
+            Severity::High
+        };
+        let add = |finding: &mut Finding| {
+            finding.add_evidence(&audit.id);
+            finding.severity = finding.severity.max(severity);
+            for reason in &reasons {
+                finding.add_to("reasons", json!(reason));
+            }
+            finding.add_to("credentials", json!({"key_type": key_type, "key_name": key_name, "by": actor.name(), "time": audit.time}));
+            observe_actor(finding, actor);
+        };
+        self.open.report(
+            &object_id,
+            audit.time,
+            context,
+            |uid| {
+                let mut finding = Finding::new(
+                    ID,
+                    uid,
+                    severity,
+                    audit.time,
+                    format!("Credential added to {object_name}"),
+                    &[ADDITIONAL_CLOUD_CREDENTIALS],
+                );
+                finding.message = format!(
+                    "{} added a {} credential to {} {object_name} ({object_id})",
+                    actor.name(),
+                    key_type.as_deref().unwrap_or("new"),
+                    target.and_then(|t| t.kind.as_deref()).unwrap_or("object"),
+                );
+                finding.observe("resources.uid", ObservableKind::ResourceUid, &object_id);
+                finding.observe("resources.uid", ObservableKind::ResourceUid, &app_id);
+                finding.set("object_id", json!(object_id));
+                finding.set("object_name", json!(object_name));
+                finding.set("app_id", json!(app_id));
+                add(&mut finding);
+                finding
+            },
+            |finding| add(finding),
+        );
+    }
+}
+
+impl Detector for OauthCredentialAdded {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn on_event(&mut self, event: &Event, context: &mut Context) {
+        if let Event::DirectoryAudit(audit) = event {
+            self.on_audit(audit, context);
+        }
+    }
+
+    fn on_watermark(&mut self, context: &mut Context) {
+        self.open.sweep(context);
+    }
+
+    fn flush(&mut self, context: &mut Context) {
+        self.open.flush(context);
+    }
+
+    fn state(&self) -> StateStats {
+        StateStats {
+            entries: self.owners.len(),
+            evicted: self.owners.evicted(),
+            open_findings: self.open.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn key_descriptions() {
+        let text = r#"["KeyIdentifier=1d4c,KeyType=Password,KeyUsage=Verify,DisplayName=backup"]"#;
+        assert_eq!(
+            super::key_description(text),
+            (Some("Password".into()), Some("backup".into()))
+        );
+        assert_eq!(super::key_description("[]"), (None, None));
+    }
+}

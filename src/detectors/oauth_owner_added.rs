@@ -1,0 +1,187 @@
+//! `oauth-owner-added`: someone is made owner of an application or service principal by
+//! someone else.
+//!
+//! **What.** `Add owner to application` / `Add owner to service principal` where the new owner
+//! (`targetResources[0]`, a user or a service principal) is not the actor. Medium.
+//!
+//! **Why.** An owner can add credentials to the app without any admin role: a quiet way to keep
+//! control of an app the actor armed.
+//!
+//! **Logic.** The application is `targetResources[1]`. One finding per application and new owner
+//! per window (default 1 h).
+//!
+//! **False positives.** Hand-overs between developers; allow-list the administrators who do this
+//! routinely as service accounts.
+//!
+//! **ATT&CK.** T1098.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::oauth_app_created::observe_actor;
+use super::{Context, Detector, StateStats, Suppression};
+use crate::allowlist::Allowlist;
+use crate::attack::ACCOUNT_MANIPULATION;
+use crate::config::Duration;
+use crate::event::{AuditActivity, DirectoryAudit, Event};
+use crate::finding::{Finding, ObservableKind, Severity};
+use crate::time::HOUR;
+use crate::Error;
+
+/// The detector id.
+pub const ID: &str = "oauth-owner-added";
+
+/// Settings of `oauth-owner-added`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Report findings at this severity instead of `medium`.
+    pub severity: Option<Severity>,
+    /// Suppression window per application and owner (default `1h`).
+    pub window: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            enabled: true,
+            severity: None,
+            window: Duration(HOUR),
+        }
+    }
+}
+
+impl Config {
+    /// Checks the settings (nothing can be wrong beyond types).
+    pub fn validate(&self, _path: &str) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// The `oauth-owner-added` detector.
+#[derive(Debug)]
+pub struct OauthOwnerAdded {
+    allowlist: Arc<Allowlist>,
+    open: Suppression,
+}
+
+impl OauthOwnerAdded {
+    /// A detector with these settings.
+    pub fn new(config: Config, allowlist: Arc<Allowlist>) -> Self {
+        OauthOwnerAdded {
+            allowlist,
+            open: Suppression::new(ID, config.window.0),
+        }
+    }
+
+    fn on_audit(&mut self, audit: &DirectoryAudit, context: &mut Context) {
+        if !matches!(
+            audit.activity,
+            AuditActivity::AddOwnerToApplication | AuditActivity::AddOwnerToServicePrincipal
+        ) || !audit.success
+        {
+            return;
+        }
+        let actor = &audit.actor;
+        if actor
+            .user
+            .as_deref()
+            .is_some_and(|user| self.allowlist.service_account(user))
+        {
+            return;
+        }
+        let Some(owner) = audit.targets.first() else {
+            return;
+        };
+        let owner_name = owner
+            .user
+            .clone()
+            .or_else(|| owner.display_name.clone())
+            .unwrap_or_default();
+        let owner_id = owner.id.clone().unwrap_or_default();
+        let same = [
+            actor.user.as_deref(),
+            actor.object_id.as_deref(),
+            actor.service_principal_id.as_deref(),
+        ]
+        .iter()
+        .flatten()
+        .any(|who| who.eq_ignore_ascii_case(&owner_name) || who.eq_ignore_ascii_case(&owner_id));
+        if same {
+            return;
+        }
+        let app = audit.targets.get(1);
+        let app_id = app.and_then(|t| t.id.clone()).unwrap_or_default();
+        let app_name = app.and_then(|t| t.display_name.clone()).unwrap_or_default();
+        let key = format!("{app_id}|{owner_name}{owner_id}");
+        self.open.report(
+            &key,
+            audit.time,
+            context,
+            |uid| {
+                let mut finding = Finding::new(
+                    ID,
+                    uid,
+                    Severity::Medium,
+                    audit.time,
+                    format!("{owner_name} made owner of {app_name} by {}", actor.name()),
+                    &[ACCOUNT_MANIPULATION],
+                );
+                finding.message = format!(
+                    "{} added {} {owner_name} as owner of {app_name} ({app_id})",
+                    actor.name(),
+                    owner.kind.as_deref().unwrap_or("an identity"),
+                );
+                observe_actor(&mut finding, actor);
+                finding.observe(
+                    "user.name",
+                    ObservableKind::UserName,
+                    owner.user.as_deref().unwrap_or(""),
+                );
+                finding.observe("resources.uid", ObservableKind::ResourceUid, &owner_id);
+                finding.observe("resources.uid", ObservableKind::ResourceUid, &app_id);
+                finding.set(
+                    "owner",
+                    json!({"name": owner_name, "id": owner_id, "type": owner.kind}),
+                );
+                finding.set("object_id", json!(app_id));
+                finding.set("object_name", json!(app_name));
+                finding.add_evidence(&audit.id);
+                finding
+            },
+            |finding| finding.add_evidence(&audit.id),
+        );
+    }
+}
+
+impl Detector for OauthOwnerAdded {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn on_event(&mut self, event: &Event, context: &mut Context) {
+        if let Event::DirectoryAudit(audit) = event {
+            self.on_audit(audit, context);
+        }
+    }
+
+    fn on_watermark(&mut self, context: &mut Context) {
+        self.open.sweep(context);
+    }
+
+    fn flush(&mut self, context: &mut Context) {
+        self.open.flush(context);
+    }
+
+    fn state(&self) -> StateStats {
+        StateStats {
+            entries: self.open.len(),
+            evicted: 0,
+            open_findings: self.open.len(),
+        }
+    }
+}

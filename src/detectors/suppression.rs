@@ -1,0 +1,134 @@
+//! Suppression: one finding per detector and key while the activity goes on.
+//!
+//! The first occurrence creates a finding and emits it at once. Later occurrences of the same key
+//! within the window update it in place; the update is emitted when the window closes (event time
+//! has passed the last occurrence by the window), or at once if its severity rose. An occurrence
+//! after the window has lapsed closes the old finding and opens a new one. Every detector that
+//! reports per key uses this, so the same finding is never emitted twice as new.
+
+use std::collections::BTreeMap;
+
+use super::Context;
+use crate::finding::{stable_uid, Activity, Finding};
+use crate::time::Timestamp;
+
+#[derive(Debug, Clone)]
+struct Open {
+    finding: Finding,
+    grew: bool,
+}
+
+/// The open findings of one detector.
+#[derive(Debug, Clone)]
+pub struct Suppression {
+    detector: &'static str,
+    window: Timestamp,
+    open: BTreeMap<String, Open>,
+}
+
+impl Suppression {
+    /// Suppression for `detector`, keeping a finding open for `window` after its last occurrence.
+    pub fn new(detector: &'static str, window: Timestamp) -> Self {
+        Suppression {
+            detector,
+            window,
+            open: BTreeMap::new(),
+        }
+    }
+
+    /// Reports an occurrence of `key` at `time`: `create` builds a new finding (given its uid),
+    /// `update` adds this occurrence to an open one.
+    pub fn report(
+        &mut self,
+        key: &str,
+        time: Timestamp,
+        context: &mut Context,
+        create: impl FnOnce(String) -> Finding,
+        update: impl FnOnce(&mut Finding),
+    ) {
+        let lapsed = self
+            .open
+            .get(key)
+            .is_some_and(|open| time > open.finding.time.saturating_add(self.window));
+        if lapsed {
+            self.close(key, context);
+        }
+        match self.open.get_mut(key) {
+            Some(open) => {
+                let before = open.finding.severity;
+                update(&mut open.finding);
+                open.finding.time = open.finding.time.max(time);
+                open.grew = true;
+                if open.finding.severity > before {
+                    let mut finding = open.finding.clone();
+                    finding.activity = Activity::Update;
+                    open.grew = false;
+                    context.emit(finding);
+                }
+            }
+            None => {
+                let uid = stable_uid(&[self.detector, key, &time.to_string()]);
+                let mut finding = create(uid);
+                finding.activity = Activity::Create;
+                finding.first_seen = finding.first_seen.min(time);
+                finding.time = finding.time.max(time);
+                context.emit(finding.clone());
+                self.open.insert(
+                    key.to_owned(),
+                    Open {
+                        finding,
+                        grew: false,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The open finding of `key`, if any.
+    pub fn get(&self, key: &str) -> Option<&Finding> {
+        self.open.get(key).map(|open| &open.finding)
+    }
+
+    fn close(&mut self, key: &str, context: &mut Context) {
+        if let Some(open) = self.open.remove(key) {
+            if open.grew {
+                let mut finding = open.finding;
+                finding.activity = Activity::Update;
+                context.emit(finding);
+            }
+        }
+    }
+
+    /// Closes every finding whose window ended before the watermark.
+    pub fn sweep(&mut self, context: &mut Context) {
+        let watermark = context.watermark;
+        let window = self.window;
+        let closed: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, open)| open.finding.time.saturating_add(window) < watermark)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in closed {
+            self.close(&key, context);
+        }
+    }
+
+    /// Closes everything.
+    pub fn flush(&mut self, context: &mut Context) {
+        let keys: Vec<String> = self.open.keys().cloned().collect();
+        for key in keys {
+            self.close(&key, context);
+        }
+    }
+
+    /// Findings open.
+    pub fn len(&self) -> usize {
+        self.open.len()
+    }
+
+    /// No finding open.
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty()
+    }
+}

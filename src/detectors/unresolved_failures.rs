@@ -1,0 +1,155 @@
+//! Unresolved failures: the input of the tenant-wide spray detectors.
+//!
+//! A spray-code failure is held for `resolve_within` (default 10 min) of event time. If the same
+//! user proves a password correct in that time (the user's own typo, a stale password on a second
+//! device being fixed), the failure is resolved and dropped; otherwise it is released as
+//! unresolved. Benign failures almost always resolve within minutes; a spray's failures against
+//! thousands of users almost never do (the real user would have to sign in within minutes of the
+//! attempt). Trusted networks and service accounts never enter.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use ahash::RandomState;
+
+use crate::allowlist::Allowlist;
+use crate::event::SignIn;
+use crate::state::BoundedMap;
+use crate::time::Timestamp;
+
+/// A failure worth counting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// When.
+    pub time: Timestamp,
+    /// Who (lowercased UPN).
+    pub user: Box<str>,
+    /// From where.
+    pub ip: Box<str>,
+    /// Result code.
+    pub code: u32,
+    /// User agent.
+    pub user_agent: Option<Box<str>>,
+    /// Application.
+    pub app: Option<Box<str>>,
+    /// Autonomous system (from the log or the host's table).
+    pub asn: Option<u32>,
+    /// Network kind from the host's ASN table (`residential`, …).
+    pub network: Option<Box<str>>,
+    /// The sign-in id.
+    pub id: Box<str>,
+}
+
+/// Holds failures until they resolve or are released.
+#[derive(Debug)]
+pub struct UnresolvedFailures {
+    resolve_within: Timestamp,
+    max_pending: usize,
+    allowlist: Arc<Allowlist>,
+    pending: VecDeque<Failure>,
+    last_success: BoundedMap<Timestamp>,
+    dropped: u64,
+}
+
+impl UnresolvedFailures {
+    /// A holder resolving within `resolve_within`, holding at most `max_pending` failures and
+    /// remembering the last success of at most `max_users` users.
+    pub fn new(
+        resolve_within: Timestamp,
+        max_pending: usize,
+        max_users: usize,
+        allowlist: Arc<Allowlist>,
+        hasher: &RandomState,
+    ) -> Self {
+        UnresolvedFailures {
+            resolve_within,
+            max_pending: max_pending.max(1),
+            allowlist,
+            pending: VecDeque::new(),
+            last_success: BoundedMap::new(max_users, hasher),
+            dropped: 0,
+        }
+    }
+
+    /// Takes in a sign-in.
+    pub fn observe(&mut self, signin: &SignIn, watermark: Timestamp) {
+        if !signin.category.is_user() || self.allowlist.service_account(&signin.user) {
+            return;
+        }
+        if signin.password_correct() {
+            let live_since = watermark.saturating_sub(self.resolve_within);
+            let last = self
+                .last_success
+                .get_or_insert_with(&signin.user, live_since, || signin.time);
+            *last = (*last).max(signin.time);
+            return;
+        }
+        if !signin.is_spray_failure() {
+            return;
+        }
+        let Some(ip) = signin.ip.as_deref() else {
+            return;
+        };
+        if self.allowlist.trusted_ip(ip) {
+            return;
+        }
+        if self.pending.len() >= self.max_pending {
+            self.pending.pop_front();
+            self.dropped += 1;
+        }
+        let table = self.allowlist.asn(ip);
+        self.pending.push_back(Failure {
+            time: signin.time,
+            user: signin.user.as_str().into(),
+            ip: ip.into(),
+            code: signin.result_code,
+            user_agent: signin.user_agent.as_deref().map(Into::into),
+            app: signin
+                .app_name
+                .as_deref()
+                .or(signin.app_id.as_deref())
+                .map(Into::into),
+            asn: signin.asn.or(table.map(|(asn, _)| asn)),
+            network: table.and_then(|(_, kind)| kind).map(Into::into),
+            id: signin.id.as_str().into(),
+        });
+    }
+
+    /// Releases, in time order, every failure whose resolution time has passed and that did not
+    /// resolve.
+    pub fn release(&mut self, watermark: Timestamp, mut emit: impl FnMut(Failure)) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|failure| failure.time.saturating_add(self.resolve_within) < watermark)
+        {
+            let Some(failure) = self.pending.pop_front() else {
+                break;
+            };
+            // Released once the watermark passed the resolution time, so a success seen since the
+            // failure lies (up to the sweep interval) within it.
+            let resolved = self
+                .last_success
+                .get(&failure.user)
+                .is_some_and(|success| *success >= failure.time);
+            if !resolved {
+                emit(failure);
+            }
+        }
+    }
+
+    /// Releases everything still held (end of input), resolving against what is known.
+    pub fn release_all(&mut self, emit: impl FnMut(Failure)) {
+        self.release(Timestamp::MAX, emit);
+    }
+
+    /// Failures held plus users remembered.
+    pub fn entries(&self) -> usize {
+        self.pending.len() + self.last_success.len()
+    }
+
+    /// Entries dropped because of a cap.
+    pub fn evicted(&self) -> u64 {
+        self.dropped + self.last_success.evicted()
+    }
+}
