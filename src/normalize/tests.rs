@@ -242,3 +242,140 @@ fn deep_nesting_is_an_error_not_a_crash() {
     normalize(&deep_wrapper, &mut |_| count += 1);
     assert!(count >= 1);
 }
+
+fn event_of(text: &str) -> Event {
+    match one(text) {
+        Normalized::Event(event) => event,
+        other => panic!("expected an event, got {other:?}"),
+    }
+}
+
+#[test]
+fn directory_audit_round_trips_in_every_shape() {
+    use crate::event::{Actor, AuditActivity, AuditTarget, DirectoryAudit, Modified};
+    let audit = DirectoryAudit {
+        time: 1_705_312_800_000,
+        id: "audit-1".into(),
+        shape: Shape::Graph,
+        activity: AuditActivity::ApplicationCredentials,
+        activity_name: "Update application \u{2013} Certificates and secrets management ".into(),
+        success: true,
+        actor: Actor {
+            user: Some("test@contoso.com".into()),
+            object_id: Some("oid-1".into()),
+            ip: Some("203.0.113.66".into()),
+            ..Actor::default()
+        },
+        targets: vec![AuditTarget {
+            id: Some("obj-1".into()),
+            kind: Some("Application".into()),
+            display_name: Some("Mail Sync".into()),
+            user: None,
+        }],
+        modified: vec![Modified {
+            name: "KeyDescription".into(),
+            old: "[]".into(),
+            new: r#"["KeyIdentifier=k,KeyType=Password"]"#.into(),
+        }],
+        details: Vec::new(),
+        tenant_id: Some("tenant-1".into()),
+    };
+    for shape in [
+        Shape::Graph,
+        Shape::AzureMonitor,
+        Shape::LogAnalytics,
+        Shape::UnifiedAudit,
+    ] {
+        let Event::DirectoryAudit(got) = event_of(&render::audit(&audit, shape)) else {
+            panic!("{shape:?}: not an audit")
+        };
+        assert_eq!(
+            got.activity,
+            AuditActivity::ApplicationCredentials,
+            "{shape:?}"
+        );
+        assert_eq!(
+            (got.time, got.id.as_str(), got.shape),
+            (audit.time, "audit-1", shape)
+        );
+        assert_eq!(got.actor.user, audit.actor.user, "{shape:?}");
+        assert_eq!(got.actor.ip, audit.actor.ip, "{shape:?}");
+        assert_eq!(
+            got.targets.first().and_then(|t| t.id.clone()),
+            Some("obj-1".into()),
+            "{shape:?}"
+        );
+        assert_eq!(got.modified, audit.modified, "{shape:?}");
+    }
+    // The unified audit log writes the name with a trailing period.
+    assert!(render::audit(&audit, Shape::UnifiedAudit).contains("management ."));
+}
+
+#[test]
+fn exchange_and_risk_records_round_trip() {
+    use crate::event::{ExchangeAdmin, MailClient, MailboxAccess, RiskDetection};
+    let access = MailboxAccess {
+        time: 1_705_312_800_000,
+        id: "mail-1".into(),
+        shape: Shape::UnifiedAudit,
+        user: "4f3e2d1c-app".into(),
+        mailbox: "ceo@contoso.com".into(),
+        client_app_id: Some("4f3e2d1c-app".into()),
+        app_id: Some("00000003-0000-0000-c000-000000000000".into()),
+        client: MailClient::Graph,
+        ip: Some("203.0.113.9".into()),
+        throttled: true,
+        operation_count: 12,
+        tenant_id: Some("tenant-1".into()),
+        token_tenant_id: Some("tenant-2".into()),
+    };
+    let admin = ExchangeAdmin {
+        time: 1_705_312_800_000,
+        id: "admin-1".into(),
+        shape: Shape::UnifiedAudit,
+        cmdlet: "Add-MailboxPermission".into(),
+        parameters: vec![("AccessRights".into(), "FullAccess".into())],
+        actor: "test@contoso.com".into(),
+        object: Some("ceo".into()),
+        tenant_id: Some("tenant-1".into()),
+        success: true,
+    };
+    for shape in [Shape::UnifiedAudit, Shape::LogAnalytics] {
+        let expected = MailboxAccess {
+            shape,
+            ..access.clone()
+        };
+        assert_eq!(
+            event_of(&render::mailbox_access(&expected, shape)),
+            Event::MailboxAccess(expected)
+        );
+        let expected = ExchangeAdmin {
+            shape,
+            ..admin.clone()
+        };
+        assert_eq!(
+            event_of(&render::exchange_admin(&expected, shape)),
+            Event::ExchangeAdmin(expected)
+        );
+    }
+    let risk = RiskDetection {
+        time: 1_705_312_800_000,
+        id: "risk-1".into(),
+        shape: Shape::Graph,
+        risk_type: "passwordSpray".into(),
+        risk_level: "medium".into(),
+        user: "ann@contoso.com".into(),
+        ip: Some("203.0.113.9".into()),
+        tenant_id: None,
+    };
+    for shape in [Shape::Graph, Shape::AzureMonitor, Shape::LogAnalytics] {
+        let expected = RiskDetection {
+            shape,
+            ..risk.clone()
+        };
+        assert_eq!(
+            event_of(&render::risk_detection(&expected, shape)),
+            Event::RiskDetection(expected)
+        );
+    }
+}

@@ -15,3 +15,4 @@ mod golden;
 mod helpers;
 mod samples;
 mod sprays;
+mod traps;
