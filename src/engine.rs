@@ -277,16 +277,25 @@ impl Engine {
         self.deliver_signals(context);
     }
 
+    /// Delivers the signals raised while handling an event, then offers every new finding to the
+    /// detectors of findings (the chain), which may emit findings of their own.
     fn deliver_signals(&mut self, context: &mut Context) {
         // Signals may raise signals; a detector never signals itself in a loop, but bound it.
         for _ in 0..8 {
             let signals: Vec<Signal> = context.take_signals();
             if signals.is_empty() {
-                return;
+                break;
             }
             for signal in &signals {
                 for registered in &mut self.detectors {
                     registered.detector.on_signal(signal, context);
+                }
+            }
+        }
+        while let Some(finding) = context.next_to_offer() {
+            for registered in &mut self.detectors {
+                if registered.detector.id() != finding.detector {
+                    registered.detector.on_finding(&finding, context);
                 }
             }
         }

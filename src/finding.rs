@@ -146,7 +146,7 @@ pub struct Finding {
     /// A sentence for the analyst.
     pub message: String,
     /// ATT&CK techniques.
-    pub techniques: &'static [Technique],
+    pub techniques: Vec<Technique>,
     /// Entities.
     pub observables: Vec<Observable>,
     /// Ids of the events that caused it.
@@ -166,7 +166,7 @@ impl Finding {
         severity: Severity,
         time: Timestamp,
         title: String,
-        techniques: &'static [Technique],
+        techniques: &[Technique],
     ) -> Finding {
         Finding {
             uid,
@@ -177,7 +177,7 @@ impl Finding {
             activity: Activity::Create,
             time,
             first_seen: time,
-            techniques,
+            techniques: techniques.to_vec(),
             observables: Vec::new(),
             evidence: Vec::new(),
             unmapped: Map::new(),
@@ -350,7 +350,7 @@ mod tests {
             time: 1_700_000_000_000,
             first_seen: 1_699_999_000_000,
             message: "m".into(),
-            techniques: &[PASSWORD_SPRAYING],
+            techniques: vec![PASSWORD_SPRAYING],
             observables: vec![Observable {
                 name: "src_endpoint.ip",
                 kind: ObservableKind::IpAddress,

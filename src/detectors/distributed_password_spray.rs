@@ -316,6 +316,10 @@ impl DistributedPasswordSpray {
             finding.set("networks", json!(networks));
             finding.set("distinct_asns", json!(asns.len()));
             finding.set("window_ms", json!(window));
+            finding.title = format!(
+                "Distributed password spray: {} users from {ip_count} IPs",
+                users_total.max(user_count)
+            );
             finding.message = format!(
                 "{} users failed to sign in from {ip_count} IPs in {} min, {:.0}% of IPs used at most {max_ip} times",
                 users_total.max(user_count),

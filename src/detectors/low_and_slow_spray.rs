@@ -16,7 +16,7 @@
 //!
 //! **ATT&CK.** T1110.003.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use ahash::RandomState;
@@ -90,6 +90,21 @@ impl Config {
     }
 }
 
+/// A user's spray-code failures per clock hour (resolved or not): the busiest hour seen.
+#[derive(Debug, Clone, Copy)]
+struct UserRate {
+    hour: i64,
+    count: usize,
+    busiest: usize,
+    last_seen: Timestamp,
+}
+
+impl Expiring for UserRate {
+    fn last_seen(&self) -> Timestamp {
+        self.last_seen
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct IpUse {
     uses: u32,
@@ -108,6 +123,7 @@ pub struct LowAndSlowSpray {
     config: Config,
     failures: UnresolvedFailures,
     ip_uses: BoundedMap<IpUse>,
+    user_rates: BoundedMap<UserRate>,
     horizon: VecDeque<Failure>,
     dropped: u64,
     signalled: BoundedMap<Timestamp>,
@@ -126,6 +142,7 @@ impl LowAndSlowSpray {
                 hasher,
             ),
             ip_uses: BoundedMap::new(config.max_ips, hasher),
+            user_rates: BoundedMap::new(config.max_failures, hasher),
             horizon: VecDeque::new(),
             dropped: 0,
             signalled: BoundedMap::new(config.max_failures, hasher),
@@ -150,23 +167,16 @@ impl LowAndSlowSpray {
             .filter(|f| f.time <= settled_before)
             .filter(|f| self.ip_uses.get(&f.ip).is_none_or(|u| u.uses <= 1))
             .collect();
-        // Failures per user per clock hour.
-        let mut per_user_hour: BTreeMap<(&str, i64), usize> = BTreeMap::new();
-        for failure in &settled {
-            *per_user_hour
-                .entry((&failure.user, failure.time.div_euclid(HOUR)))
-                .or_insert(0) += 1;
-        }
+        // A user failing more than the rate in any hour (a fast spray, a stale client) is not a
+        // low-and-slow target; the rate counts every failure, fixed by the user or not.
         let max_rate = self.config.max_attempts_per_user_per_hour;
-        let stale: BTreeSet<&str> = per_user_hour
-            .iter()
-            .filter(|(_, n)| **n > max_rate)
-            .map(|((user, _), _)| *user)
-            .collect();
-        let counted: Vec<&Failure> = settled
-            .into_iter()
-            .filter(|f| !stale.contains(&*f.user))
-            .collect();
+        let user_rates = &self.user_rates;
+        let stale = |user: &str| {
+            user_rates
+                .get(user)
+                .is_some_and(|rate| rate.busiest > max_rate)
+        };
+        let counted: Vec<&Failure> = settled.into_iter().filter(|f| !stale(&f.user)).collect();
         let users: BTreeSet<&str> = counted.iter().map(|f| &*f.user).collect();
         if users.len() < self.config.min_users {
             return;
@@ -256,6 +266,25 @@ impl Detector for LowAndSlowSpray {
             entry.uses = entry.uses.saturating_add(1);
             entry.last_seen = entry.last_seen.max(signin.time);
         }
+        if signin.is_spray_failure() && signin.category.is_user() {
+            let live_since = context.watermark.saturating_sub(self.config.horizon.0);
+            let hour = signin.time.div_euclid(HOUR);
+            let rate = self
+                .user_rates
+                .get_or_insert_with(&signin.user, live_since, || UserRate {
+                    hour,
+                    count: 0,
+                    busiest: 0,
+                    last_seen: signin.time,
+                });
+            if rate.hour != hour {
+                rate.hour = hour;
+                rate.count = 0;
+            }
+            rate.count += 1;
+            rate.busiest = rate.busiest.max(rate.count);
+            rate.last_seen = rate.last_seen.max(signin.time);
+        }
         self.failures.observe(signin, context.watermark);
     }
 
@@ -296,6 +325,7 @@ impl Detector for LowAndSlowSpray {
                 + self.signalled.len(),
             evicted: self.failures.evicted()
                 + self.ip_uses.evicted()
+                + self.user_rates.evicted()
                 + self.dropped
                 + self.signalled.evicted(),
             open_findings: self.open.len(),

@@ -9,6 +9,7 @@
 //! each event is offered, and so part of the output's deterministic order.
 
 pub mod app_privileged_directory_role;
+pub mod attack_chain;
 pub mod distributed_password_spray;
 pub mod exchange_impersonation_role;
 pub mod identity_protection_risk;
@@ -64,6 +65,7 @@ pub struct Context {
     /// The engine's watermark: no event before this time is still expected.
     pub watermark: Timestamp,
     findings: Vec<Finding>,
+    offered: usize,
     signals: Vec<Signal>,
 }
 
@@ -73,6 +75,7 @@ impl Context {
         Context {
             watermark,
             findings: Vec::new(),
+            offered: 0,
             signals: Vec::new(),
         }
     }
@@ -89,7 +92,15 @@ impl Context {
 
     /// Takes the findings emitted so far.
     pub fn take_findings(&mut self) -> Vec<Finding> {
+        self.offered = 0;
         std::mem::take(&mut self.findings)
+    }
+
+    /// The next finding not yet offered to the detectors of findings.
+    pub fn next_to_offer(&mut self) -> Option<Finding> {
+        let finding = self.findings.get(self.offered).cloned()?;
+        self.offered += 1;
+        Some(finding)
     }
 
     /// Takes the signals raised so far.
@@ -117,6 +128,8 @@ pub trait Detector {
     fn on_event(&mut self, event: &Event, context: &mut Context);
     /// Offers a signal raised by a detector while handling the current event.
     fn on_signal(&mut self, _signal: &Signal, _context: &mut Context) {}
+    /// Offers a finding another detector emitted (the chain is a detector of findings).
+    fn on_finding(&mut self, _finding: &Finding, _context: &mut Context) {}
     /// Event time has moved to `context.watermark`: close what lies before it.
     fn on_watermark(&mut self, _context: &mut Context) {}
     /// Closes everything still open (end of input).
@@ -180,6 +193,9 @@ pub struct Settings {
     /// `mail-access-throttled`.
     #[serde(rename = "mail-access-throttled")]
     pub mail_access_throttled: mail_access_throttled::Config,
+    /// `attack-chain`.
+    #[serde(rename = "attack-chain")]
+    pub attack_chain: attack_chain::Config,
 }
 
 impl Settings {
@@ -221,7 +237,7 @@ impl Settings {
 }
 
 /// Every detector id, in registry order.
-pub const IDS: [&str; 17] = [
+pub const IDS: [&str; 18] = [
     password_spray::ID,
     distributed_password_spray::ID,
     low_and_slow_spray::ID,
@@ -239,6 +255,7 @@ pub const IDS: [&str; 17] = [
     mailbox_access_by_app::ID,
     multi_mailbox_access::ID,
     mail_access_throttled::ID,
+    attack_chain::ID,
 ];
 
 /// A detector in the registry with its severity override.
@@ -250,7 +267,7 @@ pub struct Registered {
 }
 
 /// Builds the enabled detectors: the one registry, in order (stage 1 sign-ins, stage 2 the
-/// OAuth foothold, stage 3 mail).
+/// OAuth foothold, stage 3 mail, then the chain that links them).
 pub fn build(
     settings: &Settings,
     allowlist: &Arc<Allowlist>,
@@ -443,6 +460,12 @@ pub fn build(
             ))
         },
     );
+    add(s.attack_chain.enabled, s.attack_chain.severity, &|| {
+        Box::new(attack_chain::AttackChain::new(
+            s.attack_chain.clone(),
+            hasher,
+        ))
+    });
     registry
 }
 

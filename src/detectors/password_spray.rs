@@ -362,7 +362,7 @@ impl PasswordSpray {
                 time::format(open.first_seen),
                 time::format(open.last_seen),
             ),
-            techniques: &[PASSWORD_SPRAYING],
+            techniques: vec![PASSWORD_SPRAYING],
             observables,
             evidence: open.evidence.clone(),
             unmapped,

@@ -119,7 +119,9 @@ impl Hit {
             id: signin.id.clone(),
             ip: signin.ip.clone(),
             result_code: signin.result_code,
-            single_factor: signin.factor == FactorRequirement::Single,
+            // Only a completed sign-in shows the account opens with one factor: an interrupted
+            // one (MFA required) was stopped.
+            single_factor: signin.factor == FactorRequirement::Single && signin.succeeded(),
             legacy: signin.legacy,
             app: signin.app_name.clone().or_else(|| signin.app_id.clone()),
         }
@@ -346,7 +348,7 @@ fn finding(user: &str, open: &OpenHit, target: &Target, activity: Activity) -> F
                 .and_then(|hit| hit.ip.as_deref())
                 .unwrap_or("an unknown IP"),
         ),
-        techniques: &[PASSWORD_SPRAYING, CLOUD_ACCOUNTS],
+        techniques: vec![PASSWORD_SPRAYING, CLOUD_ACCOUNTS],
         observables,
         evidence: open.hits.iter().map(|hit| hit.id.clone()).collect(),
         unmapped,

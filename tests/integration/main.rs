@@ -10,6 +10,7 @@
 )]
 
 mod catalog;
+mod chain;
 mod engine;
 mod golden;
 mod helpers;

@@ -8,9 +8,12 @@
 
 use std::fmt::Write as _;
 
-use snowyowl::event::{FactorRequirement, Shape, SignIn, SignInCategory};
+use snowyowl::event::{
+    Actor, AuditActivity, AuditTarget, DirectoryAudit, Event, FactorRequirement, MailClient,
+    MailboxAccess, Modified, Shape, SignIn, SignInCategory,
+};
 use snowyowl::render;
-use snowyowl::time::{Timestamp, HOUR, MINUTE};
+use snowyowl::time::{Timestamp, DAY, HOUR, MINUTE};
 
 /// A small, seeded pseudo-random generator (SplitMix64): same seed, same scenario.
 #[derive(Debug, Clone)]
@@ -109,7 +112,7 @@ struct Draft {
     time: Timestamp,
     sequence: usize,
     shape: Shape,
-    signin: SignIn,
+    event: Event,
 }
 
 fn base(rng: &mut Rng, time: Timestamp, user: &str, ip: &str, code: u32) -> SignIn {
@@ -140,22 +143,63 @@ fn base(rng: &mut Rng, time: Timestamp, user: &str, ip: &str, code: u32) -> Sign
     }
 }
 
-/// The `demo` scenario as NDJSON.
-pub fn demo(seed: u64) -> String {
-    let mut rng = Rng::new(seed);
-    let mut drafts: Vec<Draft> = Vec::new();
-    let mut push = |rng: &mut Rng, signin: SignIn| {
-        let sequence = drafts.len();
-        // Pipelines deliver slightly out of order: up to 90 s of jitter in arrival.
-        let arrival = signin.time + rng.below(90_000) as i64;
-        drafts.push(Draft {
+/// Events of a scenario, before they are written out.
+struct Drafts {
+    rng: Rng,
+    drafts: Vec<Draft>,
+}
+
+impl Drafts {
+    fn new(seed: u64) -> Self {
+        Drafts {
+            rng: Rng::new(seed),
+            drafts: Vec::new(),
+        }
+    }
+
+    /// Adds an event; pipelines deliver slightly out of order, so it arrives up to 90 s late.
+    fn push(&mut self, event: Event) {
+        let sequence = self.drafts.len();
+        let arrival = event.time() + self.rng.below(90_000) as i64;
+        let shape = shape(&mut self.rng);
+        self.drafts.push(Draft {
             time: arrival,
             sequence,
-            shape: shape(rng),
-            signin,
+            shape,
+            event,
         });
-    };
-    let users: Vec<String> = (0..300)
+    }
+
+    fn signin(&mut self, time: Timestamp, user: &str, ip: &str, code: u32) -> SignIn {
+        base(&mut self.rng, time, user, ip, code)
+    }
+
+    /// Writes the events in arrival order, sign-ins in any of their four shapes, the rest in a
+    /// shape they come in.
+    fn finish(mut self) -> String {
+        self.drafts
+            .sort_by_key(|draft| (draft.time, draft.sequence));
+        let mut out = String::new();
+        for draft in self.drafts {
+            let shape = match (&draft.event, draft.shape) {
+                (
+                    Event::MailboxAccess(_) | Event::ExchangeAdmin(_),
+                    Shape::AzureMonitor | Shape::Graph,
+                ) => Shape::UnifiedAudit,
+                (_, shape) => shape,
+            };
+            let event = match draft.event {
+                Event::SignIn(signin) => Event::SignIn(SignIn { shape, ..signin }),
+                other => other,
+            };
+            let _ = writeln!(out, "{}", render::event(&event, shape));
+        }
+        out
+    }
+}
+
+fn tenant_users() -> Vec<String> {
+    (0..300)
         .map(|i| {
             let first = FIRST.get(i % FIRST.len()).copied().unwrap_or("x");
             let last = LAST
@@ -164,51 +208,58 @@ pub fn demo(seed: u64) -> String {
                 .unwrap_or("y");
             format!("{first}.{last}@contoso.com")
         })
-        .collect();
+        .collect()
+}
+
+/// One ordinary working day of `users`: sign-ins from the office NAT, homes and phones, with
+/// mistyped passwords and MFA prompts.
+fn benign_day(drafts: &mut Drafts, users: &[String], day: Timestamp) {
     let office = ["198.51.100.10", "198.51.100.11"];
     for (i, user) in users.iter().enumerate() {
         let home = format!("192.0.2.{}", 1 + i % 250);
-        let phone = format!("100.64.{}.{}", rng.below(256), 1 + rng.below(254));
-        for _ in 0..(2 + rng.below(6)) {
-            let time = DEMO_DAY + 7 * HOUR + rng.below(12 * HOUR as u64) as i64;
-            let ip = match rng.below(10) {
+        let phone = format!("100.64.{}.{}", i % 256, 1 + i % 254);
+        for _ in 0..(2 + drafts.rng.below(6)) {
+            let time = day + 7 * HOUR + drafts.rng.below(12 * HOUR as u64) as i64;
+            let ip = match drafts.rng.below(10) {
                 0..=5 => office
-                    .get(rng.below(2) as usize)
+                    .get(drafts.rng.below(2) as usize)
                     .copied()
                     .unwrap_or("198.51.100.10")
                     .to_owned(),
                 6..=8 => home.clone(),
                 _ => phone.clone(),
             };
-            match rng.below(100) {
+            match drafts.rng.below(100) {
                 // A mistyped password, then the right one.
                 0..=3 => {
-                    {
-                        let signin = base(&mut rng, time, user, &ip, 50126);
-                        push(&mut rng, signin);
-                    }
-                    {
-                        let signin = base(&mut rng, time + 40_000, user, &ip, 0);
-                        push(&mut rng, signin);
-                    }
+                    let typo = drafts.signin(time, user, &ip, 50126);
+                    drafts.push(Event::SignIn(typo));
+                    let fixed = drafts.signin(time + 40_000, user, &ip, 0);
+                    drafts.push(Event::SignIn(fixed));
                 }
                 // An MFA prompt, then success.
                 4..=6 => {
-                    let mut prompt = base(&mut rng, time, user, &ip, 50074);
+                    let mut prompt = drafts.signin(time, user, &ip, 50074);
                     prompt.correct_password_step = true;
-                    push(&mut rng, prompt);
-                    {
-                        let signin = base(&mut rng, time + 25_000, user, &ip, 0);
-                        push(&mut rng, signin);
-                    }
+                    prompt.factor = FactorRequirement::Multi;
+                    drafts.push(Event::SignIn(prompt));
+                    let done = drafts.signin(time + 25_000, user, &ip, 0);
+                    drafts.push(Event::SignIn(done));
                 }
                 _ => {
-                    let signin = base(&mut rng, time, user, &ip, 0);
-                    push(&mut rng, signin);
+                    let signin = drafts.signin(time, user, &ip, 0);
+                    drafts.push(Event::SignIn(signin));
                 }
             }
         }
     }
+}
+
+/// The `demo` scenario as NDJSON.
+pub fn demo(seed: u64) -> String {
+    let mut drafts = Drafts::new(seed);
+    let users = tenant_users();
+    benign_day(&mut drafts, &users, DEMO_DAY);
     // The spray: one IP, two rounds of one password each against 40 accounts (three of which do
     // not exist), 10:02 to 10:24 and 11:05 to 11:27. The test account falls in round two.
     let mut targets: Vec<String> = users.iter().step_by(8).take(36).cloned().collect();
@@ -223,7 +274,7 @@ pub fn demo(seed: u64) -> String {
     targets.insert(20, VICTIM.to_owned());
     for (round, start) in [(0, 10 * HOUR + 2 * MINUTE), (1, 11 * HOUR + 5 * MINUTE)] {
         for (i, target) in targets.iter().enumerate() {
-            let time = DEMO_DAY + start + (i as i64) * 33_000 + rng.below(5_000) as i64;
+            let time = DEMO_DAY + start + (i as i64) * 33_000 + drafts.rng.below(5_000) as i64;
             let missing = ["admin@", "test@", "backup@"]
                 .iter()
                 .any(|p| target.starts_with(p));
@@ -232,7 +283,7 @@ pub fn demo(seed: u64) -> String {
                 (false, 1, 5) => 50053,
                 _ => 50126,
             };
-            let mut attempt = base(&mut rng, time, target, SPRAY_IP, code);
+            let mut attempt = drafts.signin(time, target, SPRAY_IP, code);
             attempt.user_agent = Some("BAV2ROPC".to_owned());
             attempt.app_id = Some("1b730954-1685-4b74-9bfd-dac224a7b894".to_owned());
             attempt.app_name = Some("Azure Active Directory PowerShell".to_owned());
@@ -241,17 +292,377 @@ pub fn demo(seed: u64) -> String {
                 // The test account has no MFA, and this round's password is its password.
                 attempt.result_code = 0;
             }
-            push(&mut rng, attempt);
+            drafts.push(Event::SignIn(attempt));
         }
     }
-    drafts.sort_by_key(|draft| (draft.time, draft.sequence));
-    let mut out = String::new();
-    for draft in drafts {
-        let signin = SignIn {
-            shape: draft.shape,
-            ..draft.signin
-        };
-        let _ = writeln!(out, "{}", render::signin(&signin, draft.shape));
+    drafts.finish()
+}
+
+/// The account the Midnight Blizzard scenario breaks into.
+pub const MB_VICTIM: &str = "svc-legacy-test@contoso.com";
+/// The app the actor creates.
+pub const MB_APP_ID: &str = "5f0c3a1e-7b2d-4c9e-8a61-3d2e1f0a9b7c";
+/// Its application object id.
+pub const MB_APP_OBJECT: &str = "a7e1c2d3-1111-4a2b-9c3d-4e5f6a7b8c9d";
+/// Its service principal object id.
+pub const MB_APP_SP: &str = "b8f2d3e4-2222-4b3c-8d4e-5f6a7b8c9d0e";
+/// The legacy test OAuth app the actor takes over and uses to grant permissions.
+pub const MB_LEGACY_APP_ID: &str = "0c9d8e7f-3333-4c4d-9e5f-6a7b8c9d0e1f";
+/// Its application object id.
+pub const MB_LEGACY_OBJECT: &str = "1d0e9f8a-4444-4d5e-8f6a-7b8c9d0e1f2a";
+/// Its service principal object id.
+pub const MB_LEGACY_SP: &str = "2e1f0a9b-5555-4e6f-9a7b-8c9d0e1f2a3b";
+/// The mailboxes the actor reads.
+pub const MB_MAILBOXES: [&str; 10] = [
+    "ceo@contoso.com",
+    "cfo@contoso.com",
+    "general.counsel@contoso.com",
+    "ciso@contoso.com",
+    "security.team@contoso.com",
+    "legal@contoso.com",
+    "board@contoso.com",
+    "hr.director@contoso.com",
+    "cto@contoso.com",
+    "comms@contoso.com",
+];
+/// The administrator whose ordinary app work must not join the incident (she is sprayed too).
+pub const MB_ADMIN: &str = "it.admin@contoso.com";
+const EXCHANGE_SP: &str = "6a5b4c3d-6666-4f7a-8b9c-0d1e2f3a4b5c";
+
+fn mb_audit(
+    drafts: &mut Drafts,
+    time: Timestamp,
+    name: &str,
+    actor: Actor,
+    targets: Vec<AuditTarget>,
+    modified: &[(&str, &str, &str)],
+    app_id: Option<&str>,
+) {
+    let id = uuid(&mut drafts.rng);
+    let audit = DirectoryAudit {
+        time,
+        id,
+        shape: Shape::Graph,
+        activity: AuditActivity::of(name),
+        activity_name: name.to_owned(),
+        success: true,
+        actor,
+        targets,
+        modified: modified
+            .iter()
+            .map(|(name, old, new)| Modified {
+                name: (*name).into(),
+                old: (*old).into(),
+                new: (*new).into(),
+            })
+            .collect(),
+        details: app_id
+            .map(|app| vec![("AppId".to_owned(), app.to_owned())])
+            .unwrap_or_default(),
+        tenant_id: Some(TENANT.to_owned()),
+    };
+    drafts.push(Event::DirectoryAudit(audit));
+}
+
+fn user_actor(upn: &str, ip: &str) -> Actor {
+    Actor {
+        user: Some(upn.to_owned()),
+        ip: Some(ip.to_owned()),
+        ..Actor::default()
     }
-    out
+}
+
+fn app_target(kind: &str, id: &str, name: &str) -> AuditTarget {
+    AuditTarget {
+        id: Some(id.to_owned()),
+        kind: Some(kind.to_owned()),
+        display_name: Some(name.to_owned()),
+        user: None,
+    }
+}
+
+fn mb_mail(
+    drafts: &mut Drafts,
+    time: Timestamp,
+    app: &str,
+    client: MailClient,
+    mailbox: &str,
+    ip: &str,
+) {
+    let id = uuid(&mut drafts.rng);
+    let operation_count = 1 + drafts.rng.below(20);
+    let logged_app = if client == MailClient::Graph {
+        snowyowl::normalize::GRAPH_APP_ID
+    } else {
+        app
+    };
+    drafts.push(Event::MailboxAccess(MailboxAccess {
+        time,
+        id,
+        shape: Shape::UnifiedAudit,
+        user: app.to_owned(),
+        mailbox: mailbox.to_owned(),
+        client_app_id: Some(app.to_owned()),
+        app_id: Some(logged_app.to_owned()),
+        client,
+        ip: Some(ip.to_owned()),
+        throttled: false,
+        operation_count,
+        tenant_id: Some(TENANT.to_owned()),
+        token_tenant_id: None,
+    }));
+}
+
+/// The `midnight-blizzard` scenario: three days of the 300-user tenant, and the whole intrusion.
+///
+/// Day 1, 10:00–10:25: a password spray from 400 residential proxy IPs (one or two attempts each)
+/// against 60 accounts, among them the legacy test account and the IT administrator. 14:12: the
+/// test account, which has no MFA, signs in from yet another proxy over ROPC. Day 2, 09:00–09:30:
+/// as the test account the actor creates the app "Mail Sync Test", adds a secret to it and to the
+/// legacy test OAuth app, and — acting *as the legacy app*, with no consent event — grants the new
+/// app Exchange `full_access_as_app`. Day 3, 02:00–03:10: the new app reads ten executives'
+/// mailboxes through EWS and Graph, three passes 15 min apart. Meanwhile, benign noise: the sprayed IT administrator signs in
+/// with MFA as usual and registers an HR portal app with a secret and a low-risk consent; Outlook
+/// reads its users' mail.
+pub fn midnight_blizzard(seed: u64) -> String {
+    let mut drafts = Drafts::new(seed);
+    let users = tenant_users();
+    for day in 0..3 {
+        benign_day(&mut drafts, &users, DEMO_DAY + day * DAY);
+    }
+    // Day 1: the distributed spray.
+    let mut targets: Vec<String> = users.iter().step_by(6).take(58).cloned().collect();
+    targets.insert(17, MB_VICTIM.to_owned());
+    targets.insert(40, MB_ADMIN.to_owned());
+    let spray_start = DEMO_DAY + 10 * HOUR;
+    let mut attempt = 0usize;
+    for ip in 0..400usize {
+        let proxy = format!(
+            "198.{}.{}.{}",
+            18 + ip / 64_516,
+            (ip / 254) % 254,
+            ip % 254 + 1
+        );
+        for _ in 0..(1 + ip % 2) {
+            let target = targets
+                .get(attempt % targets.len())
+                .cloned()
+                .unwrap_or_default();
+            let time = spray_start + (attempt as i64) * 2_500;
+            let mut failure = drafts.signin(
+                time,
+                &target,
+                &proxy,
+                if attempt % 17 == 3 { 50053 } else { 50126 },
+            );
+            failure.user_agent = Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 Safari/537.36".into());
+            failure.app_id = Some("1b730954-1685-4b74-9bfd-dac224a7b894".into());
+            failure.app_name = Some("Azure Active Directory PowerShell".into());
+            drafts.push(Event::SignIn(failure));
+            attempt += 1;
+        }
+    }
+    // 14:12: the test account, no MFA, from another proxy, over ROPC.
+    let hit_ip = "198.19.77.14";
+    let mut hit = drafts.signin(DEMO_DAY + 14 * HOUR + 12 * MINUTE, MB_VICTIM, hit_ip, 0);
+    hit.factor = FactorRequirement::Single;
+    hit.legacy = true;
+    hit.user_agent = Some("BAV2ROPC".into());
+    drafts.push(Event::SignIn(hit));
+    // The IT administrator, sprayed too, signs in with MFA as every day.
+    for day in 0..3 {
+        let signin = drafts.signin(
+            DEMO_DAY + day * DAY + 8 * HOUR + 40 * MINUTE,
+            MB_ADMIN,
+            "198.51.100.10",
+            0,
+        );
+        drafts.push(Event::SignIn(signin));
+    }
+    // Day 2: the foothold, as the test account.
+    let day2 = DEMO_DAY + DAY + 9 * HOUR;
+    let actor = || user_actor(MB_VICTIM, hit_ip);
+    mb_audit(
+        &mut drafts,
+        day2,
+        "Add application",
+        actor(),
+        vec![app_target("Application", MB_APP_OBJECT, "Mail Sync Test")],
+        &[("AppId", "", MB_APP_ID)],
+        Some(MB_APP_ID),
+    );
+    mb_audit(
+        &mut drafts,
+        day2 + MINUTE,
+        "Add service principal",
+        actor(),
+        vec![app_target("ServicePrincipal", MB_APP_SP, "Mail Sync Test")],
+        &[("AppId", "", MB_APP_ID)],
+        Some(MB_APP_ID),
+    );
+    let new_secret = r#"["KeyIdentifier=9e8d7c6b-0000-4a1b-8c2d-3e4f5a6b7c8d,KeyType=Password,KeyUsage=Verify,DisplayName=sync"]"#;
+    mb_audit(
+        &mut drafts,
+        day2 + 5 * MINUTE,
+        "Update application \u{2013} Certificates and secrets management ",
+        actor(),
+        vec![app_target("Application", MB_APP_OBJECT, "Mail Sync Test")],
+        &[("KeyDescription", "[]", new_secret)],
+        Some(MB_APP_ID),
+    );
+    let old_legacy = r#"["KeyIdentifier=0a1b2c3d-0000-4e5f-8a6b-7c8d9e0f1a2b,KeyType=Password,KeyUsage=Verify,DisplayName=test"]"#;
+    let new_legacy = r#"["KeyIdentifier=0a1b2c3d-0000-4e5f-8a6b-7c8d9e0f1a2b,KeyType=Password,KeyUsage=Verify,DisplayName=test","KeyIdentifier=5b6c7d8e-0000-4f9a-8b0c-1d2e3f4a5b6c,KeyType=Password,KeyUsage=Verify,DisplayName=backup"]"#;
+    mb_audit(
+        &mut drafts,
+        day2 + 12 * MINUTE,
+        "Update application \u{2013} Certificates and secrets management ",
+        actor(),
+        vec![app_target(
+            "Application",
+            MB_LEGACY_OBJECT,
+            "Legacy Test App",
+        )],
+        &[("KeyDescription", old_legacy, new_legacy)],
+        Some(MB_LEGACY_APP_ID),
+    );
+    let legacy_app = Actor {
+        app_id: Some(MB_LEGACY_APP_ID.to_owned()),
+        service_principal_id: Some(MB_LEGACY_SP.to_owned()),
+        display_name: Some("Legacy Test App".to_owned()),
+        ..Actor::default()
+    };
+    mb_audit(
+        &mut drafts,
+        day2 + 20 * MINUTE,
+        "Add app role assignment to service principal",
+        legacy_app,
+        vec![
+            app_target(
+                "ServicePrincipal",
+                EXCHANGE_SP,
+                "Office 365 Exchange Online",
+            ),
+            app_target("ServicePrincipal", MB_APP_SP, "Mail Sync Test"),
+        ],
+        &[
+            ("AppRole.Id", "", "dc890d15-9560-4a4c-9b7f-a736ec74ec40"),
+            ("AppRole.Value", "", "full_access_as_app"),
+            (
+                "AppRole.DisplayName",
+                "",
+                "Use Exchange Web Services with full access to all mailboxes",
+            ),
+            ("ServicePrincipal.ObjectID", "", MB_APP_SP),
+            ("ServicePrincipal.AppId", "", MB_APP_ID),
+            ("ServicePrincipal.DisplayName", "", "Mail Sync Test"),
+        ],
+        None,
+    );
+    // Benign: the IT administrator registers an HR portal app, adds a secret, consents to
+    // User.Read for herself.
+    let admin = || user_actor(MB_ADMIN, "198.51.100.10");
+    let hr = "7c6b5a49-7777-4a8b-9c0d-1e2f3a4b5c6d";
+    mb_audit(
+        &mut drafts,
+        day2 + 2 * HOUR,
+        "Add application",
+        admin(),
+        vec![app_target(
+            "Application",
+            "8d7c6b5a-8888-4b9c-0d1e-2f3a4b5c6d7e",
+            "HR Portal",
+        )],
+        &[("AppId", "", hr)],
+        Some(hr),
+    );
+    mb_audit(
+        &mut drafts,
+        day2 + 2 * HOUR + 3 * MINUTE,
+        "Update application \u{2013} Certificates and secrets management ",
+        admin(),
+        vec![app_target(
+            "Application",
+            "8d7c6b5a-8888-4b9c-0d1e-2f3a4b5c6d7e",
+            "HR Portal",
+        )],
+        &[(
+            "KeyDescription",
+            "[]",
+            r#"["KeyIdentifier=1a2b,KeyType=Password,KeyUsage=Verify,DisplayName=prod"]"#,
+        )],
+        Some(hr),
+    );
+    // Day 3, night: the app reads executives' mail, through EWS and then Graph.
+    let night = DEMO_DAY + 2 * DAY + 2 * HOUR;
+    for (i, mailbox) in MB_MAILBOXES.iter().enumerate() {
+        let client = if i < 6 {
+            MailClient::Ews
+        } else {
+            MailClient::Graph
+        };
+        for read in 0..3 {
+            let time = night + (i as i64) * 50_000 + read * 15 * MINUTE;
+            mb_mail(
+                &mut drafts,
+                time,
+                MB_APP_ID,
+                client,
+                mailbox,
+                "198.19.77.15",
+            );
+        }
+    }
+    // Benign: Outlook reading its users' own mail.
+    for (i, user) in users.iter().take(40).enumerate() {
+        let id = uuid(&mut drafts.rng);
+        drafts.push(Event::MailboxAccess(MailboxAccess {
+            time: DEMO_DAY + 2 * DAY + 9 * HOUR + (i as i64) * MINUTE,
+            id,
+            shape: Shape::UnifiedAudit,
+            user: user.clone(),
+            mailbox: user.clone(),
+            client_app_id: Some("d3590ed6-52b3-4102-aeff-aad2292ab01c".into()),
+            app_id: Some("d3590ed6-52b3-4102-aeff-aad2292ab01c".into()),
+            client: MailClient::Other,
+            ip: Some("198.51.100.10".into()),
+            throttled: false,
+            operation_count: 3,
+            tenant_id: Some(TENANT.to_owned()),
+            token_tenant_id: None,
+        }));
+    }
+    drafts.finish()
+}
+
+/// The `app-abuse` scenario: no sign-in logs at all. A user adds a secret to an existing app and
+/// the app then reads six mailboxes through Graph.
+pub fn app_abuse(seed: u64) -> String {
+    let mut drafts = Drafts::new(seed);
+    let start = DEMO_DAY + 9 * HOUR;
+    let app_object = "3f2e1d0c-9999-4a5b-8c7d-6e5f4a3b2c1d";
+    let app_id = "4a3b2c1d-aaaa-4b6c-9d8e-7f6a5b4c3d2e";
+    mb_audit(
+        &mut drafts,
+        start,
+        "Update application \u{2013} Certificates and secrets management ",
+        user_actor("contractor@contoso.com", "203.0.113.140"),
+        vec![app_target("Application", app_object, "Reporting Connector")],
+        &[(
+            "KeyDescription",
+            "[]",
+            r#"["KeyIdentifier=6c5d,KeyType=Password,KeyUsage=Verify,DisplayName=x"]"#,
+        )],
+        Some(app_id),
+    );
+    for (i, mailbox) in MB_MAILBOXES.iter().take(6).enumerate() {
+        mb_mail(
+            &mut drafts,
+            start + HOUR + (i as i64) * MINUTE,
+            app_id,
+            MailClient::Graph,
+            mailbox,
+            "203.0.113.141",
+        );
+    }
+    drafts.finish()
 }

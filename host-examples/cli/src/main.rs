@@ -114,6 +114,12 @@ struct GenerateArgs {
 enum Scenario {
     /// A day of a 300-user tenant with a two-round password spray that breaks into a test account.
     Demo,
+    /// Three days of the tenant and the whole intrusion: residential-proxy spray, a test account
+    /// without MFA, an OAuth app created, credentialed and granted full_access_as_app by another
+    /// app, and executives' mail read through EWS and Graph; with benign admin work and noise.
+    MidnightBlizzard,
+    /// No sign-in logs: a secret added to an app, then the app reading six mailboxes.
+    AppAbuse,
 }
 
 fn random_seed() -> u64 {
@@ -206,6 +212,8 @@ fn run_scan(args: ScanArgs) -> Result<()> {
 fn run_generate(args: GenerateArgs) -> Result<()> {
     let text = match args.scenario {
         Scenario::Demo => generate::demo(args.seed),
+        Scenario::MidnightBlizzard => generate::midnight_blizzard(args.seed),
+        Scenario::AppAbuse => generate::app_abuse(args.seed),
     };
     match args.output {
         Some(path) => {

@@ -279,13 +279,20 @@ fn the_cli_and_the_native_engine_agree_and_batching_does_not_matter() {
 }
 
 #[test]
-fn the_bundled_demo_is_what_generate_writes() {
-    let (code, stdout, _) = snowyowl(&["generate", "--scenario", "demo", "--seed", "2024"]);
-    assert_eq!(code, 0);
-    assert!(
-        stdout == demo(),
-        "tests/data/demo-tenant.ndjson is stale: regenerate it with `snowyowl generate`"
-    );
+fn the_bundled_scenarios_are_what_generate_writes() {
+    for (scenario, file) in [
+        ("demo", "demo-tenant.ndjson"),
+        ("midnight-blizzard", "midnight-blizzard.ndjson"),
+        ("app-abuse", "app-abuse.ndjson"),
+    ] {
+        let (code, stdout, _) = snowyowl(&["generate", "--scenario", scenario, "--seed", "2024"]);
+        assert_eq!(code, 0);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/data")
+            .join(file);
+        let bundled = std::fs::read_to_string(path).unwrap();
+        assert!(stdout == bundled, "tests/data/{file} is stale: regenerate it with `snowyowl generate --scenario {scenario}`");
+    }
 }
 
 #[test]

@@ -1,0 +1,698 @@
+//! `attack-chain`: one incident from spray to stolen mail.
+//!
+//! **What.** Findings of different stages that share entities within the horizon (default 14 d)
+//! become one incident: spray (`password-spray`, `distributed-password-spray`,
+//! `low-and-slow-spray`, `identity-protection-risk`) → compromised account (`spray-then-success`,
+//! `single-factor-legacy-signin`) → OAuth foothold (`oauth-app-created`,
+//! `oauth-credential-added`, `oauth-owner-added`, `oauth-consent-grant`, `multitenant-app`) →
+//! privilege (`oauth-high-privilege-grant`, `app-privileged-directory-role`,
+//! `exchange-impersonation-role`) → mail collection (`mailbox-access-by-app`,
+//! `multi-mailbox-access`, `mail-access-throttled`). Emitted when a second stage links, updated
+//! (same uid) as further stages arrive. High; critical from spray or compromise to mail.
+//!
+//! **Why.** No public rule links these stages; the analyst joins them by hand. The chain is the
+//! intrusion.
+//!
+//! **Logic.** A union-find over entities: IPs, users, applications (under every id they go by:
+//! application object id, service principal object id, app id — aliases learnt from the
+//! directory audit stream: `ServicePrincipal.ObjectID` ↔ `ServicePrincipal.AppId`,
+//! `additionalDetails.AppId` ↔ the target object, an acting app's app id ↔ its service principal)
+//! and mailboxes. Each finding joins its entities: a spray its IPs and *targets*; a compromise
+//! bridges the target to the acting *user* when the sign-in was unprotected (a critical
+//! `spray-then-success`, a sprayed or dormant account's single-factor sign-in); foothold and
+//! privilege findings join their actor and apps; collection joins the app and the mailboxes. A
+//! sprayed user's own app work therefore links only once the account is shown compromised. Incidents idle for longer than the horizon are
+//! dropped; state is capped (`max_entities`) and pruning for the cap is counted.
+//!
+//! **False positives.** A compromised account's owner doing ordinary app administration links
+//! into the incident: the stages and evidence show what joined and why.
+//!
+//! **ATT&CK.** The union of the linked findings' techniques.
+
+use std::collections::BTreeMap;
+
+use ahash::{AHashMap, RandomState};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{Context, Detector, StateStats};
+use crate::attack::Technique;
+use crate::config::{positive, Duration};
+use crate::event::{AuditActivity, DirectoryAudit, Event};
+use crate::finding::{stable_uid, Activity, Finding, ObservableKind, Severity};
+use crate::time::{self, Timestamp, DAY};
+use crate::Error;
+
+/// The detector id.
+pub const ID: &str = "attack-chain";
+
+/// Settings of `attack-chain`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Report incidents at this severity instead of `high` / `critical`.
+    pub severity: Option<Severity>,
+    /// Findings link while their incident has been active within this horizon (default `14d`).
+    pub horizon: Duration,
+    /// Entities (and aliases) tracked at once (default 200000); beyond it the oldest incidents
+    /// are dropped, and counted.
+    pub max_entities: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            enabled: true,
+            severity: None,
+            horizon: Duration(14 * DAY),
+            max_entities: 200_000,
+        }
+    }
+}
+
+impl Config {
+    /// Checks the settings; errors name the field under `path`.
+    pub fn validate(&self, path: &str) -> Result<(), Error> {
+        positive(&format!("{path}.max_entities"), self.max_entities)
+    }
+}
+
+/// The stages of the intrusion, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    /// Password spraying.
+    Spray,
+    /// An account broken into.
+    Compromise,
+    /// An OAuth application created, credentialed, owned, consented or opened to other tenants.
+    Foothold,
+    /// High privileges granted to an application or identity.
+    Privilege,
+    /// Mail read.
+    Collection,
+}
+
+impl Stage {
+    const ALL: [Stage; 5] = [
+        Stage::Spray,
+        Stage::Compromise,
+        Stage::Foothold,
+        Stage::Privilege,
+        Stage::Collection,
+    ];
+
+    fn of(detector: &str) -> Option<Stage> {
+        Some(match detector {
+            "password-spray"
+            | "distributed-password-spray"
+            | "low-and-slow-spray"
+            | "identity-protection-risk" => Stage::Spray,
+            "spray-then-success" | "single-factor-legacy-signin" => Stage::Compromise,
+            "oauth-app-created"
+            | "oauth-credential-added"
+            | "oauth-owner-added"
+            | "oauth-consent-grant"
+            | "multitenant-app" => Stage::Foothold,
+            "oauth-high-privilege-grant"
+            | "app-privileged-directory-role"
+            | "exchange-impersonation-role" => Stage::Privilege,
+            "mailbox-access-by-app" | "multi-mailbox-access" | "mail-access-throttled" => {
+                Stage::Collection
+            }
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Stage::Spray => "spray",
+            Stage::Compromise => "compromised-account",
+            Stage::Foothold => "oauth-foothold",
+            Stage::Privilege => "privilege",
+            Stage::Collection => "mail-collection",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+
+    fn weight(self) -> u32 {
+        match self {
+            Stage::Spray => 10,
+            Stage::Compromise => 25,
+            Stage::Foothold => 20,
+            Stage::Privilege => 25,
+            Stage::Collection => 20,
+        }
+    }
+}
+
+/// Whether a compromise finding shows the account in the actor's hands.
+fn bridges(finding: &Finding) -> bool {
+    match finding.detector {
+        "spray-then-success" => finding.severity >= Severity::Critical,
+        "single-factor-legacy-signin" => finding.severity >= Severity::Medium,
+        _ => false,
+    }
+}
+
+/// The entity keys a finding joins, by stage.
+fn entities(finding: &Finding, stage: Stage) -> Vec<(String, Option<String>)> {
+    let mut keys = Vec::new();
+    for observable in &finding.observables {
+        let value = observable.value.to_lowercase();
+        let key = match (stage, observable.name, observable.kind) {
+            (Stage::Spray, "src_endpoint.ip", _) => format!("ip:{value}"),
+            (Stage::Spray, "user.name", _) => format!("target:{value}"),
+            // A compromise bridges the sprayed target and the acting user when the sign-in was
+            // unprotected (critical spray-then-success; a sprayed or dormant account's
+            // single-factor sign-in). A sprayed user's ordinary MFA sign-in is no stage at all.
+            (Stage::Compromise, "user.name", _) if bridges(finding) => {
+                keys.push((format!("target:{value}"), None));
+                format!("user:{value}")
+            }
+            (Stage::Foothold | Stage::Privilege, "actor.user.name" | "user.name", _) => {
+                format!("user:{value}")
+            }
+            (
+                Stage::Foothold | Stage::Privilege | Stage::Collection,
+                "actor.app_uid" | "resources.uid",
+                _,
+            ) => {
+                format!("app:{value}")
+            }
+            (Stage::Privilege | Stage::Collection, "mailbox", ObservableKind::EmailAddress) => {
+                format!("mailbox:{value}")
+            }
+            _ => continue,
+        };
+        keys.push((key, Some(observable.value.clone())));
+    }
+    keys
+}
+
+#[derive(Debug, Clone)]
+struct Member {
+    uid: String,
+    detector: &'static str,
+    stage: Stage,
+    severity: Severity,
+    first_seen: Timestamp,
+    time: Timestamp,
+    title: String,
+    evidence: Vec<String>,
+    techniques: Vec<Technique>,
+    keys: Vec<String>,
+    observed: Vec<(String, String, ObservableKind)>,
+}
+
+#[derive(Debug, Clone)]
+struct Incident {
+    members: Vec<Member>,
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    emitted_stages: u8,
+    emitted_severity: Option<Severity>,
+    emitted_members: usize,
+    uid: String,
+}
+
+impl Incident {
+    fn stages(&self) -> u8 {
+        self.members
+            .iter()
+            .fold(0, |bits, member| bits | member.stage.bit())
+    }
+}
+
+const MAX_MEMBERS: usize = 500;
+
+/// The `attack-chain` detector.
+#[derive(Debug)]
+pub struct AttackChain {
+    config: Config,
+    hasher: RandomState,
+    index: AHashMap<String, usize>,
+    parent: Vec<usize>,
+    incidents: BTreeMap<usize, Incident>,
+    aliases: Vec<(String, String, Timestamp)>,
+    pruned: u64,
+    last_prune: Timestamp,
+}
+
+impl AttackChain {
+    /// A detector with these settings.
+    pub fn new(config: Config, hasher: &RandomState) -> Self {
+        AttackChain {
+            config,
+            hasher: hasher.clone(),
+            index: AHashMap::with_hasher(hasher.clone()),
+            parent: Vec::new(),
+            incidents: BTreeMap::new(),
+            aliases: Vec::new(),
+            pruned: 0,
+            last_prune: Timestamp::MIN,
+        }
+    }
+
+    fn node(&mut self, key: &str) -> usize {
+        if let Some(node) = self.index.get(key) {
+            return *node;
+        }
+        let node = self.parent.len();
+        self.parent.push(node);
+        self.index.insert(key.to_owned(), node);
+        node
+    }
+
+    fn find(&mut self, mut node: usize) -> usize {
+        let mut root = node;
+        while let Some(&up) = self.parent.get(root) {
+            if up == root {
+                break;
+            }
+            root = up;
+        }
+        // Path compression.
+        while let Some(&up) = self.parent.get(node) {
+            if up == root {
+                break;
+            }
+            if let Some(slot) = self.parent.get_mut(node) {
+                *slot = root;
+            }
+            node = up;
+        }
+        root
+    }
+
+    /// Joins two nodes; returns the new root.
+    fn union(&mut self, a: usize, b: usize) -> usize {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return ra;
+        }
+        let (keep, gone) = match (self.incidents.get(&ra), self.incidents.get(&rb)) {
+            (Some(x), Some(y))
+                if y.first_seen < x.first_seen
+                    || (y.first_seen == x.first_seen && y.uid < x.uid) =>
+            {
+                (rb, ra)
+            }
+            (None, Some(_)) => (rb, ra),
+            _ => (ra, rb),
+        };
+        if let Some(slot) = self.parent.get_mut(gone) {
+            *slot = keep;
+        }
+        if let Some(merged) = self.incidents.remove(&gone) {
+            match self.incidents.get_mut(&keep) {
+                Some(incident) => {
+                    incident.first_seen = incident.first_seen.min(merged.first_seen);
+                    incident.last_seen = incident.last_seen.max(merged.last_seen);
+                    incident.emitted_stages |= merged.emitted_stages;
+                    incident.emitted_severity =
+                        incident.emitted_severity.max(merged.emitted_severity);
+                    for member in merged.members {
+                        if incident.members.len() < MAX_MEMBERS {
+                            incident.members.push(member);
+                        }
+                    }
+                    incident
+                        .members
+                        .sort_by(|a, b| (a.first_seen, &a.uid).cmp(&(b.first_seen, &b.uid)));
+                }
+                None => {
+                    self.incidents.insert(keep, merged);
+                }
+            }
+        }
+        keep
+    }
+
+    fn learn_aliases(&mut self, audit: &DirectoryAudit, context: &mut Context) {
+        if audit.activity == AuditActivity::Other {
+            return;
+        }
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut pair = |a: Option<&str>, b: Option<&str>| {
+            if let (Some(a), Some(b)) = (a, b) {
+                if !a.is_empty() && !b.is_empty() && !a.eq_ignore_ascii_case(b) {
+                    pairs.push((
+                        format!("app:{}", a.to_lowercase()),
+                        format!("app:{}", b.to_lowercase()),
+                    ));
+                }
+            }
+        };
+        pair(
+            audit.new_value("ServicePrincipal.ObjectID"),
+            audit.new_value("ServicePrincipal.AppId"),
+        );
+        pair(
+            audit.actor.app_id.as_deref(),
+            audit.actor.service_principal_id.as_deref(),
+        );
+        let object = match audit.activity {
+            AuditActivity::AddOwnerToApplication | AuditActivity::AddOwnerToServicePrincipal => {
+                audit.targets.get(1).and_then(|t| t.id.as_deref())
+            }
+            AuditActivity::AddAppRoleAssignment | AuditActivity::AddMemberToRole => None,
+            _ => audit.targets.first().and_then(|t| t.id.as_deref()),
+        };
+        pair(object, audit.detail("AppId").or(audit.new_value("AppId")));
+        for (a, b) in pairs {
+            let (na, nb) = (self.node(&a), self.node(&b));
+            let root = self.union(na, nb);
+            self.aliases.push((a, b, audit.time));
+            self.evaluate(root, context);
+        }
+    }
+
+    fn on_member(&mut self, finding: &Finding, stage: Stage, context: &mut Context) {
+        let keys = entities(finding, stage);
+        if keys.is_empty() {
+            return;
+        }
+        let nodes: Vec<usize> = keys.iter().map(|(key, _)| self.node(key)).collect();
+        let Some(&anchor) = nodes.first() else { return };
+        let mut root = self.find(anchor);
+        for &node in nodes.iter().skip(1) {
+            root = self.union(root, node);
+        }
+        let observed = keys
+            .iter()
+            .filter_map(|(key, value)| {
+                let value = value.clone()?;
+                let kind = match key.split_once(':').map(|(kind, _)| kind) {
+                    Some("ip") => ObservableKind::IpAddress,
+                    Some("mailbox") => ObservableKind::EmailAddress,
+                    Some("app") => ObservableKind::ResourceUid,
+                    _ => ObservableKind::UserName,
+                };
+                Some((key.clone(), value, kind))
+            })
+            .collect();
+        let member = Member {
+            uid: finding.uid.clone(),
+            detector: finding.detector,
+            stage,
+            severity: finding.severity,
+            first_seen: finding.first_seen,
+            time: finding.time,
+            title: finding.title.clone(),
+            evidence: finding.evidence.iter().take(50).cloned().collect(),
+            techniques: finding.techniques.clone(),
+            keys: keys.into_iter().map(|(key, _)| key).collect(),
+            observed,
+        };
+        let incident = self.incidents.entry(root).or_insert_with(|| Incident {
+            members: Vec::new(),
+            first_seen: member.first_seen,
+            last_seen: member.time,
+            emitted_stages: 0,
+            emitted_severity: None,
+            emitted_members: 0,
+            uid: stable_uid(&[ID, &member.uid]),
+        });
+        incident.first_seen = incident.first_seen.min(member.first_seen);
+        incident.last_seen = incident.last_seen.max(member.time);
+        // An update of a finding already in the incident replaces it.
+        let full = incident.members.len() >= MAX_MEMBERS;
+        match incident.members.iter_mut().find(|m| m.uid == member.uid) {
+            Some(existing) => *existing = member,
+            None if !full => incident.members.push(member),
+            None => {}
+        }
+        self.evaluate(root, context);
+    }
+
+    fn evaluate(&mut self, root: usize, context: &mut Context) {
+        let Some(incident) = self.incidents.get_mut(&root) else {
+            return;
+        };
+        let stages = incident.stages();
+        if stages.count_ones() < 2 {
+            return;
+        }
+        let severity = severity_of(stages);
+        let grew = stages & !incident.emitted_stages != 0
+            || incident
+                .emitted_severity
+                .is_none_or(|emitted| severity > emitted);
+        if !grew {
+            return;
+        }
+        let activity = if incident.emitted_stages == 0 {
+            Activity::Create
+        } else {
+            Activity::Update
+        };
+        incident.emitted_stages |= stages;
+        incident.emitted_severity = Some(severity);
+        incident.emitted_members = incident.members.len();
+        context.emit(incident_finding(incident, severity, activity));
+    }
+
+    fn prune(&mut self, watermark: Timestamp) {
+        let horizon = self.config.horizon.0;
+        let live_since = watermark.saturating_sub(horizon);
+        let mut incidents: Vec<Incident> = std::mem::take(&mut self.incidents)
+            .into_values()
+            .filter(|incident| incident.last_seen >= live_since)
+            .collect();
+        self.aliases.retain(|(_, _, time)| *time >= live_since);
+        // Over the cap: drop the incidents idle longest, and count them.
+        let keys = |incidents: &[Incident]| -> usize {
+            incidents
+                .iter()
+                .map(|i| i.members.iter().map(|m| m.keys.len()).sum::<usize>())
+                .sum()
+        };
+        incidents.sort_by(|a, b| (b.last_seen, &a.uid).cmp(&(a.last_seen, &b.uid)));
+        while keys(&incidents) + 2 * self.aliases.len() > self.config.max_entities {
+            if incidents.pop().is_some() {
+                self.pruned += 1;
+            } else if !self.aliases.is_empty() {
+                self.aliases.remove(0);
+                self.pruned += 1;
+            } else {
+                break;
+            }
+        }
+        self.index = AHashMap::with_hasher(self.hasher.clone());
+        self.parent.clear();
+        let aliases = std::mem::take(&mut self.aliases);
+        for (a, b, _) in &aliases {
+            let (na, nb) = (self.node(a), self.node(b));
+            self.union(na, nb);
+        }
+        self.aliases = aliases;
+        incidents.sort_by(|a, b| (a.first_seen, &a.uid).cmp(&(b.first_seen, &b.uid)));
+        for incident in incidents {
+            let keys: Vec<String> = incident
+                .members
+                .iter()
+                .flat_map(|m| m.keys.iter())
+                .cloned()
+                .collect();
+            let nodes: Vec<usize> = keys.iter().map(|key| self.node(key)).collect();
+            let Some(&anchor) = nodes.first() else {
+                continue;
+            };
+            let mut root = self.find(anchor);
+            for &node in nodes.iter().skip(1) {
+                root = self.union(root, node);
+            }
+            match self.incidents.remove(&root) {
+                // Two live incidents that now share an entity: they were one already.
+                Some(mut other) => {
+                    other.members.extend(incident.members);
+                    other.first_seen = other.first_seen.min(incident.first_seen);
+                    other.last_seen = other.last_seen.max(incident.last_seen);
+                    other.emitted_stages |= incident.emitted_stages;
+                    self.incidents.insert(root, other);
+                }
+                None => {
+                    self.incidents.insert(root, incident);
+                }
+            }
+        }
+        self.last_prune = watermark;
+    }
+}
+
+fn severity_of(stages: u8) -> Severity {
+    let early = stages & (Stage::Spray.bit() | Stage::Compromise.bit()) != 0;
+    if early && stages & Stage::Collection.bit() != 0 {
+        Severity::Critical
+    } else {
+        Severity::High
+    }
+}
+
+fn incident_finding(incident: &Incident, severity: Severity, activity: Activity) -> Finding {
+    let mut members: Vec<&Member> = incident.members.iter().collect();
+    members.sort_by(|a, b| (a.stage, a.first_seen, &a.uid).cmp(&(b.stage, b.first_seen, &b.uid)));
+    let mut stages = Vec::new();
+    let mut techniques: Vec<Technique> = Vec::new();
+    let mut score = 0u32;
+    let mut names = Vec::new();
+    for stage in Stage::ALL {
+        let in_stage: Vec<&&Member> = members.iter().filter(|m| m.stage == stage).collect();
+        if in_stage.is_empty() {
+            continue;
+        }
+        names.push(stage.name());
+        let top = in_stage
+            .iter()
+            .map(|m| m.severity)
+            .max()
+            .unwrap_or(Severity::Low);
+        score += stage.weight() * u32::from(top.id()) / 5;
+        let mut entities: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for member in &in_stage {
+            for technique in &member.techniques {
+                if !techniques.contains(technique) {
+                    techniques.push(*technique);
+                }
+            }
+            for (key, value, _) in &member.observed {
+                let kind = key.split_once(':').map_or("entity", |(kind, _)| kind);
+                let list = entities.entry(kind).or_default();
+                if list.len() < 100 && !list.contains(&value.as_str()) {
+                    list.push(value);
+                }
+            }
+        }
+        stages.push(json!({
+            "stage": stage.name(),
+            "first_seen": in_stage.iter().map(|m| m.first_seen).min(),
+            "last_seen": in_stage.iter().map(|m| m.time).max(),
+            "entities": entities,
+            "findings": in_stage.iter().map(|m| json!({
+                "uid": m.uid, "detector": m.detector, "severity": m.severity, "title": m.title,
+                "time": m.time, "evidence": m.evidence,
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    // The entity graph: every entity is a node; a finding joins its entities (first to the rest).
+    let mut nodes: Vec<Value> = Vec::new();
+    let mut seen_nodes: Vec<&str> = Vec::new();
+    let mut edges: Vec<Value> = Vec::new();
+    for member in &members {
+        for (key, value, _) in &member.observed {
+            if !seen_nodes.contains(&key.as_str()) && nodes.len() < 300 {
+                seen_nodes.push(key);
+                let kind = key.split_once(':').map_or("entity", |(kind, _)| kind);
+                nodes.push(json!({"id": key, "kind": kind, "label": value}));
+            }
+        }
+        let mut keys = member.observed.iter().map(|(key, _, _)| key);
+        if let Some(first) = keys.next() {
+            for other in keys {
+                if edges.len() < 500 {
+                    edges.push(json!({"from": first, "to": other, "detector": member.detector, "finding": member.uid}));
+                }
+            }
+        }
+    }
+    let mut finding = Finding::new(
+        ID,
+        incident.uid.clone(),
+        severity,
+        incident.last_seen,
+        format!("Attack chain: {}", names.join(" → ")),
+        &techniques,
+    );
+    finding.activity = activity;
+    finding.first_seen = incident.first_seen;
+    finding.message = format!(
+        "{} linked stages ({}) across {} findings between {} and {}",
+        names.len(),
+        names.join(" → "),
+        members.len(),
+        time::format(incident.first_seen),
+        time::format(incident.last_seen)
+    );
+    for member in &members {
+        for (_, value, kind) in &member.observed {
+            let name = match kind {
+                ObservableKind::IpAddress => "src_endpoint.ip",
+                ObservableKind::EmailAddress => "mailbox",
+                ObservableKind::ResourceUid => "resources.uid",
+                _ => "user.name",
+            };
+            finding.observe(name, *kind, value);
+        }
+        for id in &member.evidence {
+            finding.add_evidence(id);
+        }
+    }
+    finding.set("stages", json!(stages));
+    finding.set("stage_names", json!(names));
+    finding.set("risk_score", json!(score.min(100)));
+    finding.set(
+        "time_span_ms",
+        json!(incident.last_seen - incident.first_seen),
+    );
+    finding.set("graph", json!({"nodes": nodes, "edges": edges}));
+    finding
+}
+
+impl Detector for AttackChain {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn on_event(&mut self, event: &Event, context: &mut Context) {
+        if let Event::DirectoryAudit(audit) = event {
+            if audit.success {
+                self.learn_aliases(audit, context);
+            }
+        }
+    }
+
+    fn on_finding(&mut self, finding: &Finding, context: &mut Context) {
+        if let Some(stage) = Stage::of(finding.detector) {
+            self.on_member(finding, stage, context);
+        }
+    }
+
+    fn on_watermark(&mut self, context: &mut Context) {
+        let over_cap = self.index.len() > self.config.max_entities;
+        if over_cap || context.watermark.saturating_sub(self.last_prune) >= DAY {
+            self.prune(context.watermark);
+        }
+    }
+
+    fn flush(&mut self, context: &mut Context) {
+        // Incidents whose members grew without a new stage get one final update.
+        let roots: Vec<usize> = self.incidents.keys().copied().collect();
+        for root in roots {
+            let Some(incident) = self.incidents.get_mut(&root) else {
+                continue;
+            };
+            if incident.emitted_stages != 0 && incident.members.len() > incident.emitted_members {
+                incident.emitted_members = incident.members.len();
+                let severity = severity_of(incident.stages());
+                context.emit(incident_finding(incident, severity, Activity::Update));
+            }
+        }
+    }
+
+    fn state(&self) -> StateStats {
+        StateStats {
+            entries: self.index.len(),
+            evicted: self.pruned,
+            open_findings: self
+                .incidents
+                .values()
+                .filter(|i| i.emitted_stages != 0)
+                .count(),
+        }
+    }
+}
