@@ -198,3 +198,27 @@ fn the_incident_is_the_same_whatever_the_batching_and_time_advance() {
         );
     }
 }
+
+#[test]
+fn the_same_app_in_another_tenants_logs_links_too() {
+    // The mail reads come from a second tenant's audit log (another OrganizationId): the app id
+    // is the same application, so the incident still forms.
+    let tenant = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    let text: String = APP_ABUSE
+        .lines()
+        .map(|line| {
+            if line.contains("MailItemsAccessed") {
+                line.replace(tenant, "0aa0bb0c-1111-4222-8333-944455566677") + "\n"
+            } else {
+                line.to_owned() + "\n"
+            }
+        })
+        .collect();
+    assert!(text.contains("0aa0bb0c-1111-4222-8333-944455566677"));
+    let incidents = incidents(&scan_in_batches(&text, 10_000, None));
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(
+        stage_names(&incidents[0]),
+        ["oauth-foothold", "mail-collection"]
+    );
+}
