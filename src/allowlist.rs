@@ -140,6 +140,22 @@ pub struct Allowlist {
     asn_table: Vec<(Cidr, u32, Option<String>)>,
 }
 
+impl Default for Allowlist {
+    /// No lists but the built-in first-party apps (a placeholder until the real lists are set).
+    fn default() -> Self {
+        let hasher = crate::state::hasher(0);
+        let mut first_party = AHashSet::with_hasher(hasher.clone());
+        first_party.extend(FIRST_PARTY_APP_IDS.iter().map(|id| (*id).to_owned()));
+        Allowlist {
+            trusted: Vec::new(),
+            apps: AHashSet::with_hasher(hasher.clone()),
+            first_party,
+            service_accounts: AHashSet::with_hasher(hasher),
+            asn_table: Vec::new(),
+        }
+    }
+}
+
 impl Allowlist {
     /// Validates the settings; errors name the field and index.
     pub fn new(

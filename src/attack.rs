@@ -96,3 +96,18 @@ pub const REMOTE_EMAIL_COLLECTION: Technique = technique(
     "TA0009",
     "Collection",
 );
+
+/// Every technique a finding may name (snapshots find them here by id).
+pub const ALL: [Technique; 11] = [
+    PASSWORD_SPRAYING,
+    CLOUD_ACCOUNTS,
+    EXTERNAL_PROXY,
+    CLOUD_ACCOUNT_CREATION,
+    ACCOUNT_MANIPULATION,
+    ADDITIONAL_CLOUD_CREDENTIALS,
+    ADDITIONAL_EMAIL_DELEGATE,
+    ADDITIONAL_CLOUD_ROLES,
+    STEAL_APPLICATION_TOKEN,
+    TRUSTED_RELATIONSHIP,
+    REMOTE_EMAIL_COLLECTION,
+];

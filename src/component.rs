@@ -54,6 +54,13 @@ fn findings(findings: Vec<crate::Finding>) -> Vec<wit::Finding> {
         .collect()
 }
 
+fn wit_error(error: crate::Error) -> wit::Error {
+    match error {
+        crate::Error::InvalidConfig(message) => wit::Error::InvalidConfig(message),
+        crate::Error::InvalidSnapshot(message) => wit::Error::InvalidSnapshot(message),
+    }
+}
+
 impl wit::Guest for Component {
     type Engine = EngineResource;
 }
@@ -62,10 +69,7 @@ impl wit::GuestEngine for EngineResource {
     fn create(config_json: String) -> Result<wit::Engine, wit::Error> {
         match crate::Engine::from_json(&config_json) {
             Ok(engine) => Ok(wit::Engine::new(EngineResource(RefCell::new(engine)))),
-            Err(crate::Error::InvalidConfig(message)) => Err(wit::Error::InvalidConfig(message)),
-            Err(crate::Error::InvalidSnapshot(message)) => {
-                Err(wit::Error::InvalidSnapshot(message))
-            }
+            Err(error) => Err(wit_error(error)),
         }
     }
 
@@ -97,6 +101,19 @@ impl wit::GuestEngine for EngineResource {
 
     fn stats(&self) -> String {
         self.0.borrow().stats_json()
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        self.0.borrow().snapshot()
+    }
+
+    fn restore(config_json: String, snapshot: Vec<u8>) -> Result<wit::Engine, wit::Error> {
+        let engine = crate::Config::from_json(&config_json)
+            .and_then(|config| crate::Engine::restore(config, &snapshot));
+        match engine {
+            Ok(engine) => Ok(wit::Engine::new(EngineResource(RefCell::new(engine)))),
+            Err(error) => Err(wit_error(error)),
+        }
     }
 }
 

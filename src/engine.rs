@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
 use ahash::RandomState;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::detectors::{self, Context, Registered, Signal};
@@ -47,7 +47,7 @@ pub struct Pushed {
 }
 
 /// Counters and state sizes, reported by `stats`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     /// Records read.
     pub records: u64,
@@ -56,7 +56,7 @@ pub struct Stats {
     /// Records of known sources no detector reads.
     pub ignored: u64,
     /// Records rejected, by kind.
-    pub rejected: BTreeMap<&'static str, u64>,
+    pub rejected: BTreeMap<String, u64>,
     /// Events dropped as duplicates of an earlier event id.
     pub duplicates: u64,
     /// Events that arrived after the watermark had passed them (processed anyway).
@@ -72,13 +72,13 @@ pub struct Stats {
     /// The watermark (ms), or null before the first event.
     pub watermark: Option<Timestamp>,
     /// Findings emitted, by detector (creates and updates).
-    pub findings: BTreeMap<&'static str, u64>,
+    pub findings: BTreeMap<String, u64>,
     /// Per detector: keys tracked, live keys evicted, open findings.
-    pub detectors: BTreeMap<&'static str, DetectorStats>,
+    pub detectors: BTreeMap<String, DetectorStats>,
 }
 
 /// One detector's state figures.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DetectorStats {
     /// Keys tracked.
     pub entries: usize,
@@ -88,7 +88,7 @@ pub struct DetectorStats {
     pub open_findings: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Pending {
     time: Timestamp,
     sequence: u64,
@@ -114,6 +114,25 @@ impl Ord for Pending {
 
 /// How far the watermark moves before detectors are asked to close what it passed.
 const SWEEP_EVERY: Timestamp = MINUTE;
+
+/// The first line of every snapshot, followed by the format version and a checksum.
+const SNAPSHOT_MAGIC: &str = "SNOWYOWL-SNAPSHOT";
+/// The snapshot format this build writes and reads.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+/// The engine's own state in a snapshot (each detector saves its own).
+#[derive(Serialize, Deserialize)]
+struct SavedEngine {
+    crate_version: String,
+    buffer: Vec<Pending>,
+    dedup: BoundedMap<Timestamp>,
+    max_time: Option<Timestamp>,
+    watermark: Option<Timestamp>,
+    last_sweep: Timestamp,
+    sequence: u64,
+    stats: Stats,
+    detectors: BTreeMap<String, serde_json::Value>,
+}
 
 /// The detection engine. Pure: no I/O, no clock, no randomness.
 pub struct Engine {
@@ -173,7 +192,7 @@ impl Engine {
                             *self
                                 .stats
                                 .rejected
-                                .entry(rejection.kind.name())
+                                .entry(rejection.kind.name().to_owned())
                                 .or_insert(0) += 1;
                             pushed.rejected.push(Rejected {
                                 line,
@@ -189,7 +208,7 @@ impl Engine {
                 *self
                     .stats
                     .rejected
-                    .entry(rejection.kind.name())
+                    .entry(rejection.kind.name().to_owned())
                     .or_insert(0) += 1;
                 pushed.rejected.push(Rejected {
                     line,
@@ -326,7 +345,11 @@ impl Engine {
                     finding.severity = severity;
                 }
             }
-            *self.stats.findings.entry(finding.detector).or_insert(0) += 1;
+            *self
+                .stats
+                .findings
+                .entry(finding.detector.to_owned())
+                .or_insert(0) += 1;
         }
         findings
     }
@@ -359,6 +382,89 @@ impl Engine {
         self.finish(context)
     }
 
+    /// The whole state as bytes: a header line (`SNOWYOWL-SNAPSHOT <version> <checksum>`) and the
+    /// state as JSON. Restoring it into an engine continues exactly where this one stands.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let mut detectors = BTreeMap::new();
+        for registered in &self.detectors {
+            // Saving never fails for these types; a detector that could not be saved is left out
+            // (it restarts empty) rather than losing the rest.
+            if let Ok(state) = registered.detector.save() {
+                detectors.insert(registered.detector.id().to_owned(), state);
+            }
+        }
+        let mut buffer: Vec<&Pending> = self.buffer.iter().map(|Reverse(p)| p).collect();
+        buffer.sort();
+        let saved = serde_json::json!({
+            "crate_version": env!("CARGO_PKG_VERSION"),
+            "buffer": buffer,
+            "dedup": self.dedup,
+            "max_time": self.max_time,
+            "watermark": self.watermark,
+            "last_sweep": self.last_sweep,
+            "sequence": self.sequence,
+            "stats": self.stats,
+            "detectors": detectors,
+        });
+        let body = saved.to_string();
+        let checksum = crate::finding::stable_uid(&[&body]);
+        format!("{SNAPSHOT_MAGIC} {SNAPSHOT_VERSION} {checksum}\n{body}").into_bytes()
+    }
+
+    /// An engine with `config` that continues from `snapshot`. A snapshot of another format
+    /// version, or one that was cut short or altered, is refused with the reason.
+    pub fn restore(config: Config, snapshot: &[u8]) -> Result<Engine, Error> {
+        let bad = |reason: String| Error::InvalidSnapshot(reason);
+        let text = std::str::from_utf8(snapshot)
+            .map_err(|e| bad(format!("not UTF-8 at byte {}", e.valid_up_to())))?;
+        let (header, body) = text
+            .split_once('\n')
+            .ok_or_else(|| bad("no header line".into()))?;
+        let mut parts = header.split(' ');
+        if parts.next() != Some(SNAPSHOT_MAGIC) {
+            return Err(bad("not a snowyowl snapshot (bad header)".into()));
+        }
+        let version: u32 = parts
+            .next()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| bad("header has no format version".into()))?;
+        if version != SNAPSHOT_VERSION {
+            return Err(bad(format!(
+                "snapshot format {version} is not the format this build reads ({SNAPSHOT_VERSION})"
+            )));
+        }
+        let checksum = parts
+            .next()
+            .ok_or_else(|| bad("header has no checksum".into()))?;
+        if crate::finding::stable_uid(&[body]) != checksum {
+            return Err(bad(
+                "checksum mismatch: the snapshot is truncated or corrupted".into(),
+            ));
+        }
+        let saved: SavedEngine =
+            serde_json::from_str(body).map_err(|e| bad(format!("unreadable state: {e}")))?;
+        let mut engine = Engine::new(config)?;
+        let hasher = state::hasher(engine.config.seed);
+        for registered in &mut engine.detectors {
+            let id = registered.detector.id();
+            if let Some(state) = saved.detectors.get(id) {
+                registered
+                    .detector
+                    .load(state.clone(), &hasher)
+                    .map_err(|e| bad(format!("detector {id}: {e}")))?;
+            }
+        }
+        engine.buffer = saved.buffer.into_iter().map(Reverse).collect();
+        engine.dedup = saved.dedup;
+        engine.dedup.reseed(&hasher);
+        engine.max_time = saved.max_time;
+        engine.watermark = saved.watermark;
+        engine.last_sweep = saved.last_sweep;
+        engine.sequence = saved.sequence;
+        engine.stats = saved.stats;
+        Ok(engine)
+    }
+
     /// Counters and state sizes.
     pub fn stats(&self) -> Stats {
         let mut stats = self.stats.clone();
@@ -369,7 +475,7 @@ impl Engine {
         for registered in &self.detectors {
             let state = registered.detector.state();
             stats.detectors.insert(
-                registered.detector.id(),
+                registered.detector.id().to_owned(),
                 DetectorStats {
                     entries: state.entries,
                     evicted: state.evicted,

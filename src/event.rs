@@ -4,10 +4,12 @@
 //! entities are normalised here once (user principal names lowercased, IPs in canonical form) so
 //! that every detector keys on the same text.
 
+use serde::{Deserialize, Serialize};
+
 use crate::time::Timestamp;
 
 /// Which of the four delivery shapes of log-reference §1 a record came in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Shape {
     /// Azure Monitor diagnostic export (`properties.*`, also Event Hub `{"records":[…]}`).
     AzureMonitor,
@@ -32,7 +34,7 @@ impl Shape {
 }
 
 /// The sign-in log a sign-in came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SignInCategory {
     /// `SignInLogs`: a user signed in interactively.
     Interactive,
@@ -55,7 +57,7 @@ impl SignInCategory {
 }
 
 /// Whether a sign-in needed one factor or more.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum FactorRequirement {
     /// `singleFactorAuthentication`.
     Single,
@@ -76,7 +78,7 @@ pub const PASSWORD_CORRECT_CODES: [u32; 14] = [
 ];
 
 /// A sign-in attempt, from any of the four shapes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignIn {
     /// Event time.
     pub time: Timestamp,
@@ -140,7 +142,7 @@ impl SignIn {
 
 /// The directory audit activities the detectors read, recognised after normalising the name
 /// (dashes, case, surrounding spaces, the unified audit log's trailing period).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AuditActivity {
     /// `Add application`.
     AddApplication,
@@ -226,7 +228,7 @@ impl AuditActivity {
 }
 
 /// Who did something.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     /// The user principal name (lowercased), when a user acted.
     pub user: Option<String>,
@@ -260,7 +262,7 @@ impl Actor {
 }
 
 /// One target of a directory change (`targetResources[]`, `Target[]`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditTarget {
     /// Object id.
     pub id: Option<String>,
@@ -273,7 +275,7 @@ pub struct AuditTarget {
 }
 
 /// A modified property, with values JSON-decoded when they were quoted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Modified {
     /// The property name (`KeyDescription`, `AppRole.Value`, `ServicePrincipal.AppId`, …).
     pub name: String,
@@ -284,7 +286,7 @@ pub struct Modified {
 }
 
 /// A directory audit record (application, service principal and role changes).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DirectoryAudit {
     /// Event time.
     pub time: Timestamp,
@@ -347,7 +349,7 @@ impl DirectoryAudit {
 }
 
 /// How an application read a mailbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum MailClient {
     /// Exchange Web Services (`ClientInfoString` `Client=WebServices;ExchangeWebServices…`).
     Ews,
@@ -358,7 +360,7 @@ pub enum MailClient {
 }
 
 /// Exchange `MailItemsAccessed`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MailboxAccess {
     /// Event time.
     pub time: Timestamp,
@@ -389,7 +391,7 @@ pub struct MailboxAccess {
 }
 
 /// An Exchange admin cmdlet run (unified audit log RecordType 1).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExchangeAdmin {
     /// Event time.
     pub time: Timestamp,
@@ -422,7 +424,7 @@ impl ExchangeAdmin {
 }
 
 /// An Entra ID Protection risk detection.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskDetection {
     /// Event time.
     pub time: Timestamp,
@@ -443,7 +445,7 @@ pub struct RiskDetection {
 }
 
 /// A normalized event.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     /// A sign-in attempt.
     SignIn(SignIn),

@@ -4,6 +4,8 @@
 //! sprayed, another success) it emits the finding again with the same uid and
 //! `activity_id` 2 (Update), so consumers keep the latest version per uid.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -54,7 +56,7 @@ impl Severity {
 }
 
 /// OCSF `activity_id` of a Detection Finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Activity {
     /// 1: first emitted.
     Create,
@@ -79,10 +81,10 @@ impl Activity {
 }
 
 /// An entity named by a finding (OCSF `observables[]`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Observable {
-    /// Where in the finding it appears, e.g. `src_endpoint.ip`, `user`.
-    pub name: &'static str,
+    /// Where in the finding it appears, e.g. `src_endpoint.ip`, `user.name`.
+    pub name: Cow<'static, str>,
     /// The kind of entity.
     pub kind: ObservableKind,
     /// The value.
@@ -90,7 +92,7 @@ pub struct Observable {
 }
 
 /// OCSF observable types that findings use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ObservableKind {
     /// 2 IP Address.
     IpAddress,
@@ -126,7 +128,8 @@ impl ObservableKind {
     }
 }
 
-/// A finding, before serialization.
+/// A finding, before serialization to OCSF. (Its own serde form, [`SavedFinding`], is for
+/// snapshots.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     /// Stable id: the same activity updated keeps it.
@@ -195,7 +198,7 @@ impl Finding {
             .any(|o| o.name == name && o.value == value)
         {
             self.observables.push(Observable {
-                name,
+                name: Cow::Borrowed(name),
                 kind,
                 value: value.to_owned(),
             });
@@ -304,6 +307,96 @@ impl Finding {
     }
 }
 
+/// A [`Finding`] in a snapshot: the detector and techniques by id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedFinding {
+    uid: String,
+    detector: String,
+    title: String,
+    severity: Severity,
+    activity: Activity,
+    time: Timestamp,
+    first_seen: Timestamp,
+    message: String,
+    techniques: Vec<String>,
+    observables: Vec<Observable>,
+    evidence: Vec<String>,
+    unmapped: Map<String, Value>,
+}
+
+impl From<Finding> for SavedFinding {
+    fn from(finding: Finding) -> Self {
+        SavedFinding {
+            uid: finding.uid,
+            detector: finding.detector.to_owned(),
+            title: finding.title,
+            severity: finding.severity,
+            activity: finding.activity,
+            time: finding.time,
+            first_seen: finding.first_seen,
+            message: finding.message,
+            techniques: finding
+                .techniques
+                .iter()
+                .map(|t| t.uid.to_owned())
+                .collect(),
+            observables: finding.observables,
+            evidence: finding.evidence,
+            unmapped: finding.unmapped,
+        }
+    }
+}
+
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SavedFinding::from(self.clone()).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Finding {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Finding::try_from(SavedFinding::deserialize(deserializer)?)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<SavedFinding> for Finding {
+    type Error = String;
+
+    fn try_from(saved: SavedFinding) -> Result<Self, String> {
+        let detector = crate::detectors::IDS
+            .iter()
+            .copied()
+            .find(|id| *id == saved.detector)
+            .ok_or_else(|| format!("unknown detector {:?}", saved.detector))?;
+        let techniques = saved
+            .techniques
+            .iter()
+            .map(|uid| {
+                crate::attack::ALL
+                    .iter()
+                    .find(|technique| technique.uid == uid)
+                    .copied()
+                    .ok_or_else(|| format!("unknown technique {uid:?}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Finding {
+            uid: saved.uid,
+            detector,
+            title: saved.title,
+            severity: saved.severity,
+            activity: saved.activity,
+            time: saved.time,
+            first_seen: saved.first_seen,
+            message: saved.message,
+            techniques,
+            observables: saved.observables,
+            evidence: saved.evidence,
+            unmapped: saved.unmapped,
+        })
+    }
+}
+
 /// A stable, platform-independent id built from the parts that identify a finding (detector,
 /// key, start time): two FNV-1a 64 passes, formatted like a UUID.
 pub fn stable_uid(parts: &[&str]) -> String {
@@ -352,7 +445,7 @@ mod tests {
             message: "m".into(),
             techniques: vec![PASSWORD_SPRAYING],
             observables: vec![Observable {
-                name: "src_endpoint.ip",
+                name: Cow::Borrowed("src_endpoint.ip"),
                 kind: ObservableKind::IpAddress,
                 value: "203.0.113.7".into(),
             }],

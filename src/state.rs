@@ -10,6 +10,8 @@
 use ahash::RandomState;
 use hashbrown::hash_map::RawEntryMut;
 use hashbrown::HashMap;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::time::Timestamp;
 
@@ -141,11 +143,69 @@ impl<V: Expiring> BoundedMap<V> {
             .chain(self.old.iter())
             .map(|(key, value)| (&**key, value))
     }
+
+    /// Rebuilds the tables with `hasher` (after a restore: the seed is the running host's).
+    pub fn reseed(&mut self, hasher: &RandomState) {
+        let mut young = HashMap::with_hasher(hasher.clone());
+        young.extend(self.young.drain());
+        let mut old = HashMap::with_hasher(hasher.clone());
+        old.extend(self.old.drain());
+        self.young = young;
+        self.old = old;
+    }
+}
+
+/// The snapshot form of a [`BoundedMap`]: entries sorted by key, so the same state always writes
+/// the same bytes.
+#[derive(Serialize, Deserialize)]
+struct SavedMap<V> {
+    cap: usize,
+    evicted: u64,
+    young: Vec<(Box<str>, V)>,
+    old: Vec<(Box<str>, V)>,
+}
+
+impl<V: Serialize + Clone> Serialize for BoundedMap<V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let sorted = |map: &HashMap<Box<str>, V, RandomState>| {
+            let mut entries: Vec<(Box<str>, V)> = map
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            entries
+        };
+        let saved = SavedMap {
+            cap: self.cap,
+            evicted: self.evicted,
+            young: sorted(&self.young),
+            old: sorted(&self.old),
+        };
+        saved.serialize(serializer)
+    }
+}
+
+impl<'de, V: DeserializeOwned> Deserialize<'de> for BoundedMap<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let saved = SavedMap::<V>::deserialize(deserializer)?;
+        // A placeholder seed: every owner calls `reseed` with the host's seed after a restore.
+        let placeholder = hasher(0);
+        let mut young = HashMap::with_hasher(placeholder.clone());
+        young.extend(saved.young);
+        let mut old = HashMap::with_hasher(placeholder);
+        old.extend(saved.old);
+        Ok(BoundedMap {
+            young,
+            old,
+            cap: saved.cap.max(2),
+            evicted: saved.evicted,
+        })
+    }
 }
 
 /// The distinct members of one key within a sliding window of event time (e.g. the mailboxes one
 /// app read in the last 10 minutes), with at most `cap` occurrences kept.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DistinctWindow {
     occurrences: std::collections::VecDeque<(Timestamp, Box<str>)>,
     counts: std::collections::BTreeMap<Box<str>, u32>,

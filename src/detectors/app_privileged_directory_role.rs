@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::oauth_app_created::observe_actor;
@@ -63,8 +63,11 @@ impl Config {
 }
 
 /// The `app-privileged-directory-role` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct AppPrivilegedDirectoryRole {
+    #[serde(skip)]
+    config: Config,
+    #[serde(skip)]
     allowlist: Arc<Allowlist>,
     open: Suppression,
 }
@@ -73,6 +76,7 @@ impl AppPrivilegedDirectoryRole {
     /// A detector with these settings.
     pub fn new(config: Config, allowlist: Arc<Allowlist>) -> Self {
         AppPrivilegedDirectoryRole {
+            config: config.clone(),
             allowlist,
             open: Suppression::new(ID, config.window.0),
         }
@@ -148,6 +152,11 @@ impl AppPrivilegedDirectoryRole {
 }
 
 impl Detector for AppPrivilegedDirectoryRole {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        let _ = hasher;
+        this.open.configure(ID, this.config.window.0);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }

@@ -32,7 +32,7 @@
 use std::collections::BTreeMap;
 
 use ahash::{AHashMap, RandomState};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{Context, Detector, StateStats};
@@ -80,7 +80,7 @@ impl Config {
 }
 
 /// The stages of the intrusion, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Stage {
     /// Password spraying.
     Spray,
@@ -164,7 +164,7 @@ fn entities(finding: &Finding, stage: Stage) -> Vec<(String, Option<String>)> {
     let mut keys = Vec::new();
     for observable in &finding.observables {
         let value = observable.value.to_lowercase();
-        let key = match (stage, observable.name, observable.kind) {
+        let key = match (stage, observable.name.as_ref(), observable.kind) {
             (Stage::Spray, "src_endpoint.ip", _) => format!("ip:{value}"),
             (Stage::Spray, "user.name", _) => format!("target:{value}"),
             // A compromise bridges the sprayed target and the acting user when the sign-in was
@@ -194,22 +194,22 @@ fn entities(finding: &Finding, stage: Stage) -> Vec<(String, Option<String>)> {
     keys
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Member {
     uid: String,
-    detector: &'static str,
+    detector: String,
     stage: Stage,
     severity: Severity,
     first_seen: Timestamp,
     time: Timestamp,
     title: String,
     evidence: Vec<String>,
-    techniques: Vec<Technique>,
+    techniques: Vec<String>,
     keys: Vec<String>,
     observed: Vec<(String, String, ObservableKind)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Incident {
     members: Vec<Member>,
     first_seen: Timestamp,
@@ -398,14 +398,18 @@ impl AttackChain {
             .collect();
         let member = Member {
             uid: finding.uid.clone(),
-            detector: finding.detector,
+            detector: finding.detector.to_owned(),
             stage,
             severity: finding.severity,
             first_seen: finding.first_seen,
             time: finding.time,
             title: finding.title.clone(),
             evidence: finding.evidence.iter().take(50).cloned().collect(),
-            techniques: finding.techniques.clone(),
+            techniques: finding
+                .techniques
+                .iter()
+                .map(|t| t.uid.to_owned())
+                .collect(),
             keys: keys.into_iter().map(|(key, _)| key).collect(),
             observed,
         };
@@ -483,6 +487,13 @@ impl AttackChain {
                 break;
             }
         }
+        self.rebuild(incidents);
+        self.last_prune = watermark;
+    }
+
+    /// Rebuilds the union-find from the aliases and the given incidents (after pruning or a
+    /// restore: the index is derived data).
+    fn rebuild(&mut self, mut incidents: Vec<Incident>) {
         self.index = AHashMap::with_hasher(self.hasher.clone());
         self.parent.clear();
         let aliases = std::mem::take(&mut self.aliases);
@@ -521,7 +532,6 @@ impl AttackChain {
                 }
             }
         }
-        self.last_prune = watermark;
     }
 }
 
@@ -555,9 +565,12 @@ fn incident_finding(incident: &Incident, severity: Severity, activity: Activity)
         score += stage.weight() * u32::from(top.id()) / 5;
         let mut entities: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for member in &in_stage {
-            for technique in &member.techniques {
-                if !techniques.contains(technique) {
-                    techniques.push(*technique);
+            for uid in &member.techniques {
+                let known = crate::attack::ALL.iter().find(|t| t.uid == uid.as_str());
+                if let Some(technique) = known {
+                    if !techniques.contains(technique) {
+                        techniques.push(*technique);
+                    }
                 }
             }
             for (key, value, _) in &member.observed {
@@ -643,9 +656,38 @@ fn incident_finding(incident: &Incident, severity: Severity, activity: Activity)
     finding
 }
 
+/// The chain's state in a snapshot: incidents and aliases; the index is rebuilt on load.
+#[derive(Serialize, Deserialize)]
+struct SavedChain {
+    incidents: Vec<Incident>,
+    aliases: Vec<(String, String, Timestamp)>,
+    pruned: u64,
+    last_prune: Timestamp,
+}
+
 impl Detector for AttackChain {
     fn id(&self) -> &'static str {
         ID
+    }
+
+    fn save(&self) -> Result<Value, String> {
+        let saved = SavedChain {
+            incidents: self.incidents.values().cloned().collect(),
+            aliases: self.aliases.clone(),
+            pruned: self.pruned,
+            last_prune: self.last_prune,
+        };
+        serde_json::to_value(saved).map_err(|error| error.to_string())
+    }
+
+    fn load(&mut self, state: Value, hasher: &RandomState) -> Result<(), String> {
+        let saved: SavedChain = serde_json::from_value(state).map_err(|error| error.to_string())?;
+        self.hasher = hasher.clone();
+        self.aliases = saved.aliases;
+        self.pruned = saved.pruned;
+        self.last_prune = saved.last_prune;
+        self.rebuild(saved.incidents);
+        Ok(())
     }
 
     fn on_event(&mut self, event: &Event, context: &mut Context) {

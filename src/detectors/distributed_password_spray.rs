@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use ahash::RandomState;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::unresolved_failures::{Failure, UnresolvedFailures};
@@ -113,9 +113,12 @@ impl Config {
 }
 
 /// The `distributed-password-spray` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct DistributedPasswordSpray {
+    #[serde(skip)]
     config: Config,
+    #[serde(skip)]
+    allowlist: Arc<Allowlist>,
     failures: UnresolvedFailures,
     known_ips: BoundedMap<Timestamp>,
     window: VecDeque<Failure>,
@@ -155,9 +158,9 @@ impl DistributedPasswordSpray {
                 config.resolve_within.0,
                 config.max_failures,
                 config.max_failures,
-                allowlist,
                 hasher,
             ),
+            allowlist,
             known_ips: BoundedMap::new(config.max_known_ips, hasher),
             window: VecDeque::new(),
             dropped: 0,
@@ -371,6 +374,13 @@ fn code_name(code: u32) -> &'static str {
 }
 
 impl Detector for DistributedPasswordSpray {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        this.failures.reseed(hasher);
+        this.known_ips.reseed(hasher);
+        this.signalled.reseed(hasher);
+        this.open.configure(ID, this.config.window.0);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -386,7 +396,8 @@ impl Detector for DistributedPasswordSpray {
                 .get_or_insert_with(ip, live_since, || signin.time);
             *seen = (*seen).max(signin.time);
         }
-        self.failures.observe(signin, context.watermark);
+        self.failures
+            .observe(signin, context.watermark, &self.allowlist);
     }
 
     fn on_watermark(&mut self, context: &mut Context) {

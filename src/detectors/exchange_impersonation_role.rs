@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Context, Detector, StateStats, Suppression};
@@ -62,8 +62,11 @@ impl Config {
 const DANGEROUS_RIGHTS: [&str; 3] = ["FullAccess", "ChangePermission", "ChangeOwner"];
 
 /// The `exchange-impersonation-role` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ExchangeImpersonationRole {
+    #[serde(skip)]
+    config: Config,
+    #[serde(skip)]
     allowlist: Arc<Allowlist>,
     open: Suppression,
 }
@@ -72,6 +75,7 @@ impl ExchangeImpersonationRole {
     /// A detector with these settings.
     pub fn new(config: Config, allowlist: Arc<Allowlist>) -> Self {
         ExchangeImpersonationRole {
+            config: config.clone(),
             allowlist,
             open: Suppression::new(ID, config.window.0),
         }
@@ -174,6 +178,11 @@ impl ExchangeImpersonationRole {
 }
 
 impl Detector for ExchangeImpersonationRole {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        let _ = hasher;
+        this.open.configure(ID, this.config.window.0);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }

@@ -15,7 +15,7 @@
 //!
 //! **ATT&CK.** T1110.003.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Context, Detector, Signal, StateStats, Suppression};
@@ -62,8 +62,9 @@ impl Config {
 }
 
 /// The `identity-protection-risk` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct IdentityProtectionRisk {
+    #[serde(skip)]
     config: Config,
     open: Suppression,
 }
@@ -158,6 +159,11 @@ impl IdentityProtectionRisk {
 }
 
 impl Detector for IdentityProtectionRisk {
+    super::persist!(keep: [config], after: |this, hasher| {
+        let _ = hasher;
+        this.open.configure(ID, this.config.window.0);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }

@@ -20,7 +20,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use ahash::RandomState;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::unresolved_failures::{Failure, UnresolvedFailures};
@@ -91,7 +91,7 @@ impl Config {
 }
 
 /// A user's spray-code failures per clock hour (resolved or not): the busiest hour seen.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct UserRate {
     hour: i64,
     count: usize,
@@ -105,7 +105,7 @@ impl Expiring for UserRate {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct IpUse {
     uses: u32,
     last_seen: Timestamp,
@@ -118,9 +118,12 @@ impl Expiring for IpUse {
 }
 
 /// The `low-and-slow-spray` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct LowAndSlowSpray {
+    #[serde(skip)]
     config: Config,
+    #[serde(skip)]
+    allowlist: Arc<Allowlist>,
     failures: UnresolvedFailures,
     ip_uses: BoundedMap<IpUse>,
     user_rates: BoundedMap<UserRate>,
@@ -138,9 +141,9 @@ impl LowAndSlowSpray {
                 config.resolve_within.0,
                 config.max_failures,
                 config.max_failures,
-                allowlist,
                 hasher,
             ),
+            allowlist,
             ip_uses: BoundedMap::new(config.max_ips, hasher),
             user_rates: BoundedMap::new(config.max_failures, hasher),
             horizon: VecDeque::new(),
@@ -251,6 +254,14 @@ impl LowAndSlowSpray {
 }
 
 impl Detector for LowAndSlowSpray {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        this.failures.reseed(hasher);
+        this.ip_uses.reseed(hasher);
+        this.user_rates.reseed(hasher);
+        this.signalled.reseed(hasher);
+        this.open.configure(ID, this.config.horizon.0);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -285,7 +296,8 @@ impl Detector for LowAndSlowSpray {
             rate.busiest = rate.busiest.max(rate.count);
             rate.last_seen = rate.last_seen.max(signin.time);
         }
-        self.failures.observe(signin, context.watermark);
+        self.failures
+            .observe(signin, context.watermark, &self.allowlist);
     }
 
     fn on_watermark(&mut self, context: &mut Context) {

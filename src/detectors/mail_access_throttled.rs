@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Context, Detector, StateStats, Suppression};
@@ -61,9 +61,11 @@ impl Config {
 }
 
 /// The `mail-access-throttled` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct MailAccessThrottled {
+    #[serde(skip)]
     config: Config,
+    #[serde(skip)]
     allowlist: Arc<Allowlist>,
     open: Suppression,
 }
@@ -144,6 +146,11 @@ impl MailAccessThrottled {
 }
 
 impl Detector for MailAccessThrottled {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        let _ = hasher;
+        this.open.configure(ID, this.config.window.0);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }

@@ -19,7 +19,7 @@
 use std::sync::Arc;
 
 use ahash::RandomState;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Context, Detector, StateStats, Suppression};
@@ -80,9 +80,11 @@ pub fn reading_app(access: &MailboxAccess) -> Option<&str> {
 }
 
 /// The `mailbox-access-by-app` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct MailboxAccessByApp {
+    #[serde(skip)]
     config: Config,
+    #[serde(skip)]
     allowlist: Arc<Allowlist>,
     seen: BoundedMap<Timestamp>,
     open: Suppression,
@@ -164,6 +166,11 @@ impl MailboxAccessByApp {
 }
 
 impl Detector for MailboxAccessByApp {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        this.seen.reseed(hasher);
+        this.open.configure(ID, this.config.window.0);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }

@@ -136,7 +136,35 @@ pub trait Detector {
     fn flush(&mut self, context: &mut Context);
     /// State held.
     fn state(&self) -> StateStats;
+    /// The detector's state, for a snapshot.
+    fn save(&self) -> Result<serde_json::Value, String>;
+    /// Replaces the detector's state with a saved one, seeding its tables with `hasher`.
+    fn load(&mut self, state: serde_json::Value, hasher: &RandomState) -> Result<(), String>;
 }
+
+/// Implements [`Detector::save`] and [`Detector::load`] for a detector whose struct derives serde:
+/// `keep` names the fields carried over from the running detector (settings, allow-lists, which a
+/// snapshot does not hold), `after` re-seeds tables and re-configures suppression.
+macro_rules! persist {
+    (keep: [$($keep:ident),*], after: |$this:ident, $hasher:ident| $after:block) => {
+        fn save(&self) -> Result<serde_json::Value, String> {
+            serde_json::to_value(self).map_err(|error| error.to_string())
+        }
+
+        fn load(
+            &mut self,
+            state: serde_json::Value,
+            $hasher: &ahash::RandomState,
+        ) -> Result<(), String> {
+            let loaded: Self = serde_json::from_value(state).map_err(|error| error.to_string())?;
+            *self = Self { $($keep: self.$keep.clone(),)* ..loaded };
+            let $this = self;
+            $after
+            Ok(())
+        }
+    };
+}
+pub(crate) use persist;
 
 /// Settings of every detector, keyed by detector id.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use ahash::RandomState;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Context, Detector, StateStats, Suppression};
@@ -72,9 +72,11 @@ impl Config {
 }
 
 /// The `multi-mailbox-access` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct MultiMailboxAccess {
+    #[serde(skip)]
     config: Config,
+    #[serde(skip)]
     allowlist: Arc<Allowlist>,
     windows: BoundedMap<DistinctWindow>,
     dropped: u64,
@@ -158,6 +160,11 @@ impl MultiMailboxAccess {
 }
 
 impl Detector for MultiMailboxAccess {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        this.windows.reseed(hasher);
+        this.open.configure(ID, this.config.window.0);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }

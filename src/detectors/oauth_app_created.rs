@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Context, Detector, StateStats, Suppression};
@@ -64,9 +64,11 @@ impl Config {
 }
 
 /// The `oauth-app-created` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct OauthAppCreated {
+    #[serde(skip)]
     config: Config,
+    #[serde(skip)]
     allowlist: Arc<Allowlist>,
     open: Suppression,
 }
@@ -188,6 +190,11 @@ pub fn observe_actor(finding: &mut Finding, actor: &crate::event::Actor) {
 }
 
 impl Detector for OauthAppCreated {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        let _ = hasher;
+        this.open.configure(ID, this.config.window.0);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }

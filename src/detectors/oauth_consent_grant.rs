@@ -19,7 +19,7 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::oauth_app_created::observe_actor;
@@ -66,8 +66,11 @@ impl Config {
 }
 
 /// The `oauth-consent-grant` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct OauthConsentGrant {
+    #[serde(skip)]
+    config: Config,
+    #[serde(skip)]
     allowlist: Arc<Allowlist>,
     open: Suppression,
 }
@@ -76,6 +79,7 @@ impl OauthConsentGrant {
     /// A detector with these settings.
     pub fn new(config: Config, allowlist: Arc<Allowlist>) -> Self {
         OauthConsentGrant {
+            config: config.clone(),
             allowlist,
             open: Suppression::new(ID, config.window.0),
         }
@@ -162,6 +166,11 @@ impl OauthConsentGrant {
 }
 
 impl Detector for OauthConsentGrant {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        let _ = hasher;
+        this.open.configure(ID, this.config.window.0);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }

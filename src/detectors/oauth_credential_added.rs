@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use ahash::RandomState;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::oauth_app_created::observe_actor;
@@ -70,7 +70,7 @@ impl Config {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Owners {
     names: Vec<String>,
     last_seen: Timestamp,
@@ -99,8 +99,11 @@ fn key_description(text: &str) -> (Option<String>, Option<String>) {
 }
 
 /// The `oauth-credential-added` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct OauthCredentialAdded {
+    #[serde(skip)]
+    config: Config,
+    #[serde(skip)]
     allowlist: Arc<Allowlist>,
     owners: BoundedMap<Owners>,
     open: Suppression,
@@ -110,6 +113,7 @@ impl OauthCredentialAdded {
     /// A detector with these settings.
     pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
         OauthCredentialAdded {
+            config: config.clone(),
             allowlist,
             owners: BoundedMap::new(config.max_objects, hasher),
             open: Suppression::new(ID, config.window.0),
@@ -233,6 +237,11 @@ impl OauthCredentialAdded {
 }
 
 impl Detector for OauthCredentialAdded {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        this.owners.reseed(hasher);
+        this.open.configure(ID, this.config.window.0);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }

@@ -20,7 +20,7 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::oauth_app_created::observe_actor;
@@ -160,8 +160,11 @@ fn grant_of(audit: &DirectoryAudit) -> Option<Grant> {
 }
 
 /// The `oauth-high-privilege-grant` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct OauthHighPrivilegeGrant {
+    #[serde(skip)]
+    config: Config,
+    #[serde(skip)]
     allowlist: Arc<Allowlist>,
     open: Suppression,
 }
@@ -170,6 +173,7 @@ impl OauthHighPrivilegeGrant {
     /// A detector with these settings.
     pub fn new(config: Config, allowlist: Arc<Allowlist>) -> Self {
         OauthHighPrivilegeGrant {
+            config: config.clone(),
             allowlist,
             open: Suppression::new(ID, config.window.0),
         }
@@ -248,6 +252,11 @@ impl OauthHighPrivilegeGrant {
 }
 
 impl Detector for OauthHighPrivilegeGrant {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        let _ = hasher;
+        this.open.configure(ID, this.config.window.0);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }

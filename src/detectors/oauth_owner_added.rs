@@ -17,7 +17,7 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::oauth_app_created::observe_actor;
@@ -63,8 +63,11 @@ impl Config {
 }
 
 /// The `oauth-owner-added` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct OauthOwnerAdded {
+    #[serde(skip)]
+    config: Config,
+    #[serde(skip)]
     allowlist: Arc<Allowlist>,
     open: Suppression,
 }
@@ -73,6 +76,7 @@ impl OauthOwnerAdded {
     /// A detector with these settings.
     pub fn new(config: Config, allowlist: Arc<Allowlist>) -> Self {
         OauthOwnerAdded {
+            config: config.clone(),
             allowlist,
             open: Suppression::new(ID, config.window.0),
         }
@@ -159,6 +163,11 @@ impl OauthOwnerAdded {
 }
 
 impl Detector for OauthOwnerAdded {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        let _ = hasher;
+        this.open.configure(ID, this.config.window.0);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }

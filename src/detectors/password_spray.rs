@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use ahash::RandomState;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
 
 use super::{push_capped, Context, Detector, Signal, StateStats};
@@ -88,14 +88,14 @@ const MAX_LISTED: usize = 1000;
 const MAX_EVIDENCE: usize = 200;
 const MAX_OBSERVED_USERS: usize = 100;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Attempt {
     time: Timestamp,
     user: Box<str>,
     failed: bool,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct IpWindow {
     attempts: VecDeque<Attempt>,
     failing: BTreeMap<Box<str>, u32>,
@@ -157,7 +157,7 @@ impl IpWindow {
 }
 
 /// A spray finding still growing.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct OpenSpray {
     uid: String,
     first_seen: Timestamp,
@@ -174,9 +174,11 @@ struct OpenSpray {
 }
 
 /// The `password-spray` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PasswordSpray {
+    #[serde(skip)]
     config: Config,
+    #[serde(skip)]
     allowlist: Arc<Allowlist>,
     windows: BoundedMap<IpWindow>,
     open: BTreeMap<String, OpenSpray>,
@@ -316,7 +318,7 @@ impl PasswordSpray {
     fn finding(&self, ip: &str, open: &OpenSpray, activity: Activity) -> Finding {
         let window = self.config.window.0;
         let mut observables = vec![Observable {
-            name: "src_endpoint.ip",
+            name: "src_endpoint.ip".into(),
             kind: ObservableKind::IpAddress,
             value: ip.to_owned(),
         }];
@@ -325,7 +327,7 @@ impl PasswordSpray {
                 .iter()
                 .take(MAX_OBSERVED_USERS)
                 .map(|user| Observable {
-                    name: "user.name",
+                    name: "user.name".into(),
                     kind: ObservableKind::UserName,
                     value: user.clone(),
                 }),
@@ -399,6 +401,10 @@ fn count_capped(counts: &mut BTreeMap<String, u64>, key: Option<&str>) {
 }
 
 impl Detector for PasswordSpray {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        this.windows.reseed(hasher);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }

@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use ahash::RandomState;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Context, Detector, Signal, StateStats, Suppression};
@@ -76,9 +76,11 @@ impl Config {
 }
 
 /// The `single-factor-legacy-signin` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SingleFactorLegacySignin {
+    #[serde(skip)]
     config: Config,
+    #[serde(skip)]
     allowlist: Arc<Allowlist>,
     last_signin: BoundedMap<Timestamp>,
     sprayed: BoundedMap<Timestamp>,
@@ -195,6 +197,12 @@ impl SingleFactorLegacySignin {
 }
 
 impl Detector for SingleFactorLegacySignin {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        this.last_signin.reseed(hasher);
+        this.sprayed.reseed(hasher);
+        this.open.configure(ID, this.config.window.0);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ahash::RandomState;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
 
 use super::{push_capped, Context, Detector, Signal, StateStats};
@@ -81,7 +81,7 @@ impl Config {
 
 const MAX_LISTED: usize = 64;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Target {
     first_sprayed: Timestamp,
     last_sprayed: Timestamp,
@@ -95,7 +95,7 @@ impl Expiring for Target {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Hit {
     time: Timestamp,
     id: String,
@@ -128,21 +128,23 @@ impl Hit {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct OpenHit {
     uid: String,
     first_seen: Timestamp,
     last_seen: Timestamp,
     severity: Severity,
     hits: Vec<Hit>,
-    reasons: Vec<&'static str>,
+    reasons: Vec<String>,
     grew: bool,
 }
 
 /// The `spray-then-success` detector.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SprayThenSuccess {
+    #[serde(skip)]
     config: Config,
+    #[serde(skip)]
     allowlist: Arc<Allowlist>,
     targets: BoundedMap<Target>,
     recent: BoundedMap<Hit>,
@@ -228,15 +230,15 @@ impl SprayThenSuccess {
         let Some(target) = self.targets.get(user) else {
             return;
         };
-        let mut reasons = Vec::new();
+        let mut reasons: Vec<String> = Vec::new();
         if hit.single_factor {
-            reasons.push("single-factor");
+            reasons.push("single-factor".into());
         }
         if hit.legacy {
-            reasons.push("legacy-protocol");
+            reasons.push("legacy-protocol".into());
         }
         if hit.ip.as_ref().is_some_and(|ip| target.ips.contains(ip)) {
-            reasons.push("from-spray-ip");
+            reasons.push("from-spray-ip".into());
         }
         let severity = if reasons.is_empty() {
             Severity::High
@@ -293,7 +295,7 @@ impl SprayThenSuccess {
 
 fn finding(user: &str, open: &OpenHit, target: &Target, activity: Activity) -> Finding {
     let mut observables = vec![Observable {
-        name: "user.name",
+        name: "user.name".into(),
         kind: ObservableKind::UserName,
         value: user.to_owned(),
     }];
@@ -304,7 +306,7 @@ fn finding(user: &str, open: &OpenHit, target: &Target, activity: Activity) -> F
         .collect();
     ips.dedup();
     observables.extend(ips.iter().map(|ip| Observable {
-        name: "src_endpoint.ip",
+        name: "src_endpoint.ip".into(),
         kind: ObservableKind::IpAddress,
         value: (*ip).to_owned(),
     }));
@@ -356,6 +358,11 @@ fn finding(user: &str, open: &OpenHit, target: &Target, activity: Activity) -> F
 }
 
 impl Detector for SprayThenSuccess {
+    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+        this.targets.reseed(hasher);
+        this.recent.reseed(hasher);
+    });
+
     fn id(&self) -> &'static str {
         ID
     }

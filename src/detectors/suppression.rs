@@ -8,20 +8,25 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::Context;
 use crate::finding::{stable_uid, Activity, Finding};
 use crate::time::Timestamp;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Open {
     finding: Finding,
     grew: bool,
 }
 
-/// The open findings of one detector.
-#[derive(Debug, Clone)]
+/// The open findings of one detector. A snapshot keeps the open findings; the detector id and
+/// window come from the running detector ([`Suppression::configure`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Suppression {
+    #[serde(skip)]
     detector: &'static str,
+    #[serde(skip)]
     window: Timestamp,
     open: BTreeMap<String, Open>,
 }
@@ -34,6 +39,12 @@ impl Suppression {
             window,
             open: BTreeMap::new(),
         }
+    }
+
+    /// Sets the detector id and window (after a restore).
+    pub fn configure(&mut self, detector: &'static str, window: Timestamp) {
+        self.detector = detector;
+        self.window = window;
     }
 
     /// Reports an occurrence of `key` at `time`: `create` builds a new finding (given its uid),

@@ -8,9 +8,9 @@
 //! attempt). Trusted networks and service accounts never enter.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use ahash::RandomState;
+use serde::{Deserialize, Serialize};
 
 use crate::allowlist::Allowlist;
 use crate::event::SignIn;
@@ -18,7 +18,7 @@ use crate::state::BoundedMap;
 use crate::time::Timestamp;
 
 /// A failure worth counting.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     /// When.
     pub time: Timestamp,
@@ -41,11 +41,10 @@ pub struct Failure {
 }
 
 /// Holds failures until they resolve or are released.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct UnresolvedFailures {
     resolve_within: Timestamp,
     max_pending: usize,
-    allowlist: Arc<Allowlist>,
     pending: VecDeque<Failure>,
     last_success: BoundedMap<Timestamp>,
     dropped: u64,
@@ -58,13 +57,11 @@ impl UnresolvedFailures {
         resolve_within: Timestamp,
         max_pending: usize,
         max_users: usize,
-        allowlist: Arc<Allowlist>,
         hasher: &RandomState,
     ) -> Self {
         UnresolvedFailures {
             resolve_within,
             max_pending: max_pending.max(1),
-            allowlist,
             pending: VecDeque::new(),
             last_success: BoundedMap::new(max_users, hasher),
             dropped: 0,
@@ -72,8 +69,8 @@ impl UnresolvedFailures {
     }
 
     /// Takes in a sign-in.
-    pub fn observe(&mut self, signin: &SignIn, watermark: Timestamp) {
-        if !signin.category.is_user() || self.allowlist.service_account(&signin.user) {
+    pub fn observe(&mut self, signin: &SignIn, watermark: Timestamp, allowlist: &Allowlist) {
+        if !signin.category.is_user() || allowlist.service_account(&signin.user) {
             return;
         }
         if signin.password_correct() {
@@ -90,14 +87,14 @@ impl UnresolvedFailures {
         let Some(ip) = signin.ip.as_deref() else {
             return;
         };
-        if self.allowlist.trusted_ip(ip) {
+        if allowlist.trusted_ip(ip) {
             return;
         }
         if self.pending.len() >= self.max_pending {
             self.pending.pop_front();
             self.dropped += 1;
         }
-        let table = self.allowlist.asn(ip);
+        let table = allowlist.asn(ip);
         self.pending.push_back(Failure {
             time: signin.time,
             user: signin.user.as_str().into(),
@@ -146,6 +143,11 @@ impl UnresolvedFailures {
     /// Failures held plus users remembered.
     pub fn entries(&self) -> usize {
         self.pending.len() + self.last_success.len()
+    }
+
+    /// Seeds the tables with `hasher` (after a restore).
+    pub fn reseed(&mut self, hasher: &RandomState) {
+        self.last_success.reseed(hasher);
     }
 
     /// Entries dropped because of a cap.

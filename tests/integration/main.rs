@@ -15,5 +15,6 @@ mod engine;
 mod golden;
 mod helpers;
 mod samples;
+mod snapshot;
 mod sprays;
 mod traps;

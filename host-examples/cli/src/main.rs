@@ -77,6 +77,14 @@ struct ScanArgs {
     /// How many rejected lines to list on stderr.
     #[arg(long, default_value_t = 20, value_name = "N")]
     show_rejections: usize,
+    /// Keep the engine's state in this file across runs: read at start (if it exists), written
+    /// atomically at the end. Open windows then stay open between runs, so a shipper restart or a
+    /// batch split over files loses nothing; use --final on the last run to close them.
+    #[arg(long, value_name = "FILE")]
+    state_file: Option<PathBuf>,
+    /// With --state-file: close every open window at the end of this run (end of input).
+    #[arg(long, requires = "state_file")]
+    r#final: bool,
     /// Print one readable line per finding on stdout instead of the NDJSON (which still goes to
     /// --output when given).
     #[arg(long)]
@@ -165,6 +173,17 @@ fn run_scan(args: ScanArgs) -> Result<()> {
         .config
         .as_ref()
         .map_or("config".to_owned(), |p| p.display().to_string());
+    let state = match &args.state_file {
+        Some(path) if path.exists() => Some(
+            std::fs::read(path)
+                .with_context(|| format!("reading state file {}", path.display()))?,
+        ),
+        _ => None,
+    };
+    let context = || match (&state, &args.state_file) {
+        (Some(_), Some(path)) => format!("{config_name} with state file {}", path.display()),
+        _ => config_name.clone(),
+    };
     let mut backend: Box<dyn Backend> = match args.engine {
         EngineKind::Component => {
             let bytes = match &args.component {
@@ -172,10 +191,11 @@ fn run_scan(args: ScanArgs) -> Result<()> {
                     .with_context(|| format!("reading component {}", path.display()))?,
                 None => EMBEDDED_COMPONENT.to_vec(),
             };
-            Box::new(ComponentBackend::new(&bytes, &config).with_context(|| config_name.clone())?)
+            let backend = ComponentBackend::with_state(&bytes, &config, state.as_deref());
+            Box::new(backend.with_context(context)?)
         }
         EngineKind::Native => {
-            Box::new(NativeBackend::new(&config).with_context(|| config_name.clone())?)
+            Box::new(NativeBackend::with_state(&config, state.as_deref()).with_context(context)?)
         }
     };
     let stdout = || BufWriter::new(io::stdout().lock());
@@ -198,8 +218,14 @@ fn run_scan(args: ScanArgs) -> Result<()> {
         batch_size: args.batch_size as usize,
         progress_from: show_progress.then_some(8 << 20),
         brief: args.brief,
+        flush_at_end: args.state_file.is_none() || args.r#final,
     };
     let summary = scan(backend.as_mut(), &options, &mut out, &mut brief)?;
+    if let Some(path) = &args.state_file {
+        let snapshot = backend.snapshot()?;
+        snowyowl_cli::scan::write_atomically(path, &snapshot)
+            .with_context(|| format!("saving state to {}", path.display()))?;
+    }
     if !args.quiet {
         eprint!("{}", summary.render(args.show_rejections));
     }

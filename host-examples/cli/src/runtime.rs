@@ -69,6 +69,8 @@ pub trait Backend {
     fn flush(&mut self) -> Result<Vec<HostFinding>>;
     /// Stats JSON.
     fn stats(&mut self) -> Result<String>;
+    /// The engine's whole state.
+    fn snapshot(&mut self) -> Result<Vec<u8>>;
 }
 
 /// The snowyowl component running in wasmtime.
@@ -113,8 +115,9 @@ fn host_findings(findings: Vec<wit::Finding>) -> Vec<HostFinding> {
 pub const DEFAULT_MAX_MEMORY: usize = 4 << 30;
 
 impl ComponentBackend {
-    /// Compiles `component` (the bytes of a component) and creates an engine with `config`.
-    pub fn new(component: &[u8], config: &str) -> Result<Self> {
+    /// Compiles `component` (the bytes of a component) and creates an engine with `config`,
+    /// continuing from `snapshot` when one is given.
+    pub fn with_state(component: &[u8], config: &str, snapshot: Option<&[u8]>) -> Result<Self> {
         let mut wasm_config = Config::new();
         wasm_config.wasm_component_model(true);
         let engine = Engine::new(&wasm_config).map_err(|e| anyhow!("{e:#}"))?;
@@ -130,12 +133,13 @@ impl ComponentBackend {
         let bindings = Detector::instantiate(&mut store, &component, &linker)
             .map_err(|e| anyhow!("{e:#}"))
             .context("instantiating the snowyowl component (it must import nothing)")?;
-        let created = bindings
-            .snowyowl_detect_engine()
-            .engine()
-            .call_create(&mut store, config)
-            .map_err(|e| anyhow!("{e:#}"))
-            .context("the component trapped creating the engine")?;
+        let guest = bindings.snowyowl_detect_engine().engine();
+        let created = match snapshot {
+            Some(snapshot) => guest.call_restore(&mut store, config, snapshot),
+            None => guest.call_create(&mut store, config),
+        }
+        .map_err(|e| anyhow!("{e:#}"))
+        .context("the component trapped creating the engine")?;
         let engine = match created {
             Ok(engine) => engine,
             Err(wit::Error::InvalidConfig(message)) => {
@@ -150,6 +154,11 @@ impl ComponentBackend {
             bindings,
             engine,
         })
+    }
+
+    /// Compiles `component` and creates an engine with `config`.
+    pub fn new(component: &[u8], config: &str) -> Result<Self> {
+        Self::with_state(component, config, None)
     }
 }
 
@@ -204,6 +213,14 @@ impl Backend for ComponentBackend {
             .call_stats(&mut self.store, self.engine)
             .map_err(|e| anyhow!("the component trapped in stats: {e:#}"))
     }
+
+    fn snapshot(&mut self) -> Result<Vec<u8>> {
+        self.bindings
+            .snowyowl_detect_engine()
+            .engine()
+            .call_snapshot(&mut self.store, self.engine)
+            .map_err(|e| anyhow!("the component trapped in snapshot: {e:#}"))
+    }
 }
 
 /// The core compiled into this binary: the reference the component is checked against.
@@ -212,9 +229,17 @@ pub struct NativeBackend(snowyowl::Engine);
 impl NativeBackend {
     /// An engine with `config`.
     pub fn new(config: &str) -> Result<Self> {
-        snowyowl::Engine::from_json(config)
-            .map(NativeBackend)
-            .map_err(|e| anyhow!("{e}"))
+        Self::with_state(config, None)
+    }
+
+    /// An engine with `config`, continuing from `snapshot` when one is given.
+    pub fn with_state(config: &str, snapshot: Option<&[u8]>) -> Result<Self> {
+        let config = snowyowl::Config::from_json(config).map_err(|e| anyhow!("{e}"))?;
+        let engine = match snapshot {
+            Some(snapshot) => snowyowl::Engine::restore(config, snapshot),
+            None => snowyowl::Engine::new(config),
+        };
+        engine.map(NativeBackend).map_err(|e| anyhow!("{e}"))
     }
 }
 
@@ -265,5 +290,9 @@ impl Backend for NativeBackend {
 
     fn stats(&mut self) -> Result<String> {
         Ok(self.0.stats_json())
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<u8>> {
+        Ok(self.0.snapshot())
     }
 }

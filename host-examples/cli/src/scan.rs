@@ -25,6 +25,9 @@ pub struct ScanOptions {
     pub progress_from: Option<u64>,
     /// Also write one human-readable line per finding to the `brief` writer.
     pub brief: bool,
+    /// Close every open window at the end (end of input). Off when the state is kept for the
+    /// next run.
+    pub flush_at_end: bool,
 }
 
 /// One line for a person: time, severity, create/update, detector, title.
@@ -137,6 +140,36 @@ impl Summary {
     }
 }
 
+/// Writes `bytes` to `path` atomically: to a temporary file beside it, synced, then renamed over
+/// it, so a crash leaves either the old state or the new one, never half of one.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| -> Result<()> {
+        let mut file = File::create(&temporary)
+            .with_context(|| format!("creating {}", temporary.display()))?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+            .with_context(|| format!("replacing {}", path.display()))?;
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}
+
 /// Runs every input through `backend`, writing findings to `out` as NDJSON (and, with
 /// `options.brief`, a readable line per finding to `brief`).
 pub fn scan(
@@ -223,8 +256,10 @@ pub fn scan(
         )?;
         progress.finish_and_clear();
     }
-    let findings = backend.flush()?;
-    summary.add_findings(&findings, out, brief, options.brief)?;
+    if options.flush_at_end {
+        let findings = backend.flush()?;
+        summary.add_findings(&findings, out, brief, options.brief)?;
+    }
     out.flush()?;
     brief.flush()?;
     Ok(summary)

@@ -310,3 +310,87 @@ fn help_explains_the_commands() {
         assert!(stdout.contains(needle), "missing {needle}");
     }
 }
+
+#[test]
+fn a_state_file_carries_everything_across_runs() {
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/midnight-blizzard.ndjson");
+    let text = std::fs::read_to_string(&scenario).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let first = temp("first-half.ndjson", &(first.join("\n") + "\n"));
+    let second = temp("second-half.ndjson", &(second.join("\n") + "\n"));
+    let state = std::env::temp_dir().join(format!("snowyowl-state-{}.snap", std::process::id()));
+    let _ = std::fs::remove_file(&state);
+    let state_arg = state.to_str().unwrap();
+    // Each run gets its own random hash seed, as a restarted shipper would.
+    let (code, out1, err1) =
+        snowyowl(&["scan", "--state-file", state_arg, first.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err1}");
+    assert!(state.exists());
+    let (code, out2, err2) = snowyowl(&[
+        "scan",
+        "--state-file",
+        state_arg,
+        "--final",
+        second.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err2}");
+    let (_, whole, _) = snowyowl(&["scan", scenario.to_str().unwrap()]);
+    assert!(whole.contains(r#""uid":"attack-chain""#));
+    assert!(
+        out1.clone() + &out2 == whole,
+        "two runs with a state file differ from one run"
+    );
+    // No temporary file is left beside the state.
+    let leftovers = std::fs::read_dir(state.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .contains(&format!("{}.tmp", std::process::id()))
+        })
+        .count();
+    assert_eq!(leftovers, 0);
+    let _ = std::fs::remove_file(&state);
+}
+
+#[test]
+fn a_damaged_state_file_is_refused_with_the_reason() {
+    let state = temp("damaged.snap", "SNOWYOWL-SNAPSHOT 1 0000\n{}");
+    let (code, _, stderr) = snowyowl(&[
+        "scan",
+        "--state-file",
+        state.to_str().unwrap(),
+        demo_path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("invalid snapshot: checksum mismatch"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_component_snapshot_restores_in_the_native_core_and_back() {
+    // The snapshot format is the same whichever way the core runs.
+    let text = demo();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = lines.split_at(700);
+    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, r#"{"seed": 1}"#).unwrap();
+    let mut findings = component
+        .push(first.join("\n").as_bytes())
+        .unwrap()
+        .findings;
+    let snapshot = component.snapshot().unwrap();
+    let mut native = NativeBackend::with_state(r#"{"seed": 2}"#, Some(&snapshot)).unwrap();
+    findings.extend(native.push(second.join("\n").as_bytes()).unwrap().findings);
+    findings.extend(native.flush().unwrap());
+    let whole = run(
+        &mut NativeBackend::new(r#"{"seed": 3}"#).unwrap(),
+        &text,
+        10_000,
+    );
+    assert_eq!(findings, whole);
+}
