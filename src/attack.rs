@@ -97,8 +97,13 @@ pub const REMOTE_EMAIL_COLLECTION: Technique = technique(
     "Collection",
 );
 
+/// T1562 Impair Defenses: flooding a detector's state to blind it.
+pub const IMPAIR_DEFENSES: Technique =
+    technique("T1562", "Impair Defenses", "TA0005", "Defense Evasion");
+
 /// Every technique a finding may name (snapshots find them here by id).
-pub const ALL: [Technique; 11] = [
+pub const ALL: [Technique; 12] = [
+    IMPAIR_DEFENSES,
     PASSWORD_SPRAYING,
     CLOUD_ACCOUNTS,
     EXTERNAL_PROXY,

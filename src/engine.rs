@@ -13,13 +13,13 @@ use ahash::RandomState;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::detectors::{self, Context, Registered, Signal};
+use crate::detectors::{self, Context, Registered, Signal, Suppression, STATE_PRESSURE};
 use crate::event::Event;
-use crate::finding::Finding;
+use crate::finding::{Finding, Severity};
 use crate::input::{self, Framed};
 use crate::normalize::{self, Normalized, RejectionKind};
 use crate::state::{self, BoundedMap};
-use crate::time::{Timestamp, MINUTE};
+use crate::time::{Timestamp, HOUR, MINUTE};
 use crate::Error;
 
 /// A line that could not be read: where and why. The rest of the batch is still processed.
@@ -131,6 +131,8 @@ struct SavedEngine {
     last_sweep: Timestamp,
     sequence: u64,
     stats: Stats,
+    pressure: Suppression,
+    pressure_reported: u64,
     detectors: BTreeMap<String, serde_json::Value>,
 }
 
@@ -146,6 +148,9 @@ pub struct Engine {
     last_sweep: Timestamp,
     sequence: u64,
     stats: Stats,
+    /// The open `state-pressure` finding, and the evictions it has reported.
+    pressure: Suppression,
+    pressure_reported: u64,
 }
 
 impl Engine {
@@ -162,6 +167,8 @@ impl Engine {
             last_sweep: Timestamp::MIN,
             sequence: 0,
             stats: Stats::default(),
+            pressure: Suppression::new(STATE_PRESSURE, HOUR),
+            pressure_reported: 0,
             config,
         })
     }
@@ -322,14 +329,79 @@ impl Engine {
 
     fn sweep(&mut self, context: &mut Context) {
         self.last_sweep = context.watermark;
-        for registered in &mut self.detectors {
-            registered.detector.on_watermark(context);
+        // Detectors of events close their windows first; their closing findings reach the
+        // detectors of findings (the chain) before those move on (and expire what is idle).
+        for readers in [false, true] {
+            for registered in &mut self.detectors {
+                if registered.detector.reads_findings() == readers {
+                    registered.detector.on_watermark(context);
+                }
+            }
+            self.deliver_signals(context);
         }
-        self.deliver_signals(context);
+        self.report_pressure(context);
         self.dedup.expire(
             context
                 .watermark
                 .saturating_sub(self.config.allowed_lateness.0),
+        );
+    }
+
+    /// Live state dropped because a cap was reached, everywhere in the engine.
+    fn evictions(&self) -> (u64, BTreeMap<String, u64>) {
+        let mut by_part = BTreeMap::new();
+        for registered in &self.detectors {
+            let evicted = registered.detector.state().evicted;
+            if evicted > 0 {
+                by_part.insert(registered.detector.id().to_owned(), evicted);
+            }
+        }
+        if self.dedup.evicted() > 0 {
+            by_part.insert("dedup".to_owned(), self.dedup.evicted());
+        }
+        if self.stats.buffer_overflow > 0 {
+            by_part.insert("reorder-buffer".to_owned(), self.stats.buffer_overflow);
+        }
+        (by_part.values().sum(), by_part)
+    }
+
+    /// Emits (or updates) the `state-pressure` finding when caps have dropped live state since
+    /// the last report: a flood of distinct keys may be trying to blind the detectors.
+    fn report_pressure(&mut self, context: &mut Context) {
+        let (total, by_part) = self.evictions();
+        if total <= self.pressure_reported {
+            self.pressure.sweep(context);
+            return;
+        }
+        let new = total - self.pressure_reported;
+        self.pressure_reported = total;
+        let time = context.watermark;
+        let fill = |finding: &mut Finding| {
+            finding.set("evicted_total", serde_json::json!(total));
+            finding.set("evicted_by_part", serde_json::json!(by_part));
+            finding.message = format!(
+                "state caps dropped {total} live entries ({new} since the last report): {}; \
+                 detection may be degraded — a flood of distinct keys can be an attempt to blind it",
+                by_part.iter().map(|(part, n)| format!("{part} {n}")).collect::<Vec<_>>().join(", ")
+            );
+        };
+        self.pressure.report(
+            "engine",
+            time,
+            context,
+            |uid| {
+                let mut finding = Finding::new(
+                    STATE_PRESSURE,
+                    uid,
+                    Severity::Medium,
+                    time,
+                    "Detection state under pressure: caps are dropping live state".to_owned(),
+                    &[crate::attack::IMPAIR_DEFENSES],
+                );
+                fill(&mut finding);
+                finding
+            },
+            fill,
         );
     }
 
@@ -375,10 +447,18 @@ impl Engine {
             self.release_one(&mut context);
         }
         self.sweep(&mut context);
-        for registered in &mut self.detectors {
-            registered.detector.flush(&mut context);
+        // Closing findings are offered to the detectors of findings (the chain), which close
+        // last, once every finding they may link has reached them.
+        for readers in [false, true] {
+            for registered in &mut self.detectors {
+                if registered.detector.reads_findings() == readers {
+                    registered.detector.flush(&mut context);
+                }
+            }
+            self.deliver_signals(&mut context);
         }
-        self.deliver_signals(&mut context);
+        self.report_pressure(&mut context);
+        self.pressure.flush(&mut context);
         self.finish(context)
     }
 
@@ -404,6 +484,8 @@ impl Engine {
             "last_sweep": self.last_sweep,
             "sequence": self.sequence,
             "stats": self.stats,
+            "pressure": self.pressure,
+            "pressure_reported": self.pressure_reported,
             "detectors": detectors,
         });
         let body = saved.to_string();
@@ -462,6 +544,9 @@ impl Engine {
         engine.last_sweep = saved.last_sweep;
         engine.sequence = saved.sequence;
         engine.stats = saved.stats;
+        engine.pressure = saved.pressure;
+        engine.pressure.configure(STATE_PRESSURE, HOUR);
+        engine.pressure_reported = saved.pressure_reported;
         Ok(engine)
     }
 

@@ -216,7 +216,8 @@ struct Incident {
     last_seen: Timestamp,
     emitted_stages: u8,
     emitted_severity: Option<Severity>,
-    emitted_members: usize,
+    /// Members joined or changed since the incident was last emitted.
+    dirty: bool,
     uid: String,
 }
 
@@ -314,6 +315,7 @@ impl AttackChain {
                     incident.first_seen = incident.first_seen.min(merged.first_seen);
                     incident.last_seen = incident.last_seen.max(merged.last_seen);
                     incident.emitted_stages |= merged.emitted_stages;
+                    incident.dirty |= merged.dirty;
                     incident.emitted_severity =
                         incident.emitted_severity.max(merged.emitted_severity);
                     for member in merged.members {
@@ -419,12 +421,13 @@ impl AttackChain {
             last_seen: member.time,
             emitted_stages: 0,
             emitted_severity: None,
-            emitted_members: 0,
+            dirty: false,
             uid: stable_uid(&[ID, &member.uid]),
         });
         incident.first_seen = incident.first_seen.min(member.first_seen);
         incident.last_seen = incident.last_seen.max(member.time);
         // An update of a finding already in the incident replaces it.
+        incident.dirty = true;
         let full = incident.members.len() >= MAX_MEMBERS;
         match incident.members.iter_mut().find(|m| m.uid == member.uid) {
             Some(existing) => *existing = member,
@@ -457,17 +460,24 @@ impl AttackChain {
         };
         incident.emitted_stages |= stages;
         incident.emitted_severity = Some(severity);
-        incident.emitted_members = incident.members.len();
+        incident.dirty = false;
         context.emit(incident_finding(incident, severity, activity));
     }
 
-    fn prune(&mut self, watermark: Timestamp) {
+    fn prune(&mut self, watermark: Timestamp, context: &mut Context) {
         let horizon = self.config.horizon.0;
         let live_since = watermark.saturating_sub(horizon);
-        let mut incidents: Vec<Incident> = std::mem::take(&mut self.incidents)
-            .into_values()
-            .filter(|incident| incident.last_seen >= live_since)
-            .collect();
+        let mut incidents = Vec::new();
+        for mut incident in std::mem::take(&mut self.incidents).into_values() {
+            if incident.last_seen >= live_since {
+                incidents.push(incident);
+            } else if incident.emitted_stages != 0 && incident.dirty {
+                // An incident going idle past the horizon is final: emit what it learnt since.
+                incident.dirty = false;
+                let severity = severity_of(incident.stages());
+                context.emit(incident_finding(&incident, severity, Activity::Update));
+            }
+        }
         self.aliases.retain(|(_, _, time)| *time >= live_since);
         // Over the cap: drop the incidents idle longest, and count them.
         let keys = |incidents: &[Incident]| -> usize {
@@ -698,6 +708,10 @@ impl Detector for AttackChain {
         }
     }
 
+    fn reads_findings(&self) -> bool {
+        true
+    }
+
     fn on_finding(&mut self, finding: &Finding, context: &mut Context) {
         if let Some(stage) = Stage::of(finding.detector) {
             self.on_member(finding, stage, context);
@@ -707,7 +721,7 @@ impl Detector for AttackChain {
     fn on_watermark(&mut self, context: &mut Context) {
         let over_cap = self.index.len() > self.config.max_entities;
         if over_cap || context.watermark.saturating_sub(self.last_prune) >= DAY {
-            self.prune(context.watermark);
+            self.prune(context.watermark, context);
         }
     }
 
@@ -718,8 +732,8 @@ impl Detector for AttackChain {
             let Some(incident) = self.incidents.get_mut(&root) else {
                 continue;
             };
-            if incident.emitted_stages != 0 && incident.members.len() > incident.emitted_members {
-                incident.emitted_members = incident.members.len();
+            if incident.emitted_stages != 0 && incident.dirty {
+                incident.dirty = false;
                 let severity = severity_of(incident.stages());
                 context.emit(incident_finding(incident, severity, Activity::Update));
             }

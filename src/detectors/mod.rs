@@ -130,6 +130,10 @@ pub trait Detector {
     fn on_signal(&mut self, _signal: &Signal, _context: &mut Context) {}
     /// Offers a finding another detector emitted (the chain is a detector of findings).
     fn on_finding(&mut self, _finding: &Finding, _context: &mut Context) {}
+    /// A detector of findings closes after every other detector's closing findings reached it.
+    fn reads_findings(&self) -> bool {
+        false
+    }
     /// Event time has moved to `context.watermark`: close what lies before it.
     fn on_watermark(&mut self, _context: &mut Context) {}
     /// Closes everything still open (end of input).
@@ -264,8 +268,11 @@ impl Settings {
     }
 }
 
-/// Every detector id, in registry order.
-pub const IDS: [&str; 18] = [
+/// The id of the engine's own finding when a cap forces it to drop live state.
+pub const STATE_PRESSURE: &str = "state-pressure";
+
+/// Every detector id, in registry order, and the engine's own `state-pressure`.
+pub const IDS: [&str; 19] = [
     password_spray::ID,
     distributed_password_spray::ID,
     low_and_slow_spray::ID,
@@ -284,6 +291,7 @@ pub const IDS: [&str; 18] = [
     multi_mailbox_access::ID,
     mail_access_throttled::ID,
     attack_chain::ID,
+    STATE_PRESSURE,
 ];
 
 /// A detector in the registry with its severity override.

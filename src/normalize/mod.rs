@@ -117,20 +117,25 @@ fn normalize_at(text: &str, depth: usize, emit: &mut dyn FnMut(Normalized)) {
     }
     let raw: Raw = match serde_json::from_str(trimmed) {
         Ok(raw) => raw,
-        Err(error) => {
-            let kind = if error.is_data() {
-                RejectionKind::InvalidField
-            } else {
-                RejectionKind::Malformed
-            };
-            let prefix = if error.is_data() {
-                "invalid field"
-            } else {
-                "invalid JSON"
+        Err(error) if error.is_data() => {
+            // Parse again, only on this rare path, to name the field that is wrong.
+            let deserializer = &mut serde_json::Deserializer::from_str(trimmed);
+            let reason = match serde_path_to_error::deserialize::<_, Raw>(deserializer) {
+                Err(located) if located.path().to_string() != "." => {
+                    format!("invalid field {}: {}", located.path(), located.inner())
+                }
+                _ => format!("invalid field: {error}"),
             };
             emit(Normalized::Rejected(Rejection::new(
-                kind,
-                format!("{prefix}: {error}"),
+                RejectionKind::InvalidField,
+                reason,
+            )));
+            return;
+        }
+        Err(error) => {
+            emit(Normalized::Rejected(Rejection::new(
+                RejectionKind::Malformed,
+                format!("invalid JSON: {error}"),
             )));
             return;
         }

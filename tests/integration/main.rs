@@ -14,6 +14,8 @@ mod chain;
 mod engine;
 mod golden;
 mod helpers;
+mod hostile;
+mod properties;
 mod samples;
 mod snapshot;
 mod sprays;

@@ -666,3 +666,31 @@ pub fn app_abuse(seed: u64) -> String {
     }
     drafts.finish()
 }
+
+/// Lines `first..first + count` of the `flood` scenario (of `total`): distinct users failing from
+/// distinct IPs (10.x.y.z and 2001:db8::/32, never repeated), two per millisecond of event time
+/// from 2024-03-04, and every 20 s of event time a spray attempt from 203.0.113.66 against a new
+/// user. Built to push every table to its cap while one real spray goes on underneath.
+pub fn flood(first: u64, count: u64, total: u64) -> String {
+    const START: Timestamp = 1_709_510_400_000;
+    let mut text = String::with_capacity(count as usize * 170);
+    for n in first..(first + count).min(total) {
+        let time = snowyowl::time::format(START + (n / 2) as i64);
+        let ip = if n % 2 == 0 {
+            format!("10.{}.{}.{}", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff)
+        } else {
+            format!("2001:db8::{:x}:{:x}", n >> 16, n & 0xffff)
+        };
+        let _ = writeln!(
+            text,
+            r#"{{"id":"f{n}","createdDateTime":"{time}","userPrincipalName":"flood{n}@contoso.com","ipAddress":"{ip}","status":{{"errorCode":50126}}}}"#
+        );
+        if n % 40_000 == 0 {
+            let _ = writeln!(
+                text,
+                r#"{{"id":"s{n}","createdDateTime":"{time}","userPrincipalName":"target{n}@contoso.com","ipAddress":"203.0.113.66","status":{{"errorCode":50126}}}}"#
+            );
+        }
+    }
+    text
+}

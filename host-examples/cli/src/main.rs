@@ -113,6 +113,9 @@ struct GenerateArgs {
     /// Seed: the same seed gives the same bytes.
     #[arg(long, default_value_t = 2024)]
     seed: u64,
+    /// Events of the flood scenario.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
     /// Write here instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -128,6 +131,8 @@ enum Scenario {
     MidnightBlizzard,
     /// No sign-in logs: a secret added to an app, then the app reading six mailboxes.
     AppAbuse,
+    /// A stress test: --events distinct users failing from distinct IPs, with one real spray.
+    Flood,
 }
 
 fn random_seed() -> u64 {
@@ -240,6 +245,7 @@ fn run_generate(args: GenerateArgs) -> Result<()> {
         Scenario::Demo => generate::demo(args.seed),
         Scenario::MidnightBlizzard => generate::midnight_blizzard(args.seed),
         Scenario::AppAbuse => generate::app_abuse(args.seed),
+        Scenario::Flood => generate::flood(0, args.events, args.events),
     };
     match args.output {
         Some(path) => {

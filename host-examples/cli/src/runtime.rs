@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, Context as _, Result};
 use wasmtime::component::{Component, Linker, ResourceAny};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, ResourceLimiter, Store};
 
 /// Host bindings generated from `wit/`.
 #[allow(missing_docs)]
@@ -73,9 +73,39 @@ pub trait Backend {
     fn snapshot(&mut self) -> Result<Vec<u8>>;
 }
 
+/// Caps the component's linear memory and records how far it grew (it never shrinks).
+pub struct MemoryLimits {
+    max: usize,
+    peak: usize,
+}
+
+impl ResourceLimiter for MemoryLimits {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max {
+            return Ok(false);
+        }
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 20)
+    }
+}
+
 /// The snowyowl component running in wasmtime.
 pub struct ComponentBackend {
-    store: Store<StoreLimits>,
+    store: Store<MemoryLimits>,
     bindings: Detector,
     engine: ResourceAny,
 }
@@ -125,9 +155,10 @@ impl ComponentBackend {
             .map_err(|e| anyhow!("{e:#}"))
             .context("loading the snowyowl component")?;
         let linker = Linker::new(&engine);
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(DEFAULT_MAX_MEMORY)
-            .build();
+        let limits = MemoryLimits {
+            max: DEFAULT_MAX_MEMORY,
+            peak: 0,
+        };
         let mut store = Store::new(&engine, limits);
         store.limiter(|limits| limits);
         let bindings = Detector::instantiate(&mut store, &component, &linker)
@@ -159,6 +190,11 @@ impl ComponentBackend {
     /// Compiles `component` and creates an engine with `config`.
     pub fn new(component: &[u8], config: &str) -> Result<Self> {
         Self::with_state(component, config, None)
+    }
+
+    /// The most linear memory the component has had, in bytes (wasm memory never shrinks).
+    pub fn peak_memory(&self) -> usize {
+        self.store.data().peak
     }
 }
 

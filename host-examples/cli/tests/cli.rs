@@ -394,3 +394,31 @@ fn the_component_snapshot_restores_in_the_native_core_and_back() {
     );
     assert_eq!(findings, whole);
 }
+
+#[test]
+fn hostile_input_never_traps_the_component_or_stops_the_cli() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/hostile.ndjson");
+    let bytes = std::fs::read(&corpus).unwrap();
+    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, "").unwrap();
+    let mut native = NativeBackend::new("").unwrap();
+    let from_component = component.push(&bytes).unwrap();
+    let from_native = native.push(&bytes).unwrap();
+    assert!(!from_component.rejected.is_empty());
+    assert_eq!(
+        from_component, from_native,
+        "the component answers exactly as the core"
+    );
+    // Line by line too (each line its own batch), and the component is still usable after.
+    for line in bytes.split(|b| *b == b'\n') {
+        component.push(line).unwrap();
+    }
+    assert!(component.flush().is_ok());
+    let (code, _, stderr) =
+        snowyowl(&["scan", "--show-rejections", "200", corpus.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("hostile.ndjson:1: malformed: invalid JSON"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("invalid UTF-8"), "{stderr}");
+}
