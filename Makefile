@@ -11,7 +11,10 @@ COMPONENT := build/snowyowl.wasm
 CLI := target/release/snowyowl
 DEMO_INPUT := tests/data/demo-tenant.ndjson
 
-.PHONY: help tools component build demo test lint fmt clean
+.PHONY: help tools component build demo test lint fmt clean fuzz
+
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := push engine_ops config
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +47,20 @@ lint: ## rustfmt check and clippy with warnings as errors (native and wasm build
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --profile wasm --target wasm32-unknown-unknown --lib --features component -- -D warnings
+
+fuzz: ## Run every cargo-fuzz target for FUZZ_SECONDS (default 60) each, seeded from tests/data
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --version 0.13.2
+	@for target in $(FUZZ_TARGETS); do mkdir -p fuzz/corpus/$$target; done
+	@# Seeds: every line of the golden scenarios and hostile corpus, one file each (push), and
+	@# a few configs.
+	@cat tests/data/*.ndjson tests/data/samples/*.jsonl | split -l 1 -a 5 - fuzz/corpus/push/seed-
+	@echo '{}' > fuzz/corpus/config/empty
+	@echo '{"seed":1,"detectors":{"password-spray":{"min_users":3,"window":"5m"}},"allowlist":{"trusted_cidrs":["10.0.0.0/8"]}}' > fuzz/corpus/config/typical
+	@for target in $(FUZZ_TARGETS); do \
+		echo "fuzzing $$target for $(FUZZ_SECONDS)s"; \
+		(cd fuzz && $(CARGO) +nightly fuzz run $$target corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536) || exit 1; \
+	done
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

@@ -167,12 +167,8 @@ impl Detector for AppPrivilegedDirectoryRole {
         }
     }
 
-    fn on_watermark(&mut self, context: &mut Context) {
-        self.open.sweep(context);
-    }
-
-    fn flush(&mut self, context: &mut Context) {
-        self.open.flush(context);
+    fn suppression(&mut self) -> Option<&mut Suppression> {
+        Some(&mut self.open)
     }
 
     fn state(&self) -> StateStats {

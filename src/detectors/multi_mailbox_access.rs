@@ -175,12 +175,8 @@ impl Detector for MultiMailboxAccess {
         }
     }
 
-    fn on_watermark(&mut self, context: &mut Context) {
-        self.open.sweep(context);
-    }
-
-    fn flush(&mut self, context: &mut Context) {
-        self.open.flush(context);
+    fn suppression(&mut self) -> Option<&mut Suppression> {
+        Some(&mut self.open)
     }
 
     fn state(&self) -> StateStats {
