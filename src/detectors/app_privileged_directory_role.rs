@@ -23,44 +23,19 @@ use super::oauth_app_created::observe_actor;
 use super::{Context, Detector, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::ADDITIONAL_CLOUD_ROLES;
-use crate::config::Duration;
 use crate::event::{AuditActivity, DirectoryAudit, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::reference::privileged_role;
 use crate::time::HOUR;
-use crate::Error;
 
 /// The detector id.
 pub const ID: &str = "app-privileged-directory-role";
 
-/// Settings of `app-privileged-directory-role`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `high`.
-    pub severity: Option<Severity>,
-    /// Suppression window per service principal and role (default `1h`).
-    pub window: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            window: Duration(HOUR),
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings (nothing can be wrong beyond types).
-    pub fn validate(&self, _path: &str) -> Result<(), Error> {
-        Ok(())
-    }
-}
+super::window_config!(
+    "app-privileged-directory-role",
+    HOUR,
+    "Suppression window per service principal and role (default `1h`)."
+);
 
 /// The `app-privileged-directory-role` detector.
 #[derive(Debug, Serialize, Deserialize)]

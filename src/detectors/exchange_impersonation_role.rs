@@ -21,43 +21,18 @@ use serde_json::json;
 use super::{Context, Detector, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::ADDITIONAL_EMAIL_DELEGATE;
-use crate::config::Duration;
 use crate::event::{Event, ExchangeAdmin};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::time::HOUR;
-use crate::Error;
 
 /// The detector id.
 pub const ID: &str = "exchange-impersonation-role";
 
-/// Settings of `exchange-impersonation-role`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `high`.
-    pub severity: Option<Severity>,
-    /// Suppression window per actor and grantee (default `1h`).
-    pub window: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            window: Duration(HOUR),
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings (nothing can be wrong beyond types).
-    pub fn validate(&self, _path: &str) -> Result<(), Error> {
-        Ok(())
-    }
-}
+super::window_config!(
+    "exchange-impersonation-role",
+    HOUR,
+    "Suppression window per actor and grantee (default `1h`)."
+);
 
 const DANGEROUS_RIGHTS: [&str; 3] = ["FullAccess", "ChangePermission", "ChangeOwner"];
 

@@ -183,6 +183,42 @@ macro_rules! persist {
 }
 pub(crate) use persist;
 
+/// Declares the `Config` of a detector tuned only by its suppression window: `enabled`,
+/// `severity` and `window` (with its default and documentation).
+macro_rules! window_config {
+    ($detector:literal, $window:expr, $window_doc:literal) => {
+        #[doc = concat!("Settings of `", $detector, "`.")]
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct Config {
+            /// Run this detector.
+            pub enabled: bool,
+            /// Report findings at this severity instead of the detector's own.
+            pub severity: Option<crate::finding::Severity>,
+            #[doc = $window_doc]
+            pub window: crate::config::Duration,
+        }
+
+        impl Default for Config {
+            fn default() -> Self {
+                Config {
+                    enabled: true,
+                    severity: None,
+                    window: crate::config::Duration($window),
+                }
+            }
+        }
+
+        impl Config {
+            /// Checks the settings (nothing can be wrong beyond types).
+            pub fn validate(&self, _path: &str) -> Result<(), crate::Error> {
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use window_config;
+
 /// Settings of every detector, keyed by detector id.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]

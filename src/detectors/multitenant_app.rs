@@ -24,43 +24,18 @@ use super::oauth_app_created::observe_actor;
 use super::{Context, Detector, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::TRUSTED_RELATIONSHIP;
-use crate::config::Duration;
 use crate::event::{AuditActivity, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::time::{Timestamp, DAY};
-use crate::Error;
 
 /// The detector id.
 pub const ID: &str = "multitenant-app";
 
-/// Settings of `multitenant-app`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `medium`.
-    pub severity: Option<Severity>,
-    /// Suppression window per app (default `24h`).
-    pub window: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            window: Duration(DAY),
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings (nothing can be wrong beyond types).
-    pub fn validate(&self, _path: &str) -> Result<(), Error> {
-        Ok(())
-    }
-}
+super::window_config!(
+    "multitenant-app",
+    DAY,
+    "Suppression window per app (default `24h`)."
+);
 
 fn differs(a: Option<&str>, b: Option<&str>) -> bool {
     matches!((a, b), (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() && !a.eq_ignore_ascii_case(b))

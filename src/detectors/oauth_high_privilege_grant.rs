@@ -27,44 +27,19 @@ use super::oauth_app_created::observe_actor;
 use super::{Context, Detector, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::ADDITIONAL_CLOUD_ROLES;
-use crate::config::Duration;
 use crate::event::{AuditActivity, DirectoryAudit, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::reference::{high_risk_permission, high_risk_permissions_in};
 use crate::time::HOUR;
-use crate::Error;
 
 /// The detector id.
 pub const ID: &str = "oauth-high-privilege-grant";
 
-/// Settings of `oauth-high-privilege-grant`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `high` / `critical`.
-    pub severity: Option<Severity>,
-    /// Suppression window per grantee (default `1h`).
-    pub window: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            window: Duration(HOUR),
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings (nothing can be wrong beyond types).
-    pub fn validate(&self, _path: &str) -> Result<(), Error> {
-        Ok(())
-    }
-}
+super::window_config!(
+    "oauth-high-privilege-grant",
+    HOUR,
+    "Suppression window per grantee (default `1h`)."
+);
 
 /// What the grant was.
 struct Grant {

@@ -33,12 +33,13 @@ struct Cli {
 enum Command {
     /// Scan log files (or stdin) and write findings as NDJSON.
     ///
-    /// Reads Entra ID sign-ins in any of their four shapes (Azure Monitor diagnostic export,
-    /// Microsoft Graph, Log Analytics rows, the Office 365 unified audit log), as newline-delimited
-    /// JSON, JSON documents (arrays, {"records": [...]}, {"value": [...]}) or Log Analytics CSV
-    /// exports. Lines that cannot be read are reported on stderr with file and line; the rest of
-    /// the input is still scanned. Exit status: 0 when the scan ran (findings or not), 1 on an
-    /// error that stopped it (unreadable file, invalid config).
+    /// Reads Entra ID sign-ins (Azure Monitor diagnostic export, Microsoft Graph, Log Analytics,
+    /// the Office 365 unified audit log), directory audit records, Exchange mailbox access and
+    /// admin records, and Identity Protection risk detections, each recognised by its keys; as
+    /// newline-delimited JSON, JSON documents (arrays, {"records": [...]}, {"value": [...]}) or
+    /// Log Analytics CSV exports. Lines that cannot be read are reported on stderr with file, line
+    /// and reason; the rest of the input is still scanned. Exit status: 0 when the scan ran
+    /// (findings or not), 1 on an error that stopped it (unreadable file, invalid config or state).
     #[command(
         after_help = "Examples:\n  snowyowl scan signins.jsonl\n  snowyowl scan --config tuned.json --output findings.ndjson export.csv\n  az monitor ... | snowyowl scan -"
     )]
