@@ -46,6 +46,11 @@ pub struct Limits {
     pub max_buffered_events: usize,
     /// Sign-in ids remembered to drop duplicates.
     pub max_dedup_ids: usize,
+    /// An event this far after the latest event time is held rather than allowed to move the
+    /// watermark on its own (a bogus timestamp would otherwise close every window early).
+    pub max_time_jump: Duration,
+    /// Held events that must agree before the stream is taken to have jumped forward.
+    pub time_jump_confirmations: usize,
 }
 
 impl Default for Limits {
@@ -53,6 +58,8 @@ impl Default for Limits {
         Limits {
             max_buffered_events: 1_000_000,
             max_dedup_ids: 1_000_000,
+            max_time_jump: Duration(crate::time::DAY),
+            time_jump_confirmations: 16,
         }
     }
 }
@@ -114,6 +121,10 @@ impl Config {
             self.limits.max_buffered_events,
         )?;
         positive("limits.max_dedup_ids", self.limits.max_dedup_ids)?;
+        positive(
+            "limits.time_jump_confirmations",
+            self.limits.time_jump_confirmations,
+        )?;
         self.allowlist()?;
         self.detectors.validate()
     }

@@ -63,6 +63,8 @@ pub struct Stats {
     pub late: u64,
     /// Events forced out of the reorder buffer early because it was full.
     pub buffer_overflow: u64,
+    /// Events held because they lie far after the stream (see `limits.max_time_jump`).
+    pub held_future: usize,
     /// Events waiting in the reorder buffer.
     pub buffered: usize,
     /// Ids remembered for de-duplication.
@@ -133,6 +135,7 @@ struct SavedEngine {
     stats: Stats,
     pressure: Suppression,
     pressure_reported: u64,
+    held: Vec<Event>,
     detectors: BTreeMap<String, serde_json::Value>,
 }
 
@@ -151,6 +154,8 @@ pub struct Engine {
     /// The open `state-pressure` finding, and the evictions it has reported.
     pressure: Suppression,
     pressure_reported: u64,
+    /// Events far after the stream, held until the stream catches up or enough of them agree.
+    held: Vec<Event>,
 }
 
 impl Engine {
@@ -169,6 +174,7 @@ impl Engine {
             stats: Stats::default(),
             pressure: Suppression::new(STATE_PRESSURE, HOUR),
             pressure_reported: 0,
+            held: Vec::new(),
             config,
         })
     }
@@ -229,7 +235,37 @@ impl Engine {
         pushed
     }
 
+    /// Takes in an event: one far after the stream is held (it must not move the watermark on
+    /// its own); otherwise it is admitted, and held events the stream has caught up with follow.
     fn accept(&mut self, event: Event, context: &mut Context) {
+        let jump = self.config.limits.max_time_jump.0;
+        let far = self
+            .max_time
+            .is_some_and(|max| event.time() > max.saturating_add(jump));
+        if far {
+            self.held.push(event);
+            if self.held.len() >= self.config.limits.time_jump_confirmations {
+                // Enough events agree: the stream really jumped forward.
+                for event in std::mem::take(&mut self.held) {
+                    self.admit(event, context);
+                }
+            }
+            return;
+        }
+        self.admit(event, context);
+        if !self.held.is_empty() {
+            let max = self.max_time.unwrap_or(Timestamp::MIN).saturating_add(jump);
+            let (caught_up, still): (Vec<Event>, Vec<Event>) = std::mem::take(&mut self.held)
+                .into_iter()
+                .partition(|e| e.time() <= max);
+            self.held = still;
+            for event in caught_up {
+                self.admit(event, context);
+            }
+        }
+    }
+
+    fn admit(&mut self, event: Event, context: &mut Context) {
         let time = event.time();
         let lateness = self.config.allowed_lateness.0;
         if let Some(watermark) = self.watermark {
@@ -439,10 +475,14 @@ impl Engine {
         self.finish(context)
     }
 
-    /// End of input: processes every buffered event and closes every open finding.
+    /// End of input: processes every buffered (and held) event and closes every open finding.
     pub fn flush(&mut self) -> Vec<Finding> {
+        let mut context = Context::new(self.watermark.unwrap_or(Timestamp::MIN));
+        for event in std::mem::take(&mut self.held) {
+            self.admit(event, &mut context);
+        }
         let watermark = self.max_time.unwrap_or(Timestamp::MIN);
-        let mut context = Context::new(self.watermark.map_or(watermark, |w| w.max(watermark)));
+        context.watermark = self.watermark.map_or(watermark, |w| w.max(watermark));
         while !self.buffer.is_empty() {
             self.release_one(&mut context);
         }
@@ -486,6 +526,7 @@ impl Engine {
             "stats": self.stats,
             "pressure": self.pressure,
             "pressure_reported": self.pressure_reported,
+            "held": self.held,
             "detectors": detectors,
         });
         let body = saved.to_string();
@@ -547,6 +588,7 @@ impl Engine {
         engine.pressure = saved.pressure;
         engine.pressure.configure(STATE_PRESSURE, HOUR);
         engine.pressure_reported = saved.pressure_reported;
+        engine.held = saved.held;
         Ok(engine)
     }
 
@@ -554,6 +596,7 @@ impl Engine {
     pub fn stats(&self) -> Stats {
         let mut stats = self.stats.clone();
         stats.buffered = self.buffer.len();
+        stats.held_future = self.held.len();
         stats.dedup_ids = self.dedup.len();
         stats.dedup_evicted = self.dedup.evicted();
         stats.watermark = self.watermark;

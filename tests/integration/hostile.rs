@@ -112,3 +112,71 @@ fn times_outside_2000_to_2100_are_rejected() {
         "rejected times never move the watermark"
     );
 }
+
+fn at(time: &str, user: &str) -> String {
+    format!(
+        r#"{{"id":"{user}-{time}","createdDateTime":"{time}","userPrincipalName":"{user}","ipAddress":"203.0.113.66","status":{{"errorCode":50126}}}}"#
+    )
+}
+
+#[test]
+fn one_event_far_ahead_does_not_drag_the_watermark() {
+    let mut engine = Engine::from_json("").unwrap();
+    let mut lines: Vec<String> = (0..10)
+        .map(|i| at(&format!("2024-03-04T09:{i:02}:00Z"), &format!("u{i}@c.com")))
+        .collect();
+    lines.insert(4, at("2099-12-31T23:59:59Z", "forged@c.com"));
+    let pushed = engine.push(lines.join("\n").as_bytes());
+    assert_eq!(
+        pushed.accepted, 11,
+        "the forged event is accepted, not rejected"
+    );
+    let stats = engine.stats();
+    assert_eq!(stats.held_future, 1);
+    assert!(
+        stats.watermark < Some(1_800_000_000_000),
+        "the watermark stayed with the stream"
+    );
+    let findings = engine.flush();
+    let spray = findings
+        .iter()
+        .find(|f| f.detector == "password-spray")
+        .expect("spray found");
+    assert_eq!(
+        spray.unmapped["user_count"], 10,
+        "the spray window was not closed early"
+    );
+    assert_eq!(
+        engine.stats().held_future,
+        0,
+        "held events are processed at the end, never lost"
+    );
+}
+
+#[test]
+fn a_real_jump_forward_is_followed_once_enough_events_agree() {
+    let mut engine = Engine::from_json(r#"{"limits": {"time_jump_confirmations": 4}}"#).unwrap();
+    let january: Vec<String> = (0..5)
+        .map(|i| at(&format!("2024-01-10T09:0{i}:00Z"), &format!("j{i}@c.com")))
+        .collect();
+    let march: Vec<String> = (0..5)
+        .map(|i| at(&format!("2024-03-10T09:0{i}:00Z"), &format!("m{i}@c.com")))
+        .collect();
+    engine.push(january.join("\n").as_bytes());
+    engine.push(march[..3].join("\n").as_bytes());
+    assert_eq!(engine.stats().held_future, 3);
+    engine.push(march[3..].join("\n").as_bytes());
+    let stats = engine.stats();
+    assert_eq!(
+        stats.held_future, 0,
+        "four agreeing events: the stream jumped"
+    );
+    assert!(stats.watermark > Some(1_709_000_000_000));
+    let error = Engine::from_json(r#"{"limits": {"time_jump_confirmations": 0}}"#)
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(
+        error.as_deref(),
+        Some("invalid config: limits.time_jump_confirmations: must be at least 1")
+    );
+}
