@@ -46,8 +46,10 @@ pub struct Pushed {
     pub ignored: u32,
 }
 
-/// Counters and state sizes, reported by `stats`.
+/// Counters and state sizes, reported by `stats`. (Counters added later default to zero when an
+/// older snapshot is read.)
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Stats {
     /// Records read.
     pub records: u64,
@@ -135,6 +137,7 @@ struct SavedEngine {
     stats: Stats,
     pressure: Suppression,
     pressure_reported: u64,
+    #[serde(default)]
     held: Vec<Event>,
     detectors: BTreeMap<String, serde_json::Value>,
 }

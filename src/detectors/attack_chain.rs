@@ -488,8 +488,14 @@ impl AttackChain {
         };
         incidents.sort_by(|a, b| (b.last_seen, &a.uid).cmp(&(a.last_seen, &b.uid)));
         while keys(&incidents) + 2 * self.aliases.len() > self.config.max_entities {
-            if incidents.pop().is_some() {
+            if let Some(mut dropped) = incidents.pop() {
                 self.pruned += 1;
+                if dropped.emitted_stages != 0 && dropped.dirty {
+                    // Dropped for the cap: what it learnt since it was last emitted still goes out.
+                    dropped.dirty = false;
+                    let severity = severity_of(dropped.stages());
+                    context.emit(incident_finding(&dropped, severity, Activity::Update));
+                }
             } else if !self.aliases.is_empty() {
                 self.aliases.remove(0);
                 self.pruned += 1;

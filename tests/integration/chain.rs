@@ -222,3 +222,24 @@ fn the_same_app_in_another_tenants_logs_links_too() {
         ["oauth-foothold", "mail-collection"]
     );
 }
+
+#[test]
+fn the_entity_cap_prunes_incidents_counted_and_reported() {
+    // A cap so small that the full story cannot be held: incidents are pruned for it (each
+    // changed one emitting its last update first), the pruning is counted, and state-pressure
+    // reports it.
+    let mut engine =
+        Engine::from_json(r#"{"detectors": {"attack-chain": {"max_entities": 40}}}"#).unwrap();
+    let mut findings = engine.push(FULL.as_bytes()).findings;
+    findings.extend(engine.flush());
+    let stats = engine.stats();
+    assert!(
+        stats.detectors["attack-chain"].evicted > 0,
+        "the cap pruned incidents"
+    );
+    assert!(
+        findings.iter().any(|f| f.detector == "state-pressure"),
+        "and said so"
+    );
+    assert!(findings.iter().any(|f| f.detector == "attack-chain"));
+}
