@@ -170,14 +170,6 @@ impl DistributedPasswordSpray {
         }
     }
 
-    fn take(&mut self, failure: Failure) {
-        if self.window.len() >= self.config.max_failures {
-            self.window.pop_front();
-            self.dropped += 1;
-        }
-        self.window.push_back(failure);
-    }
-
     fn evaluate(&mut self, now: Timestamp, context: &mut Context) {
         let since = now.saturating_sub(self.config.window.0);
         while self
@@ -401,14 +393,12 @@ impl Detector for DistributedPasswordSpray {
     }
 
     fn on_watermark(&mut self, context: &mut Context) {
-        let mut released = Vec::new();
-        self.failures
-            .release(context.watermark, |failure| released.push(failure));
-        let any = !released.is_empty();
-        for failure in released {
-            self.take(failure);
-        }
-        if any {
+        let cap = self.config.max_failures;
+        let (moved, dropped) = self
+            .failures
+            .release_into(context.watermark, &mut self.window, cap);
+        self.dropped += dropped;
+        if moved > 0 {
             let now = self.window.back().map_or(context.watermark, |f| f.time);
             self.evaluate(now, context);
         }
@@ -416,12 +406,10 @@ impl Detector for DistributedPasswordSpray {
     }
 
     fn flush(&mut self, context: &mut Context) {
-        let mut released = Vec::new();
-        self.failures.release_all(|failure| released.push(failure));
-        if !released.is_empty() {
-            for failure in released {
-                self.take(failure);
-            }
+        let cap = self.config.max_failures;
+        let (moved, dropped) = self.failures.release_all_into(&mut self.window, cap);
+        self.dropped += dropped;
+        if moved > 0 {
             let now = self.window.back().map_or(context.watermark, |f| f.time);
             self.evaluate(now, context);
         }

@@ -301,16 +301,11 @@ impl Detector for LowAndSlowSpray {
     }
 
     fn on_watermark(&mut self, context: &mut Context) {
-        let mut released = Vec::new();
-        self.failures
-            .release(context.watermark, |failure| released.push(failure));
-        for failure in released {
-            if self.horizon.len() >= self.config.max_failures {
-                self.horizon.pop_front();
-                self.dropped += 1;
-            }
-            self.horizon.push_back(failure);
-        }
+        let cap = self.config.max_failures;
+        let (_, dropped) = self
+            .failures
+            .release_into(context.watermark, &mut self.horizon, cap);
+        self.dropped += dropped;
         if !self.horizon.is_empty() {
             self.evaluate(context.watermark, context);
         }
@@ -318,9 +313,9 @@ impl Detector for LowAndSlowSpray {
     }
 
     fn flush(&mut self, context: &mut Context) {
-        let mut released = Vec::new();
-        self.failures.release_all(|failure| released.push(failure));
-        self.horizon.extend(released);
+        let cap = self.config.max_failures;
+        let (_, dropped) = self.failures.release_all_into(&mut self.horizon, cap);
+        self.dropped += dropped;
         if let Some(last) = self.horizon.back().map(|f| f.time) {
             // End of input: every failure has settled as far as it ever will.
             let settled = last.saturating_add(self.config.settle.0);

@@ -112,9 +112,16 @@ impl UnresolvedFailures {
         });
     }
 
-    /// Releases, in time order, every failure whose resolution time has passed and that did not
-    /// resolve.
-    pub fn release(&mut self, watermark: Timestamp, mut emit: impl FnMut(Failure)) {
+    /// Moves, in time order, every failure whose resolution time has passed and that did not
+    /// resolve onto the back of `window`, which keeps at most `cap` (the oldest go first).
+    /// Returns how many were moved and how many old ones the cap pushed out.
+    pub fn release_into(
+        &mut self,
+        watermark: Timestamp,
+        window: &mut VecDeque<Failure>,
+        cap: usize,
+    ) -> (usize, u64) {
+        let (mut moved, mut dropped) = (0, 0);
         while self
             .pending
             .front()
@@ -129,15 +136,22 @@ impl UnresolvedFailures {
                 .last_success
                 .get(&failure.user)
                 .is_some_and(|success| *success >= failure.time);
-            if !resolved {
-                emit(failure);
+            if resolved {
+                continue;
             }
+            while window.len() >= cap.max(1) {
+                window.pop_front();
+                dropped += 1;
+            }
+            window.push_back(failure);
+            moved += 1;
         }
+        (moved, dropped)
     }
 
-    /// Releases everything still held (end of input), resolving against what is known.
-    pub fn release_all(&mut self, emit: impl FnMut(Failure)) {
-        self.release(Timestamp::MAX, emit);
+    /// Moves everything still held (end of input), resolving against what is known.
+    pub fn release_all_into(&mut self, window: &mut VecDeque<Failure>, cap: usize) -> (usize, u64) {
+        self.release_into(Timestamp::MAX, window, cap)
     }
 
     /// Failures held plus users remembered.
