@@ -11,7 +11,11 @@ COMPONENT := build/snowyowl.wasm
 CLI := target/release/snowyowl
 DEMO_INPUT := tests/data/demo-tenant.ndjson
 
-.PHONY: help tools component build demo test lint fmt clean fuzz
+FLB_MODULE := build/snowyowl-fluent-bit.wasm
+# An engine configuration file to bake into the Fluent Bit module (it cannot be passed at run time).
+FLB_CONFIG ?=
+
+.PHONY: help tools component fluent-bit build demo test lint fmt clean fuzz
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := push engine_ops config
@@ -32,6 +36,19 @@ component: tools ## Build the WebAssembly component (build/snowyowl.wasm) and ch
 		echo "error: the component imports something; it must import nothing" >&2; exit 1; fi
 	@echo "built $(COMPONENT) ($$(wc -c < $(COMPONENT)) bytes, exports only)"
 
+fluent-bit: tools ## Build the Fluent Bit filter module (build/snowyowl-fluent-bit.wasm); FLB_CONFIG=file bakes in a config
+	@if [ -n "$(FLB_CONFIG)" ]; then $(MAKE) --no-print-directory build \
+		&& $(CLI) scan --quiet --config "$(FLB_CONFIG)" /dev/null \
+		&& echo "configuration $(FLB_CONFIG) is valid"; fi
+	SNOWYOWL_FLB_CONFIG="$$(if [ -n "$(FLB_CONFIG)" ]; then cat "$(FLB_CONFIG)"; else echo '{}'; fi)" \
+	SNOWYOWL_FLB_SEED="$$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')" \
+		$(CARGO) build --target wasm32-unknown-unknown --profile wasm --lib --features fluent-bit
+	@mkdir -p build
+	cp $(CORE_WASM) $(FLB_MODULE)
+	@if wasm-tools print $(FLB_MODULE) | grep -E '^\s*\(import ' ; then \
+		echo "error: the Fluent Bit module imports something; it must import nothing" >&2; exit 1; fi
+	@echo "built $(FLB_MODULE) ($$(wc -c < $(FLB_MODULE)) bytes; exports snowyowl_filter, snowyowl_findings_only, malloc, free)"
+
 build: component ## Build the CLI (target/release/snowyowl) with the component inside
 	$(CARGO) build --release -p snowyowl-cli
 
@@ -40,13 +57,14 @@ demo: build ## Run the CLI on the bundled sample tenant and print the findings
 	$(CLI) scan --brief --output build/demo-findings.ndjson $(DEMO_INPUT)
 	@echo "full OCSF findings: build/demo-findings.ndjson"
 
-test: component lint ## Run every test (what CI runs)
+test: component fluent-bit lint ## Run every test (what CI runs)
 	$(CARGO) test --release --workspace
 
 lint: ## rustfmt check and clippy with warnings as errors (native and wasm builds)
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --profile wasm --target wasm32-unknown-unknown --lib --features component -- -D warnings
+	$(CARGO) clippy --profile wasm --target wasm32-unknown-unknown --lib --features fluent-bit -- -D warnings
 
 fuzz: ## Run every cargo-fuzz target for FUZZ_SECONDS (default 60) each, seeded from tests/data
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal

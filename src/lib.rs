@@ -40,6 +40,8 @@ pub mod time;
 
 #[cfg(feature = "component")]
 mod component;
+#[cfg(feature = "fluent-bit")]
+pub mod fluent_bit;
 
 pub use config::Config;
 pub use engine::{Engine, Pushed, Rejected, Stats};
