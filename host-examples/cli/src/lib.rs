@@ -6,6 +6,7 @@ pub mod generate;
 pub mod input;
 pub mod runtime;
 pub mod scan;
+pub mod serve;
 
 pub use runtime::{
     Backend, ComponentBackend, HostFinding, HostPushed, HostRejected, NativeBackend,

@@ -4,6 +4,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -12,6 +14,7 @@ use serde_json::Value;
 use snowyowl_cli::input::Format;
 use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
 use snowyowl_cli::scan::{scan, ScanOptions};
+use snowyowl_cli::serve::{serve, ServeOptions};
 use snowyowl_cli::{generate, Backend, ComponentBackend, NativeBackend};
 
 #[derive(Parser, Debug)]
@@ -44,6 +47,20 @@ enum Command {
         after_help = "Examples:\n  snowyowl scan signins.jsonl\n  snowyowl scan --config tuned.json --output findings.ndjson export.csv\n  az monitor ... | snowyowl scan -"
     )]
     Scan(ScanArgs),
+    /// Run as a sidecar: read NDJSON events from TCP clients, answer findings as NDJSON.
+    ///
+    /// One engine sees every client's events. Findings go back on the connection whose events
+    /// made them, or with --findings-to to one TCP listener (Vector's socket source). When the
+    /// engine falls behind, clients are not read until it catches up (TCP back-pressure); nothing
+    /// is dropped. Bad lines are reported on stderr with client and line. On SIGINT or SIGTERM it
+    /// stops accepting, finishes the lines already read, and then either saves its state
+    /// (--state-file: open windows carry over to the next start) or closes every open window and
+    /// sends the findings that makes (without --state-file, or with --final); findings whose
+    /// destination is gone are written to stdout.
+    #[command(
+        after_help = "Examples:\n  snowyowl serve --listen 127.0.0.1:5140\n  snowyowl serve --findings-to 127.0.0.1:5141 --state-file /var/lib/snowyowl/state\n  (see host-examples/vector for a Vector pipeline)"
+    )]
+    Serve(ServeArgs),
     /// Write a deterministic scenario (NDJSON) for demos and tests.
     Generate(GenerateArgs),
 }
@@ -56,36 +73,17 @@ struct ScanArgs {
     /// Write findings here instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Detector settings (JSON): thresholds, windows, enable/disable, severity overrides. Errors
-    /// name the field. See the README for every key.
-    #[arg(short, long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Load this build of the component instead of the one built into the binary.
-    #[arg(long, value_name = "PATH")]
-    component: Option<PathBuf>,
-    /// Run the component in wasmtime (default), or the same core compiled natively (for checks).
-    #[arg(long, value_enum, default_value_t = EngineKind::Component)]
-    engine: EngineKind,
+    #[command(flatten)]
+    engine: EngineArgs,
     /// How the input is framed.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     format: Format,
     /// Records per batch handed to the engine.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     batch_size: u32,
-    /// Seed for the engine's hash tables (default: random). Set it only to reproduce a run.
-    #[arg(long)]
-    seed: Option<u64>,
     /// How many rejected lines to list on stderr.
     #[arg(long, default_value_t = 20, value_name = "N")]
     show_rejections: usize,
-    /// Keep the engine's state in this file across runs: read at start (if it exists), written
-    /// atomically at the end. Open windows then stay open between runs, so a shipper restart or a
-    /// batch split over files loses nothing; use --final on the last run to close them.
-    #[arg(long, value_name = "FILE")]
-    state_file: Option<PathBuf>,
-    /// With --state-file: close every open window at the end of this run (end of input).
-    #[arg(long, requires = "state_file")]
-    r#final: bool,
     /// Print one readable line per finding on stdout instead of the NDJSON (which still goes to
     /// --output when given).
     #[arg(long)]
@@ -96,6 +94,54 @@ struct ScanArgs {
     /// No summary and no progress bar on stderr.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// How the engine is built: shared by `scan` and `serve`.
+#[derive(Parser, Debug)]
+struct EngineArgs {
+    /// Detector settings (JSON): thresholds, windows, enable/disable, severity overrides. Errors
+    /// name the field. See the README for every key.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Load this build of the component instead of the one built into the binary.
+    #[arg(long, value_name = "PATH")]
+    component: Option<PathBuf>,
+    /// Run the component in wasmtime (default), or the same core compiled natively (for checks).
+    #[arg(long, value_enum, default_value_t = EngineKind::Component)]
+    engine: EngineKind,
+    /// Seed for the engine's hash tables (default: random). Set it only to reproduce a run.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Keep the engine's state in this file across runs: read at start (if it exists), written
+    /// atomically at the end. Open windows then stay open between runs, so a shipper restart or a
+    /// batch split over files loses nothing; use --final on the last run to close them.
+    #[arg(long, value_name = "FILE")]
+    state_file: Option<PathBuf>,
+    /// With --state-file: close every open window at the end of this run.
+    #[arg(long, requires = "state_file")]
+    r#final: bool,
+}
+
+#[derive(Parser, Debug)]
+struct ServeArgs {
+    /// Address to listen on for newline-delimited JSON events.
+    #[arg(long, default_value = "127.0.0.1:5140", value_name = "ADDR")]
+    listen: String,
+    /// Send findings (NDJSON) to this TCP listener, such as Vector's socket source, instead of
+    /// back on the connection whose events made them.
+    #[arg(long, value_name = "ADDR")]
+    findings_to: Option<String>,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Longest line accepted, in bytes; longer ones are reported and skipped.
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    max_line_bytes: usize,
+    /// Most clients connected at once; more are refused.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    max_clients: usize,
+    /// How many rejected lines to report per client on stderr before only counting them.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    show_rejections: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -166,7 +212,8 @@ fn config_with_seed(text: Option<String>, seed: Option<u64>) -> Result<String> {
     Ok(Value::Object(object).to_string())
 }
 
-fn run_scan(args: ScanArgs) -> Result<()> {
+/// Builds the engine the arguments describe, restoring its state file when there is one.
+fn open_backend(args: &EngineArgs) -> Result<Box<dyn Backend>> {
     let config_text = match &args.config {
         Some(path) => Some(
             std::fs::read_to_string(path)
@@ -190,7 +237,7 @@ fn run_scan(args: ScanArgs) -> Result<()> {
         (Some(_), Some(path)) => format!("{config_name} with state file {}", path.display()),
         _ => config_name.clone(),
     };
-    let mut backend: Box<dyn Backend> = match args.engine {
+    Ok(match args.engine {
         EngineKind::Component => {
             let bytes = match &args.component {
                 Some(path) => std::fs::read(path)
@@ -203,7 +250,21 @@ fn run_scan(args: ScanArgs) -> Result<()> {
         EngineKind::Native => {
             Box::new(NativeBackend::with_state(&config, state.as_deref()).with_context(context)?)
         }
-    };
+    })
+}
+
+/// Saves the engine's state to --state-file, when given.
+fn save_state(backend: &mut dyn Backend, args: &EngineArgs) -> Result<()> {
+    if let Some(path) = &args.state_file {
+        let snapshot = backend.snapshot()?;
+        snowyowl_cli::scan::write_atomically(path, &snapshot)
+            .with_context(|| format!("saving state to {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn run_scan(args: ScanArgs) -> Result<()> {
+    let mut backend = open_backend(&args.engine)?;
     let stdout = || BufWriter::new(io::stdout().lock());
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(
@@ -224,20 +285,74 @@ fn run_scan(args: ScanArgs) -> Result<()> {
         batch_size: args.batch_size as usize,
         progress_from: show_progress.then_some(8 << 20),
         brief: args.brief,
-        flush_at_end: args.state_file.is_none() || args.r#final,
+        flush_at_end: args.engine.state_file.is_none() || args.engine.r#final,
     };
     let summary = scan(backend.as_mut(), &options, &mut out, &mut brief)?;
-    if let Some(path) = &args.state_file {
-        let snapshot = backend.snapshot()?;
-        snowyowl_cli::scan::write_atomically(path, &snapshot)
-            .with_context(|| format!("saving state to {}", path.display()))?;
-    }
+    save_state(backend.as_mut(), &args.engine)?;
     if !args.quiet {
         eprint!("{}", summary.render(args.show_rejections));
     }
     if args.stats {
         eprintln!("{}", backend.stats()?);
     }
+    Ok(())
+}
+
+fn resolve(address: &str) -> Result<std::net::SocketAddr> {
+    use std::net::ToSocketAddrs;
+    address
+        .to_socket_addrs()
+        .with_context(|| format!("resolving {address}"))?
+        .next()
+        .with_context(|| format!("{address} resolves to no address"))
+}
+
+fn run_serve(args: ServeArgs) -> Result<()> {
+    let mut backend = open_backend(&args.engine)?;
+    let listener = std::net::TcpListener::bind(&args.listen)
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let options = ServeOptions {
+        findings_to: args.findings_to.as_deref().map(resolve).transpose()?,
+        max_line_bytes: args.max_line_bytes,
+        max_clients: args.max_clients,
+        show_rejections: args.show_rejections,
+        ..ServeOptions::default()
+    };
+    let shutdown = Arc::new(AtomicBool::new(false));
+    {
+        let shutdown = Arc::clone(&shutdown);
+        ctrlc::set_handler(move || shutdown.store(true, Ordering::Relaxed))
+            .context("installing the SIGINT/SIGTERM handler")?;
+    }
+    eprintln!(
+        "snowyowl serve: listening on {}{}",
+        listener.local_addr()?,
+        options
+            .findings_to
+            .map(|a| format!(", findings to {a}"))
+            .unwrap_or_default()
+    );
+    let close = args.engine.state_file.is_none() || args.engine.r#final;
+    let served = serve(backend.as_mut(), listener, &options, shutdown, close)?;
+    save_state(backend.as_mut(), &args.engine)?;
+    eprintln!(
+        "snowyowl serve: stopped: {} clients, {} lines, {} events, {} rejected, {} findings{}{}",
+        served.clients,
+        served.lines,
+        served.accepted,
+        served.rejected,
+        served.findings,
+        if served.rerouted > 0 {
+            format!(" ({} written to stdout)", served.rerouted)
+        } else {
+            String::new()
+        },
+        match (&args.engine.state_file, close) {
+            (Some(path), false) => format!("; open windows saved to {}", path.display()),
+            (Some(path), true) => format!("; windows closed, state saved to {}", path.display()),
+            (None, _) => "; windows closed".to_owned(),
+        }
+    );
     Ok(())
 }
 
@@ -263,6 +378,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
+        Command::Serve(args) => run_serve(args),
         Command::Generate(args) => run_generate(args),
     };
     match result {

@@ -1,0 +1,339 @@
+//! `snowyowl serve` over real sockets: the sidecar Vector talks to.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data")
+        .join(name)
+}
+
+fn scenario() -> String {
+    std::fs::read_to_string(data("midnight-blizzard.ndjson")).unwrap()
+}
+
+/// The findings the CLI's `scan` writes for `file`, sorted.
+fn scan(file: &Path) -> Vec<String> {
+    scan_with(file, &[])
+}
+
+fn scan_with(file: &Path, args: &[&str]) -> Vec<String> {
+    let output = Command::new(env!("CARGO_BIN_EXE_snowyowl"))
+        .args(["scan", "--quiet"])
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    sorted(String::from_utf8(output.stdout).unwrap())
+}
+
+/// Asserts two sorted finding lists are equal, naming the differences briefly.
+fn assert_same(found: &[String], expected: &[String]) {
+    if found == expected {
+        return;
+    }
+    let brief = |line: &String| {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        format!(
+            "{} {} {} t={}",
+            v["finding_info"]["analytic"]["uid"],
+            v["activity_name"],
+            v["finding_info"]["uid"],
+            v["time"]
+        )
+    };
+    let missing: Vec<String> = expected
+        .iter()
+        .filter(|f| !found.contains(f))
+        .map(brief)
+        .collect();
+    let extra: Vec<String> = found
+        .iter()
+        .filter(|f| !expected.contains(f))
+        .map(brief)
+        .collect();
+    panic!(
+        "{} findings, expected {}\nmissing: {missing:#?}\nextra: {extra:#?}",
+        found.len(),
+        expected.len()
+    );
+}
+
+fn sorted(text: String) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines.sort();
+    lines
+}
+
+struct Server {
+    child: Child,
+    address: String,
+    stderr: mpsc::Receiver<String>,
+    stdout: thread::JoinHandle<String>,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_snowyowl"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (send, stderr) = mpsc::channel();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        thread::spawn(move || {
+            for line in lines.by_ref() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut stdout = child.stdout.take().unwrap();
+        let stdout = thread::spawn(move || {
+            let mut text = String::new();
+            stdout.read_to_string(&mut text).unwrap();
+            text
+        });
+        let first = stderr.recv_timeout(Duration::from_secs(60)).unwrap();
+        let address = first
+            .strip_prefix("snowyowl serve: listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+            .split(',')
+            .next()
+            .unwrap()
+            .to_owned();
+        Server {
+            child,
+            address,
+            stderr,
+            stdout,
+        }
+    }
+
+    fn connect(&self) -> TcpStream {
+        TcpStream::connect(&self.address).unwrap()
+    }
+
+    /// Waits for a stderr line containing `text`; returns every line read meanwhile.
+    fn wait_for(&self, text: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            let line = self
+                .stderr
+                .recv_timeout(Duration::from_secs(120))
+                .unwrap_or_else(|_| panic!("no {text:?} on stderr; saw {seen:#?}"));
+            let done = line.contains(text);
+            seen.push(line);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    /// SIGTERM, then the findings written to stdout and the rest of stderr.
+    fn stop(mut self) -> (String, Vec<String>) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        let stderr: Vec<String> = self.stderr.iter().collect();
+        assert!(exit.success(), "serve failed: {stderr:#?}");
+        (self.stdout.join().unwrap(), stderr)
+    }
+}
+
+/// Sends `text`, half-closes, and reads the answers until the server closes the connection.
+fn send_and_read(mut stream: TcpStream, text: &[u8]) -> String {
+    let mut reader = stream.try_clone().unwrap();
+    let answers = thread::spawn(move || {
+        let mut answers = String::new();
+        reader.read_to_string(&mut answers).unwrap();
+        answers
+    });
+    stream.write_all(text).unwrap();
+    stream.shutdown(Shutdown::Write).unwrap();
+    answers.join().unwrap()
+}
+
+#[test]
+fn one_client_gets_the_findings_the_cli_finds() {
+    let server = Server::start(&[]);
+    let answers = send_and_read(server.connect(), scenario().as_bytes());
+    server.wait_for("closed");
+    let (closing, stderr) = server.stop();
+    // Findings of closing windows at shutdown go to stdout (the client is gone).
+    let all = sorted(answers.clone() + &closing);
+    assert_same(&all, &scan(&data("midnight-blizzard.ndjson")));
+    assert!(answers.contains("distributed-password-spray"));
+    let summary = stderr.last().unwrap();
+    assert!(summary.contains("4909 events, 0 rejected"), "{summary}");
+}
+
+#[test]
+fn two_clients_at_once_share_one_engine() {
+    // Two shippers each send half of the tenant's events (alternate lines), at the same time.
+    // Their streams interleave in whatever order the sockets deliver; with an allowed lateness
+    // covering the whole scenario that disorder cannot change the findings.
+    let dir = std::env::temp_dir().join(format!("snowyowl-two-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.json");
+    std::fs::write(&config, r#"{"allowed_lateness": "4d"}"#).unwrap();
+    let config_arg = config.to_str().unwrap();
+    let server = Server::start(&["--engine", "native", "--config", config_arg]);
+    let text = scenario();
+    let (mut even, mut odd) = (String::new(), String::new());
+    for (n, line) in text.lines().enumerate() {
+        let half = if n % 2 == 0 { &mut even } else { &mut odd };
+        half.push_str(line);
+        half.push('\n');
+    }
+    let (a, b) = (server.connect(), server.connect());
+    let first = thread::spawn(move || send_and_read(a, even.as_bytes()));
+    let second = send_and_read(b, odd.as_bytes());
+    let first = first.join().unwrap();
+    let (closing, stderr) = server.stop();
+    assert_same(
+        &sorted(first + &second + &closing),
+        &scan_with(&data("midnight-blizzard.ndjson"), &["--config", config_arg]),
+    );
+    let summary = stderr.last().unwrap();
+    assert!(
+        summary.contains("2 clients, 4909 lines, 4909 events"),
+        "{summary}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_client_that_disconnects_mid_line_loses_only_that_line() {
+    let server = Server::start(&[]);
+    let text = scenario();
+    let lines: Vec<&str> = text.lines().collect();
+    let cut = 2000;
+    // The first client sends 2,000 lines and half of the next, then vanishes.
+    let mut first = server.connect();
+    let head = lines[..cut].join("\n") + "\n";
+    let partial = &lines[cut][..lines[cut].len() / 2];
+    first.write_all(head.as_bytes()).unwrap();
+    first.write_all(partial.as_bytes()).unwrap();
+    drop(first);
+    let seen = server.wait_for("closed");
+    assert!(
+        seen.iter()
+            .any(|l| l.contains(&format!("line {}: malformed", cut + 1))),
+        "{seen:#?}"
+    );
+    // A second client carries on from the cut line.
+    let tail = lines[cut..].join("\n") + "\n";
+    let answers = send_and_read(server.connect(), tail.as_bytes());
+    let (closing, stderr) = server.stop();
+    // Findings made while the first client was connected went to stdout once it had gone, or
+    // back to it: everything the CLI finds is somewhere.
+    let all = sorted(answers + &closing);
+    let expected = scan(&data("midnight-blizzard.ndjson"));
+    for finding in &all {
+        assert!(expected.contains(finding), "unexpected finding {finding}");
+    }
+    assert!(stderr.last().unwrap().contains("1 rejected"), "{stderr:#?}");
+}
+
+#[test]
+fn over_long_lines_are_skipped_and_reported() {
+    let server = Server::start(&["--max-line-bytes", "1000"]);
+    let text = scenario();
+    let lines: Vec<&str> = text.lines().take(50).collect();
+    let mut input = lines[..10].join("\n") + "\n";
+    input.push_str(&format!("{{\"pad\":\"{}\"}}\n", "x".repeat(200_000)));
+    input.push_str(&(lines[10..].join("\n") + "\n"));
+    let _ = send_and_read(server.connect(), input.as_bytes());
+    let seen = server.wait_for("closed");
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("line 11: line longer than 1000 bytes")),
+        "{seen:#?}"
+    );
+    let (_, stderr) = server.stop();
+    assert!(
+        stderr.last().unwrap().contains("50 events, 1 rejected"),
+        "{stderr:#?}"
+    );
+}
+
+#[test]
+fn findings_go_to_the_findings_listener_and_state_survives_a_restart() {
+    // Vector's socket source, played by a plain listener.
+    let sink = TcpListener::bind("127.0.0.1:0").unwrap();
+    let sink_address = sink.local_addr().unwrap().to_string();
+    let collected = thread::spawn(move || {
+        let mut text = String::new();
+        // One connection per sidecar run.
+        for _ in 0..2 {
+            let (mut stream, _) = sink.accept().unwrap();
+            stream.read_to_string(&mut text).unwrap();
+        }
+        text
+    });
+    let dir = std::env::temp_dir().join(format!("snowyowl-serve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state");
+    let state_arg = state.to_str().unwrap();
+    let text = scenario();
+    let lines: Vec<&str> = text.lines().collect();
+    let half = lines.len() / 2;
+
+    // First run: half the events, then SIGTERM: open windows are saved, not closed.
+    let server = Server::start(&["--findings-to", &sink_address, "--state-file", state_arg]);
+    let answers = send_and_read(
+        server.connect(),
+        (lines[..half].join("\n") + "\n").as_bytes(),
+    );
+    assert_eq!(answers, "", "findings go to the listener, not back");
+    server.wait_for("closed");
+    let (stdout, stderr) = server.stop();
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.last().unwrap().contains("open windows saved"),
+        "{stderr:#?}"
+    );
+    assert!(state.exists());
+
+    // Second run: restored, the other half, then --final closes the windows.
+    let server = Server::start(&[
+        "--findings-to",
+        &sink_address,
+        "--state-file",
+        state_arg,
+        "--final",
+    ]);
+    let _ = send_and_read(
+        server.connect(),
+        (lines[half..].join("\n") + "\n").as_bytes(),
+    );
+    server.wait_for("closed");
+    let (stdout, _) = server.stop();
+    assert_eq!(stdout, "");
+    let findings = collected.join().unwrap();
+    assert_same(&sorted(findings), &scan(&data("midnight-blizzard.ndjson")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
