@@ -15,7 +15,11 @@ FLB_MODULE := build/snowyowl-fluent-bit.wasm
 # An engine configuration file to bake into the Fluent Bit module (it cannot be passed at run time).
 FLB_CONFIG ?=
 
-.PHONY: help tools component fluent-bit build demo test lint fmt clean fuzz
+NODE_HOST := host-examples/node
+PYTHON_HOST := host-examples/python
+PYTHON ?= python3
+
+.PHONY: help tools component fluent-bit build demo test test-hosts node node-example python python-example lint fmt clean fuzz
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := push engine_ops config
@@ -59,6 +63,26 @@ demo: build ## Run the CLI on the bundled sample tenant and print the findings
 
 test: component fluent-bit lint ## Run every test (what CI runs)
 	$(CARGO) test --release --workspace
+	$(MAKE) --no-print-directory test-hosts
+
+test-hosts: build node python ## Run the Node and Python hosts' tests against the real component
+	cd $(NODE_HOST) && npm test
+	cd $(PYTHON_HOST) && $(PYTHON) -m pytest -q
+
+node: component ## Transpile the component for Node with jco (host-examples/node/dist)
+	@command -v node >/dev/null || { echo "error: node (20+) is needed for the Node host" >&2; exit 1; }
+	cd $(NODE_HOST) && { [ -d node_modules/@bytecodealliance/jco ] || npm ci --no-audit --no-fund; } && npm run build
+
+node-example: node ## Run the Node example on the bundled scenario
+	cd $(NODE_HOST) && npm run --silent example
+
+python: component ## Install PyPI wasmtime (if missing) and put the component in the Python package
+	@$(PYTHON) -c 'import importlib.metadata as m, pytest; assert m.version("wasmtime").startswith("50.")' 2>/dev/null \
+		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check -r $(PYTHON_HOST)/requirements.txt
+	cp $(COMPONENT) $(PYTHON_HOST)/snowyowl/snowyowl.wasm
+
+python-example: python ## Run the Python example on the bundled scenario
+	cd $(PYTHON_HOST) && $(PYTHON) example.py ../../tests/data/midnight-blizzard.ndjson
 
 lint: ## rustfmt check and clippy with warnings as errors (native and wasm builds)
 	$(CARGO) fmt --all --check

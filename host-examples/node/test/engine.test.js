@@ -1,0 +1,111 @@
+// The Node host against the real component (dist/, transpiled from build/snowyowl.wasm).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createEngine, restoreEngine, SnowyowlError } from '../index.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const scenarioPath = `${root}tests/data/midnight-blizzard.ndjson`;
+const scenario = readFileSync(scenarioPath);
+const cli = `${root}target/release/snowyowl`;
+
+const sorted = (findings) => findings.map((f) => f.json).sort();
+
+function run(engine, bytes, linesPerBatch) {
+  const lines = bytes.toString('utf8').split('\n');
+  const findings = [];
+  for (let i = 0; i < lines.length; i += linesPerBatch) {
+    const pushed = engine.push(lines.slice(i, i + linesPerBatch).join('\n'));
+    assert.deepEqual(pushed.rejected, []);
+    findings.push(...pushed.findings);
+  }
+  findings.push(...engine.flush());
+  return findings;
+}
+
+test('finds exactly what the CLI finds on the same file', { skip: !existsSync(cli) && 'build the CLI first (make build)' }, () => {
+  const expected = execFileSync(cli, ['scan', '--quiet', scenarioPath], { maxBuffer: 64 << 20 })
+    .toString()
+    .split('\n')
+    .filter(Boolean)
+    .sort();
+  const engine = createEngine({});
+  const pushed = engine.push(scenario);
+  assert.equal(pushed.accepted, 4909);
+  const findings = [...pushed.findings, ...engine.flush()];
+  assert.deepEqual(sorted(findings), expected);
+  const detectors = new Set(findings.map((f) => f.detector));
+  for (const d of ['distributed-password-spray', 'spray-then-success', 'oauth-high-privilege-grant', 'attack-chain']) {
+    assert.ok(detectors.has(d), d);
+  }
+  const chain = findings.filter((f) => f.detector === 'attack-chain').at(-1);
+  assert.equal(chain.severity, 'critical');
+  assert.equal(chain.ocsf.class_uid, 2004);
+  assert.equal(typeof chain.time, 'number');
+});
+
+test('batching does not change the findings', () => {
+  const whole = run(createEngine({ seed: 1 }), scenario, 1e9);
+  const small = run(createEngine({ seed: 2 }), scenario, 97);
+  assert.ok(whole.length > 10);
+  assert.deepEqual(sorted(small), sorted(whole));
+});
+
+test('a snapshot carries open windows across a restart', () => {
+  const lines = scenario.toString('utf8').split('\n');
+  const half = Math.floor(lines.length / 2);
+  const first = createEngine({});
+  const before = first.push(lines.slice(0, half).join('\n')).findings;
+  const snapshot = first.snapshot();
+  assert.ok(snapshot instanceof Uint8Array && snapshot.length > 0);
+  const second = restoreEngine({}, snapshot);
+  const after = [...second.push(lines.slice(half).join('\n')).findings, ...second.flush()];
+  assert.deepEqual(sorted([...before, ...after]), sorted(run(createEngine({}), scenario, 1e9)));
+});
+
+test('bad lines are reported with line and reason, the rest is read', () => {
+  const engine = createEngine({});
+  const lines = scenario.toString('utf8').split('\n').slice(0, 20);
+  lines.splice(3, 0, '{"broken": ');
+  lines.splice(7, 0, '"just a string"');
+  const pushed = engine.push(lines.join('\n'));
+  assert.equal(pushed.accepted, 20);
+  assert.deepEqual(
+    pushed.rejected.map((r) => [r.line, r.kind]),
+    [[4, 'malformed'], [8, 'not-an-object']],
+  );
+  assert.match(pushed.rejected[0].reason, /EOF|end/i);
+});
+
+test('an invalid config is refused, naming the field', () => {
+  assert.throws(
+    () => createEngine({ detectors: { 'password-spray': { min_users: 'many' } } }),
+    (error) => error instanceof SnowyowlError && error.kind === 'invalid-config' && /min_users/.test(error.message),
+  );
+  assert.throws(() => createEngine('{not json'), SnowyowlError);
+  assert.throws(
+    () => restoreEngine({}, new Uint8Array([1, 2, 3])),
+    (error) => error instanceof SnowyowlError && error.kind === 'invalid-snapshot',
+  );
+});
+
+test('advance closes windows of an idle stream', () => {
+  const engine = createEngine({});
+  let batch = '';
+  ['ann', 'bob', 'cat', 'dan', 'eve', 'fay'].forEach((user, n) => {
+    batch += JSON.stringify({
+      id: `s${n}`,
+      createdDateTime: `2024-01-15T10:0${n}:00Z`,
+      userPrincipalName: `${user}@contoso.com`,
+      ipAddress: '203.0.113.9',
+      status: { errorCode: 50126 },
+    }) + '\n';
+  });
+  const pushed = engine.push(batch);
+  const closed = engine.advance(new Date('2024-01-15T12:00:00Z'));
+  const all = [...pushed.findings, ...closed];
+  assert.ok(all.some((f) => f.detector === 'password-spray'), JSON.stringify(all.map((f) => f.detector)));
+  assert.ok(engine.stats().records === 6);
+});

@@ -1,0 +1,108 @@
+"""The Python host against the real component (snowyowl/snowyowl.wasm, from build/)."""
+
+import json
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from snowyowl import Engine, SnowyowlError
+
+ROOT = Path(__file__).resolve().parents[3]
+SCENARIO = ROOT / "tests/data/midnight-blizzard.ndjson"
+CLI = ROOT / "target/release/snowyowl"
+
+
+def jsons(findings):
+    return sorted(f.json for f in findings)
+
+
+def run(engine, data: bytes, lines_per_batch: int):
+    lines = data.split(b"\n")
+    findings = []
+    for i in range(0, len(lines), lines_per_batch):
+        pushed = engine.push(b"\n".join(lines[i : i + lines_per_batch]))
+        assert pushed.rejected == []
+        findings += pushed.findings
+    return findings + engine.flush()
+
+
+@pytest.mark.skipif(not CLI.exists(), reason="build the CLI first (make build)")
+def test_finds_exactly_what_the_cli_finds():
+    expected = sorted(
+        subprocess.run([CLI, "scan", "--quiet", SCENARIO], check=True, capture_output=True)
+        .stdout.decode()
+        .splitlines()
+    )
+    with Engine() as engine:
+        pushed = engine.push(SCENARIO.read_bytes())
+        assert pushed.accepted == 4909
+        findings = pushed.findings + engine.flush()
+    assert jsons(findings) == expected
+    detectors = {f.detector for f in findings}
+    assert {"distributed-password-spray", "spray-then-success", "oauth-high-privilege-grant", "attack-chain"} <= detectors
+    chain = [f for f in findings if f.detector == "attack-chain"][-1]
+    assert chain.severity == "critical"
+    assert chain.ocsf["class_uid"] == 2004
+
+
+def test_batching_does_not_change_the_findings():
+    data = SCENARIO.read_bytes()
+    whole = run(Engine({"seed": 1}), data, 10**9)
+    small = run(Engine({"seed": 2}), data, 97)
+    assert len(whole) > 10
+    assert jsons(small) == jsons(whole)
+
+
+def test_a_snapshot_carries_open_windows_across_a_restart():
+    lines = SCENARIO.read_bytes().split(b"\n")
+    half = len(lines) // 2
+    first = Engine()
+    before = first.push(b"\n".join(lines[:half])).findings
+    snapshot = first.snapshot()
+    first.close()
+    second = Engine.restore(snapshot)
+    after = second.push(b"\n".join(lines[half:])).findings + second.flush()
+    assert jsons(before + after) == jsons(run(Engine(), SCENARIO.read_bytes(), 10**9))
+
+
+def test_bad_lines_are_reported_and_the_rest_is_read():
+    lines = SCENARIO.read_text().split("\n")[:20]
+    lines.insert(3, '{"broken": ')
+    lines.insert(7, '"just a string"')
+    pushed = Engine().push("\n".join(lines))
+    assert pushed.accepted == 20
+    assert [(r.line, r.kind) for r in pushed.rejected] == [(4, "malformed"), (8, "not-an-object")]
+
+
+def test_an_invalid_config_or_snapshot_is_refused_with_the_reason():
+    with pytest.raises(SnowyowlError, match="min_users") as error:
+        Engine({"detectors": {"password-spray": {"min_users": "many"}}})
+    assert error.value.kind == "invalid-config"
+    with pytest.raises(SnowyowlError):
+        Engine("{not json")
+    with pytest.raises(SnowyowlError) as error:
+        Engine.restore(b"\x01\x02\x03")
+    assert error.value.kind == "invalid-snapshot"
+
+
+def test_advance_closes_the_windows_of_an_idle_stream():
+    engine = Engine()
+    batch = "".join(
+        json.dumps(
+            {
+                "id": f"s{n}",
+                "createdDateTime": f"2024-01-15T10:0{n}:00Z",
+                "userPrincipalName": f"{user}@contoso.com",
+                "ipAddress": "203.0.113.9",
+                "status": {"errorCode": 50126},
+            }
+        )
+        + "\n"
+        for n, user in enumerate(["ann", "bob", "cat", "dan", "eve", "fay"])
+    )
+    found = engine.push(batch).findings
+    found += engine.advance(datetime(2024, 1, 15, 12, tzinfo=timezone.utc))
+    assert any(f.detector == "password-spray" for f in found)
+    assert engine.stats()["records"] == 6
