@@ -15,11 +15,15 @@ FLB_MODULE := build/snowyowl-fluent-bit.wasm
 # An engine configuration file to bake into the Fluent Bit module (it cannot be passed at run time).
 FLB_CONFIG ?=
 
+WASM_BINDGEN_VERSION := 0.2.130
+WEB := build/web
+WEB_PORT ?= 8000
+BROWSER_HOST := host-examples/browser
 NODE_HOST := host-examples/node
 PYTHON_HOST := host-examples/python
 PYTHON ?= python3
 
-.PHONY: help tools component fluent-bit build demo test test-hosts node node-example python python-example lint fmt clean fuzz
+.PHONY: help tools component fluent-bit web demo-web build demo test test-hosts node node-example python python-example lint fmt clean fuzz
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := push engine_ops config
@@ -52,6 +56,20 @@ fluent-bit: tools ## Build the Fluent Bit filter module (build/snowyowl-fluent-b
 	@if wasm-tools print $(FLB_MODULE) | grep -E '^\s*\(import ' ; then \
 		echo "error: the Fluent Bit module imports something; it must import nothing" >&2; exit 1; fi
 	@echo "built $(FLB_MODULE) ($$(wc -c < $(FLB_MODULE)) bytes; exports snowyowl_filter, snowyowl_findings_only, malloc, free)"
+
+web: tools ## Build the browser page into build/web (static files: wasm-bindgen build, worker, page)
+	@command -v wasm-bindgen >/dev/null && wasm-bindgen --version | grep -q '$(WASM_BINDGEN_VERSION)' \
+		|| $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	$(CARGO) build --target wasm32-unknown-unknown --profile wasm -p snowyowl-web
+	rm -rf $(WEB) && mkdir -p $(WEB)/pkg $(WEB)/scenario
+	wasm-bindgen --target web --no-typescript --out-dir $(WEB)/pkg target/wasm32-unknown-unknown/wasm/snowyowl_web.wasm
+	cp $(BROWSER_HOST)/web/* $(WEB)/
+	cp tests/data/midnight-blizzard.ndjson $(WEB)/scenario/
+	@echo "built $(WEB) (open it through a local web server: make demo-web)"
+
+demo-web: web ## Build the browser page and serve it at http://127.0.0.1:8000 (WEB_PORT=…)
+	@echo "open http://127.0.0.1:$(WEB_PORT)/ (Ctrl-C stops the server; nothing is uploaded anywhere)"
+	$(PYTHON) -m http.server --bind 127.0.0.1 --directory $(WEB) $(WEB_PORT)
 
 build: component ## Build the CLI (target/release/snowyowl) with the component inside
 	$(CARGO) build --release -p snowyowl-cli

@@ -104,7 +104,7 @@ fn mask(prefix: u8, width: u8) -> u128 {
 }
 
 /// An entry of the host-supplied IP → ASN table.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AsnEntry {
     /// The network.
@@ -117,7 +117,7 @@ pub struct AsnEntry {
 }
 
 /// Allow-list settings.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// Networks whose sign-ins no spray detector counts (your egress, VPN), in CIDR.

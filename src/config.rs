@@ -17,7 +17,7 @@ pub struct Duration(pub i64);
 
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
+        #[derive(Deserialize, serde::Serialize)]
         #[serde(untagged)]
         enum Written {
             Millis(i64),
@@ -38,8 +38,28 @@ impl<'de> Deserialize<'de> for Duration {
     }
 }
 
+impl serde::Serialize for Duration {
+    /// Written back in the largest whole unit: `"14d"`, `"20m"`, `"500ms"`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let units = [
+            (time::DAY, "d"),
+            (time::HOUR, "h"),
+            (MINUTE, "m"),
+            (1_000, "s"),
+        ];
+        let text = units
+            .iter()
+            .find(|(size, _)| self.0 % size == 0)
+            .map_or_else(
+                || format!("{}ms", self.0),
+                |(size, unit)| format!("{}{unit}", self.0 / size),
+            );
+        serializer.serialize_str(&text)
+    }
+}
+
 /// Hard caps on the engine's own state. Hitting one is counted in `stats`, never silent.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Events held back waiting for the watermark (to put them in time order).
@@ -65,7 +85,7 @@ impl Default for Limits {
 }
 
 /// The engine's configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Seed of the hash tables keyed by attacker-chosen strings (IPs, user names). The core has
@@ -98,6 +118,12 @@ impl Default for Config {
 }
 
 impl Config {
+    /// This configuration as JSON, every field written out (`Config::default()` gives the
+    /// defaults: what a settings form starts from).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
     /// Reads and validates a configuration. An empty string means all defaults.
     pub fn from_json(text: &str) -> Result<Config, Error> {
         let text = if text.trim().is_empty() { "{}" } else { text };
@@ -156,6 +182,21 @@ mod tests {
             Err(Error::InvalidConfig(message)) => message,
             other => format!("unexpected: {other:?}"),
         }
+    }
+
+    #[test]
+    fn written_out_it_reads_back_the_same() {
+        let defaults = Config::default();
+        let text = defaults.to_json();
+        assert!(text.contains(r#""window":"20m""#), "{text}");
+        assert_eq!(Config::from_json(&text).ok(), Some(defaults));
+        let tuned = Config::from_json(
+            r#"{"seed": 9, "allowed_lateness": "90s", "detectors": {"password-spray": {"min_users": 3, "window": 1500}},
+                "allowlist": {"trusted_cidrs": ["10.0.0.0/8"]}}"#,
+        )
+        .unwrap();
+        assert!(tuned.to_json().contains(r#""window":"1500ms""#));
+        assert_eq!(Config::from_json(&tuned.to_json()).ok(), Some(tuned));
     }
 
     #[test]

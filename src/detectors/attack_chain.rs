@@ -47,7 +47,7 @@ use crate::Error;
 pub const ID: &str = "attack-chain";
 
 /// Settings of `attack-chain`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Run this detector.

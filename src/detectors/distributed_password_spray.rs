@@ -46,7 +46,7 @@ use crate::Error;
 pub const ID: &str = "distributed-password-spray";
 
 /// Settings of `distributed-password-spray`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Run this detector.

@@ -30,7 +30,7 @@ use crate::Error;
 pub const ID: &str = "identity-protection-risk";
 
 /// Settings of `identity-protection-risk`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Run this detector.

@@ -38,7 +38,7 @@ use crate::Error;
 pub const ID: &str = "low-and-slow-spray";
 
 /// Settings of `low-and-slow-spray`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Run this detector.

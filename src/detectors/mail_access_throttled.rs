@@ -29,7 +29,7 @@ use crate::Error;
 pub const ID: &str = "mail-access-throttled";
 
 /// Settings of `mail-access-throttled`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Run this detector.

@@ -36,7 +36,7 @@ use crate::Error;
 pub const ID: &str = "mailbox-access-by-app";
 
 /// Settings of `mailbox-access-by-app`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Run this detector.

@@ -188,7 +188,7 @@ pub(crate) use persist;
 macro_rules! window_config {
     ($detector:literal, $window:expr, $window_doc:literal) => {
         #[doc = concat!("Settings of `", $detector, "`.")]
-        #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
         #[serde(deny_unknown_fields, default)]
         pub struct Config {
             /// Run this detector.
@@ -220,7 +220,7 @@ macro_rules! window_config {
 pub(crate) use window_config;
 
 /// Settings of every detector, keyed by detector id.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// `password-spray`.

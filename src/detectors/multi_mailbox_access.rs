@@ -32,7 +32,7 @@ use crate::Error;
 pub const ID: &str = "multi-mailbox-access";
 
 /// Settings of `multi-mailbox-access`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Run this detector.

@@ -32,7 +32,7 @@ use crate::Error;
 pub const ID: &str = "oauth-app-created";
 
 /// Settings of `oauth-app-created`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Run this detector.

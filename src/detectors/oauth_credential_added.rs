@@ -39,7 +39,7 @@ use crate::Error;
 pub const ID: &str = "oauth-credential-added";
 
 /// Settings of `oauth-credential-added`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Run this detector.

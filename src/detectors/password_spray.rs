@@ -41,7 +41,7 @@ use crate::Error;
 pub const ID: &str = "password-spray";
 
 /// Settings of `password-spray`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Run this detector.

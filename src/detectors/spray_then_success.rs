@@ -44,7 +44,7 @@ use crate::Error;
 pub const ID: &str = "spray-then-success";
 
 /// Settings of `spray-then-success`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Run this detector.

@@ -3,7 +3,7 @@
 //! scenario generator. `main.rs` is only argument parsing on top of this.
 
 pub mod generate;
-pub mod input;
+pub use snowyowl_input as input;
 pub mod runtime;
 pub mod scan;
 pub mod serve;

@@ -1,4 +1,4 @@
-//! Reading inputs into batches: newline-delimited JSON, JSON documents and Log Analytics CSV
+//! Reading log exports into batches: newline-delimited JSON, JSON documents and Log Analytics CSV
 //! exports, from files or stdin. Batches end on record boundaries and remember which source line
 //! each of their lines came from, so rejections can name `file:line`.
 
@@ -8,7 +8,8 @@ use anyhow::{Context as _, Result};
 use serde_json::{Map, Value};
 
 /// How an input is framed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Format {
     /// Decide from the content (and a `.csv` extension).
     Auto,

@@ -1,0 +1,68 @@
+// The scanning side of the page: the snowyowl core (wasm-bindgen build in pkg/) in a Web Worker,
+// so parsing a 100 MB export never blocks the page. Messages in: scan, evidence, validate.
+import init, { Scanner, validate_config, default_config, find_evidence } from './pkg/snowyowl_web.js';
+
+const ready = init();
+let files = []; // { name, bytes } of the last scan, kept for evidence lookups and re-scans
+
+async function scan(newFiles, config) {
+  if (newFiles) {
+    files = [];
+    for (const file of newFiles) {
+      const bytes = file.bytes ?? new Uint8Array(await file.arrayBuffer());
+      files.push({ name: file.name, bytes });
+    }
+  }
+  let scanner;
+  try {
+    scanner = new Scanner(config);
+  } catch (error) {
+    postMessage({ type: 'error', message: `invalid settings: ${error.message ?? error}` });
+    return;
+  }
+  const total = files.reduce((sum, f) => sum + f.bytes.length, 0);
+  let before = 0;
+  const results = [];
+  for (const file of files) {
+    const started = before;
+    const result = JSON.parse(
+      scanner.scan(file.name, file.bytes, (done) =>
+        postMessage({ type: 'progress', done: started + done, total, file: file.name }),
+      ),
+    );
+    result.name = file.name;
+    result.size = file.bytes.length;
+    results.push(result);
+    before += file.bytes.length;
+  }
+  const closing = JSON.parse(scanner.flush());
+  const stats = JSON.parse(scanner.stats());
+  scanner.free();
+  postMessage({ type: 'done', results, closing, stats });
+}
+
+onmessage = async ({ data }) => {
+  await ready;
+  try {
+    if (data.type === 'scan') {
+      await scan(data.files, data.config);
+    } else if (data.type === 'rescan') {
+      await scan(null, data.config);
+    } else if (data.type === 'evidence') {
+      const records = {};
+      for (const file of files) {
+        const missing = data.ids.filter((id) => !(id in records));
+        if (missing.length === 0) break;
+        Object.assign(records, JSON.parse(find_evidence(file.name, file.bytes, JSON.stringify(missing))));
+      }
+      postMessage({ type: 'evidence', uid: data.uid, records });
+    } else if (data.type === 'validate') {
+      postMessage({ type: 'validation', error: validate_config(data.config), id: data.id });
+    } else if (data.type === 'defaults') {
+      postMessage({ type: 'defaults', config: default_config() });
+    }
+  } catch (error) {
+    postMessage({ type: 'error', message: String(error?.message ?? error) });
+  }
+};
+postMessage({ type: 'loaded' });
