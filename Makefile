@@ -23,7 +23,7 @@ NODE_HOST := host-examples/node
 PYTHON_HOST := host-examples/python
 PYTHON ?= python3
 
-.PHONY: help tools component fluent-bit web demo-web build demo test test-hosts node node-example python python-example lint fmt clean fuzz
+.PHONY: help tools component fluent-bit web demo-web build demo test test-hosts test-browser node node-example python python-example lint fmt clean fuzz
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := push engine_ops config
@@ -83,9 +83,14 @@ test: component fluent-bit lint ## Run every test (what CI runs)
 	$(CARGO) test --release --workspace
 	$(MAKE) --no-print-directory test-hosts
 
-test-hosts: build node python ## Run the Node and Python hosts' tests against the real component
+test-hosts: build node python web ## Run the Node, Python and browser tests against the real builds
 	cd $(NODE_HOST) && npm test
 	cd $(PYTHON_HOST) && $(PYTHON) -m pytest -q
+	$(MAKE) --no-print-directory test-browser
+
+test-browser: web build ## Test the page in headless Chromium (screenshots in host-examples/browser/test-output)
+	@command -v chromium >/dev/null || { echo "error: Debian's chromium is needed (apt-get install chromium; .ci/run installs it)" >&2; exit 1; }
+	cd $(BROWSER_HOST) && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund; } && npm test
 
 node: component ## Transpile the component for Node with jco (host-examples/node/dist)
 	@command -v node >/dev/null || { echo "error: node (20+) is needed for the Node host" >&2; exit 1; }

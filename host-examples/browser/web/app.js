@@ -101,6 +101,7 @@ function showMessage(text, kind = 'info') {
 function finishScan({ results, closing, stats }) {
   state.busy = false;
   state.scans += 1;
+  state.stats = stats;
   $('#progress-box').hidden = true;
   state.all = results.flatMap((r) => r.findings).concat(closing);
   state.latest = new Map();
@@ -247,6 +248,7 @@ function openDetail(finding) {
   const ocsfTitle = document.createElement('h3');
   ocsfTitle.textContent = 'OCSF Detection Finding';
   const pre = document.createElement('pre');
+  pre.id = 'ocsf';
   const { _updates, ...plain } = finding;
   pre.textContent = JSON.stringify(plain, null, 2);
   body.append(title, meta, attacks, evidenceTitle, evidence, ocsfTitle, pre);
@@ -305,7 +307,7 @@ function renderTimeline() {
     const end = Math.max(...stages.map((s) => s.last_seen), start + 1);
     const width = 960;
     const height = 70 + stages.length * 34;
-    const x = (t) => 20 + ((t - start) / (end - start)) * (width - 300);
+    const x = (t) => 20 + ((t - start) / (end - start)) * (width - 40);
     const figure = document.createElement('figure');
     figure.className = 'incident';
     figure.dataset.uid = incident.finding_info.uid;
@@ -313,9 +315,9 @@ function renderTimeline() {
     caption.innerHTML = `<span class="sev sev-${incident.severity.toLowerCase()}">${incident.severity}</span> `;
     caption.append(incident.finding_info.title);
     const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': incident.finding_info.title });
-    chart.append(svg('line', { x1: 20, x2: width - 280, y1: height - 24, y2: height - 24, class: 'axis' }));
+    chart.append(svg('line', { x1: 20, x2: width - 20, y1: height - 24, y2: height - 24, class: 'axis' }));
     chart.append(svg('text', { x: 20, y: height - 6, class: 'tick' }, new Date(start).toISOString().slice(0, 16).replace('T', ' ')));
-    chart.append(svg('text', { x: width - 280, y: height - 6, class: 'tick', 'text-anchor': 'end' }, new Date(end).toISOString().slice(0, 16).replace('T', ' ')));
+    chart.append(svg('text', { x: width - 20, y: height - 6, class: 'tick', 'text-anchor': 'end' }, new Date(end).toISOString().slice(0, 16).replace('T', ' ')));
     stages.forEach((stage, i) => {
       const y = 20 + i * 34;
       const x1 = x(stage.first_seen);
@@ -323,7 +325,9 @@ function renderTimeline() {
       const group = svg('g', { class: `stage stage-${stage.stage}` });
       group.append(svg('rect', { x: x1, y, width: x2 - x1, height: 18, rx: 4 }));
       const label = `${stage.stage}: ${stage.findings.map((f) => f.detector).join(', ')}`;
-      group.append(svg('text', { x: x2 + 8, y: y + 13 }, label));
+      // Labels go right of their bar, or left of it in the right half, to stay in the picture.
+      const right = x2 < width / 2;
+      group.append(svg('text', { x: right ? x2 + 8 : x1 - 8, y: y + 13, 'text-anchor': right ? 'start' : 'end' }, label));
       group.append(svg('title', {}, stage.findings.map((f) => f.title).join('\n')));
       chart.append(group);
     });

@@ -9,7 +9,9 @@ async function scan(newFiles, config) {
   if (newFiles) {
     files = [];
     for (const file of newFiles) {
-      const bytes = file.bytes ?? new Uint8Array(await file.arrayBuffer());
+      // A File (picked or dropped), or { name, bytes } for the bundled scenario. (File has a
+      // bytes() method in recent browsers: test for Blob, not for the property.)
+      const bytes = file instanceof Blob ? new Uint8Array(await file.arrayBuffer()) : file.bytes;
       files.push({ name: file.name, bytes });
     }
   }

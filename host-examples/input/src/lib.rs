@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Format {
-    /// Decide from the content (and a `.csv` extension).
+    /// Decide from the content (and a `.csv` extension): JSON lines or documents when it starts
+    /// with `{` or `[`, CSV when it starts with a header row, else lines (each reported).
     Auto,
     /// One JSON record (or wrapper) per line.
     Ndjson,
@@ -108,7 +109,20 @@ fn detect(reader: &mut dyn BufRead, name: &str) -> Result<Format> {
                 Format::Json
             }
         }
-        Some(_) => Format::Csv,
+        Some(_) => {
+            // A CSV export starts with a header row: printable text with commas. Anything else
+            // is read as lines, so that each line that is not JSON is reported where it is.
+            let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+            let line = head.get(..line_end).unwrap_or(head);
+            let printable = line
+                .iter()
+                .all(|&b| b >= 0x20 || b == b'\t' || b == b'\r');
+            if printable && line.contains(&b',') {
+                Format::Csv
+            } else {
+                Format::Ndjson
+            }
+        }
     })
 }
 
