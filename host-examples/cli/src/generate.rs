@@ -96,7 +96,7 @@ fn shape(rng: &mut Rng) -> Shape {
     }
 }
 
-fn uuid(rng: &mut Rng) -> String {
+pub(crate) fn uuid(rng: &mut Rng) -> String {
     let (a, b) = (rng.next_u64(), rng.next_u64());
     format!(
         "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
@@ -144,13 +144,13 @@ fn base(rng: &mut Rng, time: Timestamp, user: &str, ip: &str, code: u32) -> Sign
 }
 
 /// Events of a scenario, before they are written out.
-struct Drafts {
-    rng: Rng,
+pub(crate) struct Drafts {
+    pub(crate) rng: Rng,
     drafts: Vec<Draft>,
 }
 
 impl Drafts {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Drafts {
             rng: Rng::new(seed),
             drafts: Vec::new(),
@@ -158,7 +158,7 @@ impl Drafts {
     }
 
     /// Adds an event; pipelines deliver slightly out of order, so it arrives up to 90 s late.
-    fn push(&mut self, event: Event) {
+    pub(crate) fn push(&mut self, event: Event) {
         let sequence = self.drafts.len();
         let arrival = event.time() + self.rng.below(90_000) as i64;
         let shape = shape(&mut self.rng);
@@ -170,16 +170,26 @@ impl Drafts {
         });
     }
 
-    fn signin(&mut self, time: Timestamp, user: &str, ip: &str, code: u32) -> SignIn {
+    pub(crate) fn signin(&mut self, time: Timestamp, user: &str, ip: &str, code: u32) -> SignIn {
         base(&mut self.rng, time, user, ip, code)
     }
 
     /// Writes the events in arrival order, sign-ins in any of their four shapes, the rest in a
     /// shape they come in.
-    fn finish(mut self) -> String {
+    fn finish(self) -> String {
+        let mut out = String::new();
+        for (_, line) in self.finish_timed() {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The events in arrival order as (arrival time, line), for merging into another stream.
+    pub(crate) fn finish_timed(mut self) -> Vec<(Timestamp, String)> {
         self.drafts
             .sort_by_key(|draft| (draft.time, draft.sequence));
-        let mut out = String::new();
+        let mut out = Vec::with_capacity(self.drafts.len());
         for draft in self.drafts {
             let shape = match (&draft.event, draft.shape) {
                 (
@@ -192,7 +202,7 @@ impl Drafts {
                 Event::SignIn(signin) => Event::SignIn(SignIn { shape, ..signin }),
                 other => other,
             };
-            let _ = writeln!(out, "{}", render::event(&event, shape));
+            out.push((draft.time, render::event(&event, shape)));
         }
         out
     }
@@ -327,9 +337,9 @@ pub const MB_MAILBOXES: [&str; 10] = [
 ];
 /// The administrator whose ordinary app work must not join the incident (she is sprayed too).
 pub const MB_ADMIN: &str = "it.admin@contoso.com";
-const EXCHANGE_SP: &str = "6a5b4c3d-6666-4f7a-8b9c-0d1e2f3a4b5c";
+pub(crate) const EXCHANGE_SP: &str = "6a5b4c3d-6666-4f7a-8b9c-0d1e2f3a4b5c";
 
-fn mb_audit(
+pub(crate) fn mb_audit(
     drafts: &mut Drafts,
     time: Timestamp,
     name: &str,
@@ -364,7 +374,7 @@ fn mb_audit(
     drafts.push(Event::DirectoryAudit(audit));
 }
 
-fn user_actor(upn: &str, ip: &str) -> Actor {
+pub(crate) fn user_actor(upn: &str, ip: &str) -> Actor {
     Actor {
         user: Some(upn.to_owned()),
         ip: Some(ip.to_owned()),
@@ -372,7 +382,7 @@ fn user_actor(upn: &str, ip: &str) -> Actor {
     }
 }
 
-fn app_target(kind: &str, id: &str, name: &str) -> AuditTarget {
+pub(crate) fn app_target(kind: &str, id: &str, name: &str) -> AuditTarget {
     AuditTarget {
         id: Some(id.to_owned()),
         kind: Some(kind.to_owned()),
@@ -381,7 +391,7 @@ fn app_target(kind: &str, id: &str, name: &str) -> AuditTarget {
     }
 }
 
-fn mb_mail(
+pub(crate) fn mb_mail(
     drafts: &mut Drafts,
     time: Timestamp,
     app: &str,

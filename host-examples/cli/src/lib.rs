@@ -7,6 +7,7 @@ pub use snowyowl_input as input;
 pub mod runtime;
 pub mod scan;
 pub mod serve;
+pub mod tenant;
 
 pub use runtime::{
     Backend, ComponentBackend, HostFinding, HostPushed, HostRejected, NativeBackend,

@@ -15,6 +15,7 @@ use snowyowl_cli::input::Format;
 use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
 use snowyowl_cli::scan::{scan, ScanOptions};
 use snowyowl_cli::serve::{serve, ServeOptions};
+use snowyowl_cli::tenant::{tenant, Stress, TenantOptions};
 use snowyowl_cli::{generate, Backend, ComponentBackend, NativeBackend};
 
 #[derive(Parser, Debug)]
@@ -160,9 +161,16 @@ struct GenerateArgs {
     /// Seed: the same seed gives the same bytes.
     #[arg(long, default_value_t = 2024)]
     seed: u64,
-    /// Events of the flood scenario.
+    /// Records of the flood and tenant scenarios (the tenant's planted attacks come on top).
     #[arg(long, default_value_t = 1_000_000)]
     events: u64,
+    /// Users of the tenant scenarios.
+    #[arg(long, default_value_t = 50_000)]
+    users: u64,
+    /// With a tenant scenario: write the ground truth (planted attacks, the detectors and
+    /// entities their findings must show) to this JSON file.
+    #[arg(long, value_name = "FILE")]
+    truth: Option<PathBuf>,
     /// Write here instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -180,6 +188,16 @@ enum Scenario {
     AppAbuse,
     /// A stress test: --events distinct users failing from distinct IPs, with one real spray.
     Flood,
+    /// A realistic day of a --users tenant (--events records: 80 % sign-ins, 10 % directory
+    /// audit, 10 % Exchange) with planted attacks: single-IP, distributed (1,200 proxies) and
+    /// low-and-slow sprays and the whole OAuth-to-mail chain. --truth writes what must be found.
+    Tenant,
+    /// The tenant day with every sign-in from a distinct IP.
+    TenantDistinctIps,
+    /// The tenant day with every sign-in by a distinct user.
+    TenantDistinctUsers,
+    /// The tenant day with a third of all sign-ins from one hot IP.
+    TenantHotIp,
 }
 
 fn random_seed() -> u64 {
@@ -356,12 +374,57 @@ fn run_serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
+fn run_tenant(args: &GenerateArgs, stress: Stress) -> Result<()> {
+    let options = TenantOptions {
+        users: args.users,
+        events: args.events,
+        seed: args.seed,
+        stress,
+    };
+    let truth = match &args.output {
+        Some(path) => {
+            let file =
+                File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            let mut out = BufWriter::with_capacity(1 << 20, file);
+            let truth = tenant(&options, &mut out).context("writing the scenario")?;
+            out.flush().context("writing the scenario")?;
+            truth
+        }
+        None => {
+            let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
+            let truth = tenant(&options, &mut out).context("writing stdout")?;
+            out.flush().context("writing stdout")?;
+            truth
+        }
+    };
+    if let Some(path) = &args.truth {
+        std::fs::write(path, serde_json::to_string_pretty(&truth)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
 fn run_generate(args: GenerateArgs) -> Result<()> {
+    let tenant_scenario = matches!(
+        args.scenario,
+        Scenario::Tenant
+            | Scenario::TenantDistinctIps
+            | Scenario::TenantDistinctUsers
+            | Scenario::TenantHotIp
+    );
+    anyhow::ensure!(
+        args.truth.is_none() || tenant_scenario,
+        "--truth is for the tenant scenarios"
+    );
     let text = match args.scenario {
         Scenario::Demo => generate::demo(args.seed),
         Scenario::MidnightBlizzard => generate::midnight_blizzard(args.seed),
         Scenario::AppAbuse => generate::app_abuse(args.seed),
         Scenario::Flood => generate::flood(0, args.events, args.events),
+        Scenario::Tenant => return run_tenant(&args, Stress::None),
+        Scenario::TenantDistinctIps => return run_tenant(&args, Stress::DistinctIps),
+        Scenario::TenantDistinctUsers => return run_tenant(&args, Stress::DistinctUsers),
+        Scenario::TenantHotIp => return run_tenant(&args, Stress::HotIp),
     };
     match args.output {
         Some(path) => {

@@ -114,9 +114,7 @@ fn detect(reader: &mut dyn BufRead, name: &str) -> Result<Format> {
             // is read as lines, so that each line that is not JSON is reported where it is.
             let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
             let line = head.get(..line_end).unwrap_or(head);
-            let printable = line
-                .iter()
-                .all(|&b| b >= 0x20 || b == b'\t' || b == b'\r');
+            let printable = line.iter().all(|&b| b >= 0x20 || b == b'\t' || b == b'\r');
             if printable && line.contains(&b',') {
                 Format::Csv
             } else {

@@ -1,0 +1,266 @@
+//! `snowyowl-bench MODE FILE`: one measurement of `make bench`, printed as one JSON line.
+//!
+//! The file is read into memory first (not timed); each mode then times only its own work:
+//! - `ignored-any`: serde_json over every line into `serde::de::IgnoredAny` (the parse floor);
+//! - `typed`: every line into a borrowed struct of the fields the detectors read;
+//! - `native`: the core with every detector, batches of 10,000 lines, then flush; also the heap
+//!   the engine holds at the end (a counting allocator) per tracked key, and the findings;
+//! - `component`: the same through the WebAssembly component in wasmtime (compiled first, not
+//!   timed), with its peak linear memory;
+//! - `fluent-bit N`: the first N records through the Fluent Bit module, one ABI call each.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+use serde::Deserialize;
+use serde_json::{json, value::RawValue};
+use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
+use snowyowl_cli::{Backend, ComponentBackend};
+
+/// Counts live heap bytes, so the engine's state can be weighed exactly.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size >= layout.size() {
+            let grow = new_size - layout.size();
+            let live = LIVE.fetch_add(grow, Ordering::Relaxed) + grow;
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        } else {
+            LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+        }
+        // SAFETY: the caller's contract is passed on.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The fields the detectors read, borrowed: the typed parse floor.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct Typed<'a> {
+    #[serde(borrow)]
+    category: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    properties: Option<Properties<'a>>,
+    #[serde(borrow, rename = "Operation")]
+    operation: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "CreationTime")]
+    creation_time: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "UserId")]
+    user_id: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "Id")]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "ClientAppId")]
+    client_app_id: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "AppId")]
+    app_id: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "MailboxOwnerUPN")]
+    mailbox_owner: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "ClientIPAddress")]
+    client_ip: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "OperationProperties")]
+    operation_properties: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code, non_snake_case)]
+struct Properties<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    createdDateTime: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    activityDateTime: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    activityDisplayName: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    userPrincipalName: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    ipAddress: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    appId: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    appDisplayName: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    userAgent: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    clientAppUsed: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    authenticationRequirement: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    homeTenantId: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    resourceTenantId: Option<Cow<'a, str>>,
+    status: Option<Status>,
+    #[serde(borrow)]
+    authenticationDetails: Option<&'a RawValue>,
+    #[serde(borrow)]
+    riskEventTypes_v2: Option<&'a RawValue>,
+    #[serde(borrow)]
+    initiatedBy: Option<&'a RawValue>,
+    #[serde(borrow)]
+    targetResources: Option<&'a RawValue>,
+    #[serde(borrow)]
+    additionalDetails: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code, non_snake_case)]
+struct Status {
+    errorCode: Option<u64>,
+}
+
+fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|&b| b == b'\n').filter(|line| !line.is_empty())
+}
+
+/// Batches of up to `records` lines, as slices of `text` ending on a line boundary.
+fn batches(text: &[u8], records: usize) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut count = 0;
+    for (i, &b) in text.iter().enumerate() {
+        if b == b'\n' {
+            count += 1;
+            if count == records {
+                out.push(text.get(start..=i).unwrap_or_default());
+                start = i + 1;
+                count = 0;
+            }
+        }
+    }
+    if start < text.len() {
+        out.push(text.get(start..).unwrap_or_default());
+    }
+    out
+}
+
+fn tracked_entries(stats: &serde_json::Value) -> u64 {
+    let detectors = stats["detectors"].as_object().map_or(0, |detectors| {
+        detectors
+            .values()
+            .map(|d| d["entries"].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    });
+    detectors + stats["dedup_ids"].as_u64().unwrap_or(0) + stats["buffered"].as_u64().unwrap_or(0)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (mode, path) = match (args.first(), args.get(1)) {
+        (Some(mode), Some(path)) => (mode.as_str(), path.as_str()),
+        _ => bail!("usage: snowyowl-bench ignored-any|typed|native|component|fluent-bit FILE [N] [--findings OUT]"),
+    };
+    let findings_out = args
+        .iter()
+        .position(|a| a == "--findings")
+        .and_then(|i| args.get(i + 1));
+    let text = std::fs::read(path).with_context(|| format!("reading {path}"))?;
+    let bytes = text.len();
+    let events = lines(&text).count();
+    let result = match mode {
+        "ignored-any" => {
+            let start = Instant::now();
+            let mut ok = 0usize;
+            for line in lines(&text) {
+                ok += usize::from(serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok());
+            }
+            json!({"mode": mode, "events": events, "bytes": bytes, "seconds": start.elapsed().as_secs_f64(), "parsed": ok})
+        }
+        "typed" => {
+            let start = Instant::now();
+            let mut ok = 0usize;
+            for line in lines(&text) {
+                ok += usize::from(serde_json::from_slice::<Typed>(line).is_ok());
+            }
+            json!({"mode": mode, "events": events, "bytes": bytes, "seconds": start.elapsed().as_secs_f64(), "parsed": ok})
+        }
+        "native" => {
+            let chunks = batches(&text, 10_000);
+            let before = LIVE.load(Ordering::Relaxed);
+            PEAK.store(before, Ordering::Relaxed);
+            let start = Instant::now();
+            let mut engine = snowyowl::Engine::from_json(r#"{"seed": 12345}"#)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut findings = Vec::new();
+            for chunk in &chunks {
+                findings.extend(engine.push(chunk).findings);
+            }
+            let pushed = start.elapsed().as_secs_f64();
+            let state_bytes = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+            let peak_bytes = PEAK.load(Ordering::Relaxed).saturating_sub(before);
+            let stats: serde_json::Value = serde_json::from_str(&engine.stats_json())?;
+            let entries = tracked_entries(&stats);
+            findings.extend(engine.flush());
+            let seconds = start.elapsed().as_secs_f64();
+            if let Some(out) = findings_out {
+                let text: String = findings.iter().map(|f| f.to_json() + "\n").collect();
+                std::fs::write(out, text)?;
+            }
+            json!({"mode": mode, "events": events, "bytes": bytes, "seconds": seconds, "push_seconds": pushed,
+                   "findings": findings.len(), "state_bytes": state_bytes, "peak_heap_bytes": peak_bytes,
+                   "tracked_entries": entries, "stats": stats})
+        }
+        "component" => {
+            let chunks = batches(&text, 10_000);
+            let compile = Instant::now();
+            let mut backend = ComponentBackend::new(EMBEDDED_COMPONENT, r#"{"seed": 12345}"#)?;
+            let compile = compile.elapsed().as_secs_f64();
+            let start = Instant::now();
+            let mut findings = 0usize;
+            for chunk in &chunks {
+                findings += backend.push(chunk)?.findings.len();
+            }
+            findings += backend.flush()?.len();
+            json!({"mode": mode, "events": events, "bytes": bytes, "seconds": start.elapsed().as_secs_f64(),
+                   "compile_seconds": compile, "findings": findings, "peak_linear_memory": backend.peak_memory()})
+        }
+        "fluent-bit" => {
+            let count: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(100_000);
+            let module = std::fs::read(snowyowl_fluent_bit_host::MODULE_PATH)
+                .context("reading build/snowyowl-fluent-bit.wasm (make fluent-bit)")?;
+            let mut host = snowyowl_fluent_bit_host::FilterHost::new(&module, "snowyowl_filter")?;
+            let records: Vec<&[u8]> = lines(&text).take(count).collect();
+            let start = Instant::now();
+            let mut annotated = 0usize;
+            for record in &records {
+                if let snowyowl_fluent_bit_host::Outcome::Record(out) =
+                    host.call("entra", 0, 0, record)?
+                {
+                    annotated += usize::from(out.contains("snowyowl_findings"));
+                }
+            }
+            let seconds = start.elapsed().as_secs_f64();
+            let record_bytes: usize = records.iter().map(|r| r.len()).sum();
+            json!({"mode": mode, "events": records.len(), "bytes": record_bytes, "seconds": seconds,
+                   "annotated": annotated, "memory": host.memory_bytes()})
+        }
+        other => bail!("unknown mode {other}"),
+    };
+    println!("{result}");
+    Ok(())
+}
