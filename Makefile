@@ -23,7 +23,10 @@ NODE_HOST := host-examples/node
 PYTHON_HOST := host-examples/python
 PYTHON ?= python3
 
-.PHONY: help tools component fluent-bit web demo-web build demo test test-hosts test-browser node node-example python python-example lint fmt clean fuzz
+RSIGMA_VERSION := 0.23.0
+BENCH_EVENTS ?= 1000000
+
+.PHONY: help tools component fluent-bit web demo-web build demo test test-hosts test-browser bench node node-example python python-example lint fmt clean fuzz
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := push engine_ops config
@@ -126,6 +129,13 @@ fuzz: ## Run every cargo-fuzz target for FUZZ_SECONDS (default 60) each, seeded 
 		echo "fuzzing $$target for $(FUZZ_SECONDS)s"; \
 		(cd fuzz && $(CARGO) +nightly fuzz run $$target corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536) || exit 1; \
 	done
+
+bench: build fluent-bit node ## Measure everything in BENCHMARKS.md on one generated file (BENCH_EVENTS, default 1M)
+	@command -v rsigma >/dev/null && rsigma --version | grep -q '$(RSIGMA_VERSION)' \
+		|| $(CARGO) install rsigma --version $(RSIGMA_VERSION) --locked
+	@$(PYTHON) -c 'import duckdb' 2>/dev/null || $(PYTHON) -m pip install --quiet --disable-pip-version-check duckdb
+	$(CARGO) build --release -p snowyowl-bench
+	$(PYTHON) bench/bench.py --events $(BENCH_EVENTS)
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

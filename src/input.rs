@@ -35,12 +35,32 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Splits a batch into records, calling `emit` for each in order.
 pub fn frame<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        if !first_line_is_complete(text) && frame_documents(text, emit) {
-            return;
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            if !first_line_is_complete(text) && frame_documents(text, emit) {
+                return;
+            }
+            frame_text_lines(text, emit);
         }
+        // Not text as a whole: find the lines that are, and report the others.
+        Err(_) => frame_lines(bytes, emit),
     }
-    frame_lines(bytes, emit);
+}
+
+/// Lines of a batch already known to be UTF-8 (the common case: no second validation, and the
+/// newline search is `str`'s vectorised one).
+fn frame_text_lines<'a>(text: &'a str, emit: &mut dyn FnMut(Framed<'a>)) {
+    for (index, line) in text.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.bytes().all(|byte| byte.is_ascii_whitespace()) {
+            continue;
+        }
+        let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        emit(Framed::Record {
+            line: number,
+            text: line,
+        });
+    }
 }
 
 fn first_line_is_complete(text: &str) -> bool {

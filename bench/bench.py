@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""make bench: every figure of BENCHMARKS.md, measured in one run on one generated file.
+
+Usage: python3 bench/bench.py [--events N] [--users N] [--out build/bench]
+Expects `make build fluent-bit node` done, target/release/snowyowl-bench built, and (optional)
+`rsigma` on PATH and PyPI `duckdb` importable; a peer that is missing is reported as such.
+Prints a table and writes OUT/results.json and OUT/results.md.
+"""
+
+import argparse
+import ipaddress
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = ROOT / "target/release/snowyowl"
+BENCH = ROOT / "target/release/snowyowl-bench"
+
+
+def run_json(cmd, **kwargs):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT, **kwargs).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def timed_child(cmd, stdout=subprocess.DEVNULL):
+    """Wall seconds and peak RSS (bytes) of one child process."""
+    start = time.perf_counter()
+    child = subprocess.Popen(cmd, cwd=ROOT, stdout=stdout, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise RuntimeError(f"{cmd[0]} failed with status {status}")
+    return seconds, usage.ru_maxrss * 1024
+
+
+def generate(scenario, events, users, path, truth=None):
+    if path.exists() and path.stat().st_size > 0 and (truth is None or truth.exists()):
+        return
+    cmd = [CLI, "generate", "--scenario", scenario, "--events", str(events), "--users", str(users), "-o", path]
+    if truth:
+        cmd += ["--truth", truth]
+    subprocess.run(cmd, check=True, cwd=ROOT)
+
+
+def rate(result):
+    return result["events"] / result["seconds"], result["bytes"] / result["seconds"] / 1e6
+
+
+def quality(findings_path, truth_path):
+    truth = json.loads(Path(truth_path).read_text())
+    findings = [json.loads(line) for line in Path(findings_path).read_text().splitlines() if line]
+    def entities(f):
+        return {o["value"] for o in f.get("observables", [])}
+    recall = {}
+    for attack in truth["attacks"]:
+        hit = any(
+            f["finding_info"]["analytic"]["uid"] in attack["detectors"] and set(attack["entities"]) <= entities(f)
+            for f in findings
+        )
+        recall[attack["name"]] = hit
+    known = truth["attack_entities"]
+    users = set(known["users"])
+    apps = set(known["apps"])
+    networks = [ipaddress.ip_network(n, strict=False) for n in known["ips"]]
+
+    def attack_related(f):
+        for value in entities(f):
+            if value in users or value in apps:
+                return True
+            try:
+                address = ipaddress.ip_address(value)
+            except ValueError:
+                continue
+            if any(address in n for n in networks):
+                return True
+        return False
+
+    latest = {}
+    for f in findings:
+        latest[f["finding_info"]["uid"]] = f
+    false = [f for f in latest.values() if not attack_related(f)]
+    return {
+        "recall": recall,
+        "recall_rate": sum(recall.values()) / len(recall),
+        "findings": len(latest),
+        "false_findings": len(false),
+        "false_examples": [f["finding_info"]["title"] for f in false[:5]],
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=int(os.environ.get("BENCH_EVENTS", 1_000_000)))
+    parser.add_argument("--users", type=int, default=50_000)
+    parser.add_argument("--out", default="build/bench")
+    args = parser.parse_args()
+    out = ROOT / args.out
+    out.mkdir(parents=True, exist_ok=True)
+    results = {"events": args.events, "users": args.users}
+    started = time.perf_counter()
+
+    main_file = out / f"tenant-{args.events}.ndjson"
+    truth = out / f"tenant-{args.events}.truth.json"
+    print(f"generating {main_file.name} ({args.events:,} records, {args.users:,} users)…", flush=True)
+    t = time.perf_counter()
+    generate("tenant", args.events, args.users, main_file, truth)
+    results["generate_seconds"] = time.perf_counter() - t
+    results["file_bytes"] = main_file.stat().st_size
+    sizes = sorted(len(line) for line in open(main_file, "rb"))
+    results["record_bytes"] = {"median": sizes[len(sizes) // 2], "p99": sizes[int(len(sizes) * 0.99)], "max": sizes[-1]}
+    del sizes
+
+    def step(name, fn):
+        print(f"  {name}…", flush=True)
+        try:
+            results[name] = fn()
+        except Exception as error:  # a missing peer must not hide the other figures
+            results[name] = {"error": str(error)}
+            print(f"    {name}: {error}", file=sys.stderr)
+
+    step("ignored_any", lambda: run_json([BENCH, "ignored-any", main_file]))
+    step("typed", lambda: run_json([BENCH, "typed", main_file]))
+    findings_file = out / "findings-native.ndjson"
+    step("native", lambda: run_json([BENCH, "native", main_file, "--findings", findings_file]))
+    step("component", lambda: run_json([BENCH, "component", main_file]))
+    fb_records = min(args.events, 100_000)
+    step("fluent_bit", lambda: run_json([BENCH, "fluent-bit", main_file, str(fb_records)]))
+    if shutil.which("node") and (ROOT / "host-examples/node/dist/snowyowl.js").exists():
+        step("node", lambda: run_json(["node", "--single-threaded-gc", "host-examples/node/bench.mjs", main_file]))
+    else:
+        results["node"] = {"error": "node or host-examples/node/dist missing (make node)"}
+
+    def cli(engine):
+        seconds, rss = timed_child([CLI, "scan", "--quiet", "--engine", engine, main_file])
+        return {"seconds": seconds, "peak_rss": rss}
+
+    step("cli_component", lambda: cli("component"))
+    step("cli_native", lambda: cli("native"))
+
+    # State per tracked key under the stress variants.
+    for scenario, key in [("tenant-distinct-ips", "state_distinct_ips"), ("tenant-distinct-users", "state_distinct_users")]:
+        path = out / f"{scenario}-{args.events}.ndjson"
+        generate(scenario, args.events, args.users, path)
+        step(key, lambda path=path: {
+            k: v for k, v in run_json([BENCH, "native", path]).items() if k != "stats"
+        })
+        path.unlink(missing_ok=True)
+
+    # Peers.
+    if shutil.which("rsigma"):
+        def rsigma():
+            seconds, rss = timed_child(
+                ["rsigma", "engine", "eval", "-r", "bench/peers/spray.sigma.yml", "-e", f"@{main_file}",
+                 "--timestamp-field", "properties.createdDateTime"],
+                stdout=open(out / "rsigma.out", "w"),
+            )
+            alerts = sum(1 for _ in open(out / "rsigma.out"))
+            return {"seconds": seconds, "peak_rss": rss, "output_lines": alerts}
+        step("rsigma", rsigma)
+    else:
+        results["rsigma"] = {"error": "rsigma not installed (cargo install rsigma --version 0.23.0 --locked)"}
+    try:
+        import duckdb  # noqa: F401
+
+        def duck(threads):
+            query = (ROOT / "bench/peers/spray.sql").read_text().replace("{file}", str(main_file))
+            code = (
+                "import duckdb, json, sys, time\n"
+                f"con = duckdb.connect(); con.execute('SET threads = {threads}')\n"
+                "q = sys.stdin.read(); t = time.perf_counter(); rows = con.sql(q).fetchall()\n"
+                "print(json.dumps({'seconds': time.perf_counter() - t, 'rows': len(rows)}))\n"
+            )
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", code], input=query, capture_output=True, text=True, check=True)
+            result = json.loads(done.stdout)
+            result["wall_seconds"] = time.perf_counter() - start
+            return result
+
+        step("duckdb", lambda: duck(os.cpu_count() or 1))
+        step("duckdb_1_thread", lambda: duck(1))
+    except ImportError:
+        results["duckdb"] = {"error": "PyPI duckdb not installed"}
+
+    step("quality", lambda: quality(findings_file, truth))
+    results["bench_seconds"] = time.perf_counter() - started
+    results["machine"] = {
+        "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor()),
+        "cores": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "kernel": platform.release(),
+    }
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = render(results)
+    (out / "results.md").write_text(table)
+    print()
+    print(table)
+
+
+def render(r):
+    lines = [
+        f"Generated tenant: {r['events']:,} records ({r['file_bytes'] / 1e6:,.0f} MB; record median "
+        f"{r['record_bytes']['median']:,} B, p99 {r['record_bytes']['p99']:,} B, max {r['record_bytes']['max']:,} B), "
+        f"{r['users']:,} users. Machine: {r['machine']['cpu']}, {r['machine']['cores']} cores.",
+        "",
+        "| what | events/s | MB/s | ratio | notes |",
+        "|---|---:|---:|---:|---|",
+    ]
+
+    def row(name, key, ratio_to=None, notes=""):
+        result = r.get(key, {})
+        if "error" in result or "seconds" not in result:
+            lines.append(f"| {name} | – | – | – | {result.get('error', 'not run')} |")
+            return
+        events, mb = rate(result)
+        ratio = ""
+        if ratio_to:
+            parts = []
+            for label, other in ratio_to:
+                base = r.get(other, {})
+                if "seconds" in base:
+                    parts.append(f"{events / rate(base)[0]:.2f}× {label}")
+            ratio = ", ".join(parts)
+        lines.append(f"| {name} | {events:,.0f} | {mb:,.0f} | {ratio} | {notes} |")
+
+    row("parse floor: serde_json → IgnoredAny", "ignored_any")
+    row("parse floor: serde_json → typed borrowed struct", "typed", [("IgnoredAny", "ignored_any")])
+    native = r.get("native", {})
+    row("snowyowl native core, every detector", "native", [("IgnoredAny", "ignored_any"), ("typed", "typed")],
+        f"{native.get('findings', '?')} findings")
+    component = r.get("component", {})
+    row("snowyowl component in wasmtime", "component", [("native", "native")],
+        f"compile {component.get('compile_seconds', 0):.1f} s (not timed); peak linear memory {component.get('peak_linear_memory', 0) / 2**20:,.0f} MiB")
+    row("snowyowl component in Node (jco)", "node", [("native", "native")])
+    fb = r.get("fluent_bit", {})
+    if "seconds" in fb:
+        row("Fluent Bit ABI (wasmtime stand-in), per record", "fluent_bit", [("native", "native")],
+            f"{fb['seconds'] / fb['events'] * 1e6:.1f} µs per record over {fb['events']:,} records")
+    lines += ["", "| whole run | wall s | peak RSS MiB |", "|---|---:|---:|"]
+    for name, key in [("snowyowl scan (component, CLI)", "cli_component"), ("snowyowl scan --engine native", "cli_native"),
+                      ("RSigma 0.23 (2 correlation rules)", "rsigma")]:
+        result = r.get(key, {})
+        if "seconds" in result:
+            lines.append(f"| {name} | {result['seconds']:.1f} | {result['peak_rss'] / 2**20:,.0f} |")
+        else:
+            lines.append(f"| {name} | – | {result.get('error', 'not run')} |")
+    for name, key in [("DuckDB (all threads), query", "duckdb"), ("DuckDB (1 thread), query", "duckdb_1_thread")]:
+        result = r.get(key, {})
+        if "seconds" in result:
+            lines.append(f"| {name} | {result['seconds']:.1f} | – |")
+        else:
+            lines.append(f"| {name} | – | {result.get('error', 'not run')} |")
+    cli_native = r.get("cli_native", {}).get("seconds")
+    if cli_native:
+        for name, key, field in [("RSigma", "rsigma", "seconds"), ("DuckDB (all threads)", "duckdb", "wall_seconds"), ("DuckDB (1 thread)", "duckdb_1_thread", "wall_seconds")]:
+            peer = r.get(key, {}).get(field)
+            if peer:
+                lines.append(f"\n{name} / snowyowl native (whole runs): {peer / cli_native:.2f}×")
+    lines += ["", "| state | tracked keys | state bytes | bytes per key |", "|---|---:|---:|---:|"]
+    for name, key in [("tenant, realistic", "native"), ("every sign-in from a new IP", "state_distinct_ips"),
+                      ("every sign-in by a new user", "state_distinct_users")]:
+        result = r.get(key, {})
+        if "tracked_entries" in result and result["tracked_entries"]:
+            lines.append(f"| {name} | {result['tracked_entries']:,} | {result['state_bytes']:,} | {result['state_bytes'] / result['tracked_entries']:.0f} |")
+    q = r.get("quality", {})
+    if "recall" in q:
+        lines += ["", "| planted attack | found |", "|---|---|"]
+        lines += [f"| {name} | {'yes' if hit else '**no**'} |" for name, hit in q["recall"].items()]
+        lines += ["", f"Recall {q['recall_rate'] * 100:.0f} %; {q['findings']} findings, {q['false_findings']} on the benign population"
+                  + (f" (e.g. {'; '.join(q['false_examples'])})" if q["false_examples"] else "") + "."]
+    lines += ["", f"Benchmark wall time: {r['bench_seconds'] / 60:.1f} min (generation {r['generate_seconds']:.0f} s)."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
