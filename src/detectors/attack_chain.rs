@@ -647,7 +647,12 @@ fn incident_finding(incident: &Incident, severity: Severity, activity: Activity)
         time::format(incident.first_seen),
         time::format(incident.last_seen)
     );
-    for member in &members {
+    // Observables are capped: list the stages that name the actor's own footprint (the account
+    // it used, its apps, the mailboxes it read) before the spray's many IPs and targets, so a
+    // large spray cannot push them out.
+    let mut by_importance: Vec<&&Member> = members.iter().collect();
+    by_importance.sort_by_key(|member| std::cmp::Reverse(member.stage));
+    for member in by_importance {
         for (_, value, kind) in &member.observed {
             let name = match kind {
                 ObservableKind::IpAddress => "src_endpoint.ip",
