@@ -96,7 +96,9 @@ pub struct DetectorStats {
 struct Pending {
     time: Timestamp,
     sequence: u64,
-    event: Event,
+    /// Boxed: the heap moves entries on every push and pop, and an event is hundreds of bytes.
+    /// (A box serializes as its content: snapshots are unchanged.)
+    event: Box<Event>,
 }
 
 impl PartialEq for Pending {
@@ -287,7 +289,7 @@ impl Engine {
         self.buffer.push(Reverse(Pending {
             time,
             sequence: self.sequence,
-            event,
+            event: Box::new(event),
         }));
         self.raise_watermark(watermark, context);
         while self.buffer.len() > self.config.limits.max_buffered_events {
