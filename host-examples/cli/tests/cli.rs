@@ -422,3 +422,91 @@ fn hostile_input_never_traps_the_component_or_stops_the_cli() {
     );
     assert!(stderr.contains("invalid UTF-8"), "{stderr}");
 }
+
+#[test]
+fn the_benchmark_tenant_reads_cleanly_and_every_planted_attack_is_found() {
+    use snowyowl_cli::tenant::{tenant, Stress, TenantOptions};
+    let options = TenantOptions {
+        users: 5_000,
+        events: 30_000,
+        seed: 9,
+        stress: Stress::None,
+    };
+    let mut text = Vec::new();
+    let truth = tenant(&options, &mut text).unwrap();
+    let mut again = Vec::new();
+    tenant(&options, &mut again).unwrap();
+    assert!(text == again, "the same options give the same bytes");
+
+    let mut backend = NativeBackend::new(r#"{"seed": 3}"#).unwrap();
+    let pushed = backend.push(&text).unwrap();
+    assert!(pushed.rejected.is_empty(), "{:?}", pushed.rejected.first());
+    let mut findings: Vec<serde_json::Value> = pushed
+        .findings
+        .iter()
+        .map(|f| serde_json::from_str(&f.json).unwrap())
+        .collect();
+    findings.extend(
+        backend
+            .flush()
+            .unwrap()
+            .iter()
+            .map(|f| serde_json::from_str(&f.json).unwrap()),
+    );
+    let entities = |f: &serde_json::Value| -> Vec<String> {
+        f["observables"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|o| o["value"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for attack in truth["attacks"].as_array().unwrap() {
+        let detectors: Vec<&str> = attack["detectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d.as_str())
+            .collect();
+        let wanted: Vec<&str> = attack["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e.as_str())
+            .collect();
+        let found = findings.iter().any(|f| {
+            let seen = entities(f);
+            detectors.contains(&f["finding_info"]["analytic"]["uid"].as_str().unwrap_or(""))
+                && wanted.iter().all(|w| seen.iter().any(|s| s == w))
+        });
+        assert!(found, "planted attack {} not found", attack["name"]);
+    }
+    // Nothing about the benign population: every finding names an attacker IP, a sprayed or
+    // compromised user, or the attacker's apps.
+    let known = &truth["attack_entities"];
+    let listed = |key: &str| -> Vec<String> {
+        known[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    let (users, apps) = (listed("users"), listed("apps"));
+    for finding in &findings {
+        let related = entities(finding).iter().any(|value| {
+            users.contains(value)
+                || apps.contains(value)
+                || ["203.0.113.66", "198.19.77.14", "198.19.77.15"].contains(&value.as_str())
+                || value.starts_with("198.18.")
+                || value.starts_with("2001:db8:5107::")
+        });
+        assert!(
+            related,
+            "a finding about the benign population: {}",
+            finding["finding_info"]["title"]
+        );
+    }
+}
