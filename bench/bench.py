@@ -173,12 +173,13 @@ def main():
             code = (
                 "import duckdb, json, sys, time\n"
                 f"con = duckdb.connect(); con.execute('SET threads = {threads}')\n"
+                "con.execute('SET enable_progress_bar = false')\n"
                 "q = sys.stdin.read(); t = time.perf_counter(); rows = con.sql(q).fetchall()\n"
                 "print(json.dumps({'seconds': time.perf_counter() - t, 'rows': len(rows)}))\n"
             )
             start = time.perf_counter()
             done = subprocess.run([sys.executable, "-c", code], input=query, capture_output=True, text=True, check=True)
-            result = json.loads(done.stdout)
+            result = json.loads(done.stdout.strip().splitlines()[-1])
             result["wall_seconds"] = time.perf_counter() - start
             return result
 
