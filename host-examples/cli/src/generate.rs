@@ -337,9 +337,9 @@ pub const MB_MAILBOXES: [&str; 10] = [
 ];
 /// The administrator whose ordinary app work must not join the incident (she is sprayed too).
 pub const MB_ADMIN: &str = "it.admin@contoso.com";
-pub(crate) const EXCHANGE_SP: &str = "6a5b4c3d-6666-4f7a-8b9c-0d1e2f3a4b5c";
+const EXCHANGE_SP: &str = "6a5b4c3d-6666-4f7a-8b9c-0d1e2f3a4b5c";
 
-pub(crate) fn mb_audit(
+fn mb_audit(
     drafts: &mut Drafts,
     time: Timestamp,
     name: &str,
@@ -374,7 +374,7 @@ pub(crate) fn mb_audit(
     drafts.push(Event::DirectoryAudit(audit));
 }
 
-pub(crate) fn user_actor(upn: &str, ip: &str) -> Actor {
+fn user_actor(upn: &str, ip: &str) -> Actor {
     Actor {
         user: Some(upn.to_owned()),
         ip: Some(ip.to_owned()),
@@ -382,7 +382,7 @@ pub(crate) fn user_actor(upn: &str, ip: &str) -> Actor {
     }
 }
 
-pub(crate) fn app_target(kind: &str, id: &str, name: &str) -> AuditTarget {
+fn app_target(kind: &str, id: &str, name: &str) -> AuditTarget {
     AuditTarget {
         id: Some(id.to_owned()),
         kind: Some(kind.to_owned()),
@@ -391,7 +391,7 @@ pub(crate) fn app_target(kind: &str, id: &str, name: &str) -> AuditTarget {
     }
 }
 
-pub(crate) fn mb_mail(
+fn mb_mail(
     drafts: &mut Drafts,
     time: Timestamp,
     app: &str,
@@ -491,83 +491,7 @@ pub fn midnight_blizzard(seed: u64) -> String {
     }
     // Day 2: the foothold, as the test account.
     let day2 = DEMO_DAY + DAY + 9 * HOUR;
-    let actor = || user_actor(MB_VICTIM, hit_ip);
-    mb_audit(
-        &mut drafts,
-        day2,
-        "Add application",
-        actor(),
-        vec![app_target("Application", MB_APP_OBJECT, "Mail Sync Test")],
-        &[("AppId", "", MB_APP_ID)],
-        Some(MB_APP_ID),
-    );
-    mb_audit(
-        &mut drafts,
-        day2 + MINUTE,
-        "Add service principal",
-        actor(),
-        vec![app_target("ServicePrincipal", MB_APP_SP, "Mail Sync Test")],
-        &[("AppId", "", MB_APP_ID)],
-        Some(MB_APP_ID),
-    );
-    let new_secret = r#"["KeyIdentifier=9e8d7c6b-0000-4a1b-8c2d-3e4f5a6b7c8d,KeyType=Password,KeyUsage=Verify,DisplayName=sync"]"#;
-    mb_audit(
-        &mut drafts,
-        day2 + 5 * MINUTE,
-        "Update application \u{2013} Certificates and secrets management ",
-        actor(),
-        vec![app_target("Application", MB_APP_OBJECT, "Mail Sync Test")],
-        &[("KeyDescription", "[]", new_secret)],
-        Some(MB_APP_ID),
-    );
-    let old_legacy = r#"["KeyIdentifier=0a1b2c3d-0000-4e5f-8a6b-7c8d9e0f1a2b,KeyType=Password,KeyUsage=Verify,DisplayName=test"]"#;
-    let new_legacy = r#"["KeyIdentifier=0a1b2c3d-0000-4e5f-8a6b-7c8d9e0f1a2b,KeyType=Password,KeyUsage=Verify,DisplayName=test","KeyIdentifier=5b6c7d8e-0000-4f9a-8b0c-1d2e3f4a5b6c,KeyType=Password,KeyUsage=Verify,DisplayName=backup"]"#;
-    mb_audit(
-        &mut drafts,
-        day2 + 12 * MINUTE,
-        "Update application \u{2013} Certificates and secrets management ",
-        actor(),
-        vec![app_target(
-            "Application",
-            MB_LEGACY_OBJECT,
-            "Legacy Test App",
-        )],
-        &[("KeyDescription", old_legacy, new_legacy)],
-        Some(MB_LEGACY_APP_ID),
-    );
-    let legacy_app = Actor {
-        app_id: Some(MB_LEGACY_APP_ID.to_owned()),
-        service_principal_id: Some(MB_LEGACY_SP.to_owned()),
-        display_name: Some("Legacy Test App".to_owned()),
-        ..Actor::default()
-    };
-    mb_audit(
-        &mut drafts,
-        day2 + 20 * MINUTE,
-        "Add app role assignment to service principal",
-        legacy_app,
-        vec![
-            app_target(
-                "ServicePrincipal",
-                EXCHANGE_SP,
-                "Office 365 Exchange Online",
-            ),
-            app_target("ServicePrincipal", MB_APP_SP, "Mail Sync Test"),
-        ],
-        &[
-            ("AppRole.Id", "", "dc890d15-9560-4a4c-9b7f-a736ec74ec40"),
-            ("AppRole.Value", "", "full_access_as_app"),
-            (
-                "AppRole.DisplayName",
-                "",
-                "Use Exchange Web Services with full access to all mailboxes",
-            ),
-            ("ServicePrincipal.ObjectID", "", MB_APP_SP),
-            ("ServicePrincipal.AppId", "", MB_APP_ID),
-            ("ServicePrincipal.DisplayName", "", "Mail Sync Test"),
-        ],
-        None,
-    );
+    oauth_foothold(&mut drafts, day2, hit_ip);
     // Benign: the IT administrator registers an HR portal app, adds a secret, consents to
     // User.Read for herself.
     let admin = || user_actor(MB_ADMIN, "198.51.100.10");
@@ -603,25 +527,7 @@ pub fn midnight_blizzard(seed: u64) -> String {
         Some(hr),
     );
     // Day 3, night: the app reads executives' mail, through EWS and then Graph.
-    let night = DEMO_DAY + 2 * DAY + 2 * HOUR;
-    for (i, mailbox) in MB_MAILBOXES.iter().enumerate() {
-        let client = if i < 6 {
-            MailClient::Ews
-        } else {
-            MailClient::Graph
-        };
-        for read in 0..3 {
-            let time = night + (i as i64) * 50_000 + read * 15 * MINUTE;
-            mb_mail(
-                &mut drafts,
-                time,
-                MB_APP_ID,
-                client,
-                mailbox,
-                "198.19.77.15",
-            );
-        }
-    }
+    mail_collection(&mut drafts, DEMO_DAY + 2 * DAY + 2 * HOUR);
     // Benign: Outlook reading its users' own mail.
     for (i, user) in users.iter().take(40).enumerate() {
         let id = uuid(&mut drafts.rng);
@@ -642,6 +548,106 @@ pub fn midnight_blizzard(seed: u64) -> String {
         }));
     }
     drafts.finish()
+}
+
+/// The actor's OAuth foothold from `start`, as the compromised test account (signed in from
+/// `hit_ip`): the app "Mail Sync Test" created with its service principal, a first secret added to
+/// it and another to the legacy test app, and — acting *as the legacy app*, with no consent event —
+/// Exchange `full_access_as_app` granted to the new app.
+pub(crate) fn oauth_foothold(drafts: &mut Drafts, start: Timestamp, hit_ip: &str) {
+    let actor = || user_actor(MB_VICTIM, hit_ip);
+    mb_audit(
+        drafts,
+        start,
+        "Add application",
+        actor(),
+        vec![app_target("Application", MB_APP_OBJECT, "Mail Sync Test")],
+        &[("AppId", "", MB_APP_ID)],
+        Some(MB_APP_ID),
+    );
+    mb_audit(
+        drafts,
+        start + MINUTE,
+        "Add service principal",
+        actor(),
+        vec![app_target("ServicePrincipal", MB_APP_SP, "Mail Sync Test")],
+        &[("AppId", "", MB_APP_ID)],
+        Some(MB_APP_ID),
+    );
+    let new_secret = r#"["KeyIdentifier=9e8d7c6b-0000-4a1b-8c2d-3e4f5a6b7c8d,KeyType=Password,KeyUsage=Verify,DisplayName=sync"]"#;
+    mb_audit(
+        drafts,
+        start + 5 * MINUTE,
+        "Update application \u{2013} Certificates and secrets management ",
+        actor(),
+        vec![app_target("Application", MB_APP_OBJECT, "Mail Sync Test")],
+        &[("KeyDescription", "[]", new_secret)],
+        Some(MB_APP_ID),
+    );
+    let old_legacy = r#"["KeyIdentifier=0a1b2c3d-0000-4e5f-8a6b-7c8d9e0f1a2b,KeyType=Password,KeyUsage=Verify,DisplayName=test"]"#;
+    let new_legacy = r#"["KeyIdentifier=0a1b2c3d-0000-4e5f-8a6b-7c8d9e0f1a2b,KeyType=Password,KeyUsage=Verify,DisplayName=test","KeyIdentifier=5b6c7d8e-0000-4f9a-8b0c-1d2e3f4a5b6c,KeyType=Password,KeyUsage=Verify,DisplayName=backup"]"#;
+    mb_audit(
+        drafts,
+        start + 12 * MINUTE,
+        "Update application \u{2013} Certificates and secrets management ",
+        actor(),
+        vec![app_target(
+            "Application",
+            MB_LEGACY_OBJECT,
+            "Legacy Test App",
+        )],
+        &[("KeyDescription", old_legacy, new_legacy)],
+        Some(MB_LEGACY_APP_ID),
+    );
+    let legacy_app = Actor {
+        app_id: Some(MB_LEGACY_APP_ID.to_owned()),
+        service_principal_id: Some(MB_LEGACY_SP.to_owned()),
+        display_name: Some("Legacy Test App".to_owned()),
+        ..Actor::default()
+    };
+    mb_audit(
+        drafts,
+        start + 20 * MINUTE,
+        "Add app role assignment to service principal",
+        legacy_app,
+        vec![
+            app_target(
+                "ServicePrincipal",
+                EXCHANGE_SP,
+                "Office 365 Exchange Online",
+            ),
+            app_target("ServicePrincipal", MB_APP_SP, "Mail Sync Test"),
+        ],
+        &[
+            ("AppRole.Id", "", "dc890d15-9560-4a4c-9b7f-a736ec74ec40"),
+            ("AppRole.Value", "", "full_access_as_app"),
+            (
+                "AppRole.DisplayName",
+                "",
+                "Use Exchange Web Services with full access to all mailboxes",
+            ),
+            ("ServicePrincipal.ObjectID", "", MB_APP_SP),
+            ("ServicePrincipal.AppId", "", MB_APP_ID),
+            ("ServicePrincipal.DisplayName", "", "Mail Sync Test"),
+        ],
+        None,
+    );
+}
+
+/// The new app reading ten executives' mailboxes from `start`: EWS, then Graph, three passes
+/// 15 minutes apart.
+pub(crate) fn mail_collection(drafts: &mut Drafts, start: Timestamp) {
+    for (i, mailbox) in MB_MAILBOXES.iter().enumerate() {
+        let client = if i < 6 {
+            MailClient::Ews
+        } else {
+            MailClient::Graph
+        };
+        for read in 0..3 {
+            let time = start + (i as i64) * 50_000 + read * 15 * MINUTE;
+            mb_mail(drafts, time, MB_APP_ID, client, mailbox, "198.19.77.15");
+        }
+    }
 }
 
 /// The `app-abuse` scenario: no sign-in logs at all. A user adds a secret to an existing app and

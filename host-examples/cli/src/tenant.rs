@@ -22,13 +22,12 @@
 use std::io::{self, Write};
 
 use serde_json::{json, Value};
-use snowyowl::event::{Event, FactorRequirement, MailClient};
+use snowyowl::event::{Event, FactorRequirement};
 use snowyowl::time::{self, Timestamp, HOUR, MINUTE};
 
 use crate::generate::{
-    app_target, mb_audit, mb_mail, user_actor, uuid, Drafts, Rng, DEMO_DAY, EXCHANGE_SP, MB_APP_ID,
-    MB_APP_OBJECT, MB_APP_SP, MB_LEGACY_APP_ID, MB_LEGACY_OBJECT, MB_LEGACY_SP, MB_MAILBOXES,
-    MB_VICTIM, TENANT,
+    mail_collection, oauth_foothold, uuid, Drafts, Rng, DEMO_DAY, MB_APP_ID, MB_LEGACY_APP_ID,
+    MB_MAILBOXES, MB_VICTIM, TENANT,
 };
 
 /// How the background's sign-ins are addressed.
@@ -426,102 +425,8 @@ fn planted(seed: u64) -> (Vec<(Timestamp, String)>, Value) {
     hit.legacy = true;
     hit.user_agent = Some("BAV2ROPC".into());
     drafts.push(Event::SignIn(hit));
-    let foothold = DEMO_DAY + 15 * HOUR;
-    let actor = || user_actor(MB_VICTIM, HIT_IP);
-    mb_audit(
-        &mut drafts,
-        foothold,
-        "Add application",
-        actor(),
-        vec![app_target("Application", MB_APP_OBJECT, "Mail Sync Test")],
-        &[("AppId", "", MB_APP_ID)],
-        Some(MB_APP_ID),
-    );
-    mb_audit(
-        &mut drafts,
-        foothold + MINUTE,
-        "Add service principal",
-        actor(),
-        vec![app_target("ServicePrincipal", MB_APP_SP, "Mail Sync Test")],
-        &[("AppId", "", MB_APP_ID)],
-        Some(MB_APP_ID),
-    );
-    mb_audit(
-        &mut drafts,
-        foothold + 5 * MINUTE,
-        "Update application \u{2013} Certificates and secrets management ",
-        actor(),
-        vec![app_target("Application", MB_APP_OBJECT, "Mail Sync Test")],
-        &[(
-            "KeyDescription",
-            "[]",
-            r#"["KeyIdentifier=9e8d7c6b-0000-4a1b-8c2d-3e4f5a6b7c8d,KeyType=Password,KeyUsage=Verify,DisplayName=sync"]"#,
-        )],
-        Some(MB_APP_ID),
-    );
-    mb_audit(
-        &mut drafts,
-        foothold + 12 * MINUTE,
-        "Update application \u{2013} Certificates and secrets management ",
-        actor(),
-        vec![app_target(
-            "Application",
-            MB_LEGACY_OBJECT,
-            "Legacy Test App",
-        )],
-        &[(
-            "KeyDescription",
-            "[]",
-            r#"["KeyIdentifier=5b6c7d8e-0000-4f9a-8b0c-1d2e3f4a5b6c,KeyType=Password,KeyUsage=Verify,DisplayName=backup"]"#,
-        )],
-        Some(MB_LEGACY_APP_ID),
-    );
-    let legacy_app = snowyowl::event::Actor {
-        app_id: Some(MB_LEGACY_APP_ID.to_owned()),
-        service_principal_id: Some(MB_LEGACY_SP.to_owned()),
-        display_name: Some("Legacy Test App".to_owned()),
-        ..snowyowl::event::Actor::default()
-    };
-    mb_audit(
-        &mut drafts,
-        foothold + 20 * MINUTE,
-        "Add app role assignment to service principal",
-        legacy_app,
-        vec![
-            app_target(
-                "ServicePrincipal",
-                EXCHANGE_SP,
-                "Office 365 Exchange Online",
-            ),
-            app_target("ServicePrincipal", MB_APP_SP, "Mail Sync Test"),
-        ],
-        &[
-            ("AppRole.Id", "", "dc890d15-9560-4a4c-9b7f-a736ec74ec40"),
-            ("AppRole.Value", "", "full_access_as_app"),
-            ("ServicePrincipal.ObjectID", "", MB_APP_SP),
-            ("ServicePrincipal.AppId", "", MB_APP_ID),
-            ("ServicePrincipal.DisplayName", "", "Mail Sync Test"),
-        ],
-        None,
-    );
-    let mail = DEMO_DAY + 16 * HOUR;
-    for (i, mailbox) in MB_MAILBOXES.iter().enumerate() {
-        let client = if i < 6 {
-            MailClient::Ews
-        } else {
-            MailClient::Graph
-        };
-        for read in 0..3 {
-            mb_mail(
-                &mut drafts,
-                mail + (i as i64) * 50_000 + read * 15 * MINUTE,
-                MB_APP_ID,
-                client,
-                mailbox,
-                MAIL_IP,
-            );
-        }
-    }
+    oauth_foothold(&mut drafts, DEMO_DAY + 15 * HOUR, HIT_IP);
+    mail_collection(&mut drafts, DEMO_DAY + 16 * HOUR);
     let at = |list: &[String], n: usize| list.get(n).cloned().unwrap_or_default();
     let truth = json!({
         "scenario": "tenant",
