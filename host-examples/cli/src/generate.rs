@@ -59,7 +59,7 @@ const LAST: [&str; 16] = [
     "adams", "brown", "chen", "diaz", "evans", "fischer", "garcia", "hughes", "ito", "jones",
     "kowalski", "lopez", "moreau", "nguyen", "okafor", "patel",
 ];
-const APPS: [(&str, &str); 5] = [
+pub(crate) const APPS: [(&str, &str); 5] = [
     (
         "00000002-0000-0ff1-ce00-000000000000",
         "Office 365 Exchange Online",
@@ -72,7 +72,7 @@ const APPS: [(&str, &str); 5] = [
         "Office 365 SharePoint Online",
     ),
 ];
-const AGENTS: [&str; 4] = [
+pub(crate) const AGENTS: [&str; 4] = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Safari/605.1.15",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",

@@ -26,8 +26,8 @@ use snowyowl::event::{Event, FactorRequirement};
 use snowyowl::time::{self, Timestamp, HOUR, MINUTE};
 
 use crate::generate::{
-    mail_collection, oauth_foothold, uuid, Drafts, Rng, DEMO_DAY, MB_APP_ID, MB_LEGACY_APP_ID,
-    MB_MAILBOXES, MB_VICTIM, TENANT,
+    mail_collection, oauth_foothold, uuid, Drafts, Rng, AGENTS, APPS, DEMO_DAY, MB_APP_ID,
+    MB_LEGACY_APP_ID, MB_MAILBOXES, MB_VICTIM, TENANT,
 };
 
 /// How the background's sign-ins are addressed.
@@ -65,26 +65,6 @@ const OFFICE: [&str; 4] = [
 const SINGLE_SPRAY_IP: &str = "203.0.113.66";
 const HIT_IP: &str = "198.19.77.14";
 const MAIL_IP: &str = "198.19.77.15";
-const APPS: [(&str, &str); 6] = [
-    (
-        "00000002-0000-0ff1-ce00-000000000000",
-        "Office 365 Exchange Online",
-    ),
-    ("1fec8e78-bce4-4aaf-ab1b-5451cc387264", "Microsoft Teams"),
-    ("c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "Azure Portal"),
-    ("d3590ed6-52b3-4102-aeff-aad2292ab01c", "Microsoft Office"),
-    (
-        "00000003-0000-0ff1-ce00-000000000000",
-        "Office 365 SharePoint Online",
-    ),
-    ("27922004-5251-4030-b22d-91ecd9a37ea4", "Outlook Mobile"),
-];
-const AGENTS: [&str; 4] = [
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Safari/605.1.15",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
-    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17126; Pro)",
-];
 const CITIES: [(&str, &str, &str, f64, f64); 5] = [
     ("Seattle", "Washington", "US", 47.6, -122.3),
     ("Dublin", "Dublin", "IE", 53.3, -6.2),
