@@ -337,3 +337,26 @@ fn findings_go_to_the_findings_listener_and_state_survives_a_restart() {
     assert_same(&sorted(findings), &scan(&data("midnight-blizzard.ndjson")));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn clients_beyond_the_limit_are_refused_and_the_others_carry_on() {
+    let server = Server::start(&["--max-clients", "1"]);
+    let first = server.connect();
+    server.wait_for("client 1 connected");
+    let mut second = server.connect();
+    server.wait_for("refused");
+    // The refused connection is closed at once.
+    let mut buffer = [0u8; 16];
+    assert_eq!(second.read(&mut buffer).unwrap_or(0), 0);
+    let text = scenario();
+    let lines: Vec<&str> = text.lines().take(100).collect();
+    let _ = send_and_read(first, (lines.join("\n") + "\n").as_bytes());
+    let (_, stderr) = server.stop();
+    assert!(
+        stderr
+            .last()
+            .unwrap()
+            .contains("1 clients, 100 lines, 100 events"),
+        "{stderr:#?}"
+    );
+}
