@@ -121,6 +121,11 @@ impl Ord for Pending {
 /// How far the watermark moves before detectors are asked to close what it passed.
 const SWEEP_EVERY: Timestamp = MINUTE;
 
+/// How long (in event time, behind the watermark) event ids are remembered: a record redelivered
+/// within this (an at-least-once shipper replaying after a restart) is dropped as a duplicate
+/// rather than processed twice. At least the allowed lateness; bounded by `limits.max_dedup_ids`.
+const DEDUP_HORIZON: Timestamp = HOUR;
+
 /// The first line of every snapshot, followed by the format version and a checksum.
 const SNAPSHOT_MAGIC: &str = "SNOWYOWL-SNAPSHOT";
 /// The snapshot format this build writes and reads.
@@ -273,14 +278,15 @@ impl Engine {
     fn admit(&mut self, event: Event, context: &mut Context) {
         let time = event.time();
         let lateness = self.config.allowed_lateness.0;
+        if self.is_duplicate(&event, time) {
+            // Counted once, as a duplicate, even when it is also late.
+            self.stats.duplicates += 1;
+            return;
+        }
         if let Some(watermark) = self.watermark {
             if time < watermark {
                 self.stats.late += 1;
             }
-        }
-        if self.is_duplicate(&event, time) {
-            self.stats.duplicates += 1;
-            return;
         }
         let max_time = self.max_time.map_or(time, |max| max.max(time));
         self.max_time = Some(max_time);
@@ -301,13 +307,18 @@ impl Engine {
     fn is_duplicate(&mut self, event: &Event, time: Timestamp) -> bool {
         // A record without an id gets one hashed from its bytes, so the same bytes twice is a
         // duplicate too.
-        let live_since = self.watermark.unwrap_or(Timestamp::MIN);
+        let live_since = self.dedup_since(self.watermark.unwrap_or(Timestamp::MIN));
         let mut fresh = false;
         self.dedup.get_or_insert_with(event.id(), live_since, || {
             fresh = true;
             time
         });
         !fresh
+    }
+
+    /// Ids of events before this are forgotten.
+    fn dedup_since(&self, watermark: Timestamp) -> Timestamp {
+        watermark.saturating_sub(DEDUP_HORIZON.max(self.config.allowed_lateness.0))
     }
 
     fn raise_watermark(&mut self, watermark: Timestamp, context: &mut Context) {
@@ -381,11 +392,7 @@ impl Engine {
             self.deliver_signals(context);
         }
         self.report_pressure(context);
-        self.dedup.expire(
-            context
-                .watermark
-                .saturating_sub(self.config.allowed_lateness.0),
-        );
+        self.dedup.expire(self.dedup_since(context.watermark));
     }
 
     /// Live state dropped because a cap was reached, everywhere in the engine.

@@ -175,3 +175,31 @@ fn stats_report_state() {
     assert_eq!(stats.buffered, 0);
     assert_eq!(stats.detectors["password-spray"].open_findings, 0);
 }
+
+#[test]
+fn a_record_redelivered_within_the_dedup_horizon_counts_once() {
+    let lines = lines(DEMO);
+    let whole = run_in_batches(&lines, 10_000);
+    // Replay the first records once 20 minutes of event time have passed (an at-least-once
+    // shipper restarting): the watermark has passed them, but not by the dedup horizon (an hour).
+    let first_time = time_of(lines[0]);
+    let replay_at = lines
+        .iter()
+        .position(|line| time_of(line) > first_time + 20 * 60_000)
+        .unwrap();
+    assert!(time_of(lines[replay_at]) < first_time + 60 * 60_000);
+    let count = replay_at.min(100);
+    assert!(count >= 20);
+    let mut replayed: Vec<&str> = lines[..replay_at].to_vec();
+    replayed.extend_from_slice(&lines[..count]);
+    replayed.extend_from_slice(&lines[replay_at..]);
+    let mut engine = Engine::from_json(r#"{"seed": 42}"#).unwrap();
+    let mut out = Vec::new();
+    let pushed = engine.push(replayed.join("\n").as_bytes());
+    out.extend(pushed.findings.iter().map(Finding::to_json));
+    out.extend(engine.flush().iter().map(Finding::to_json));
+    let stats = engine.stats();
+    assert_eq!(stats.duplicates, count as u64);
+    assert_eq!(stats.late, 0, "a duplicate is not also late");
+    assert_eq!(out, whole);
+}
