@@ -75,7 +75,9 @@ demo-web: web ## Build the browser page and serve it at http://127.0.0.1:8000 (W
 	$(PYTHON) -m http.server --bind 127.0.0.1 --directory $(WEB) $(WEB_PORT)
 
 build: component ## Build the CLI (target/release/snowyowl) with the component inside
-	$(CARGO) build --release -p snowyowl-cli
+	@# The whole workspace, as `cargo test --workspace` resolves it: building one package alone
+	@# unifies dependency features differently and would compile wasmtime a second time.
+	$(CARGO) build --release --workspace
 
 demo: build ## Run the CLI on the bundled sample tenant and print the findings
 	@mkdir -p build
@@ -134,7 +136,6 @@ bench: build fluent-bit node ## Measure everything in BENCHMARKS.md on one gener
 	@command -v rsigma >/dev/null && rsigma --version | grep -q '$(RSIGMA_VERSION)' \
 		|| $(CARGO) install rsigma --version $(RSIGMA_VERSION) --locked
 	@$(PYTHON) -c 'import duckdb' 2>/dev/null || $(PYTHON) -m pip install --quiet --disable-pip-version-check duckdb
-	$(CARGO) build --release -p snowyowl-bench
 	$(PYTHON) bench/bench.py --events $(BENCH_EVENTS)
 
 fmt: ## Format the code
