@@ -37,7 +37,10 @@ pub fn frame<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(text) => {
-            if !first_line_is_complete(text) && frame_documents(text, emit) {
+            // One line (a shipper's single record): it can only be a record, so it is framed as
+            // one without parsing it a first time to tell lines from documents.
+            let single_line = !text.trim_end().contains('\n');
+            if !single_line && !first_line_is_complete(text) && frame_documents(text, emit) {
                 return;
             }
             frame_text_lines(text, emit);
@@ -167,6 +170,16 @@ mod tests {
                 (5, "{\"b\": 2}".into()),
                 (6, "{\"c\": 3}".into())
             ]
+        );
+    }
+
+    #[test]
+    fn a_single_line_is_one_record_as_it_is() {
+        assert_eq!(frames(b"{\"a\":1}\n"), vec![(1, "{\"a\":1}".into())]);
+        // Two documents on one line are one (malformed) record, as in NDJSON.
+        assert_eq!(
+            frames(b"{\"a\":1} {\"b\":2}"),
+            vec![(1, "{\"a\":1} {\"b\":2}".into())]
         );
     }
 
