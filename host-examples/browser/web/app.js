@@ -217,13 +217,17 @@ for (const th of document.querySelectorAll('#findings th')) {
 $('#filter').addEventListener('input', renderTable);
 $('#severity-filter').addEventListener('change', renderTable);
 $('#export').addEventListener('click', () => {
-  const blob = new Blob(state.all.map((line) => line + '\n'), { type: 'application/x-ndjson' });
+  download(new Blob(state.all.map((line) => line + '\n'), { type: 'application/x-ndjson' }), 'snowyowl-findings.ndjson');
+});
+
+/** Saves `blob` as a file named `name` (nothing leaves the machine). */
+function download(blob, name) {
   const link = document.createElement('a');
   link.href = URL.createObjectURL(blob);
-  link.download = 'snowyowl-findings.ndjson';
+  link.download = name;
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
-});
+}
 
 // ---------- detail ----------
 function openDetail(finding) {
@@ -578,9 +582,5 @@ $('#reset').addEventListener('click', () => {
   scheduleValidation();
 });
 $('#download-config').addEventListener('click', () => {
-  const blob = new Blob([JSON.stringify(formConfig(), null, 2) + '\n'], { type: 'application/json' });
-  const link = document.createElement('a');
-  link.href = URL.createObjectURL(blob);
-  link.download = 'snowyowl-config.json';
-  link.click();
+  download(new Blob([JSON.stringify(formConfig(), null, 2) + '\n'], { type: 'application/json' }), 'snowyowl-config.json');
 });

@@ -381,22 +381,16 @@ fn run_tenant(args: &GenerateArgs, stress: Stress) -> Result<()> {
         seed: args.seed,
         stress,
     };
-    let truth = match &args.output {
-        Some(path) => {
-            let file =
-                File::create(path).with_context(|| format!("creating {}", path.display()))?;
-            let mut out = BufWriter::with_capacity(1 << 20, file);
-            let truth = tenant(&options, &mut out).context("writing the scenario")?;
-            out.flush().context("writing the scenario")?;
-            truth
-        }
-        None => {
-            let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
-            let truth = tenant(&options, &mut out).context("writing stdout")?;
-            out.flush().context("writing stdout")?;
-            truth
-        }
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::with_capacity(
+            1 << 20,
+            File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
     };
+    let truth = tenant(&options, &mut out)
+        .and_then(|truth| out.flush().map(|()| truth))
+        .context("writing the scenario")?;
     if let Some(path) = &args.truth {
         std::fs::write(path, serde_json::to_string_pretty(&truth)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;

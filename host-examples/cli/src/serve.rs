@@ -74,10 +74,12 @@ pub struct Served {
 
 /// A message from a client reader to the engine thread.
 enum Message {
-    /// Complete lines from a client, starting at its line `first_line` (1-based).
+    /// `lines` lines from a client (the last may be unterminated), starting at its line
+    /// `first_line` (1-based).
     Lines {
         client: u64,
         first_line: u64,
+        lines: u64,
         bytes: Vec<u8>,
     },
     /// A client connected; findings for it go to `reply`.
@@ -142,6 +144,7 @@ fn read_client(
             let message = Message::Lines {
                 client,
                 first_line: next_line,
+                lines,
                 bytes,
             };
             next_line += lines;
@@ -169,6 +172,7 @@ fn read_client(
         let _ = queue.send(Message::Lines {
             client,
             first_line: next_line,
+            lines: 1,
             bytes: pending,
         });
     }
@@ -275,35 +279,36 @@ impl Sink {
             lines.extend_from_slice(finding.json.as_bytes());
             lines.push(b'\n');
         }
-        let delivered = match (self.findings_to, client) {
+        let failed = match (self.findings_to, client) {
             (Some(address), _) => self
                 .forward(address, &lines)
-                .map_err(|error| format!("findings listener {address}: {error}")),
+                .err()
+                .map(|error| format!("findings listener {address}: {error}")),
             (None, Some(client)) => match &mut client.reply {
-                Some(stream) => stream.write_all(&lines).map_err(|error| {
+                Some(stream) => stream.write_all(&lines).err().map(|error| {
                     client.reply = None;
                     format!("client {}: {error}", client.peer)
                 }),
-                None => Err(format!("client {} is gone", client.peer)),
+                None => Some(format!("client {} is gone", client.peer)),
             },
-            (None, None) => Err(String::new()),
-        };
-        match delivered {
-            Ok(()) => 0,
-            Err(reason) => {
-                let mut out = self.stdout.lock();
-                let _ = out.write_all(&lines).and_then(|()| out.flush());
-                if reason.is_empty() {
-                    // Stdout was the destination.
-                    return 0;
-                }
-                eprintln!(
-                    "snowyowl serve: {reason}; wrote {} finding(s) to stdout instead",
-                    findings.len()
-                );
-                findings.len() as u64
+            // No client and no listener (the closing findings): stdout is the destination.
+            (None, None) => {
+                self.write_stdout(&lines);
+                return 0;
             }
-        }
+        };
+        let Some(reason) = failed else { return 0 };
+        self.write_stdout(&lines);
+        eprintln!(
+            "snowyowl serve: {reason}; wrote {} finding(s) to stdout instead",
+            findings.len()
+        );
+        findings.len() as u64
+    }
+
+    fn write_stdout(&self, lines: &[u8]) {
+        let mut out = self.stdout.lock();
+        let _ = out.write_all(lines).and_then(|()| out.flush());
     }
 }
 
@@ -354,10 +359,10 @@ pub fn serve(
             Message::Lines {
                 client,
                 first_line,
+                lines,
                 bytes,
             } => {
-                served.lines += bytes.iter().filter(|&&b| b == b'\n').count() as u64
-                    + u64::from(bytes.last() != Some(&b'\n'));
+                served.lines += lines;
                 let pushed = backend.push(&bytes)?;
                 served.accepted += u64::from(pushed.accepted);
                 served.rejected += pushed.rejected.len() as u64;
