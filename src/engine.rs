@@ -126,6 +126,10 @@ const SWEEP_EVERY: Timestamp = MINUTE;
 /// rather than processed twice. At least the allowed lateness; bounded by `limits.max_dedup_ids`.
 const DEDUP_HORIZON: Timestamp = HOUR;
 
+/// How often (in event time) ids past the horizon are dropped from memory. Lookups check the
+/// horizon themselves, so this only bounds how long a forgotten id still takes space.
+const DEDUP_EXPIRY_EVERY: Timestamp = 10 * MINUTE;
+
 /// The first line of every snapshot, followed by the format version and a checksum.
 const SNAPSHOT_MAGIC: &str = "SNOWYOWL-SNAPSHOT";
 /// The snapshot format this build writes and reads.
@@ -309,10 +313,17 @@ impl Engine {
         // duplicate too.
         let live_since = self.dedup_since(self.watermark.unwrap_or(Timestamp::MIN));
         let mut fresh = false;
-        self.dedup.get_or_insert_with(event.id(), live_since, || {
+        // An event older than the horizon (very late) is remembered as if it were at its edge.
+        let remembered = time.max(live_since);
+        let seen = self.dedup.get_or_insert_with(event.id(), live_since, || {
             fresh = true;
-            time
+            remembered
         });
+        if !fresh && *seen < live_since {
+            // Remembered, but past the horizon (not yet dropped from memory): forgotten.
+            *seen = remembered;
+            fresh = true;
+        }
         !fresh
     }
 
@@ -380,7 +391,7 @@ impl Engine {
     }
 
     fn sweep(&mut self, context: &mut Context) {
-        self.last_sweep = context.watermark;
+        let previous = std::mem::replace(&mut self.last_sweep, context.watermark);
         // Detectors of events close their windows first; their closing findings reach the
         // detectors of findings (the chain) before those move on (and expire what is idle).
         for readers in [false, true] {
@@ -392,7 +403,10 @@ impl Engine {
             self.deliver_signals(context);
         }
         self.report_pressure(context);
-        self.dedup.expire(self.dedup_since(context.watermark));
+        let period = |time: Timestamp| time.div_euclid(DEDUP_EXPIRY_EVERY);
+        if period(previous) != period(context.watermark) {
+            self.dedup.expire(self.dedup_since(context.watermark));
+        }
     }
 
     /// Live state dropped because a cap was reached, everywhere in the engine.

@@ -58,18 +58,56 @@ impl<V: Expiring> BoundedMap<V> {
         }
     }
 
+    // Both generations share one hasher (a generation is always made from the other's), so a
+    // key is hashed once per call and looked up in either with that hash.
+    fn hash(&self, key: &str) -> u64 {
+        self.young.hasher().hash_one(key)
+    }
+
+    fn in_young(&self, hash: u64, key: &str) -> bool {
+        self.young
+            .raw_entry()
+            .from_key_hashed_nocheck(hash, key)
+            .is_some()
+    }
+
+    /// Removes `key` from the old generation, with its boxed key for reuse.
+    fn take_old(&mut self, hash: u64, key: &str) -> Option<(Box<str>, V)> {
+        match self.old.raw_entry_mut().from_key_hashed_nocheck(hash, key) {
+            RawEntryMut::Occupied(entry) => Some(entry.remove_entry()),
+            RawEntryMut::Vacant(_) => None,
+        }
+    }
+
     /// The entry for `key`, if present.
     pub fn get(&self, key: &str) -> Option<&V> {
-        self.young.get(key).or_else(|| self.old.get(key))
+        let hash = self.hash(key);
+        self.young
+            .raw_entry()
+            .from_key_hashed_nocheck(hash, key)
+            .or_else(|| self.old.raw_entry().from_key_hashed_nocheck(hash, key))
+            .map(|(_, value)| value)
     }
 
     /// The entry for `key`, moved to the young generation, if present.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
-        if !self.young.contains_key(key) {
-            let (key, value) = self.old.remove_entry(key)?;
-            self.young.insert(key, value);
+        let hash = self.hash(key);
+        let moved = if self.in_young(hash, key) {
+            None
+        } else {
+            Some(self.take_old(hash, key)?)
+        };
+        match self
+            .young
+            .raw_entry_mut()
+            .from_key_hashed_nocheck(hash, key)
+        {
+            RawEntryMut::Occupied(entry) => Some(entry.into_mut()),
+            RawEntryMut::Vacant(entry) => {
+                let (key, value) = moved?;
+                Some(entry.insert_hashed_nocheck(hash, key, value).1)
+            }
         }
-        self.young.get_mut(key)
     }
 
     /// The entry for `key`, created with `make` if absent. `live_since` is the oldest event time
@@ -80,20 +118,24 @@ impl<V: Expiring> BoundedMap<V> {
         live_since: Timestamp,
         make: impl FnOnce() -> V,
     ) -> &mut V {
-        if !self.young.contains_key(key) && self.young.len() >= self.cap / 2 {
-            let value = self.old.remove(key);
-            self.rotate(live_since);
-            if let Some(value) = value {
-                self.old.insert(Box::from(key), value);
+        let hash = self.hash(key);
+        let in_young = self.in_young(hash, key);
+        let mut moved = None;
+        if !in_young {
+            moved = self.take_old(hash, key);
+            if self.young.len() >= self.cap / 2 {
+                self.rotate(live_since);
             }
         }
-        let young = &mut self.young;
-        let old = &mut self.old;
-        match young.raw_entry_mut().from_key(key) {
+        match self
+            .young
+            .raw_entry_mut()
+            .from_key_hashed_nocheck(hash, key)
+        {
             RawEntryMut::Occupied(entry) => entry.into_mut(),
             RawEntryMut::Vacant(entry) => {
-                let value = old.remove(key).unwrap_or_else(make);
-                entry.insert(Box::from(key), value).1
+                let (key, value) = moved.unwrap_or_else(|| (Box::from(key), make()));
+                entry.insert_hashed_nocheck(hash, key, value).1
             }
         }
     }

@@ -126,6 +126,23 @@ impl Hit {
             app: signin.app_name.clone().or_else(|| signin.app_id.clone()),
         }
     }
+
+    /// Becomes `Hit::of(signin)`, reusing its strings' buffers (one per user, replaced often).
+    fn assign(&mut self, signin: &SignIn) {
+        self.time = signin.time;
+        self.id.clone_from(&signin.id);
+        self.ip.clone_from(&signin.ip);
+        self.result_code = signin.result_code;
+        self.single_factor = signin.factor == FactorRequirement::Single && signin.succeeded();
+        self.legacy = signin.legacy;
+        match (
+            &mut self.app,
+            signin.app_name.as_ref().or(signin.app_id.as_ref()),
+        ) {
+            (Some(app), Some(new)) => app.clone_from(new),
+            (app, new) => *app = new.cloned(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,19 +189,18 @@ impl SprayThenSuccess {
         {
             return;
         }
-        let hit = Hit::of(signin);
         let horizon = self.config.horizon.0;
+        let time = signin.time;
         let matched = self.targets.get(&signin.user).is_some_and(|target| {
-            hit.time >= target.first_sprayed && hit.time <= target.last_sprayed + horizon
+            time >= target.first_sprayed && time <= target.last_sprayed + horizon
         });
         if matched {
-            self.fire(&signin.user, hit, context);
+            self.fire(&signin.user, Hit::of(signin), context);
         } else {
             let live_since = context.watermark.saturating_sub(self.config.lookback.0);
-            let slot = self
-                .recent
-                .get_or_insert_with(&signin.user, live_since, || hit.clone());
-            *slot = hit;
+            self.recent
+                .get_or_insert_with(&signin.user, live_since, || Hit::of(signin))
+                .assign(signin);
         }
     }
 

@@ -276,14 +276,13 @@ fn classify(raw: &Raw, text: &str) -> Normalized {
         let types = raw
             .sign_in_event_types
             .as_ref()
-            .map(|t| t.0.as_slice())
-            .unwrap_or(&[]);
-        let has = |wanted: &str| types.iter().any(|t| t.eq_ignore_ascii_case(wanted));
-        let category = if has("servicePrincipal") {
+            .map(|types| types.0)
+            .unwrap_or_default();
+        let category = if types.service_principal {
             SignInCategory::ServicePrincipal
-        } else if has("managedIdentity") {
+        } else if types.managed_identity {
             SignInCategory::ManagedIdentity
-        } else if has("nonInteractiveUser") || raw.is_interactive == Some(false) {
+        } else if types.non_interactive_user || raw.is_interactive == Some(false) {
             SignInCategory::NonInteractive
         } else {
             SignInCategory::Interactive
@@ -320,6 +319,10 @@ fn parse_time(value: Option<&str>, fields: &str) -> Result<i64, Rejection> {
 }
 
 fn truncate(text: &str, max: usize) -> &str {
+    // No more bytes than `max`: no more characters either (the common case, without a scan).
+    if text.len() <= max {
+        return text;
+    }
     match text.char_indices().nth(max) {
         Some((index, _)) => text.get(..index).unwrap_or(text),
         None => text,
@@ -334,8 +337,11 @@ fn code_of(code: Option<i64>, fields: &str) -> Result<u32, Rejection> {
 /// The IP in canonical form; accepts `ip:port` and `[v6]:port` as the unified audit log writes.
 pub fn canonical_ip(text: &str) -> Option<String> {
     let text = text.trim();
-    if let Ok(ip) = text.parse::<IpAddr>() {
-        return Some(ip.to_string());
+    match text.parse::<IpAddr>() {
+        // The IPv4 parser takes only the canonical dotted decimal form: the text is the form.
+        Ok(IpAddr::V4(_)) => return Some(text.to_owned()),
+        Ok(ip) => return Some(ip.to_string()),
+        Err(_) => {}
     }
     text.parse::<SocketAddr>()
         .ok()
@@ -378,14 +384,8 @@ fn factor(requirement: Option<&str>) -> FactorRequirement {
     }
 }
 
-fn correct_password_step(steps: Option<&raw::MaybeEncoded<Vec<raw::AuthenticationStep>>>) -> bool {
-    steps.is_some_and(|steps| {
-        steps.0.iter().any(|step| {
-            step.result_detail
-                .as_deref()
-                .is_some_and(|detail| detail.trim().eq_ignore_ascii_case("Correct password"))
-        })
-    })
+fn correct_password_step(steps: Option<&raw::MaybeEncoded<raw::CorrectPasswordStep>>) -> bool {
+    steps.is_some_and(|steps| steps.0 .0)
 }
 
 fn user_of(

@@ -134,12 +134,74 @@ pub struct Status {
     pub error_code: Code,
 }
 
-/// One step of `authenticationDetails`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct AuthenticationStep {
+/// One step of `authenticationDetails`, borrowed while its steps are read.
+#[derive(Deserialize)]
+struct AuthenticationStep<'a> {
     /// E.g. `Correct password`, `MFA successfully completed`.
-    #[serde(rename = "authenticationStepResultDetail", default)]
-    pub result_detail: Option<String>,
+    #[serde(rename = "authenticationStepResultDetail", borrow, default)]
+    result_detail: Option<Text<'a>>,
+}
+
+/// `authenticationDetails` as the detectors need it: whether a step said `Correct password`.
+/// Read step by step, keeping nothing (every sign-in carries the list).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CorrectPasswordStep(pub bool);
+
+impl<'de> Deserialize<'de> for CorrectPasswordStep {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StepsVisitor;
+        impl<'de> Visitor<'de> for StepsVisitor {
+            type Value = CorrectPasswordStep;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of authentication steps")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut correct = false;
+                while let Some(step) = seq.next_element::<AuthenticationStep<'de>>()? {
+                    correct |= step.result_detail.is_some_and(|detail| {
+                        detail.as_str().eq_ignore_ascii_case("Correct password")
+                    });
+                }
+                Ok(CorrectPasswordStep(correct))
+            }
+        }
+        deserializer.deserialize_seq(StepsVisitor)
+    }
+}
+
+/// `signInEventTypes` (Graph beta) as the normalizer needs it: which of the non-interactive
+/// kinds it lists. Read without keeping the list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignInEventTypes {
+    /// `servicePrincipal`.
+    pub service_principal: bool,
+    /// `managedIdentity`.
+    pub managed_identity: bool,
+    /// `nonInteractiveUser`.
+    pub non_interactive_user: bool,
+}
+
+impl<'de> Deserialize<'de> for SignInEventTypes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TypesVisitor;
+        impl<'de> Visitor<'de> for TypesVisitor {
+            type Value = SignInEventTypes;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of sign-in event types")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut types = SignInEventTypes::default();
+                while let Some(kind) = seq.next_element::<Text<'de>>()? {
+                    let kind = kind.as_str();
+                    types.service_principal |= kind.eq_ignore_ascii_case("servicePrincipal");
+                    types.managed_identity |= kind.eq_ignore_ascii_case("managedIdentity");
+                    types.non_interactive_user |= kind.eq_ignore_ascii_case("nonInteractiveUser");
+                }
+                Ok(types)
+            }
+        }
+        deserializer.deserialize_seq(TypesVisitor)
+    }
 }
 
 /// A `{Name, Value}` pair of the unified audit log.
@@ -222,7 +284,7 @@ pub struct Raw<'a> {
     pub authentication_requirement: Option<Text<'a>>,
     /// Authentication steps.
     #[serde(rename = "authenticationDetails")]
-    pub authentication_details: Option<MaybeEncoded<Vec<AuthenticationStep>>>,
+    pub authentication_details: Option<MaybeEncoded<CorrectPasswordStep>>,
     /// Client app (`Browser`, `IMAP4`, …).
     #[serde(rename = "clientAppUsed", borrow)]
     pub client_app_used: Option<Text<'a>>,
@@ -256,7 +318,7 @@ pub struct Raw<'a> {
     /// Sign-in event types (Graph beta: `interactiveUser`, `nonInteractiveUser`,
     /// `servicePrincipal`, `managedIdentity`).
     #[serde(rename = "signInEventTypes")]
-    pub sign_in_event_types: Option<MaybeEncoded<Vec<String>>>,
+    pub sign_in_event_types: Option<MaybeEncoded<SignInEventTypes>>,
 
     // Log Analytics columns.
     /// Ingestion time column.
@@ -306,7 +368,7 @@ pub struct Raw<'a> {
     pub la_authentication_requirement: Option<Text<'a>>,
     /// Authentication steps (usually a JSON string).
     #[serde(rename = "AuthenticationDetails")]
-    pub la_authentication_details: Option<MaybeEncoded<Vec<AuthenticationStep>>>,
+    pub la_authentication_details: Option<MaybeEncoded<CorrectPasswordStep>>,
     /// Client app.
     #[serde(rename = "ClientAppUsed", borrow)]
     pub la_client_app_used: Option<Text<'a>>,
