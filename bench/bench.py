@@ -126,6 +126,7 @@ def main():
 
     step("ignored_any", lambda: run_json([BENCH, "ignored-any", main_file]))
     step("typed", lambda: run_json([BENCH, "typed", main_file]))
+    step("normalize", lambda: run_json([BENCH, "normalize", main_file]))
     findings_file = out / "findings-native.ndjson"
     step("native", lambda: run_json([BENCH, "native", main_file, "--findings", findings_file]))
     step("component", lambda: run_json([BENCH, "component", main_file]))
@@ -231,6 +232,8 @@ def render(r):
 
     row("parse floor: serde_json → IgnoredAny", "ignored_any")
     row("parse floor: serde_json → typed borrowed struct", "typed", [("IgnoredAny", "ignored_any")])
+    row("snowyowl normalize only: records → typed events", "normalize", [("IgnoredAny", "ignored_any")],
+        "no engine, no detectors")
     native = r.get("native", {})
     row("snowyowl native core, every detector", "native", [("IgnoredAny", "ignored_any"), ("typed", "typed")],
         f"{native.get('findings', '?')} findings")

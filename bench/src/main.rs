@@ -3,15 +3,17 @@
 //! The file is read into memory first (not timed); each mode then times only its own work:
 //! - `ignored-any`: serde_json over every line into `serde::de::IgnoredAny` (the parse floor);
 //! - `typed`: every line into a borrowed struct of the fields the detectors read;
-//! - `native`: the core with every detector, batches of 10,000 lines, then flush; also the heap
-//!   the engine holds at the end (a counting allocator) per tracked key, and the findings;
+//! - `normalize`: every line through the core's normalizer into typed events (no engine);
+//! - `native`: the core with every detector, batches of 10,000 lines, then flush (timed); then the
+//!   same input again, untimed, with a counting allocator weighing the heap the engine holds at
+//!   the end per tracked key; and the findings;
 //! - `component`: the same through the WebAssembly component in wasmtime (compiled first, not
 //!   timed), with its peak linear memory;
 //! - `fluent-bit N`: the first N records through the Fluent Bit module, one ABI call each.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
@@ -20,33 +22,45 @@ use serde_json::{json, value::RawValue};
 use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
 use snowyowl_cli::{Backend, ComponentBackend};
 
-/// Counts live heap bytes, so the engine's state can be weighed exactly.
+/// Counts live heap bytes while [`COUNTING`] is on, so the engine's state can be weighed exactly
+/// in a run that is not timed (the counting's atomics would slow the timed one).
 struct Counting;
 
+static COUNTING: AtomicBool = AtomicBool::new(false);
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(bytes: usize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        PEAK.fetch_max(live, Ordering::Relaxed);
+    }
+}
+
+fn shrank(bytes: usize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        LIVE.fetch_sub(bytes, Ordering::Relaxed);
+    }
+}
 
 // SAFETY: forwards to the system allocator unchanged; only counts.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(live, Ordering::Relaxed);
+        grew(layout.size());
         // SAFETY: the caller's contract is passed on.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        shrank(layout.size());
         // SAFETY: the caller's contract is passed on.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if new_size >= layout.size() {
-            let grow = new_size - layout.size();
-            let live = LIVE.fetch_add(grow, Ordering::Relaxed) + grow;
-            PEAK.fetch_max(live, Ordering::Relaxed);
+            grew(new_size - layout.size());
         } else {
-            LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            shrank(layout.size() - new_size);
         }
         // SAFETY: the caller's contract is passed on.
         unsafe { System.realloc(ptr, layout, new_size) }
@@ -173,7 +187,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (mode, path) = match (args.first(), args.get(1)) {
         (Some(mode), Some(path)) => (mode.as_str(), path.as_str()),
-        _ => bail!("usage: snowyowl-bench ignored-any|typed|native|component|fluent-bit FILE [N] [--findings OUT]"),
+        _ => bail!("usage: snowyowl-bench ignored-any|typed|normalize|native|component|fluent-bit FILE [N] [--findings OUT]"),
     };
     let findings_out = args
         .iter()
@@ -199,10 +213,20 @@ fn main() -> Result<()> {
             }
             json!({"mode": mode, "events": events, "bytes": bytes, "seconds": start.elapsed().as_secs_f64(), "parsed": ok})
         }
+        "normalize" => {
+            let start = Instant::now();
+            let mut ok = 0usize;
+            for line in lines(&text) {
+                let line = std::str::from_utf8(line).unwrap_or_default();
+                snowyowl::normalize::normalize(line, &mut |n| {
+                    ok += usize::from(matches!(n, snowyowl::normalize::Normalized::Event(_)));
+                });
+            }
+            json!({"mode": mode, "events": events, "bytes": bytes, "seconds": start.elapsed().as_secs_f64(), "parsed": ok})
+        }
         "native" => {
             let chunks = batches(&text, 10_000);
-            let before = LIVE.load(Ordering::Relaxed);
-            PEAK.store(before, Ordering::Relaxed);
+            // Timed, without counting.
             let start = Instant::now();
             let mut engine = snowyowl::Engine::from_json(r#"{"seed": 12345}"#)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -211,12 +235,21 @@ fn main() -> Result<()> {
                 findings.extend(engine.push(chunk).findings);
             }
             let pushed = start.elapsed().as_secs_f64();
-            let state_bytes = LIVE.load(Ordering::Relaxed).saturating_sub(before);
-            let peak_bytes = PEAK.load(Ordering::Relaxed).saturating_sub(before);
-            let stats: serde_json::Value = serde_json::from_str(&engine.stats_json())?;
-            let entries = tracked_entries(&stats);
             findings.extend(engine.flush());
             let seconds = start.elapsed().as_secs_f64();
+            drop(engine);
+            // Weighed: the same input again, counting every byte the engine holds.
+            COUNTING.store(true, Ordering::Relaxed);
+            let mut engine = snowyowl::Engine::from_json(r#"{"seed": 12345}"#)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for chunk in &chunks {
+                drop(engine.push(chunk));
+            }
+            let state_bytes = LIVE.load(Ordering::Relaxed);
+            let peak_bytes = PEAK.load(Ordering::Relaxed);
+            COUNTING.store(false, Ordering::Relaxed);
+            let stats: serde_json::Value = serde_json::from_str(&engine.stats_json())?;
+            let entries = tracked_entries(&stats);
             if let Some(out) = findings_out {
                 let text: String = findings.iter().map(|f| f.to_json() + "\n").collect();
                 std::fs::write(out, text)?;

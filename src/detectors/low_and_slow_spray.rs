@@ -147,7 +147,18 @@ pub struct LowAndSlowSpray {
     /// The last evaluation reported a finding.
     #[serde(skip)]
     reported: bool,
+    /// Per failure of the horizon (same order): [`EXCLUDED`] once its IP was reused or its user
+    /// turned stale (both last: uses and rates only grow, until a table drops entries and every
+    /// failure is checked again), [`LISTED`] once it is in the open finding. Rebuilt when it does
+    /// not match the horizon (after a restore).
+    #[serde(skip)]
+    flags: VecDeque<u8>,
 }
+
+/// The failure no longer counts (see `LowAndSlowSpray::flags`).
+const EXCLUDED: u8 = 1;
+/// The failure was added to the open finding.
+const LISTED: u8 = 2;
 
 fn always() -> bool {
     true
@@ -174,8 +185,15 @@ impl LowAndSlowSpray {
             sorted: true,
             settled: 0,
             reported: false,
+            flags: VecDeque::new(),
             config,
         }
+    }
+
+    /// A table dropped entries: what was excluded may count again, so every failure is checked.
+    fn forgot(&mut self) {
+        self.dirty = true;
+        self.flags.clear();
     }
 
     /// Keeps the shortcut of [`LowAndSlowSpray::evaluate`] right after `moved` failures were appended
@@ -185,6 +203,10 @@ impl LowAndSlowSpray {
             return;
         }
         self.dirty = true;
+        self.flags.extend(std::iter::repeat_n(0, moved));
+        for _ in 0..dropped {
+            self.flags.pop_front();
+        }
         if dropped > 0 {
             // The front went: the settled prefix is recounted from scratch.
             self.settled = 0;
@@ -211,8 +233,12 @@ impl LowAndSlowSpray {
             .is_some_and(|failure| failure.time < since)
         {
             self.horizon.pop_front();
+            self.flags.pop_front();
             self.settled = self.settled.saturating_sub(1);
             self.dirty = true;
+        }
+        if self.flags.len() != self.horizon.len() {
+            self.flags = self.horizon.iter().map(|_| 0).collect();
         }
         if self.horizon.is_empty() {
             self.sorted = true;
@@ -233,22 +259,37 @@ impl LowAndSlowSpray {
         }
         self.dirty = false;
         self.reported = false;
-        let settled: Vec<&Failure> = self
-            .horizon
-            .iter()
-            .filter(|f| f.time <= settled_before)
-            .filter(|f| self.ip_uses.get(&f.ip).is_none_or(|u| u.uses <= 1))
-            .collect();
-        // A user failing more than the rate in any hour (a fast spray, a stale client) is not a
+        // A settled failure counts while its IP was used once and its user is not stale: a user
+        // failing more than the rate in any hour (a fast spray, a stale client) is not a
         // low-and-slow target; the rate counts every failure, fixed by the user or not.
         let max_rate = self.config.max_attempts_per_user_per_hour;
-        let user_rates = &self.user_rates;
-        let stale = |user: &str| {
-            user_rates
-                .get(user)
-                .is_some_and(|rate| rate.busiest > max_rate)
-        };
-        let counted: Vec<&Failure> = settled.into_iter().filter(|f| !stale(&f.user)).collect();
+        let mut counted_at: Vec<usize> = Vec::new();
+        for (index, (failure, flags)) in self.horizon.iter().zip(self.flags.iter_mut()).enumerate()
+        {
+            if failure.time > settled_before || *flags & EXCLUDED != 0 {
+                continue;
+            }
+            let reused = self.ip_uses.get(&failure.ip).is_some_and(|u| u.uses > 1);
+            let stale = self
+                .user_rates
+                .get(&failure.user)
+                .is_some_and(|rate| rate.busiest > max_rate);
+            if reused || stale {
+                *flags |= EXCLUDED;
+            } else {
+                counted_at.push(index);
+            }
+        }
+        let counted: Vec<&Failure> = counted_at
+            .iter()
+            .filter_map(|&i| self.horizon.get(i))
+            .collect();
+        // Already in the open finding: adding them again changes nothing.
+        let unlisted: Vec<&Failure> = counted_at
+            .iter()
+            .filter(|&&i| self.flags.get(i).is_some_and(|flags| flags & LISTED == 0))
+            .filter_map(|&i| self.horizon.get(i))
+            .collect();
         let users: BTreeSet<&str> = counted.iter().map(|f| &*f.user).collect();
         if users.len() < self.config.min_users {
             return;
@@ -261,8 +302,8 @@ impl LowAndSlowSpray {
         let user_count = users.len();
         let hours = ((last - first) / HOUR).max(1);
         let horizon = self.config.horizon.0;
-        let fill = |finding: &mut Finding| {
-            for failure in &counted {
+        let fill = |finding: &mut Finding, failures: &[&Failure]| {
+            for failure in failures {
                 finding.add_evidence(&failure.id);
                 finding.observe("user.name", ObservableKind::UserName, &failure.user);
                 finding.observe("src_endpoint.ip", ObservableKind::IpAddress, &failure.ip);
@@ -291,11 +332,16 @@ impl LowAndSlowSpray {
                     format!("Low-and-slow password spray against {user_count} users"),
                     &[PASSWORD_SPRAYING],
                 );
-                fill(&mut finding);
+                fill(&mut finding, &counted);
                 finding
             },
-            |finding| fill(finding),
+            |finding| fill(finding, &unlisted),
         );
+        for &index in &counted_at {
+            if let Some(flags) = self.flags.get_mut(index) {
+                *flags |= LISTED;
+            }
+        }
         let uid = self
             .open
             .get("tenant")
@@ -353,7 +399,10 @@ impl Detector for LowAndSlowSpray {
             // A failure's IP used a second time no longer counts as single-use; a table that
             // dropped entries forgot uses.
             let reused = entry.failed && entry.uses == 2;
-            self.dirty |= reused || self.ip_uses.len() < tracked;
+            self.dirty |= reused;
+            if self.ip_uses.len() < tracked {
+                self.forgot();
+            }
         }
         if signin.is_spray_failure() && signin.category.is_user() {
             let live_since = context.watermark.saturating_sub(self.config.horizon.0);
@@ -377,7 +426,10 @@ impl Detector for LowAndSlowSpray {
             rate.busiest = rate.busiest.max(rate.count);
             rate.last_seen = rate.last_seen.max(signin.time);
             let turned_stale = !stale_before && rate.busiest > max_rate;
-            self.dirty |= turned_stale || self.user_rates.len() < tracked;
+            self.dirty |= turned_stale;
+            if self.user_rates.len() < tracked {
+                self.forgot();
+            }
         }
         self.failures
             .observe(signin, context.watermark, &self.allowlist);

@@ -149,7 +149,13 @@ impl IpWindow {
         } else {
             &mut self.succeeding
         };
-        *counts.entry(attempt.user.clone()).or_insert(0) += 1;
+        // Boxing the key again only for a user new to the window.
+        match counts.get_mut(&attempt.user) {
+            Some(count) => *count += 1,
+            None => {
+                counts.insert(attempt.user.clone(), 1);
+            }
+        }
         self.last_seen = self.last_seen.max(attempt.time);
         self.attempts.push_back(attempt);
         dropped

@@ -2,7 +2,7 @@
 //! of an Azure Monitor `AuditLogs` export and, through aliases, Log Analytics `AuditLogs` rows)
 //! and the unified audit log (RecordType 8).
 
-use super::raw::{first, value_text, Raw, Text};
+use super::raw::{first, value_text, Raw, Record, Text};
 use super::{invalid, owned, parse_time, synthesized_id, Normalized};
 use crate::event::{Actor, AuditActivity, AuditTarget, DirectoryAudit, Event, Modified, Shape};
 
@@ -16,7 +16,12 @@ fn success(result: Option<&Text>) -> bool {
 }
 
 /// A Graph-named directory audit record. `envelope` is the Azure Monitor envelope, if any.
-pub fn graph(record: &Raw, shape: Shape, envelope: Option<&Raw>, text: &str) -> Normalized {
+pub fn graph<P>(
+    record: &Raw<P>,
+    shape: Shape,
+    envelope: Option<&Record>,
+    text: &str,
+) -> Normalized {
     let name = first(&[
         &record.activity_display_name,
         &record.la_operation_name,
@@ -118,7 +123,7 @@ fn is_type(value: Option<&serde_json::Value>, wanted: i64) -> bool {
 }
 
 /// A unified audit log directory record (RecordType 8).
-pub fn unified(raw: &Raw, operation: &str, text: &str) -> Normalized {
+pub fn unified(raw: &Record, operation: &str, text: &str) -> Normalized {
     let activity = AuditActivity::of(operation);
     if activity == AuditActivity::Other {
         return Normalized::Ignored("directory audit activity no detector reads");

@@ -23,7 +23,7 @@ use serde_json::value::RawValue;
 use crate::event::{Event, FactorRequirement, Shape, SignIn, SignInCategory};
 use crate::finding::stable_uid;
 use crate::time;
-use raw::{first, Raw, Text};
+use raw::{first, Properties, Raw, Record, Text};
 
 /// Why a record was not turned into an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -115,12 +115,12 @@ fn normalize_at(text: &str, depth: usize, emit: &mut dyn FnMut(Normalized)) {
             return;
         }
     }
-    let raw: Raw = match serde_json::from_str(trimmed) {
+    let raw: Record = match serde_json::from_str(trimmed) {
         Ok(raw) => raw,
         Err(error) if error.is_data() => {
             // Parse again, only on this rare path, to name the field that is wrong.
             let deserializer = &mut serde_json::Deserializer::from_str(trimmed);
-            let reason = match serde_path_to_error::deserialize::<_, Raw>(deserializer) {
+            let reason = match serde_path_to_error::deserialize::<_, Record>(deserializer) {
                 Err(located) if located.path().to_string() != "." => {
                     format!("invalid field {}: {}", located.path(), located.inner())
                 }
@@ -195,9 +195,9 @@ fn eq(text: Option<&str>, wanted: &str) -> bool {
     text.is_some_and(|text| text.eq_ignore_ascii_case(wanted))
 }
 
-fn classify(raw: &Raw, text: &str) -> Normalized {
+fn classify(raw: &Record, text: &str) -> Normalized {
     // Azure Monitor export: envelope + properties.
-    if let Some(properties) = raw.properties.as_deref() {
+    if let Some(properties) = raw.properties.as_ref() {
         let category = raw.category.as_ref().map(Text::as_str);
         let signin = category.and_then(signin_category);
         if signin.is_some() || is_signin_operation(raw.operation_name.as_ref()) {
@@ -406,11 +406,11 @@ fn user_of(
 
 /// Builds a sign-in from Graph-named fields: the Graph resource itself, or the `properties` of an
 /// Azure Monitor export (`envelope` then supplies fallbacks).
-fn graph_signin(
-    record: &Raw,
+fn graph_signin<P>(
+    record: &Raw<P>,
     category: SignInCategory,
     shape: Shape,
-    envelope: Option<&Raw>,
+    envelope: Option<&Record>,
     text: &str,
 ) -> Result<SignIn, Rejection> {
     let (time_fields, code_fields) = match shape {
@@ -469,8 +469,8 @@ fn graph_signin(
 }
 
 fn azure_monitor_signin(
-    envelope: &Raw,
-    properties: &Raw,
+    envelope: &Record,
+    properties: &Properties,
     category: SignInCategory,
     text: &str,
 ) -> Result<SignIn, Rejection> {
@@ -484,7 +484,7 @@ fn azure_monitor_signin(
 }
 
 fn log_analytics_signin(
-    raw: &Raw,
+    raw: &Record,
     category: SignInCategory,
     text: &str,
 ) -> Result<SignIn, Rejection> {
@@ -548,7 +548,7 @@ const LOGON_ERRORS: [(&str, u32); 9] = [
     ("DeviceAuthenticationRequired", 50097),
 ];
 
-fn unified_audit_signin(raw: &Raw, operation: &str, text: &str) -> Result<SignIn, Rejection> {
+fn unified_audit_signin(raw: &Record, operation: &str, text: &str) -> Result<SignIn, Rejection> {
     let time = parse_time(first(&[&raw.ual_creation_time]), "CreationTime")?;
     let result_code = match raw.ual_error_number.0 {
         Some(code) => code_of(Some(code), "ErrorNumber")?,

@@ -1,7 +1,7 @@
 //! Exchange Online records: `MailItemsAccessed` (unified audit log RecordType 50, Log Analytics
 //! `OfficeActivity`) and admin cmdlets (RecordType 1).
 
-use super::raw::{first, value_text, Raw};
+use super::raw::{first, value_text, Record};
 use super::{canonical_ip, invalid, owned, parse_time, synthesized_id, Normalized};
 use crate::event::{Event, ExchangeAdmin, MailClient, MailboxAccess, Shape};
 
@@ -11,7 +11,7 @@ pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 /// Cmdlets a detector reads.
 const ADMIN_CMDLETS: [&str; 2] = ["New-ManagementRoleAssignment", "Add-MailboxPermission"];
 
-fn shape_of(raw: &Raw) -> Shape {
+fn shape_of(raw: &Record) -> Shape {
     if raw.ual_creation_time.is_some() {
         Shape::UnifiedAudit
     } else {
@@ -19,7 +19,7 @@ fn shape_of(raw: &Raw) -> Shape {
     }
 }
 
-fn record_time(raw: &Raw) -> Result<i64, super::Rejection> {
+fn record_time(raw: &Record) -> Result<i64, super::Rejection> {
     parse_time(
         first(&[&raw.ual_creation_time, &raw.la_time_generated]),
         "CreationTime or TimeGenerated",
@@ -27,7 +27,7 @@ fn record_time(raw: &Raw) -> Result<i64, super::Rejection> {
 }
 
 /// A `MailItemsAccessed` record.
-pub fn mailbox_access(raw: &Raw, text: &str) -> Normalized {
+pub fn mailbox_access(raw: &Record, text: &str) -> Normalized {
     let time = match record_time(raw) {
         Ok(time) => time,
         Err(rejection) => return Normalized::Rejected(rejection),
@@ -92,7 +92,7 @@ pub fn mailbox_access(raw: &Raw, text: &str) -> Normalized {
 }
 
 /// An Exchange admin cmdlet record.
-pub fn exchange_admin(raw: &Raw, cmdlet: &str, text: &str) -> Normalized {
+pub fn exchange_admin(raw: &Record, cmdlet: &str, text: &str) -> Normalized {
     if !ADMIN_CMDLETS
         .iter()
         .any(|known| known.eq_ignore_ascii_case(cmdlet))

@@ -215,10 +215,30 @@ pub struct NameValue<'a> {
     pub value: Option<Text<'a>>,
 }
 
+/// A top-level record: every shape's fields, with an Azure Monitor export's `properties` held
+/// inline (no allocation per record).
+pub type Record<'a> = Raw<'a, Properties<'a>>;
+
+/// The `properties` of an Azure Monitor export: a Graph-shaped record (a `properties` inside it
+/// is skipped).
+pub type Properties<'a> = Raw<'a, Skipped>;
+
+/// A value that is read past and not kept.
+#[derive(Debug, Default)]
+pub struct Skipped;
+
+impl<'de> Deserialize<'de> for Skipped {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        de::IgnoredAny::deserialize(deserializer).map(|_| Skipped)
+    }
+}
+
 /// Every field the detectors read, in every spelling of every supported shape. A record is
-/// deserialized into this once; which fields are present tells its shape.
+/// deserialized into this once; which fields are present tells its shape. `P` is what an Azure
+/// Monitor `properties` is read into ([`Record`], [`Properties`]).
 #[derive(Debug, Default, Deserialize)]
-pub struct Raw<'a> {
+#[serde(bound(deserialize = "P: Deserialize<'de>"))]
+pub struct Raw<'a, P> {
     // Wrappers: Azure Monitor / Event Hub batches and Graph pages.
     /// `{"records": […]}`.
     #[serde(borrow)]
@@ -247,8 +267,7 @@ pub struct Raw<'a> {
     #[serde(rename = "tenantId", alias = "tenantid", borrow)]
     pub tenant_id: Option<Text<'a>>,
     /// The wrapped Graph-shaped record.
-    #[serde(borrow)]
-    pub properties: Option<Box<Raw<'a>>>,
+    pub properties: Option<P>,
 
     // Graph resources (also inside `properties`).
     /// Sign-in time.

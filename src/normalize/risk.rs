@@ -1,15 +1,15 @@
 //! Entra ID Protection risk detections: Graph `riskDetection`, the Azure Monitor
 //! `UserRiskEvents` export and Log Analytics `AADUserRiskEvents`.
 
-use super::raw::{first, Raw};
+use super::raw::{first, Raw, Record};
 use super::{canonical_ip, invalid, owned, parse_time, synthesized_id, Normalized};
 use crate::event::{Event, RiskDetection, Shape};
 
 /// A risk detection record.
-pub fn risk_detection(
-    record: &Raw,
+pub fn risk_detection<P>(
+    record: &Raw<P>,
     shape: Shape,
-    envelope: Option<&Raw>,
+    envelope: Option<&Record>,
     text: &str,
 ) -> Normalized {
     let Some(risk_type) = first(&[&record.risk_event_type]) else {
