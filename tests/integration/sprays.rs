@@ -279,3 +279,52 @@ fn low_and_slow_look_alikes() {
         }
     }
 }
+
+/// The low-and-slow failures of [`low_and_slow`], each IP used again by a colleague half an hour
+/// later (so none counts), then, after all have settled, sign-ins from 40 fresh IPs.
+fn low_and_slow_then_fresh_ips() -> Vec<SignIn> {
+    let mut events = Vec::new();
+    for (i, failure) in low_and_slow().into_iter().enumerate() {
+        let ip = failure.ip.clone().unwrap_or_default();
+        let mut colleague = signin(
+            &format!("colleague{i}@contoso.com"),
+            &ip,
+            0,
+            i as f64 * 100.0 + 30.0,
+        );
+        colleague.id = format!("colleague-{i}");
+        events.push(failure);
+        events.push(colleague);
+    }
+    for k in 0..40 {
+        let mut fresh = signin(
+            "roamer@contoso.com",
+            &proxy(40_000 + k),
+            0,
+            1300.0 + k as f64,
+        );
+        fresh.id = format!("fresh-{k}");
+        events.push(fresh);
+    }
+    events
+}
+
+#[test]
+fn low_and_slow_counts_again_what_a_full_ip_table_forgot() {
+    // Reused IPs exclude the failures; the fresh IPs then overflow a 20-IP table, which drops the
+    // reuses it knew of, and the failures count as single-use again (as a full pass over the
+    // horizon finds). Guards the detector's shortcut of remembering exclusions.
+    let events = sorted(low_and_slow_then_fresh_ips());
+    for shape in SHAPES {
+        let text = ndjson(&events, shape);
+        let quiet = run("", &text);
+        assert!(of(&quiet, "low-and-slow-spray").is_empty(), "{shape:?}");
+        let small = run(
+            r#"{"detectors":{"low-and-slow-spray":{"max_ips":20}}}"#,
+            &text,
+        );
+        let slow = latest(&of(&small, "low-and-slow-spray"));
+        assert_eq!(slow.len(), 1, "{shape:?}");
+        assert_eq!(slow[0].unmapped["user_count"], 12, "{shape:?}");
+    }
+}
