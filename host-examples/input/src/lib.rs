@@ -160,12 +160,9 @@ fn read_ndjson(
         }
         if records >= batch_size || batch.bytes.len() >= MAX_BATCH_BYTES {
             batch.consumed = consumed;
-            // The next batch is about as big: allocated once, not grown line by line.
-            let capacity = batch.bytes.len();
             let full = std::mem::replace(
                 &mut batch,
                 Batch {
-                    bytes: Vec::with_capacity(capacity),
                     first_line: next_line,
                     ..Batch::default()
                 },
