@@ -214,39 +214,24 @@ fn main() -> Result<()> {
     let bytes = text.len();
     let events = lines(&text).count();
     let result = match mode {
-        "ignored-any" => {
-            let (seconds, ok) = fastest(|| {
-                let start = Instant::now();
-                let mut ok = 0usize;
-                for line in lines(&text) {
-                    ok +=
-                        usize::from(serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok());
+        "ignored-any" | "typed" | "normalize" => {
+            let read: fn(&[u8]) -> bool = match mode {
+                "ignored-any" => {
+                    |line| serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
                 }
-                Ok((start.elapsed().as_secs_f64(), ok))
-            })?;
-            json!({"mode": mode, "events": events, "bytes": bytes, "seconds": seconds, "runs": RUNS, "parsed": ok})
-        }
-        "typed" => {
-            let (seconds, ok) = fastest(|| {
-                let start = Instant::now();
-                let mut ok = 0usize;
-                for line in lines(&text) {
-                    ok += usize::from(serde_json::from_slice::<Typed>(line).is_ok());
-                }
-                Ok((start.elapsed().as_secs_f64(), ok))
-            })?;
-            json!({"mode": mode, "events": events, "bytes": bytes, "seconds": seconds, "runs": RUNS, "parsed": ok})
-        }
-        "normalize" => {
-            let (seconds, ok) = fastest(|| {
-                let start = Instant::now();
-                let mut ok = 0usize;
-                for line in lines(&text) {
+                "typed" => |line| serde_json::from_slice::<Typed>(line).is_ok(),
+                _ => |line| {
                     let line = std::str::from_utf8(line).unwrap_or_default();
-                    snowyowl::normalize::normalize(line, &mut |n| {
-                        ok += usize::from(matches!(n, snowyowl::normalize::Normalized::Event(_)));
+                    let mut event = false;
+                    snowyowl::normalize::normalize(line, &mut |normalized| {
+                        event |= matches!(normalized, snowyowl::normalize::Normalized::Event(_));
                     });
-                }
+                    event
+                },
+            };
+            let (seconds, ok) = fastest(|| {
+                let start = Instant::now();
+                let ok = lines(&text).filter(|line| read(line)).count();
                 Ok((start.elapsed().as_secs_f64(), ok))
             })?;
             json!({"mode": mode, "events": events, "bytes": bytes, "seconds": seconds, "runs": RUNS, "parsed": ok})
