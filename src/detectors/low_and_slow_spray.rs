@@ -108,9 +108,6 @@ impl Expiring for UserRate {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct IpUse {
     uses: u32,
-    /// A spray-code failure came from this IP: its reuse can change what counts.
-    #[serde(default)]
-    failed: bool,
     last_seen: Timestamp,
 }
 
@@ -134,19 +131,6 @@ pub struct LowAndSlowSpray {
     dropped: u64,
     signalled: BoundedMap<Timestamp>,
     open: Suppression,
-    /// What the last evaluation saw may have changed (see [`LowAndSlowSpray::evaluate`]).
-    #[serde(skip, default = "always")]
-    dirty: bool,
-    /// The horizon is in time order (failures are released in event-time order; a late or
-    /// overflowing event can break it, and the shortcut is then off until the horizon empties).
-    #[serde(skip)]
-    sorted: bool,
-    /// Settled failures at the front of the horizon at the last evaluation.
-    #[serde(skip)]
-    settled: usize,
-    /// The last evaluation reported a finding.
-    #[serde(skip)]
-    reported: bool,
     /// Per failure of the horizon (same order): [`EXCLUDED`] once its IP was reused or its user
     /// turned stale (both last: uses and rates only grow, until a table drops entries and every
     /// failure is checked again), [`LISTED`] once it is in the open finding. Rebuilt when it does
@@ -159,10 +143,6 @@ pub struct LowAndSlowSpray {
 const EXCLUDED: u8 = 1;
 /// The failure was added to the open finding.
 const LISTED: u8 = 2;
-
-fn always() -> bool {
-    true
-}
 
 impl LowAndSlowSpray {
     /// A detector with these settings.
@@ -181,50 +161,22 @@ impl LowAndSlowSpray {
             dropped: 0,
             signalled: BoundedMap::new(config.max_failures, hasher),
             open: Suppression::new(ID, config.horizon.0),
-            dirty: true,
-            sorted: true,
-            settled: 0,
-            reported: false,
             flags: VecDeque::new(),
             config,
         }
     }
 
-    /// A table dropped entries: what was excluded may count again, so every failure is checked.
-    fn forgot(&mut self) {
-        self.dirty = true;
-        self.flags.clear();
-    }
-
-    /// Keeps the shortcut of [`LowAndSlowSpray::evaluate`] right after `moved` failures were appended
-    /// to a horizon whose last failure was at `back` and `dropped` were pushed out of its front.
-    fn note_released(&mut self, back: Option<Timestamp>, moved: usize, dropped: u64) {
-        if moved == 0 && dropped == 0 {
-            return;
-        }
-        self.dirty = true;
+    /// Keeps `flags` beside the horizon after `moved` failures were appended to it and `dropped`
+    /// pushed out of its front.
+    fn note_released(&mut self, moved: usize, dropped: u64) {
         self.flags.extend(std::iter::repeat_n(0, moved));
         for _ in 0..dropped {
             self.flags.pop_front();
         }
-        if dropped > 0 {
-            // The front went: the settled prefix is recounted from scratch.
-            self.settled = 0;
-        }
-        let start = self.horizon.len().saturating_sub(moved);
-        let appended = self.horizon.range(start..);
-        let mut previous = back.unwrap_or(Timestamp::MIN);
-        for failure in appended {
-            self.sorted &= failure.time >= previous;
-            previous = failure.time;
-        }
     }
 
-    /// Evaluates the horizon at `watermark`. Counting is a pass over every failure of the horizon
-    /// (a day of them), so it is skipped when nothing it reads can have changed since the last
-    /// pass: no failure entered, left or settled, no failure IP was reused, no user turned stale
-    /// and no table dropped entries. A skipped pass would have reported the same finding again,
-    /// which only marks it as grown; that is kept.
+    /// Evaluates the horizon at `watermark`. Only failures not yet excluded are looked up, and
+    /// only those not yet in the open finding are added to it.
     fn evaluate(&mut self, watermark: Timestamp, context: &mut Context) {
         let since = watermark.saturating_sub(self.config.horizon.0);
         while self
@@ -234,31 +186,12 @@ impl LowAndSlowSpray {
         {
             self.horizon.pop_front();
             self.flags.pop_front();
-            self.settled = self.settled.saturating_sub(1);
-            self.dirty = true;
         }
         if self.flags.len() != self.horizon.len() {
+            // After a restore, or a table that dropped entries: every failure is checked again.
             self.flags = self.horizon.iter().map(|_| 0).collect();
         }
-        if self.horizon.is_empty() {
-            self.sorted = true;
-        }
         let settled_before = watermark.saturating_sub(self.config.settle.0);
-        if self.sorted {
-            let settled = self.horizon.partition_point(|f| f.time <= settled_before);
-            self.dirty |= settled != self.settled;
-            self.settled = settled;
-        } else {
-            self.dirty = true;
-        }
-        if !self.dirty {
-            if self.reported {
-                self.open.touch("tenant");
-            }
-            return;
-        }
-        self.dirty = false;
-        self.reported = false;
         // A settled failure counts while its IP was used once and its user is not stale: a user
         // failing more than the rate in any hour (a fast spray, a stale client) is not a
         // low-and-slow target; the rate counts every failure, fixed by the user or not.
@@ -294,7 +227,6 @@ impl LowAndSlowSpray {
         if users.len() < self.config.min_users {
             return;
         }
-        self.reported = true;
         let Some(last) = counted.iter().map(|f| f.time).max() else {
             return;
         };
@@ -376,7 +308,6 @@ impl Detector for LowAndSlowSpray {
         this.user_rates.reseed(hasher);
         this.signalled.reseed(hasher);
         this.open.configure(ID, this.config.horizon.0);
-        this.sorted = this.horizon.iter().is_sorted_by_key(|failure| failure.time);
     });
 
     fn id(&self) -> &'static str {
@@ -390,25 +321,19 @@ impl Detector for LowAndSlowSpray {
             let tracked = self.ip_uses.len();
             let entry = self.ip_uses.get_or_insert_with(ip, live_since, || IpUse {
                 uses: 0,
-                failed: false,
                 last_seen: signin.time,
             });
             entry.uses = entry.uses.saturating_add(1);
             entry.last_seen = entry.last_seen.max(signin.time);
-            entry.failed |= signin.is_spray_failure();
-            // A failure's IP used a second time no longer counts as single-use; a table that
-            // dropped entries forgot uses.
-            let reused = entry.failed && entry.uses == 2;
-            self.dirty |= reused;
             if self.ip_uses.len() < tracked {
-                self.forgot();
+                // The table dropped entries and forgot their uses: exclusions may not hold.
+                self.flags.clear();
             }
         }
         if signin.is_spray_failure() && signin.category.is_user() {
             let live_since = context.watermark.saturating_sub(self.config.horizon.0);
             let hour = signin.time.div_euclid(HOUR);
             let tracked = self.user_rates.len();
-            let max_rate = self.config.max_attempts_per_user_per_hour;
             let rate = self
                 .user_rates
                 .get_or_insert_with(&signin.user, live_since, || UserRate {
@@ -422,13 +347,11 @@ impl Detector for LowAndSlowSpray {
                 rate.count = 0;
             }
             rate.count += 1;
-            let stale_before = rate.busiest > max_rate;
             rate.busiest = rate.busiest.max(rate.count);
             rate.last_seen = rate.last_seen.max(signin.time);
-            let turned_stale = !stale_before && rate.busiest > max_rate;
-            self.dirty |= turned_stale;
             if self.user_rates.len() < tracked {
-                self.forgot();
+                // Forgotten rates: a stale user may count again.
+                self.flags.clear();
             }
         }
         self.failures
@@ -437,12 +360,11 @@ impl Detector for LowAndSlowSpray {
 
     fn on_watermark(&mut self, context: &mut Context) {
         let cap = self.config.max_failures;
-        let back = self.horizon.back().map(|failure| failure.time);
         let (moved, dropped) =
             self.failures
                 .release_into(context.watermark, &mut self.horizon, cap);
         self.dropped += dropped;
-        self.note_released(back, moved, dropped);
+        self.note_released(moved, dropped);
         if !self.horizon.is_empty() {
             self.evaluate(context.watermark, context);
         }
@@ -451,14 +373,12 @@ impl Detector for LowAndSlowSpray {
 
     fn flush(&mut self, context: &mut Context) {
         let cap = self.config.max_failures;
-        let back = self.horizon.back().map(|failure| failure.time);
         let (moved, dropped) = self.failures.release_all_into(&mut self.horizon, cap);
         self.dropped += dropped;
-        self.note_released(back, moved, dropped);
+        self.note_released(moved, dropped);
         if let Some(last) = self.horizon.back().map(|f| f.time) {
             // End of input: every failure has settled as far as it ever will.
             let settled = last.saturating_add(self.config.settle.0);
-            self.dirty = true;
             self.evaluate(settled, context);
         }
         self.open.flush(context);

@@ -95,13 +95,6 @@ impl Suppression {
         }
     }
 
-    /// Marks the open finding of `key` as updated, as a report that changed nothing would.
-    pub fn touch(&mut self, key: &str) {
-        if let Some(open) = self.open.get_mut(key) {
-            open.grew = true;
-        }
-    }
-
     /// The open finding of `key`, if any.
     pub fn get(&self, key: &str) -> Option<&Finding> {
         self.open.get(key).map(|open| &open.finding)
