@@ -51,9 +51,14 @@ pub fn frame<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
 }
 
 /// Lines of a batch already known to be UTF-8 (the common case: no second validation, and the
-/// newline search is `str`'s vectorised one).
+/// newlines are found with `memchr`'s SIMD search, several times faster than `str::split`'s).
 fn frame_text_lines<'a>(text: &'a str, emit: &mut dyn FnMut(Framed<'a>)) {
-    for (index, line) in text.split('\n').enumerate() {
+    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
+    let mut start = 0;
+    for (index, end) in ends.enumerate() {
+        // Both ends sit at a newline or the end of the text: always on a character boundary.
+        let line = text.get(start..end).unwrap_or_default();
+        start = end + 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.bytes().all(|byte| byte.is_ascii_whitespace()) {
             continue;
