@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
+use std::sync::mpsc;
 
-use anyhow::{Context as _, Result};
+use anyhow::{anyhow, Context as _, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::input::{read_batches, Format};
+use crate::input::{read_batches, Batch, Format};
 use crate::runtime::{Backend, HostFinding};
 
 /// What to scan and how.
@@ -190,7 +191,7 @@ pub fn scan(
     };
     for input in inputs {
         summary.inputs += 1;
-        let (name, size, mut reader): (String, u64, Box<dyn BufRead>) = match &input {
+        let (name, size, reader): (String, u64, Box<dyn BufRead + Send>) = match &input {
             Some(path) => {
                 let file =
                     File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -220,40 +221,35 @@ pub fn scan(
             }
             _ => ProgressBar::hidden(),
         };
-        read_batches(
-            &mut *reader,
-            &name,
-            options.format,
-            options.batch_size,
-            &mut |batch| {
-                for (line, reason) in &batch.host_rejected {
-                    *summary.rejected.entry("malformed".to_owned()).or_insert(0) += 1;
-                    summary
-                        .rejections
-                        .push(format!("{name}:{line}: malformed: {reason}"));
+        let mut push = |batch: Batch| -> Result<()> {
+            for (line, reason) in &batch.host_rejected {
+                *summary.rejected.entry("malformed".to_owned()).or_insert(0) += 1;
+                summary
+                    .rejections
+                    .push(format!("{name}:{line}: malformed: {reason}"));
+            }
+            if !batch.bytes.is_empty() {
+                let pushed = backend.push(&batch.bytes)?;
+                summary.accepted += u64::from(pushed.accepted);
+                summary.ignored += u64::from(pushed.ignored);
+                for rejected in &pushed.rejected {
+                    *summary
+                        .rejected
+                        .entry(rejected.kind.to_owned())
+                        .or_insert(0) += 1;
+                    summary.rejections.push(format!(
+                        "{name}:{}: {}: {}",
+                        batch.source_line(rejected.line),
+                        rejected.kind,
+                        rejected.reason
+                    ));
                 }
-                if !batch.bytes.is_empty() {
-                    let pushed = backend.push(&batch.bytes)?;
-                    summary.accepted += u64::from(pushed.accepted);
-                    summary.ignored += u64::from(pushed.ignored);
-                    for rejected in &pushed.rejected {
-                        *summary
-                            .rejected
-                            .entry(rejected.kind.to_owned())
-                            .or_insert(0) += 1;
-                        summary.rejections.push(format!(
-                            "{name}:{}: {}: {}",
-                            batch.source_line(rejected.line),
-                            rejected.kind,
-                            rejected.reason
-                        ));
-                    }
-                    summary.add_findings(&pushed.findings, out, brief, options.brief)?;
-                }
-                progress.set_position(batch.consumed);
-                Ok(())
-            },
-        )?;
+                summary.add_findings(&pushed.findings, out, brief, options.brief)?;
+            }
+            progress.set_position(batch.consumed);
+            Ok(())
+        };
+        read_ahead(reader, &name, options, &mut push)?;
         progress.finish_and_clear();
     }
     if options.flush_at_end {
@@ -263,4 +259,33 @@ pub fn scan(
     out.flush()?;
     brief.flush()?;
     Ok(summary)
+}
+
+/// Reads `reader` into batches on a thread of its own, handing each to `push` on this one: the
+/// next batch is read and framed while the engine works on the current one. At most one batch
+/// waits between them. An error on either side stops both; the engine's is reported first.
+fn read_ahead(
+    mut reader: Box<dyn BufRead + Send>,
+    name: &str,
+    options: &ScanOptions,
+    push: &mut dyn FnMut(Batch) -> Result<()>,
+) -> Result<()> {
+    let (format, batch_size) = (options.format, options.batch_size);
+    std::thread::scope(|scope| {
+        let (sender, batches) = mpsc::sync_channel::<Batch>(1);
+        let reading = scope.spawn(move || {
+            read_batches(&mut *reader, name, format, batch_size, &mut |batch| {
+                // A closed channel means the engine side failed; its error is the one reported.
+                sender
+                    .send(batch)
+                    .map_err(|_| anyhow!("stopped reading {name}"))
+            })
+        });
+        let pushed = batches.iter().try_for_each(&mut *push);
+        drop(batches);
+        let read = reading
+            .join()
+            .map_err(|_| anyhow!("the thread reading {name} failed"))?;
+        pushed.and(read)
+    })
 }

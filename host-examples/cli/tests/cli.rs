@@ -267,6 +267,20 @@ fn scan_of_a_missing_file_says_which() {
 }
 
 #[test]
+fn scan_reports_a_read_error_from_the_reading_thread() {
+    // A directory opens but cannot be read: the error comes from the thread that reads ahead,
+    // and must reach the operator with the input's name, after the files before it were scanned.
+    let dir = std::env::temp_dir();
+    let demo = demo_path();
+    let (code, _, stderr) = snowyowl(&["scan", demo.to_str().unwrap(), dir.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("reading {}", dir.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn the_cli_and_the_native_engine_agree_and_batching_does_not_matter() {
     let demo = demo_path();
     let demo = demo.to_str().unwrap();
