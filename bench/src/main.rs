@@ -298,21 +298,28 @@ fn main() -> Result<()> {
             let count: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(100_000);
             let module = std::fs::read(snowyowl_fluent_bit_host::MODULE_PATH)
                 .context("reading build/snowyowl-fluent-bit.wasm (make fluent-bit)")?;
-            let mut host = snowyowl_fluent_bit_host::FilterHost::new(&module, "snowyowl_filter")?;
             let records: Vec<&[u8]> = lines(&text).take(count).collect();
-            let start = Instant::now();
-            let mut annotated = 0usize;
-            for record in &records {
-                if let snowyowl_fluent_bit_host::Outcome::Record(out) =
-                    host.call("entra", 0, 0, record)?
-                {
-                    annotated += usize::from(out.contains("snowyowl_findings"));
+            let mut memory = 0;
+            // A fresh module instance each run: its state starts empty, as in a new Fluent Bit.
+            let (seconds, annotated) = fastest(|| {
+                let mut host =
+                    snowyowl_fluent_bit_host::FilterHost::new(&module, "snowyowl_filter")?;
+                let start = Instant::now();
+                let mut annotated = 0usize;
+                for record in &records {
+                    if let snowyowl_fluent_bit_host::Outcome::Record(out) =
+                        host.call("entra", 0, 0, record)?
+                    {
+                        annotated += usize::from(out.contains("snowyowl_findings"));
+                    }
                 }
-            }
-            let seconds = start.elapsed().as_secs_f64();
+                let seconds = start.elapsed().as_secs_f64();
+                memory = host.memory_bytes();
+                Ok((seconds, annotated))
+            })?;
             let record_bytes: usize = records.iter().map(|r| r.len()).sum();
             json!({"mode": mode, "events": records.len(), "bytes": record_bytes, "seconds": seconds,
-                   "annotated": annotated, "memory": host.memory_bytes()})
+                   "runs": RUNS, "annotated": annotated, "memory": memory})
         }
         other => bail!("unknown mode {other}"),
     };
