@@ -268,8 +268,8 @@ fn scan_of_a_missing_file_says_which() {
 
 #[test]
 fn scan_reports_a_read_error_from_the_reading_thread() {
-    // A directory opens but cannot be read: the error comes from the thread that reads ahead,
-    // and must reach the operator with the input's name, after the files before it were scanned.
+    // A directory opens but cannot be read: the error comes from the thread that reads ahead
+    // (after a first input that reads fine) and must reach the operator with the input's name.
     let dir = std::env::temp_dir();
     let demo = demo_path();
     let (code, _, stderr) = snowyowl(&["scan", demo.to_str().unwrap(), dir.to_str().unwrap()]);
