@@ -50,15 +50,11 @@ pub fn frame<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
     }
 }
 
-/// Lines of a batch already known to be UTF-8 (the common case: no second validation, and the
-/// newlines are found with `memchr`'s SIMD search, several times faster than `str::split`'s).
+/// Lines of a batch already known to be UTF-8 (the common case: no second validation).
 fn frame_text_lines<'a>(text: &'a str, emit: &mut dyn FnMut(Framed<'a>)) {
-    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
-    let mut start = 0;
-    for (index, end) in ends.enumerate() {
+    for (index, range) in line_ranges(text.as_bytes()).enumerate() {
         // Both ends sit at a newline or the end of the text: always on a character boundary.
-        let line = text.get(start..end).unwrap_or_default();
-        start = end + 1;
+        let line = text.get(range).unwrap_or_default();
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.bytes().all(|byte| byte.is_ascii_whitespace()) {
             continue;
@@ -69,6 +65,18 @@ fn frame_text_lines<'a>(text: &'a str, emit: &mut dyn FnMut(Framed<'a>)) {
             text: line,
         });
     }
+}
+
+/// The byte ranges of the lines of `bytes`, split at `\n` (as `split` would, the last one possibly
+/// empty), found with `memchr`'s SIMD search.
+fn line_ranges(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    let mut start = 0;
+    ends.map(move |end| {
+        let range = start..end;
+        start = end + 1;
+        range
+    })
 }
 
 fn first_line_is_complete(text: &str) -> bool {
@@ -118,8 +126,9 @@ fn line_at(text: &str, offset: usize) -> u32 {
 }
 
 fn frame_lines<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
-    for (index, line) in bytes.split(|&byte| byte == b'\n').enumerate() {
+    for (index, range) in line_ranges(bytes).enumerate() {
         let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let line = bytes.get(range).unwrap_or_default();
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -192,6 +201,17 @@ mod tests {
     fn a_broken_document_falls_back_to_lines() {
         let got = frames(b"{\n \"a\": 1\n");
         assert_eq!(got, vec![(1, "{".into()), (2, " \"a\": 1".into())]);
+    }
+
+    #[test]
+    fn line_ranges_split_as_split_does() {
+        for text in ["", "\n", "a", "a\n", "\n\nb", "a\r\nbc\n\nd", "é\nü\n"] {
+            let ours: Vec<&[u8]> = line_ranges(text.as_bytes())
+                .map(|range| &text.as_bytes()[range])
+                .collect();
+            let split: Vec<&[u8]> = text.as_bytes().split(|&byte| byte == b'\n').collect();
+            assert_eq!(ours, split, "{text:?}");
+        }
     }
 
     #[test]
