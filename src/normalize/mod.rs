@@ -13,6 +13,7 @@ mod audit;
 mod office;
 mod raw;
 mod risk;
+mod scan;
 
 pub use office::GRAPH_APP_ID;
 
@@ -115,7 +116,12 @@ fn normalize_at(text: &str, depth: usize, emit: &mut dyn FnMut(Normalized)) {
             return;
         }
     }
-    let raw: Record = match serde_json::from_str(trimmed) {
+    let mut scanned = Record::default();
+    let parsed = match scan::record(trimmed, &mut scanned) {
+        Some(()) => Ok(scanned),
+        None => serde_json::from_str(trimmed),
+    };
+    let raw: Record = match parsed {
         Ok(raw) => raw,
         Err(error) if error.is_data() => {
             // Parse again, only on this rare path, to name the field that is wrong.

@@ -10,6 +10,8 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visi
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::scan::{Scan, Scanner};
+
 /// A scalar read as text: a JSON string (borrowed when it has no escapes), number or boolean.
 /// Objects and arrays are type errors.
 #[derive(Debug, Clone, PartialEq)]
@@ -233,306 +235,353 @@ impl<'de> Deserialize<'de> for Skipped {
     }
 }
 
-/// Every field the detectors read, in every spelling of every supported shape. A record is
-/// deserialized into this once; which fields are present tells its shape. `P` is what an Azure
-/// Monitor `properties` is read into ([`Record`], [`Properties`]).
-#[derive(Debug, Default, Deserialize)]
-#[serde(bound(deserialize = "P: Deserialize<'de>"))]
-pub struct Raw<'a, P> {
-    // Wrappers: Azure Monitor / Event Hub batches and Graph pages.
-    /// `{"records": […]}`.
-    #[serde(borrow)]
-    pub records: Option<Vec<&'a RawValue>>,
-    /// `{"value": […]}`.
-    #[serde(borrow)]
-    pub value: Option<Vec<&'a RawValue>>,
+/// Declares [`Raw`] from one list of `"key" | "alias" => field` entries: the struct, with each
+/// entry's names given to serde (`rename`, `alias`), and the scanner's reading of a field by its
+/// key (the fast path, `scan.rs`), so the two read the same keys into the same fields.
+macro_rules! raw_record {
+    (
+        $(#[$struct_meta:meta])*
+        pub struct $name:ident<$a:lifetime, $p:ident> {
+            $(
+                $(#[$meta:meta])*
+                $key:literal $(| $alias:literal)* => pub $field:ident: $ty:ty,
+            )*
+        }
+    ) => {
+        $(#[$struct_meta])*
+        pub struct $name<$a, $p> {
+            $(
+                $(#[$meta])*
+                #[serde(rename = $key $(, alias = $alias)*)]
+                pub $field: $ty,
+            )*
+        }
 
-    // Azure Monitor envelope (Panther lowercases some of these keys).
-    /// Envelope time.
-    #[serde(borrow)]
-    pub time: Option<Text<'a>>,
-    /// Envelope category (`SignInLogs`, `AuditLogs`, …).
-    #[serde(borrow)]
-    pub category: Option<Text<'a>>,
-    /// Envelope operation name (`Sign-in activity`).
-    #[serde(rename = "operationName", alias = "operationname", borrow)]
-    pub operation_name: Option<Text<'a>>,
-    /// Envelope result type: a code as a string, or `Success` / `Failure` in some pipelines.
-    #[serde(rename = "resultType", alias = "resulttype", borrow)]
-    pub result_type: Option<Text<'a>>,
-    /// Envelope caller IP.
-    #[serde(rename = "callerIpAddress", alias = "calleripaddress", borrow)]
-    pub caller_ip: Option<Text<'a>>,
-    /// Envelope tenant.
-    #[serde(rename = "tenantId", alias = "tenantid", borrow)]
-    pub tenant_id: Option<Text<'a>>,
-    /// The wrapped Graph-shaped record.
-    pub properties: Option<P>,
+        /// A bit for each field of [`Raw`], to catch a field given twice.
+        #[allow(non_camel_case_types, clippy::enum_variant_names)]
+        enum RawField {
+            $($field,)*
+        }
 
-    // Graph resources (also inside `properties`).
-    /// Sign-in time.
-    #[serde(rename = "createdDateTime", borrow)]
-    pub created: Option<Text<'a>>,
-    /// Record id.
-    #[serde(borrow)]
-    pub id: Option<Text<'a>>,
-    /// Original request id.
-    #[serde(rename = "originalRequestId", borrow)]
-    pub original_request_id: Option<Text<'a>>,
-    /// User principal name.
-    #[serde(rename = "userPrincipalName", borrow)]
-    pub user_principal_name: Option<Text<'a>>,
-    /// Source IP.
-    #[serde(rename = "ipAddress", borrow)]
-    pub ip_address: Option<Text<'a>>,
-    /// Sign-in status: an object for sign-ins; other Graph resources use `status` as a string,
-    /// so it is decoded only once the shape is known.
-    #[serde(borrow)]
-    pub status: Option<&'a RawValue>,
-    /// Application id.
-    #[serde(rename = "appId", borrow)]
-    pub app_id: Option<Text<'a>>,
-    /// Application name.
-    #[serde(rename = "appDisplayName", borrow)]
-    pub app_display_name: Option<Text<'a>>,
-    /// User agent.
-    #[serde(rename = "userAgent", borrow)]
-    pub user_agent: Option<Text<'a>>,
-    /// Single or multi factor.
-    #[serde(rename = "authenticationRequirement", borrow)]
-    pub authentication_requirement: Option<Text<'a>>,
-    /// Authentication steps.
-    #[serde(rename = "authenticationDetails")]
-    pub authentication_details: Option<MaybeEncoded<CorrectPasswordStep>>,
-    /// Client app (`Browser`, `IMAP4`, …).
-    #[serde(rename = "clientAppUsed", borrow)]
-    pub client_app_used: Option<Text<'a>>,
-    /// Protocol (`ropc`, `deviceCode`, …).
-    #[serde(rename = "authenticationProtocol", borrow)]
-    pub authentication_protocol: Option<Text<'a>>,
-    /// Autonomous system number.
-    #[serde(rename = "autonomousSystemNumber", default)]
-    pub asn: Code,
-    /// Home tenant.
-    #[serde(rename = "homeTenantId", borrow)]
-    pub home_tenant_id: Option<Text<'a>>,
-    /// Resource tenant.
-    #[serde(rename = "resourceTenantId", borrow)]
-    pub resource_tenant_id: Option<Text<'a>>,
-    /// The tenant owning the app.
-    #[serde(rename = "appOwnerTenantId", alias = "AppOwnerTenantId", borrow)]
-    pub app_owner_tenant_id: Option<Text<'a>>,
-    /// Risk event types.
-    #[serde(rename = "riskEventTypes_v2")]
-    pub risk_event_types: Option<MaybeEncoded<Vec<String>>>,
-    /// Service principal name (service principal sign-ins).
-    #[serde(rename = "servicePrincipalName", borrow)]
-    pub service_principal_name: Option<Text<'a>>,
-    /// Service principal id.
-    #[serde(rename = "servicePrincipalId", borrow)]
-    pub service_principal_id: Option<Text<'a>>,
-    /// Interactive or not (Graph).
-    #[serde(rename = "isInteractive")]
-    pub is_interactive: Option<bool>,
-    /// Sign-in event types (Graph beta: `interactiveUser`, `nonInteractiveUser`,
-    /// `servicePrincipal`, `managedIdentity`).
-    #[serde(rename = "signInEventTypes")]
-    pub sign_in_event_types: Option<MaybeEncoded<SignInEventTypes>>,
+        impl<$a, $p> $name<$a, $p>
+        where
+            Option<$p>: Scan<$a>,
+        {
+            /// Reads the value at `scanner` into the field named `key`, or steps over it if no
+            /// field has that name; `None` when the record must be left to serde (a field seen
+            /// twice, a value of the wrong type).
+            pub(super) fn scan_field(
+                &mut self,
+                key: &str,
+                scanner: &mut Scanner<$a>,
+                seen: &mut u128,
+            ) -> Option<()> {
+                match key {
+                    $(
+                        $key $(| $alias)* => {
+                            let bit = 1u128 << (RawField::$field as u32);
+                            if *seen & bit != 0 {
+                                return None;
+                            }
+                            *seen |= bit;
+                            Scan::scan(&mut self.$field, scanner)?;
+                        }
+                    )*
+                    _ => scanner.skip_value()?,
+                }
+                Some(())
+            }
+        }
+    };
+}
 
-    // Log Analytics columns.
-    /// Ingestion time column.
-    #[serde(rename = "TimeGenerated", alias = "TimeGenerated [UTC]", borrow)]
-    pub la_time_generated: Option<Text<'a>>,
-    /// Sign-in time column.
-    #[serde(rename = "CreatedDateTime", alias = "CreatedDateTime [UTC]", borrow)]
-    pub la_created: Option<Text<'a>>,
-    /// Table name.
-    #[serde(rename = "Type", borrow)]
-    pub la_type: Option<Text<'a>>,
-    /// Category column.
-    #[serde(rename = "Category", borrow)]
-    pub la_category: Option<Text<'a>>,
-    /// Operation name column.
-    #[serde(rename = "OperationName", borrow)]
-    pub la_operation_name: Option<Text<'a>>,
-    /// Record id (Log Analytics, unified audit log; `OfficeId` in `OfficeActivity`).
-    #[serde(rename = "Id", alias = "OfficeId", borrow)]
-    pub la_id: Option<Text<'a>>,
-    /// Original request id.
-    #[serde(rename = "OriginalRequestId", borrow)]
-    pub la_original_request_id: Option<Text<'a>>,
-    /// User principal name.
-    #[serde(rename = "UserPrincipalName", borrow)]
-    pub la_user_principal_name: Option<Text<'a>>,
-    /// Source IP.
-    #[serde(rename = "IPAddress", borrow)]
-    pub la_ip_address: Option<Text<'a>>,
-    /// Result code (string).
-    #[serde(rename = "ResultType", default)]
-    pub la_result_type: Code,
-    /// Status (object or JSON string), decoded once the shape is known.
-    #[serde(rename = "Status", borrow)]
-    pub la_status: Option<&'a RawValue>,
-    /// Application id (Log Analytics sign-ins, Exchange records).
-    #[serde(rename = "AppId", borrow)]
-    pub la_app_id: Option<Text<'a>>,
-    /// Application name.
-    #[serde(rename = "AppDisplayName", borrow)]
-    pub la_app_display_name: Option<Text<'a>>,
-    /// User agent.
-    #[serde(rename = "UserAgent", borrow)]
-    pub la_user_agent: Option<Text<'a>>,
-    /// Single or multi factor.
-    #[serde(rename = "AuthenticationRequirement", borrow)]
-    pub la_authentication_requirement: Option<Text<'a>>,
-    /// Authentication steps (usually a JSON string).
-    #[serde(rename = "AuthenticationDetails")]
-    pub la_authentication_details: Option<MaybeEncoded<CorrectPasswordStep>>,
-    /// Client app.
-    #[serde(rename = "ClientAppUsed", borrow)]
-    pub la_client_app_used: Option<Text<'a>>,
-    /// Protocol.
-    #[serde(rename = "AuthenticationProtocol", borrow)]
-    pub la_authentication_protocol: Option<Text<'a>>,
-    /// Autonomous system number.
-    #[serde(rename = "AutonomousSystemNumber", default)]
-    pub la_asn: Code,
-    /// Home tenant.
-    #[serde(rename = "HomeTenantId", borrow)]
-    pub la_home_tenant_id: Option<Text<'a>>,
-    /// Resource tenant.
-    #[serde(rename = "ResourceTenantId", borrow)]
-    pub la_resource_tenant_id: Option<Text<'a>>,
-    /// Workspace tenant.
-    #[serde(rename = "TenantId", borrow)]
-    pub la_tenant_id: Option<Text<'a>>,
-    /// Risk event types.
-    #[serde(rename = "RiskEventTypes_V2")]
-    pub la_risk_event_types: Option<MaybeEncoded<Vec<String>>>,
-    /// Service principal name.
-    #[serde(rename = "ServicePrincipalName", borrow)]
-    pub la_service_principal_name: Option<Text<'a>>,
-    /// Service principal id.
-    #[serde(rename = "ServicePrincipalId", borrow)]
-    pub la_service_principal_id: Option<Text<'a>>,
+raw_record! {
+    /// Every field the detectors read, in every spelling of every supported shape. A record is
+    /// deserialized into this once; which fields are present tells its shape. `P` is what an Azure
+    /// Monitor `properties` is read into ([`Record`], [`Properties`]).
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(bound(deserialize = "P: Deserialize<'de>"))]
+    pub struct Raw<'a, P> {
+        // Wrappers: Azure Monitor / Event Hub batches and Graph pages.
+        /// `{"records": […]}`.
+        #[serde(borrow)]
+        "records" => pub records: Option<Vec<&'a RawValue>>,
+        /// `{"value": […]}`.
+        #[serde(borrow)]
+        "value" => pub value: Option<Vec<&'a RawValue>>,
 
-    // Unified audit log (Office 365 Management Activity API).
-    /// Record time (no zone: UTC).
-    #[serde(rename = "CreationTime", borrow)]
-    pub ual_creation_time: Option<Text<'a>>,
-    /// Operation (`UserLoggedIn`, `MailItemsAccessed`, `Add service principal.`, …).
-    #[serde(rename = "Operation", borrow)]
-    pub ual_operation: Option<Text<'a>>,
-    /// Workload (`AzureActiveDirectory`, `Exchange`, …).
-    #[serde(rename = "Workload", borrow)]
-    pub ual_workload: Option<Text<'a>>,
-    /// Record type: a number in the unified audit log (15 sign-in, 8 directory, 50 mailbox
-    /// access, 1 Exchange admin), a name in Log Analytics `OfficeActivity`.
-    #[serde(rename = "RecordType", borrow)]
-    pub ual_record_type: Option<Text<'a>>,
-    /// The acting user (a UPN in the unified audit log, an object id in Log Analytics).
-    #[serde(rename = "UserId", borrow)]
-    pub ual_user_id: Option<Text<'a>>,
-    /// Client IP (may carry a port).
-    #[serde(rename = "ClientIP", borrow)]
-    pub ual_client_ip: Option<Text<'a>>,
-    /// Actor IP.
-    #[serde(rename = "ActorIpAddress", borrow)]
-    pub ual_actor_ip: Option<Text<'a>>,
-    /// Result code (string).
-    #[serde(rename = "ErrorNumber", default)]
-    pub ual_error_number: Code,
-    /// Result name (`InvalidUserNameOrPassword`).
-    #[serde(rename = "LogonError", borrow)]
-    pub ual_logon_error: Option<Text<'a>>,
-    /// Application id.
-    #[serde(rename = "ApplicationId", borrow)]
-    pub ual_application_id: Option<Text<'a>>,
-    /// `{Name, Value}` extras; `UserAgent` lives here.
-    #[serde(rename = "ExtendedProperties", borrow)]
-    pub ual_extended_properties: Option<Vec<NameValue<'a>>>,
-    /// Tenant.
-    #[serde(rename = "OrganizationId", alias = "OfficeTenantId", borrow)]
-    pub ual_organization_id: Option<Text<'a>>,
-    /// Result (`Success`, `Succeeded`, `True`, `Failed`, …).
-    #[serde(rename = "ResultStatus", borrow)]
-    pub ual_result_status: Option<Text<'a>>,
-    /// Actors of a directory record.
-    #[serde(rename = "Actor")]
-    pub ual_actor: Option<MaybeEncoded<Vec<IdType>>>,
-    /// Targets of a directory record.
-    #[serde(rename = "Target")]
-    pub ual_target: Option<MaybeEncoded<Vec<IdType>>>,
-    /// Modified properties (values not quoted).
-    #[serde(rename = "ModifiedProperties")]
-    pub ual_modified: Option<MaybeEncoded<Vec<UalModified>>>,
-    /// The object acted on.
-    #[serde(rename = "ObjectId", borrow)]
-    pub ual_object_id: Option<Text<'a>>,
-    /// Mailbox owner.
-    #[serde(rename = "MailboxOwnerUPN", borrow)]
-    pub ual_mailbox_owner: Option<Text<'a>>,
-    /// Client application id (Exchange).
-    #[serde(rename = "ClientAppId", borrow)]
-    pub ual_client_app_id: Option<Text<'a>>,
-    /// Client IP (Exchange).
-    #[serde(rename = "ClientIPAddress", alias = "Client_IPAddress", borrow)]
-    pub ual_client_ip_address: Option<Text<'a>>,
-    /// Client description (`Client=WebServices;ExchangeWebServices…`).
-    #[serde(rename = "ClientInfoString", borrow)]
-    pub ual_client_info: Option<Text<'a>>,
-    /// `{Name, Value}` of a mailbox access (`MailAccessType`, `IsThrottled`).
-    #[serde(rename = "OperationProperties")]
-    pub ual_operation_properties: Option<MaybeEncoded<Vec<OwnedNameValue>>>,
-    /// Items in an aggregated mailbox access record.
-    #[serde(rename = "OperationCount", default)]
-    pub ual_operation_count: Code,
-    /// The app context of a newer mailbox access record.
-    #[serde(rename = "AppAccessContext")]
-    pub ual_app_access_context: Option<MaybeEncoded<AppAccessContext>>,
-    /// The tenant that issued the token.
-    #[serde(rename = "TokenTenantId", borrow)]
-    pub ual_token_tenant_id: Option<Text<'a>>,
-    /// Cmdlet parameters.
-    #[serde(rename = "Parameters")]
-    pub ual_parameters: Option<MaybeEncoded<Vec<OwnedNameValue>>>,
-    /// Workload (Log Analytics `OfficeActivity`).
-    #[serde(rename = "OfficeWorkload", borrow)]
-    pub la_office_workload: Option<Text<'a>>,
+        // Azure Monitor envelope (Panther lowercases some of these keys).
+        /// Envelope time.
+        #[serde(borrow)]
+        "time" => pub time: Option<Text<'a>>,
+        /// Envelope category (`SignInLogs`, `AuditLogs`, …).
+        #[serde(borrow)]
+        "category" => pub category: Option<Text<'a>>,
+        /// Envelope operation name (`Sign-in activity`).
+        #[serde(borrow)]
+        "operationName" | "operationname" => pub operation_name: Option<Text<'a>>,
+        /// Envelope result type: a code as a string, or `Success` / `Failure` in some pipelines.
+        #[serde(borrow)]
+        "resultType" | "resulttype" => pub result_type: Option<Text<'a>>,
+        /// Envelope caller IP.
+        #[serde(borrow)]
+        "callerIpAddress" | "calleripaddress" => pub caller_ip: Option<Text<'a>>,
+        /// Envelope tenant.
+        #[serde(borrow)]
+        "tenantId" | "tenantid" => pub tenant_id: Option<Text<'a>>,
+        /// The wrapped Graph-shaped record.
+        "properties" => pub properties: Option<P>,
 
-    // Directory audit (Graph `directoryAudit`, Azure Monitor `properties`, Log Analytics).
-    /// Activity name (Graph).
-    #[serde(rename = "activityDisplayName", borrow)]
-    pub activity_display_name: Option<Text<'a>>,
-    /// Activity time (Graph).
-    #[serde(rename = "activityDateTime", borrow)]
-    pub activity_date_time: Option<Text<'a>>,
-    /// Initiator.
-    #[serde(rename = "initiatedBy", alias = "InitiatedBy")]
-    pub initiated_by: Option<MaybeEncoded<InitiatedBy>>,
-    /// Targets.
-    #[serde(rename = "targetResources", alias = "TargetResources")]
-    pub target_resources: Option<MaybeEncoded<Vec<TargetResource>>>,
-    /// Additional details.
-    #[serde(rename = "additionalDetails", alias = "AdditionalDetails")]
-    pub additional_details: Option<MaybeEncoded<Vec<KeyValue>>>,
-    /// Result (`success`, `failure`).
-    #[serde(rename = "result", alias = "Result", borrow)]
-    pub result: Option<Text<'a>>,
+        // Graph resources (also inside `properties`).
+        /// Sign-in time.
+        #[serde(borrow)]
+        "createdDateTime" => pub created: Option<Text<'a>>,
+        /// Record id.
+        #[serde(borrow)]
+        "id" => pub id: Option<Text<'a>>,
+        /// Original request id.
+        #[serde(borrow)]
+        "originalRequestId" => pub original_request_id: Option<Text<'a>>,
+        /// User principal name.
+        #[serde(borrow)]
+        "userPrincipalName" => pub user_principal_name: Option<Text<'a>>,
+        /// Source IP.
+        #[serde(borrow)]
+        "ipAddress" => pub ip_address: Option<Text<'a>>,
+        /// Sign-in status: an object for sign-ins; other Graph resources use `status` as a string,
+        /// so it is decoded only once the shape is known.
+        #[serde(borrow)]
+        "status" => pub status: Option<&'a RawValue>,
+        /// Application id.
+        #[serde(borrow)]
+        "appId" => pub app_id: Option<Text<'a>>,
+        /// Application name.
+        #[serde(borrow)]
+        "appDisplayName" => pub app_display_name: Option<Text<'a>>,
+        /// User agent.
+        #[serde(borrow)]
+        "userAgent" => pub user_agent: Option<Text<'a>>,
+        /// Single or multi factor.
+        #[serde(borrow)]
+        "authenticationRequirement" => pub authentication_requirement: Option<Text<'a>>,
+        /// Authentication steps.
+        "authenticationDetails" => pub authentication_details: Option<MaybeEncoded<CorrectPasswordStep>>,
+        /// Client app (`Browser`, `IMAP4`, …).
+        #[serde(borrow)]
+        "clientAppUsed" => pub client_app_used: Option<Text<'a>>,
+        /// Protocol (`ropc`, `deviceCode`, …).
+        #[serde(borrow)]
+        "authenticationProtocol" => pub authentication_protocol: Option<Text<'a>>,
+        /// Autonomous system number.
+        #[serde(default)]
+        "autonomousSystemNumber" => pub asn: Code,
+        /// Home tenant.
+        #[serde(borrow)]
+        "homeTenantId" => pub home_tenant_id: Option<Text<'a>>,
+        /// Resource tenant.
+        #[serde(borrow)]
+        "resourceTenantId" => pub resource_tenant_id: Option<Text<'a>>,
+        /// The tenant owning the app.
+        #[serde(borrow)]
+        "appOwnerTenantId" | "AppOwnerTenantId" => pub app_owner_tenant_id: Option<Text<'a>>,
+        /// Risk event types.
+        "riskEventTypes_v2" => pub risk_event_types: Option<MaybeEncoded<Vec<String>>>,
+        /// Service principal name (service principal sign-ins).
+        #[serde(borrow)]
+        "servicePrincipalName" => pub service_principal_name: Option<Text<'a>>,
+        /// Service principal id.
+        #[serde(borrow)]
+        "servicePrincipalId" => pub service_principal_id: Option<Text<'a>>,
+        /// Interactive or not (Graph).
+        "isInteractive" => pub is_interactive: Option<bool>,
+        /// Sign-in event types (Graph beta: `interactiveUser`, `nonInteractiveUser`,
+        /// `servicePrincipal`, `managedIdentity`).
+        "signInEventTypes" => pub sign_in_event_types: Option<MaybeEncoded<SignInEventTypes>>,
 
-    // Risk detections.
-    /// Risk event type.
-    #[serde(rename = "riskEventType", alias = "RiskEventType", borrow)]
-    pub risk_event_type: Option<Text<'a>>,
-    /// Risk level.
-    #[serde(rename = "riskLevel", alias = "RiskLevel", borrow)]
-    pub risk_level: Option<Text<'a>>,
-    /// Detection time.
-    #[serde(rename = "detectedDateTime", alias = "DetectedDateTime", borrow)]
-    pub detected_date_time: Option<Text<'a>>,
-    /// IP (Log Analytics risk events).
-    #[serde(rename = "IpAddress", borrow)]
-    pub la_ip_address_risk: Option<Text<'a>>,
+        // Log Analytics columns.
+        /// Ingestion time column.
+        #[serde(borrow)]
+        "TimeGenerated" | "TimeGenerated [UTC]" => pub la_time_generated: Option<Text<'a>>,
+        /// Sign-in time column.
+        #[serde(borrow)]
+        "CreatedDateTime" | "CreatedDateTime [UTC]" => pub la_created: Option<Text<'a>>,
+        /// Table name.
+        #[serde(borrow)]
+        "Type" => pub la_type: Option<Text<'a>>,
+        /// Category column.
+        #[serde(borrow)]
+        "Category" => pub la_category: Option<Text<'a>>,
+        /// Operation name column.
+        #[serde(borrow)]
+        "OperationName" => pub la_operation_name: Option<Text<'a>>,
+        /// Record id (Log Analytics, unified audit log; `OfficeId` in `OfficeActivity`).
+        #[serde(borrow)]
+        "Id" | "OfficeId" => pub la_id: Option<Text<'a>>,
+        /// Original request id.
+        #[serde(borrow)]
+        "OriginalRequestId" => pub la_original_request_id: Option<Text<'a>>,
+        /// User principal name.
+        #[serde(borrow)]
+        "UserPrincipalName" => pub la_user_principal_name: Option<Text<'a>>,
+        /// Source IP.
+        #[serde(borrow)]
+        "IPAddress" => pub la_ip_address: Option<Text<'a>>,
+        /// Result code (string).
+        #[serde(default)]
+        "ResultType" => pub la_result_type: Code,
+        /// Status (object or JSON string), decoded once the shape is known.
+        #[serde(borrow)]
+        "Status" => pub la_status: Option<&'a RawValue>,
+        /// Application id (Log Analytics sign-ins, Exchange records).
+        #[serde(borrow)]
+        "AppId" => pub la_app_id: Option<Text<'a>>,
+        /// Application name.
+        #[serde(borrow)]
+        "AppDisplayName" => pub la_app_display_name: Option<Text<'a>>,
+        /// User agent.
+        #[serde(borrow)]
+        "UserAgent" => pub la_user_agent: Option<Text<'a>>,
+        /// Single or multi factor.
+        #[serde(borrow)]
+        "AuthenticationRequirement" => pub la_authentication_requirement: Option<Text<'a>>,
+        /// Authentication steps (usually a JSON string).
+        "AuthenticationDetails" => pub la_authentication_details: Option<MaybeEncoded<CorrectPasswordStep>>,
+        /// Client app.
+        #[serde(borrow)]
+        "ClientAppUsed" => pub la_client_app_used: Option<Text<'a>>,
+        /// Protocol.
+        #[serde(borrow)]
+        "AuthenticationProtocol" => pub la_authentication_protocol: Option<Text<'a>>,
+        /// Autonomous system number.
+        #[serde(default)]
+        "AutonomousSystemNumber" => pub la_asn: Code,
+        /// Home tenant.
+        #[serde(borrow)]
+        "HomeTenantId" => pub la_home_tenant_id: Option<Text<'a>>,
+        /// Resource tenant.
+        #[serde(borrow)]
+        "ResourceTenantId" => pub la_resource_tenant_id: Option<Text<'a>>,
+        /// Workspace tenant.
+        #[serde(borrow)]
+        "TenantId" => pub la_tenant_id: Option<Text<'a>>,
+        /// Risk event types.
+        "RiskEventTypes_V2" => pub la_risk_event_types: Option<MaybeEncoded<Vec<String>>>,
+        /// Service principal name.
+        #[serde(borrow)]
+        "ServicePrincipalName" => pub la_service_principal_name: Option<Text<'a>>,
+        /// Service principal id.
+        #[serde(borrow)]
+        "ServicePrincipalId" => pub la_service_principal_id: Option<Text<'a>>,
+
+        // Unified audit log (Office 365 Management Activity API).
+        /// Record time (no zone: UTC).
+        #[serde(borrow)]
+        "CreationTime" => pub ual_creation_time: Option<Text<'a>>,
+        /// Operation (`UserLoggedIn`, `MailItemsAccessed`, `Add service principal.`, …).
+        #[serde(borrow)]
+        "Operation" => pub ual_operation: Option<Text<'a>>,
+        /// Workload (`AzureActiveDirectory`, `Exchange`, …).
+        #[serde(borrow)]
+        "Workload" => pub ual_workload: Option<Text<'a>>,
+        /// Record type: a number in the unified audit log (15 sign-in, 8 directory, 50 mailbox
+        /// access, 1 Exchange admin), a name in Log Analytics `OfficeActivity`.
+        #[serde(borrow)]
+        "RecordType" => pub ual_record_type: Option<Text<'a>>,
+        /// The acting user (a UPN in the unified audit log, an object id in Log Analytics).
+        #[serde(borrow)]
+        "UserId" => pub ual_user_id: Option<Text<'a>>,
+        /// Client IP (may carry a port).
+        #[serde(borrow)]
+        "ClientIP" => pub ual_client_ip: Option<Text<'a>>,
+        /// Actor IP.
+        #[serde(borrow)]
+        "ActorIpAddress" => pub ual_actor_ip: Option<Text<'a>>,
+        /// Result code (string).
+        #[serde(default)]
+        "ErrorNumber" => pub ual_error_number: Code,
+        /// Result name (`InvalidUserNameOrPassword`).
+        #[serde(borrow)]
+        "LogonError" => pub ual_logon_error: Option<Text<'a>>,
+        /// Application id.
+        #[serde(borrow)]
+        "ApplicationId" => pub ual_application_id: Option<Text<'a>>,
+        /// `{Name, Value}` extras; `UserAgent` lives here.
+        #[serde(borrow)]
+        "ExtendedProperties" => pub ual_extended_properties: Option<Vec<NameValue<'a>>>,
+        /// Tenant.
+        #[serde(borrow)]
+        "OrganizationId" | "OfficeTenantId" => pub ual_organization_id: Option<Text<'a>>,
+        /// Result (`Success`, `Succeeded`, `True`, `Failed`, …).
+        #[serde(borrow)]
+        "ResultStatus" => pub ual_result_status: Option<Text<'a>>,
+        /// Actors of a directory record.
+        "Actor" => pub ual_actor: Option<MaybeEncoded<Vec<IdType>>>,
+        /// Targets of a directory record.
+        "Target" => pub ual_target: Option<MaybeEncoded<Vec<IdType>>>,
+        /// Modified properties (values not quoted).
+        "ModifiedProperties" => pub ual_modified: Option<MaybeEncoded<Vec<UalModified>>>,
+        /// The object acted on.
+        #[serde(borrow)]
+        "ObjectId" => pub ual_object_id: Option<Text<'a>>,
+        /// Mailbox owner.
+        #[serde(borrow)]
+        "MailboxOwnerUPN" => pub ual_mailbox_owner: Option<Text<'a>>,
+        /// Client application id (Exchange).
+        #[serde(borrow)]
+        "ClientAppId" => pub ual_client_app_id: Option<Text<'a>>,
+        /// Client IP (Exchange).
+        #[serde(borrow)]
+        "ClientIPAddress" | "Client_IPAddress" => pub ual_client_ip_address: Option<Text<'a>>,
+        /// Client description (`Client=WebServices;ExchangeWebServices…`).
+        #[serde(borrow)]
+        "ClientInfoString" => pub ual_client_info: Option<Text<'a>>,
+        /// `{Name, Value}` of a mailbox access (`MailAccessType`, `IsThrottled`).
+        "OperationProperties" => pub ual_operation_properties: Option<MaybeEncoded<Vec<OwnedNameValue>>>,
+        /// Items in an aggregated mailbox access record.
+        #[serde(default)]
+        "OperationCount" => pub ual_operation_count: Code,
+        /// The app context of a newer mailbox access record.
+        "AppAccessContext" => pub ual_app_access_context: Option<MaybeEncoded<AppAccessContext>>,
+        /// The tenant that issued the token.
+        #[serde(borrow)]
+        "TokenTenantId" => pub ual_token_tenant_id: Option<Text<'a>>,
+        /// Cmdlet parameters.
+        "Parameters" => pub ual_parameters: Option<MaybeEncoded<Vec<OwnedNameValue>>>,
+        /// Workload (Log Analytics `OfficeActivity`).
+        #[serde(borrow)]
+        "OfficeWorkload" => pub la_office_workload: Option<Text<'a>>,
+
+        // Directory audit (Graph `directoryAudit`, Azure Monitor `properties`, Log Analytics).
+        /// Activity name (Graph).
+        #[serde(borrow)]
+        "activityDisplayName" => pub activity_display_name: Option<Text<'a>>,
+        /// Activity time (Graph).
+        #[serde(borrow)]
+        "activityDateTime" => pub activity_date_time: Option<Text<'a>>,
+        /// Initiator.
+        "initiatedBy" | "InitiatedBy" => pub initiated_by: Option<MaybeEncoded<InitiatedBy>>,
+        /// Targets.
+        "targetResources" | "TargetResources" => pub target_resources: Option<MaybeEncoded<Vec<TargetResource>>>,
+        /// Additional details.
+        "additionalDetails" | "AdditionalDetails" => pub additional_details: Option<MaybeEncoded<Vec<KeyValue>>>,
+        /// Result (`success`, `failure`).
+        #[serde(borrow)]
+        "result" | "Result" => pub result: Option<Text<'a>>,
+
+        // Risk detections.
+        /// Risk event type.
+        #[serde(borrow)]
+        "riskEventType" | "RiskEventType" => pub risk_event_type: Option<Text<'a>>,
+        /// Risk level.
+        #[serde(borrow)]
+        "riskLevel" | "RiskLevel" => pub risk_level: Option<Text<'a>>,
+        /// Detection time.
+        #[serde(borrow)]
+        "detectedDateTime" | "DetectedDateTime" => pub detected_date_time: Option<Text<'a>>,
+        /// IP (Log Analytics risk events).
+        #[serde(borrow)]
+        "IpAddress" => pub la_ip_address_risk: Option<Text<'a>>,
+    }
 }
 
 /// `{ID, Type}` of the unified audit log's `Actor[]` and `Target[]`.

@@ -1,0 +1,488 @@
+//! The fast path of the parse: a record read straight into [`Raw`] by a scanner over its bytes,
+//! without serde's machinery for the many fields no detector reads.
+//!
+//! It walks the object, finds each key's field by the names the `Raw` declaration gives serde
+//! (one list, in `raw_record!`), reads plain strings in place and hands every other known value
+//! to serde_json; unknown values are checked and stepped over (strings found with `memchr`). It
+//! is at least as strict as serde_json: whenever the record is anything but valid JSON read the
+//! ordinary way (a duplicate field, an escaped key, a value of the wrong type, nesting deeper than
+//! [`MAX_DEPTH`], …) it gives up and returns `None`, and the caller parses with serde, which then
+//! gives the same result or the error with its usual message. So what it returns is always what
+//! serde would have returned (tests compare the two).
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::raw::{Code, MaybeEncoded, Raw, Skipped, Text};
+
+/// Nesting beyond this is left to serde (whose limit, 128, is then applied the usual way).
+const MAX_DEPTH: usize = 100;
+
+/// Reads a record into `raw` (empty), or returns `None` when serde must read it (`raw` is then
+/// partly filled: drop it).
+pub fn record<'a, P>(text: &'a str, raw: &mut Raw<'a, P>) -> Option<()>
+where
+    Option<P>: Scan<'a>,
+{
+    let mut scanner = Scanner {
+        text,
+        pos: 0,
+        depth: 0,
+    };
+    scanner.whitespace();
+    scanner.object(raw)?;
+    scanner.whitespace();
+    (scanner.pos == text.len()).then_some(())
+}
+
+/// A position in a record's text.
+pub struct Scanner<'a> {
+    text: &'a str,
+    pos: usize,
+    depth: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn whitespace(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.pos += 1)
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// An object, at its `{`, into `raw` (empty).
+    fn object<P>(&mut self, raw: &mut Raw<'a, P>) -> Option<()>
+    where
+        Option<P>: Scan<'a>,
+    {
+        self.eat(b'{')?;
+        self.enter()?;
+        let mut seen = 0u128;
+        self.whitespace();
+        if self.eat(b'}').is_none() {
+            loop {
+                let key = self.key()?;
+                raw.scan_field(key, self, &mut seen)?;
+                self.whitespace();
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b'}' => break self.pos += 1,
+                    _ => return None,
+                }
+                self.whitespace();
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    /// A key without escapes and its colon; leaves the scanner at the value.
+    fn key(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let (key, escaped) = self.string()?;
+        self.whitespace();
+        self.eat(b':')?;
+        self.whitespace();
+        (!escaped).then_some(key)
+    }
+
+    /// The rest of a string after its opening quote: its raw text (escapes not decoded) and
+    /// whether it has any. Control characters and malformed escapes fail, as in serde_json.
+    #[inline]
+    fn string(&mut self) -> Option<(&'a str, bool)> {
+        let bytes = self.text.as_bytes();
+        let start = self.pos;
+        let mut pos = start;
+        let mut escaped = false;
+        loop {
+            // To the next `"`, `\\` or control character, eight bytes at a time.
+            let byte = loop {
+                if let Some(chunk) = bytes.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+                    let found = special(u64::from_le_bytes(*chunk));
+                    if found == 0 {
+                        pos += 8;
+                        continue;
+                    }
+                    pos += found.trailing_zeros() as usize / 8;
+                    break *bytes.get(pos)?;
+                }
+                let byte = *bytes.get(pos)?;
+                if byte == b'"' || byte == b'\\' || byte < 0x20 {
+                    break byte;
+                }
+                pos += 1;
+            };
+            match byte {
+                b'"' => {
+                    self.pos = pos + 1;
+                    return Some((self.text.get(start..pos)?, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    match bytes.get(pos + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => pos += 2,
+                        b'u' => {
+                            let digits = bytes.get(pos + 2..pos + 6)?;
+                            if !digits.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            pos += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Steps over any value, checking that it is valid JSON.
+    pub fn skip_value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                self.pos += 1;
+                self.string()?;
+            }
+            b'{' => {
+                self.pos += 1;
+                self.enter()?;
+                self.whitespace();
+                if self.eat(b'}').is_none() {
+                    loop {
+                        self.key()?;
+                        self.skip_value()?;
+                        self.whitespace();
+                        match self.peek()? {
+                            b',' => self.pos += 1,
+                            b'}' => break self.pos += 1,
+                            _ => return None,
+                        }
+                        self.whitespace();
+                    }
+                }
+                self.depth -= 1;
+            }
+            b'[' => {
+                self.pos += 1;
+                self.enter()?;
+                self.whitespace();
+                if self.eat(b']').is_none() {
+                    loop {
+                        self.skip_value()?;
+                        self.whitespace();
+                        match self.peek()? {
+                            b',' => self.pos += 1,
+                            b']' => break self.pos += 1,
+                            _ => return None,
+                        }
+                        self.whitespace();
+                    }
+                }
+                self.depth -= 1;
+            }
+            b't' => self.literal("true")?,
+            b'f' => self.literal("false")?,
+            b'n' => self.literal("null")?,
+            b'-' | b'0'..=b'9' => self.number()?,
+            _ => return None,
+        }
+        Some(())
+    }
+
+    fn literal(&mut self, word: &str) -> Option<()> {
+        let end = self.pos + word.len();
+        (self.text.as_bytes().get(self.pos..end)? == word.as_bytes()).then(|| self.pos = end)
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    fn number(&mut self) -> Option<()> {
+        let _ = self.eat(b'-');
+        match self.peek()? {
+            b'0' => self.pos += 1,
+            b'1'..=b'9' => self.digits()?,
+            _ => return None,
+        }
+        if self.eat(b'.').is_some() {
+            self.digits()?;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            self.digits()?;
+        }
+        Some(())
+    }
+
+    /// One or more digits.
+    fn digits(&mut self) -> Option<()> {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        (self.pos > start).then_some(())
+    }
+
+    /// The text of the value here, checked, and the scanner past it.
+    fn value_text(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        self.skip_value()?;
+        self.text.get(start..self.pos)
+    }
+
+    /// Reads the value here into `field` with serde_json (checked first, so that nesting stays
+    /// within [`MAX_DEPTH`] counted from the top of the record).
+    fn by_serde<T: Deserialize<'a>>(&mut self, field: &mut T) -> Option<()> {
+        *field = serde_json::from_str(self.value_text()?).ok()?;
+        Some(())
+    }
+}
+
+/// The bytes of `word` (little-endian) that are `"`, `\\` or a control character, as their high
+/// bits; the lowest one set is exact (the bit tricks of serde_json's own string reader).
+fn special(word: u64) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = ONES << 7;
+    let zero_at = |x: u64| x.wrapping_sub(ONES) & !x;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let control = word.wrapping_sub(ONES * 0x20) & !word;
+    (zero_at(quote) | zero_at(backslash) | control) & HIGHS
+}
+
+/// A field type the scanner can read.
+pub trait Scan<'a> {
+    /// Reads the value at the scanner into the field (empty), or returns `None` to give up on
+    /// the record.
+    fn scan(&mut self, scanner: &mut Scanner<'a>) -> Option<()>;
+}
+
+impl<'a> Scan<'a> for Option<Text<'a>> {
+    fn scan(&mut self, scanner: &mut Scanner<'a>) -> Option<()> {
+        if scanner.peek()? != b'"' {
+            return scanner.by_serde(self);
+        }
+        let start = scanner.pos;
+        scanner.pos += 1;
+        let (text, escaped) = scanner.string()?;
+        *self = if escaped {
+            serde_json::from_str(scanner.text.get(start..scanner.pos)?).ok()?
+        } else {
+            Some(Text(Cow::Borrowed(text)))
+        };
+        Some(())
+    }
+}
+
+/// Field types read by serde_json.
+macro_rules! scan_by_serde {
+    ($(impl<$($generic:tt),*> for $ty:ty $(where $bound:ty: $trait:path)?;)*) => {
+        $(
+            impl<$($generic),*> Scan<'a> for $ty $(where $bound: $trait)? {
+                fn scan(&mut self, scanner: &mut Scanner<'a>) -> Option<()> {
+                    scanner.by_serde(self)
+                }
+            }
+        )*
+    };
+}
+
+scan_by_serde! {
+    impl<'a> for Code;
+    impl<'a> for Option<bool>;
+    impl<'a> for Option<&'a RawValue>;
+    impl<'a, T> for Option<Vec<T>> where T: Deserialize<'a>;
+    impl<'a, T> for Option<MaybeEncoded<T>> where MaybeEncoded<T>: Deserialize<'a>;
+}
+
+/// `properties` inside `properties`: stepped over.
+impl<'a> Scan<'a> for Option<Skipped> {
+    fn scan(&mut self, scanner: &mut Scanner<'a>) -> Option<()> {
+        if scanner.literal("null").is_none() {
+            scanner.skip_value()?;
+            *self = Some(Skipped);
+        }
+        Some(())
+    }
+}
+
+/// An Azure Monitor record's `properties`: scanned like the record.
+impl<'a> Scan<'a> for Option<Raw<'a, Skipped>> {
+    fn scan(&mut self, scanner: &mut Scanner<'a>) -> Option<()> {
+        if scanner.literal("null").is_none() {
+            scanner.object(self.insert(Raw::default()))?;
+        }
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::normalize::raw::Record;
+
+    const SCENARIOS: [&str; 5] = [
+        include_str!("../../tests/data/midnight-blizzard.ndjson"),
+        include_str!("../../tests/data/demo-tenant.ndjson"),
+        include_str!("../../tests/data/app-abuse.ndjson"),
+        include_str!("../../tests/data/samples/msticpy-aad-logons.jsonl"),
+        include_str!("../../tests/data/samples/panther-rule-tests.jsonl"),
+    ];
+    const HOSTILE: &[u8] = include_bytes!("../../tests/data/hostile.ndjson");
+
+    /// Whether the scanner read `text`; panics unless what it read is what serde reads.
+    fn scanned(text: &str) -> bool {
+        let mut raw = Record::default();
+        let by_serde = serde_json::from_str::<Record>(text);
+        if record(text, &mut raw).is_none() {
+            return false;
+        }
+        match by_serde {
+            Ok(expected) => assert_eq!(format!("{raw:?}"), format!("{expected:?}"), "{text}"),
+            Err(error) => panic!("scanned what serde rejects ({error}): {text:?}"),
+        }
+        true
+    }
+
+    #[test]
+    fn reads_every_record_of_the_scenarios_and_samples_as_serde_does() {
+        for file in SCENARIOS {
+            for line in file.lines().filter(|line| line.starts_with('{')) {
+                assert!(scanned(line), "left to serde: {line}");
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_records_are_read_as_serde_reads_them_or_left_to_it() {
+        for line in HOSTILE.split(|&byte| byte == b'\n') {
+            if let Ok(line) = std::str::from_utf8(line) {
+                scanned(line);
+            }
+        }
+    }
+
+    #[test]
+    fn leaves_to_serde_what_it_must() {
+        for text in [
+            r#"{"time": null, "time": null}"#,
+            r#"{"operationName": "a", "operationname": "b"}"#,
+            r#"{"\u0074ime": "x"}"#,
+            "{\"x\": \"a\u{1}b\"}",
+            "{\"x\": \"a\tb\"}",
+            r#"{"x": "\q"}"#,
+            r#"{"x": "\u12"}"#,
+            r#"{"time": "\ud800"}"#,
+            r#"{"x": 01}"#,
+            r#"{"x": 1.}"#,
+            r#"{"x": -}"#,
+            r#"{"x": 1e}"#,
+            r#"{"x": .5}"#,
+            r#"{"x": tru}"#,
+            r#"{"x": 1,}"#,
+            r#"{"x": [1,]}"#,
+            r#"{"x": {"a" 1}}"#,
+            r#"{"x": 1} trailing"#,
+            r#"{"x": 1"#,
+            r#"{"time": {}}"#,
+            r#"{"properties": []}"#,
+            r#"{"properties": "x"}"#,
+            r#"{"status": }"#,
+            r#"{"ResultType": "abc"}"#,
+            r#"{"isInteractive": "yes"}"#,
+        ] {
+            assert!(!scanned(text), "scanned {text}");
+        }
+        let deep = format!(
+            "{{\"x\": {}1{}}}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        assert!(!scanned(&deep));
+        let shallow = format!("{{\"x\": {}1{}}}", "[".repeat(50), "]".repeat(50));
+        assert!(scanned(&shallow));
+    }
+
+    #[test]
+    fn reads_escapes_numbers_and_nesting_as_serde_does() {
+        for text in [
+            r#"{"time": "a\"b\\c\u00e9\n", "id": 12, "category": 1.5e3, "ResultType": "50126"}"#,
+            r#"{"userPrincipalName": true, "ipAddress": null, "AutonomousSystemNumber": -7}"#,
+            r#"{"properties": {"properties": {"x": [1, {"y": null}]}, "ipAddress": "a"}}"#,
+            r#"{"properties": null, "status": {"errorCode": 0}, "Status": "{\"errorCode\":1}"}"#,
+            r#"{"x": [true, false, null, "", {}, [], -1.25E-7, 0.0, "\/"]}"#,
+            " \t\r\n{ \"time\" :\t\"t\" , \"y\" : [ ] } \n",
+            r#"{"TimeGenerated [UTC]": "t", "OfficeId": "o", "records": [{"a": 1}, 2]}"#,
+            "{\"UserAgent\": \"caf\u{e9} \u{1f989} longer than eight bytes\"}",
+        ] {
+            assert!(scanned(text), "left to serde: {text}");
+        }
+    }
+
+    /// Edits that make JSON wrong, or right in another way.
+    const SNIPPETS: [&str; 20] = [
+        "\"",
+        "\\",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "0",
+        "-",
+        "e",
+        ".",
+        "\u{1}",
+        " ",
+        "\\u00e9",
+        "\\ud800",
+        "null",
+        "\"time\":null,",
+        "\"id\":1,",
+        "\u{e9}",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn edited_records_are_read_as_serde_reads_them_or_left_to_it(
+            file in 0usize..SCENARIOS.len(),
+            line in 0usize..64,
+            edits in proptest::collection::vec((0usize..4096, 0usize..4, 0usize..SNIPPETS.len()), 1..4),
+        ) {
+            let lines: Vec<&str> = SCENARIOS[file].lines().filter(|l| l.starts_with('{')).collect();
+            let mut text = lines[line % lines.len()].to_owned();
+            for (at, cut, snippet) in edits {
+                let mut at = at % (text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let mut end = (at + cut).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                text.replace_range(at..end, SNIPPETS[snippet]);
+            }
+            scanned(&text);
+        }
+    }
+}
