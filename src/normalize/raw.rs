@@ -136,6 +136,11 @@ pub struct Status {
     pub error_code: Code,
 }
 
+/// The key of a step's result in `authenticationDetails`.
+pub const STEP_RESULT: &str = "authenticationStepResultDetail";
+/// The result of a step that proved the password (compared ignoring case).
+pub const CORRECT: &str = "Correct password";
+
 /// One step of `authenticationDetails`, borrowed while its steps are read.
 #[derive(Deserialize)]
 struct AuthenticationStep<'a> {
@@ -160,9 +165,9 @@ impl<'de> Deserialize<'de> for CorrectPasswordStep {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut correct = false;
                 while let Some(step) = seq.next_element::<AuthenticationStep<'de>>()? {
-                    correct |= step.result_detail.is_some_and(|detail| {
-                        detail.as_str().eq_ignore_ascii_case("Correct password")
-                    });
+                    correct |= step
+                        .result_detail
+                        .is_some_and(|detail| detail.as_str().eq_ignore_ascii_case(CORRECT));
                 }
                 Ok(CorrectPasswordStep(correct))
             }

@@ -15,7 +15,10 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::raw::{Code, MaybeEncoded, Raw, Skipped, Text};
+use super::raw::{
+    AppAccessContext, Code, CorrectPasswordStep, InitiatedBy, MaybeEncoded, NameValue, Raw,
+    SignInEventTypes, Skipped, Text, CORRECT, STEP_RESULT,
+};
 
 /// Nesting beyond this is left to serde (whose limit, 128, is then applied the usual way).
 const MAX_DEPTH: usize = 100;
@@ -69,18 +72,44 @@ impl<'a> Scanner<'a> {
     where
         Option<P>: Scan<'a>,
     {
+        let mut seen = 0u128;
+        self.members(|scanner, key| raw.scan_field(key, scanner, &mut seen))
+    }
+
+    /// An object, at its `{`: `member` reads each value (the scanner is at it) by its key.
+    fn members(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
         self.eat(b'{')?;
         self.enter()?;
-        let mut seen = 0u128;
         self.whitespace();
         if self.eat(b'}').is_none() {
             loop {
                 let key = self.key()?;
-                raw.scan_field(key, self, &mut seen)?;
+                member(self, key)?;
                 self.whitespace();
                 match self.peek()? {
                     b',' => self.pos += 1,
                     b'}' => break self.pos += 1,
+                    _ => return None,
+                }
+                self.whitespace();
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    /// An array, at its `[`: `element` reads each element (the scanner is at it).
+    fn elements(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        self.enter()?;
+        self.whitespace();
+        if self.eat(b']').is_none() {
+            loop {
+                element(self)?;
+                self.whitespace();
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b']' => break self.pos += 1,
                     _ => return None,
                 }
                 self.whitespace();
@@ -157,43 +186,8 @@ impl<'a> Scanner<'a> {
                 self.pos += 1;
                 self.string()?;
             }
-            b'{' => {
-                self.pos += 1;
-                self.enter()?;
-                self.whitespace();
-                if self.eat(b'}').is_none() {
-                    loop {
-                        self.key()?;
-                        self.skip_value()?;
-                        self.whitespace();
-                        match self.peek()? {
-                            b',' => self.pos += 1,
-                            b'}' => break self.pos += 1,
-                            _ => return None,
-                        }
-                        self.whitespace();
-                    }
-                }
-                self.depth -= 1;
-            }
-            b'[' => {
-                self.pos += 1;
-                self.enter()?;
-                self.whitespace();
-                if self.eat(b']').is_none() {
-                    loop {
-                        self.skip_value()?;
-                        self.whitespace();
-                        match self.peek()? {
-                            b',' => self.pos += 1,
-                            b']' => break self.pos += 1,
-                            _ => return None,
-                        }
-                        self.whitespace();
-                    }
-                }
-                self.depth -= 1;
-            }
+            b'{' => self.members(|scanner, _| scanner.skip_value())?,
+            b'[' => self.elements(Self::skip_value)?,
             b't' => self.literal("true")?,
             b'f' => self.literal("false")?,
             b'n' => self.literal("null")?,
@@ -289,11 +283,102 @@ impl<'a> Scan<'a> for Option<Text<'a>> {
     }
 }
 
+/// A code: digits, as a number or in a string (not escaped), read here; anything else by serde.
+impl<'a> Scan<'a> for Code {
+    fn scan(&mut self, scanner: &mut Scanner<'a>) -> Option<()> {
+        let start = scanner.pos;
+        let digits = match scanner.peek()? {
+            b'"' => {
+                scanner.pos += 1;
+                match scanner.string()? {
+                    (text, false) => text.trim(),
+                    (_, true) => {
+                        scanner.pos = start;
+                        return scanner.by_serde(self);
+                    }
+                }
+            }
+            b'0'..=b'9' => {
+                scanner.number()?;
+                scanner.text.get(start..scanner.pos)?
+            }
+            _ => return scanner.by_serde(self),
+        };
+        // As `Code`'s serde reading: an empty string is no code; a fraction is an error.
+        *self = Code(
+            (!digits.is_empty())
+                .then(|| digits.parse())
+                .transpose()
+                .ok()?,
+        );
+        Some(())
+    }
+}
+
+impl<'a> Scan<'a> for Option<bool> {
+    fn scan(&mut self, scanner: &mut Scanner<'a>) -> Option<()> {
+        *self = match scanner.peek()? {
+            b't' => Some(true),
+            b'f' => Some(false),
+            _ => return scanner.by_serde(self),
+        };
+        scanner.skip_value()
+    }
+}
+
+/// `authenticationDetails`: an array of step objects, read here; a string holding one (Log
+/// Analytics) by serde.
+impl<'a> Scan<'a> for Option<MaybeEncoded<CorrectPasswordStep>> {
+    fn scan(&mut self, scanner: &mut Scanner<'a>) -> Option<()> {
+        if scanner.peek()? != b'[' {
+            return scanner.by_serde(self);
+        }
+        let mut correct = false;
+        scanner.elements(|scanner| {
+            let mut detail: Option<Text> = None;
+            let mut seen = false;
+            scanner.members(|scanner, key| {
+                if key != STEP_RESULT {
+                    return scanner.skip_value();
+                }
+                if std::mem::replace(&mut seen, true) {
+                    return None;
+                }
+                detail.scan(scanner)
+            })?;
+            correct |= detail.is_some_and(|detail| detail.as_str().eq_ignore_ascii_case(CORRECT));
+            Some(())
+        })?;
+        *self = Some(MaybeEncoded(CorrectPasswordStep(correct)));
+        Some(())
+    }
+}
+
+/// A list that may come JSON-encoded: `[]` (every sign-in's `riskEventTypes_v2`) read here,
+/// anything else by serde.
+impl<'a, T> Scan<'a> for Option<MaybeEncoded<Vec<T>>>
+where
+    MaybeEncoded<Vec<T>>: Deserialize<'a>,
+{
+    fn scan(&mut self, scanner: &mut Scanner<'a>) -> Option<()> {
+        let start = scanner.pos;
+        if scanner.eat(b'[').is_some() {
+            scanner.whitespace();
+            if scanner.eat(b']').is_some() {
+                *self = Some(MaybeEncoded(Vec::new()));
+                return Some(());
+            }
+        }
+        scanner.pos = start;
+        scanner.by_serde(self)
+    }
+}
+
 /// Field types read by serde_json.
 macro_rules! scan_by_serde {
-    ($(impl<$($generic:tt),*> for $ty:ty $(where $bound:ty: $trait:path)?;)*) => {
+    ($($ty:ty,)*) => {
         $(
-            impl<$($generic),*> Scan<'a> for $ty $(where $bound: $trait)? {
+            impl<'a> Scan<'a> for $ty {
                 fn scan(&mut self, scanner: &mut Scanner<'a>) -> Option<()> {
                     scanner.by_serde(self)
                 }
@@ -303,11 +388,12 @@ macro_rules! scan_by_serde {
 }
 
 scan_by_serde! {
-    impl<'a> for Code;
-    impl<'a> for Option<bool>;
-    impl<'a> for Option<&'a RawValue>;
-    impl<'a, T> for Option<Vec<T>> where T: Deserialize<'a>;
-    impl<'a, T> for Option<MaybeEncoded<T>> where MaybeEncoded<T>: Deserialize<'a>;
+    Option<&'a RawValue>,
+    Option<Vec<&'a RawValue>>,
+    Option<Vec<NameValue<'a>>>,
+    Option<MaybeEncoded<SignInEventTypes>>,
+    Option<MaybeEncoded<AppAccessContext>>,
+    Option<MaybeEncoded<InitiatedBy>>,
 }
 
 /// `properties` inside `properties`: stepped over.
@@ -407,6 +493,15 @@ mod tests {
             r#"{"status": }"#,
             r#"{"ResultType": "abc"}"#,
             r#"{"isInteractive": "yes"}"#,
+            r#"{"isInteractive": tru}"#,
+            r#"{"ResultType": 1.5}"#,
+            r#"{"ResultType": -0}"#,
+            r#"{"ResultType": 99999999999999999999}"#,
+            r#"{"ResultType": "1 2"}"#,
+            r#"{"authenticationDetails": [{"authenticationStepResultDetail": "a", "authenticationStepResultDetail": "b"}]}"#,
+            r#"{"authenticationDetails": [1]}"#,
+            r#"{"authenticationDetails": {}}"#,
+            r#"{"riskEventTypes_v2": [1]}"#,
         ] {
             assert!(!scanned(text), "scanned {text}");
         }
@@ -431,6 +526,12 @@ mod tests {
             " \t\r\n{ \"time\" :\t\"t\" , \"y\" : [ ] } \n",
             r#"{"TimeGenerated [UTC]": "t", "OfficeId": "o", "records": [{"a": 1}, 2]}"#,
             "{\"UserAgent\": \"caf\u{e9} \u{1f989} longer than eight bytes\"}",
+            r#"{"authenticationDetails": [{"authenticationStepResultDetail": " correct PASSWORD "}, {}],
+                "ResultType": " 50126 ", "AutonomousSystemNumber": "", "isInteractive": false,
+                "riskEventTypes_v2": [ ], "RiskEventTypes_V2": "[\"x\"]"}"#,
+            r#"{"authenticationDetails": [{"authenticationStepResultDetail": null, "x": [1]}],
+                "ResultType": "\u0035", "ErrorNumber": null, "isInteractive": null}"#,
+            r#"{"AuthenticationDetails": "[{\"authenticationStepResultDetail\":\"Correct password\"}]"}"#,
         ] {
             assert!(scanned(text), "left to serde: {text}");
         }
