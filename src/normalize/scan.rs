@@ -131,7 +131,7 @@ impl<'a> Scanner<'a> {
 
     /// The rest of a string after its opening quote: its raw text (escapes not decoded) and
     /// whether it has any. Control characters and malformed escapes fail, as in serde_json.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Option<(&'a str, bool)> {
         let bytes = self.text.as_bytes();
         let start = self.pos;
