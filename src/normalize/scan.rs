@@ -561,8 +561,82 @@ mod tests {
         "\u{e9}",
     ];
 
+    /// Keys the scanner reads in its own ways, some of their aliases, and an unknown one.
+    const KEYS: [&str; 24] = [
+        "time",
+        "properties",
+        "status",
+        "errorCode",
+        "authenticationDetails",
+        "authenticationStepResultDetail",
+        "AuthenticationDetails",
+        "ResultType",
+        "AutonomousSystemNumber",
+        "isInteractive",
+        "riskEventTypes_v2",
+        "RiskEventTypes_V2",
+        "records",
+        "value",
+        "category",
+        "operationName",
+        "operationname",
+        "userPrincipalName",
+        "signInEventTypes",
+        "initiatedBy",
+        "targetResources",
+        "ExtendedProperties",
+        "Actor",
+        "x",
+    ];
+
+    /// Valid JSON built from those keys and values of every type, each key given any of them.
+    fn value() -> impl Strategy<Value = String> {
+        let leaf = proptest::sample::select(vec![
+            "null",
+            "true",
+            "false",
+            "0",
+            "-7",
+            "1.5e3",
+            "50126",
+            "18446744073709551616",
+            "\"Correct password\"",
+            "\"\"",
+            "\" 42 \"",
+            "\"a\\\"b\\u00e9\"",
+            "\"[]\"",
+            "\"{\\\"errorCode\\\":1}\"",
+            "\"\\ud800\"",
+        ])
+        .prop_map(str::to_owned);
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5)
+                    .prop_map(|values| format!("[{}]", values.join(","))),
+                object(inner),
+            ]
+        })
+    }
+
+    fn object(values: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
+        proptest::collection::vec((proptest::sample::select(KEYS.to_vec()), values), 0..8).prop_map(
+            |members| {
+                let members: Vec<String> = members
+                    .iter()
+                    .map(|(key, value)| format!("\"{key}\":{value}"))
+                    .collect();
+                format!("{{{}}}", members.join(","))
+            },
+        )
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn generated_records_are_read_as_serde_reads_them_or_left_to_it(text in object(value())) {
+            scanned(&text);
+        }
 
         #[test]
         fn edited_records_are_read_as_serde_reads_them_or_left_to_it(
