@@ -116,36 +116,14 @@ fn normalize_at(text: &str, depth: usize, emit: &mut dyn FnMut(Normalized)) {
             return;
         }
     }
-    let mut scanned = Record::default();
-    let parsed = match scan::record(trimmed, &mut scanned) {
-        Some(()) => Ok(scanned),
-        None => serde_json::from_str(trimmed),
-    };
-    let raw: Record = match parsed {
-        Ok(raw) => raw,
-        Err(error) if error.is_data() => {
-            // Parse again, only on this rare path, to name the field that is wrong.
-            let deserializer = &mut serde_json::Deserializer::from_str(trimmed);
-            let reason = match serde_path_to_error::deserialize::<_, Record>(deserializer) {
-                Err(located) if located.path().to_string() != "." => {
-                    format!("invalid field {}: {}", located.path(), located.inner())
-                }
-                _ => format!("invalid field: {error}"),
-            };
-            emit(Normalized::Rejected(Rejection::new(
-                RejectionKind::InvalidField,
-                reason,
-            )));
-            return;
+    let mut raw = Record::default();
+    if scan::record(trimmed, &mut raw).is_none() {
+        // What the scanner leaves to serde_json: odd forms, and every broken record.
+        match by_serde(trimmed) {
+            Ok(parsed) => raw = parsed,
+            Err(rejection) => return emit(Normalized::Rejected(rejection)),
         }
-        Err(error) => {
-            emit(Normalized::Rejected(Rejection::new(
-                RejectionKind::Malformed,
-                format!("invalid JSON: {error}"),
-            )));
-            return;
-        }
-    };
+    }
     if let Some(elements) = raw.records.as_ref().or(raw.value.as_ref()) {
         if depth < MAX_WRAPPER_DEPTH {
             elements
@@ -155,6 +133,24 @@ fn normalize_at(text: &str, depth: usize, emit: &mut dyn FnMut(Normalized)) {
         }
     }
     emit(classify(&raw, trimmed));
+}
+
+/// Reads a record with serde_json; a rejection names the field at fault.
+fn by_serde(text: &str) -> Result<Record<'_>, Rejection> {
+    serde_json::from_str(text).map_err(|error| {
+        if !error.is_data() {
+            return Rejection::new(RejectionKind::Malformed, format!("invalid JSON: {error}"));
+        }
+        // Parse again, only on this rare path, to name the field that is wrong.
+        let deserializer = &mut serde_json::Deserializer::from_str(text);
+        let reason = match serde_path_to_error::deserialize::<_, Record>(deserializer) {
+            Err(located) if located.path().to_string() != "." => {
+                format!("invalid field {}: {}", located.path(), located.inner())
+            }
+            _ => format!("invalid field: {error}"),
+        };
+        Rejection::new(RejectionKind::InvalidField, reason)
+    })
 }
 
 fn describe_non_object(text: &str) -> &'static str {
