@@ -268,6 +268,9 @@ macro_rules! raw_record {
             $($field,)*
         }
 
+        // The bits are one `u128`.
+        const _: () = assert!([$(stringify!($field)),*].len() <= 128);
+
         impl<$a, $p> $name<$a, $p>
         where
             Option<$p>: Scan<$a>,

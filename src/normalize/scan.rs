@@ -1,14 +1,16 @@
 //! The fast path of the parse: a record read straight into [`Raw`] by a scanner over its bytes,
 //! without serde's machinery for the many fields no detector reads.
 //!
-//! It walks the object, finds each key's field by the names the `Raw` declaration gives serde
-//! (one list, in `raw_record!`), reads plain strings in place and hands every other known value
-//! to serde_json; unknown values are checked and stepped over (strings found with `memchr`). It
-//! is at least as strict as serde_json: whenever the record is anything but valid JSON read the
-//! ordinary way (a duplicate field, an escaped key, a value of the wrong type, nesting deeper than
-//! [`MAX_DEPTH`], …) it gives up and returns `None`, and the caller parses with serde, which then
-//! gives the same result or the error with its usual message. So what it returns is always what
-//! serde would have returned (tests compare the two).
+//! It walks the object and finds each key's field by the names the `Raw` declaration gives serde
+//! (one list, in `raw_record!`). It reads plain strings, codes, booleans, `authenticationDetails`
+//! and empty lists itself and hands the other known values (objects such as `status`, escaped
+//! strings, JSON-encoded columns) to serde_json; values no detector reads are checked and stepped
+//! over, string ends found eight bytes at a time. It is at least as strict as serde_json: whenever
+//! the record is anything but valid JSON read the ordinary way (a duplicate field, an escaped key,
+//! a value of the wrong type, nesting deeper than [`MAX_DEPTH`], …) it gives up and returns
+//! `None`, and the caller parses with serde_json, which then gives the same result or the error
+//! with its usual message. So what it returns is always what serde_json would have returned
+//! (tests compare the two).
 
 use std::borrow::Cow;
 
