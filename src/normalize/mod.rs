@@ -270,11 +270,7 @@ fn classify(raw: &Record, text: &str) -> Normalized {
         return risk::risk_detection(raw, Shape::Graph, None, text);
     }
     // A signIn has an object `status` (other Graph resources, such as alerts, a string).
-    if raw.created.is_some()
-        && raw
-            .status
-            .is_some_and(|status| status.get().starts_with('{'))
-    {
+    if raw.created.is_some() && raw.status.is_some_and(|status| status.0.starts_with('{')) {
         let types = raw
             .sign_in_event_types
             .as_ref()

@@ -240,6 +240,16 @@ impl<'de> Deserialize<'de> for Skipped {
     }
 }
 
+/// A value kept as its JSON text (checked), to be decoded once the record's shape is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Json<'a>(pub &'a str);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <&RawValue>::deserialize(deserializer).map(|raw| Json(raw.get()))
+    }
+}
+
 /// Declares [`Raw`] from one list of `"key" | "alias" => field` entries: the struct, with each
 /// entry's names given to serde (`rename`, `alias`), and the scanner's reading of a field by its
 /// key (the fast path, `scan.rs`), so the two read the same keys into the same fields.
@@ -359,7 +369,7 @@ raw_record! {
         /// Sign-in status: an object for sign-ins; other Graph resources use `status` as a string,
         /// so it is decoded only once the shape is known.
         #[serde(borrow)]
-        "status" => pub status: Option<&'a RawValue>,
+        "status" => pub status: Option<Json<'a>>,
         /// Application id.
         #[serde(borrow)]
         "appId" => pub app_id: Option<Text<'a>>,
@@ -439,7 +449,7 @@ raw_record! {
         "ResultType" => pub la_result_type: Code,
         /// Status (object or JSON string), decoded once the shape is known.
         #[serde(borrow)]
-        "Status" => pub la_status: Option<&'a RawValue>,
+        "Status" => pub la_status: Option<Json<'a>>,
         /// Application id (Log Analytics sign-ins, Exchange records).
         #[serde(borrow)]
         "AppId" => pub la_app_id: Option<Text<'a>>,
@@ -770,9 +780,11 @@ pub fn result_type_code(text: Option<&Text>) -> Option<i64> {
 
 /// Decodes a sign-in `status` (an object, or a JSON string holding one); `field` names it in
 /// the error.
-pub fn decode_status(raw: Option<&RawValue>, field: &str) -> Result<Option<Status>, String> {
-    let Some(raw) = raw else { return Ok(None) };
-    serde_json::from_str::<MaybeEncoded<Status>>(raw.get())
+pub fn decode_status(raw: Option<Json>, field: &str) -> Result<Option<Status>, String> {
+    let Some(Json(text)) = raw else {
+        return Ok(None);
+    };
+    serde_json::from_str::<MaybeEncoded<Status>>(text)
         .map(|status| Some(status.0))
         .map_err(|error| format!("invalid field {field}: {error}"))
 }

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::raw::{
-    AppAccessContext, Code, CorrectPasswordStep, InitiatedBy, MaybeEncoded, NameValue, Raw,
+    AppAccessContext, Code, CorrectPasswordStep, InitiatedBy, Json, MaybeEncoded, NameValue, Raw,
     SignInEventTypes, Skipped, Text, CORRECT, STEP_RESULT,
 };
 
@@ -389,8 +389,17 @@ macro_rules! scan_by_serde {
     };
 }
 
+/// A value kept as text: checked here, decoded later.
+impl<'a> Scan<'a> for Option<Json<'a>> {
+    fn scan(&mut self, scanner: &mut Scanner<'a>) -> Option<()> {
+        if scanner.literal("null").is_none() {
+            *self = Some(Json(scanner.value_text()?));
+        }
+        Some(())
+    }
+}
+
 scan_by_serde! {
-    Option<&'a RawValue>,
     Option<Vec<&'a RawValue>>,
     Option<Vec<NameValue<'a>>>,
     Option<MaybeEncoded<SignInEventTypes>>,
