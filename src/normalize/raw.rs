@@ -63,6 +63,17 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Code(pub Option<i64>);
 
+impl Code {
+    /// A code written as text: digits, spaces around them ignored; empty is no code.
+    pub fn from_text(text: &str) -> Result<Code, std::num::ParseIntError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(Code(None));
+        }
+        text.parse().map(|code| Code(Some(code)))
+    }
+}
+
 impl<'de> Deserialize<'de> for Code {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct CodeVisitor;
@@ -80,13 +91,9 @@ impl<'de> Deserialize<'de> for Code {
                     .map_err(|_| E::custom("code out of range"))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Code, E> {
-                let v = v.trim();
-                if v.is_empty() {
-                    return Ok(Code(None));
-                }
-                v.parse()
-                    .map(|v| Code(Some(v)))
-                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &"an integer code"))
+                Code::from_text(v).map_err(|_| {
+                    E::invalid_value(de::Unexpected::Str(v.trim()), &"an integer code")
+                })
             }
             fn visit_unit<E: de::Error>(self) -> Result<Code, E> {
                 Ok(Code(None))

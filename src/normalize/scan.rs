@@ -80,38 +80,34 @@ impl<'a> Scanner<'a> {
 
     /// An object, at its `{`: `member` reads each value (the scanner is at it) by its key.
     fn members(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        self.enter()?;
-        self.whitespace();
-        if self.eat(b'}').is_none() {
-            loop {
-                let key = self.key()?;
-                member(self, key)?;
-                self.whitespace();
-                match self.peek()? {
-                    b',' => self.pos += 1,
-                    b'}' => break self.pos += 1,
-                    _ => return None,
-                }
-                self.whitespace();
-            }
-        }
-        self.depth -= 1;
-        Some(())
+        self.delimited(b'{', b'}', |scanner| {
+            let key = scanner.key()?;
+            member(scanner, key)
+        })
     }
 
     /// An array, at its `[`: `element` reads each element (the scanner is at it).
-    fn elements(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
+    fn elements(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.delimited(b'[', b']', element)
+    }
+
+    /// `open`, items separated by commas (read by `item`), `close`: one level of nesting.
+    fn delimited(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(open)?;
         self.enter()?;
         self.whitespace();
-        if self.eat(b']').is_none() {
+        if self.eat(close).is_none() {
             loop {
-                element(self)?;
+                item(self)?;
                 self.whitespace();
                 match self.peek()? {
                     b',' => self.pos += 1,
-                    b']' => break self.pos += 1,
+                    byte if byte == close => break self.pos += 1,
                     _ => return None,
                 }
                 self.whitespace();
@@ -293,7 +289,7 @@ impl<'a> Scan<'a> for Code {
             b'"' => {
                 scanner.pos += 1;
                 match scanner.string()? {
-                    (text, false) => text.trim(),
+                    (text, false) => text,
                     (_, true) => {
                         scanner.pos = start;
                         return scanner.by_serde(self);
@@ -306,13 +302,8 @@ impl<'a> Scan<'a> for Code {
             }
             _ => return scanner.by_serde(self),
         };
-        // As `Code`'s serde reading: an empty string is no code; a fraction is an error.
-        *self = Code(
-            (!digits.is_empty())
-                .then(|| digits.parse())
-                .transpose()
-                .ok()?,
-        );
+        // A fraction is an error, as in `Code`'s serde reading.
+        *self = Code::from_text(digits).ok()?;
         Some(())
     }
 }
