@@ -12,19 +12,21 @@
 //!   timed), with its peak linear memory;
 //! - `fluent-bit N`: the first N records through the Fluent Bit module, one ABI call each.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
+use mimalloc::MiMalloc;
 use serde::Deserialize;
 use serde_json::{json, value::RawValue};
 use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
 use snowyowl_cli::{Backend, ComponentBackend};
 
-/// Counts live heap bytes while [`COUNTING`] is on, so the engine's state can be weighed exactly
-/// in a run that is not timed (the counting's atomics would slow the timed one).
+/// The allocator the CLI uses too (mimalloc); counts live heap bytes while [`COUNTING`] is on, so
+/// the engine's state can be weighed exactly in a run that is not timed (the counting's atomics
+/// would slow the timed one).
 struct Counting;
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
@@ -44,18 +46,18 @@ fn shrank(bytes: usize) {
     }
 }
 
-// SAFETY: forwards to the system allocator unchanged; only counts.
+// SAFETY: forwards to mimalloc unchanged; only counts.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         grew(layout.size());
         // SAFETY: the caller's contract is passed on.
-        unsafe { System.alloc(layout) }
+        unsafe { MiMalloc.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         shrank(layout.size());
         // SAFETY: the caller's contract is passed on.
-        unsafe { System.dealloc(ptr, layout) }
+        unsafe { MiMalloc.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if new_size >= layout.size() {
@@ -64,7 +66,7 @@ unsafe impl GlobalAlloc for Counting {
             shrank(layout.size() - new_size);
         }
         // SAFETY: the caller's contract is passed on.
-        unsafe { System.realloc(ptr, layout, new_size) }
+        unsafe { MiMalloc.realloc(ptr, layout, new_size) }
     }
 }
 

@@ -18,6 +18,12 @@ use snowyowl_cli::serve::{serve, ServeOptions};
 use snowyowl_cli::tenant::{tenant, Stress, TenantOptions};
 use snowyowl_cli::{generate, Backend, ComponentBackend, NativeBackend};
 
+/// mimalloc instead of the system allocator: the native engine allocates small strings per event,
+/// and glibc's malloc and free were a fifth of its time (BENCHMARKS.md). WebAssembly builds keep
+/// their own allocator inside the component.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "snowyowl",
