@@ -56,20 +56,20 @@ fn graph_fields(signin: &SignIn) -> Value {
         json!([])
     };
     let mut value = json!({
-        "id": signin.id,
+        "id": signin.id(),
         "createdDateTime": iso(signin.time),
-        "userPrincipalName": signin.user,
-        "ipAddress": signin.ip,
+        "userPrincipalName": signin.user(),
+        "ipAddress": signin.ip(),
         "status": {"errorCode": signin.result_code},
-        "appId": signin.app_id,
-        "appDisplayName": signin.app_name,
-        "userAgent": signin.user_agent,
+        "appId": signin.app_id(),
+        "appDisplayName": signin.app_name(),
+        "userAgent": signin.user_agent(),
         "clientAppUsed": client_app,
         "authenticationDetails": details,
         "autonomousSystemNumber": signin.asn,
-        "resourceTenantId": signin.tenant_id,
-        "homeTenantId": signin.home_tenant_id,
-        "appOwnerTenantId": signin.app_owner_tenant_id,
+        "resourceTenantId": signin.tenant_id(),
+        "homeTenantId": signin.home_tenant_id(),
+        "appOwnerTenantId": signin.app_owner_tenant_id(),
         "riskEventTypes_v2": signin.risk_event_types,
         "isInteractive": signin.category == SignInCategory::Interactive,
         "signInEventTypes": [match signin.category {
@@ -83,7 +83,7 @@ fn graph_fields(signin: &SignIn) -> Value {
         set(&mut value, "authenticationRequirement", json!(requirement));
     }
     if !signin.category.is_user() {
-        set(&mut value, "servicePrincipalName", json!(signin.user));
+        set(&mut value, "servicePrincipalName", json!(signin.user()));
     }
     value
 }
@@ -98,9 +98,9 @@ pub fn signin(signin: &SignIn, shape: Shape) -> String {
             "operationName": "Sign-in activity",
             "operationVersion": "1.0",
             "category": category_name(signin.category, shape),
-            "tenantId": signin.tenant_id,
+            "tenantId": signin.tenant_id(),
             "resultType": signin.result_code.to_string(),
-            "callerIpAddress": signin.ip,
+            "callerIpAddress": signin.ip(),
             "Level": 4,
             "properties": graph_fields(signin),
         }),
@@ -111,32 +111,32 @@ pub fn signin(signin: &SignIn, shape: Shape) -> String {
                 "[]"
             };
             let mut value = json!({
-                "TenantId": signin.tenant_id,
+                "TenantId": signin.tenant_id(),
                 "TimeGenerated": iso(signin.time),
                 "OperationName": "Sign-in activity",
                 "Category": category_name(signin.category, Shape::AzureMonitor),
                 "Type": category_name(signin.category, shape),
                 "ResultType": signin.result_code.to_string(),
-                "Id": signin.id,
-                "UserPrincipalName": signin.user,
-                "IPAddress": signin.ip,
-                "AppId": signin.app_id,
-                "AppDisplayName": signin.app_name,
-                "UserAgent": signin.user_agent,
+                "Id": signin.id(),
+                "UserPrincipalName": signin.user(),
+                "IPAddress": signin.ip(),
+                "AppId": signin.app_id(),
+                "AppDisplayName": signin.app_name(),
+                "UserAgent": signin.user_agent(),
                 "ClientAppUsed": if signin.legacy { "Other clients" } else { "Browser" },
                 "AuthenticationDetails": details,
                 "Status": json!({"errorCode": signin.result_code}).to_string(),
                 "AutonomousSystemNumber": signin.asn.map(|asn| asn.to_string()),
-                "ResourceTenantId": signin.tenant_id,
-                "HomeTenantId": signin.home_tenant_id,
-                "AppOwnerTenantId": signin.app_owner_tenant_id,
+                "ResourceTenantId": signin.tenant_id(),
+                "HomeTenantId": signin.home_tenant_id(),
+                "AppOwnerTenantId": signin.app_owner_tenant_id(),
                 "RiskEventTypes_V2": serde_json::to_string(&signin.risk_event_types).unwrap_or_default(),
             });
             if let Some(requirement) = requirement(signin.factor) {
                 set(&mut value, "AuthenticationRequirement", json!(requirement));
             }
             if !signin.category.is_user() {
-                set(&mut value, "ServicePrincipalName", json!(signin.user));
+                set(&mut value, "ServicePrincipalName", json!(signin.user()));
             }
             value
         }
@@ -147,26 +147,26 @@ pub fn signin(signin: &SignIn, shape: Shape) -> String {
                 "UserLoginFailed"
             };
             let mut extended = vec![json!({"Name": "ResultStatusDetail", "Value": "Success"})];
-            if let Some(agent) = &signin.user_agent {
+            if let Some(agent) = signin.user_agent() {
                 extended.push(json!({"Name": "UserAgent", "Value": agent}));
             }
             json!({
                 "CreationTime": iso(signin.time).trim_end_matches('Z'),
-                "Id": signin.id,
+                "Id": signin.id(),
                 "Operation": operation,
-                "OrganizationId": signin.tenant_id,
+                "OrganizationId": signin.tenant_id(),
                 "RecordType": 15,
                 "ResultStatus": "Success",
                 "UserKey": "10032001A8B7C6D5",
                 "UserType": 0,
                 "Version": 1,
                 "Workload": "AzureActiveDirectory",
-                "ClientIP": signin.ip,
+                "ClientIP": signin.ip(),
                 "ObjectId": "00000002-0000-0000-c000-000000000000",
-                "UserId": signin.user,
+                "UserId": signin.user(),
                 "AzureActiveDirectoryEventType": 1,
                 "ExtendedProperties": extended,
-                "ApplicationId": signin.app_id,
+                "ApplicationId": signin.app_id(),
                 "ErrorNumber": signin.result_code.to_string(),
             })
         }

@@ -379,7 +379,7 @@ impl Detector for DistributedPasswordSpray {
 
     fn on_event(&mut self, event: &Event, context: &mut Context) {
         let Event::SignIn(signin) = event else { return };
-        if let (true, Some(ip)) = (signin.password_correct(), signin.ip.as_deref()) {
+        if let (true, Some(ip)) = (signin.password_correct(), signin.ip()) {
             let live_since = context
                 .watermark
                 .saturating_sub(self.config.known_ip_horizon.0);

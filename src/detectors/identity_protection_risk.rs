@@ -189,12 +189,12 @@ impl Detector for IdentityProtectionRisk {
                     .any(|t| t.eq_ignore_ascii_case("passwordSpray")) =>
             {
                 let risk = Risk {
-                    user: &signin.user,
+                    user: signin.user(),
                     risk_type: "passwordSpray",
                     level: "",
-                    ip: signin.ip.as_deref(),
+                    ip: signin.ip(),
                     time: signin.time,
-                    id: &signin.id,
+                    id: signin.id(),
                     source: "sign-in",
                 };
                 self.report(risk, context);

@@ -316,7 +316,7 @@ impl Detector for LowAndSlowSpray {
 
     fn on_event(&mut self, event: &Event, context: &mut Context) {
         let Event::SignIn(signin) = event else { return };
-        if let Some(ip) = signin.ip.as_deref() {
+        if let Some(ip) = signin.ip() {
             let live_since = context.watermark.saturating_sub(self.config.horizon.0);
             let tracked = self.ip_uses.len();
             let entry = self.ip_uses.get_or_insert_with(ip, live_since, || IpUse {
@@ -336,7 +336,7 @@ impl Detector for LowAndSlowSpray {
             let tracked = self.user_rates.len();
             let rate = self
                 .user_rates
-                .get_or_insert_with(&signin.user, live_since, || UserRate {
+                .get_or_insert_with(signin.user(), live_since, || UserRate {
                     hour,
                     count: 0,
                     busiest: 0,

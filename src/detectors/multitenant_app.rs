@@ -177,22 +177,17 @@ impl Detector for MultitenantApp {
                     observe_actor(finding, &audit.actor)
                 });
             }
-            Event::SignIn(signin)
-                if differs(
-                    signin.app_owner_tenant_id.as_deref(),
-                    signin.tenant_id.as_deref(),
-                ) =>
-            {
+            Event::SignIn(signin) if differs(signin.app_owner_tenant_id(), signin.tenant_id()) => {
                 let crossing = Crossing {
-                    app: signin.app_id.as_deref().unwrap_or(""),
+                    app: signin.app_id().unwrap_or(""),
                     how: "owned by another tenant, signed in here",
-                    home_tenant: signin.app_owner_tenant_id.as_deref(),
-                    tenant: signin.tenant_id.as_deref(),
-                    event_id: &signin.id,
+                    home_tenant: signin.app_owner_tenant_id(),
+                    tenant: signin.tenant_id(),
+                    event_id: signin.id(),
                     time: signin.time,
                 };
                 self.crossing(crossing, context, |finding| {
-                    if let Some(ip) = &signin.ip {
+                    if let Some(ip) = signin.ip() {
                         finding.observe("src_endpoint.ip", ObservableKind::IpAddress, ip);
                     }
                 });

@@ -206,12 +206,12 @@ impl PasswordSpray {
     }
 
     fn on_signin(&mut self, signin: &SignIn, context: &mut Context) {
-        let Some(ip) = signin.ip.as_deref() else {
+        let Some(ip) = signin.ip() else {
             return;
         };
         if !signin.category.is_user()
             || self.allowlist.trusted_ip(ip)
-            || self.allowlist.service_account(&signin.user)
+            || self.allowlist.service_account(signin.user())
         {
             return;
         }
@@ -234,7 +234,7 @@ impl PasswordSpray {
         entry.forget_before(signin.time.saturating_sub(window));
         let attempt = Attempt {
             time: signin.time,
-            user: signin.user.as_str().into(),
+            user: signin.user().into(),
             failed,
         };
         self.attempts_dropped += entry.record(attempt, self.config.max_attempts_per_ip);
@@ -262,7 +262,7 @@ impl PasswordSpray {
                 open.attempts += 1;
                 open.grew = true;
                 add_details(open, signin);
-                if push_capped(&mut open.users, signin.user.clone(), MAX_LISTED) {
+                if push_capped(&mut open.users, signin.user().to_owned(), MAX_LISTED) {
                     open.user_count += 1;
                     context.signal(target(signin, ip, &open.uid));
                 }
@@ -380,7 +380,7 @@ impl PasswordSpray {
 
 fn target(signin: &SignIn, ip: &str, finding_uid: &str) -> Signal {
     Signal::SprayTarget {
-        user: signin.user.clone(),
+        user: signin.user().to_owned(),
         ip: Some(ip.to_owned()),
         time: signin.time,
         finding_uid: finding_uid.to_owned(),
@@ -389,12 +389,9 @@ fn target(signin: &SignIn, ip: &str, finding_uid: &str) -> Signal {
 
 fn add_details(open: &mut OpenSpray, signin: &SignIn) {
     *open.codes.entry(signin.result_code).or_insert(0) += 1;
-    count_capped(&mut open.user_agents, signin.user_agent.as_deref());
-    count_capped(
-        &mut open.apps,
-        signin.app_name.as_deref().or(signin.app_id.as_deref()),
-    );
-    push_capped(&mut open.evidence, signin.id.clone(), MAX_EVIDENCE);
+    count_capped(&mut open.user_agents, signin.user_agent());
+    count_capped(&mut open.apps, signin.app_name().or(signin.app_id()));
+    push_capped(&mut open.evidence, signin.id().to_owned(), MAX_EVIDENCE);
 }
 
 fn count_capped(counts: &mut BTreeMap<String, u64>, key: Option<&str>) {

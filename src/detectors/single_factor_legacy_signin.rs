@@ -111,16 +111,16 @@ impl SingleFactorLegacySignin {
         let mut first = false;
         let last = self
             .last_signin
-            .get_or_insert_with(&signin.user, live_since, || {
+            .get_or_insert_with(signin.user(), live_since, || {
                 first = true;
                 signin.time
             });
         let previous = if first { None } else { Some(*last) };
         *last = (*last).max(signin.time);
-        if !signin.succeeded() || self.allowlist.service_account(&signin.user) {
+        if !signin.succeeded() || self.allowlist.service_account(signin.user()) {
             return;
         }
-        let guest = matches!((&signin.home_tenant_id, &signin.tenant_id), (Some(home), Some(tenant)) if !home.eq_ignore_ascii_case(tenant));
+        let guest = matches!((signin.home_tenant_id(), signin.tenant_id()), (Some(home), Some(tenant)) if !home.eq_ignore_ascii_case(tenant));
         if guest {
             return;
         }
@@ -132,7 +132,7 @@ impl SingleFactorLegacySignin {
         let dormant = watched_long_enough
             && previous
                 .is_none_or(|previous| signin.time.saturating_sub(previous) >= dormant_after);
-        let sprayed = self.sprayed.get(&signin.user).is_some_and(|time| {
+        let sprayed = self.sprayed.get(signin.user()).is_some_and(|time| {
             signin.time >= *time && signin.time - *time <= self.config.horizon.0
         });
         if !(signin.legacy || dormant || sprayed) {
@@ -158,17 +158,17 @@ impl SingleFactorLegacySignin {
         }
         let add = |finding: &mut Finding| {
             finding.severity = finding.severity.max(severity);
-            finding.add_evidence(&signin.id);
+            finding.add_evidence(signin.id());
             for reason in &reasons {
                 finding.add_to("reasons", json!(reason));
             }
-            if let Some(ip) = &signin.ip {
+            if let Some(ip) = signin.ip() {
                 finding.observe("src_endpoint.ip", ObservableKind::IpAddress, ip);
             }
-            finding.add_to("sign_ins", json!({"time": signin.time, "ip": signin.ip, "app": signin.app_name.as_deref().or(signin.app_id.as_deref()), "user_agent": signin.user_agent}));
+            finding.add_to("sign_ins", json!({"time": signin.time, "ip": signin.ip(), "app": signin.app_name().or(signin.app_id()), "user_agent": signin.user_agent()}));
         };
         self.open.report(
-            &signin.user,
+            signin.user(),
             signin.time,
             context,
             |uid| {
@@ -177,17 +177,17 @@ impl SingleFactorLegacySignin {
                     uid,
                     severity,
                     signin.time,
-                    format!("{} signed in with {}", signin.user, reasons.join(", ")),
+                    format!("{} signed in with {}", signin.user(), reasons.join(", ")),
                     &[CLOUD_ACCOUNTS],
                 );
                 finding.message = format!(
                     "{} signed in successfully ({}) from {}",
-                    signin.user,
+                    signin.user(),
                     reasons.join(", "),
-                    signin.ip.as_deref().unwrap_or("an unknown IP")
+                    signin.ip().unwrap_or("an unknown IP")
                 );
-                finding.observe("user.name", ObservableKind::UserName, &signin.user);
-                finding.set("user", json!(signin.user));
+                finding.observe("user.name", ObservableKind::UserName, signin.user());
+                finding.set("user", json!(signin.user()));
                 add(&mut finding);
                 finding
             },

@@ -116,32 +116,38 @@ impl Hit {
     fn of(signin: &SignIn) -> Hit {
         Hit {
             time: signin.time,
-            id: signin.id.clone(),
-            ip: signin.ip.clone(),
+            id: signin.id().to_owned(),
+            ip: signin.ip().map(str::to_owned),
             result_code: signin.result_code,
             // Only a completed sign-in shows the account opens with one factor: an interrupted
             // one (MFA required) was stopped.
             single_factor: signin.factor == FactorRequirement::Single && signin.succeeded(),
             legacy: signin.legacy,
-            app: signin.app_name.clone().or_else(|| signin.app_id.clone()),
+            app: signin.app_name().or(signin.app_id()).map(str::to_owned),
         }
     }
 
     /// Becomes `Hit::of(signin)`, reusing its strings' buffers (one per user, replaced often).
     fn assign(&mut self, signin: &SignIn) {
         self.time = signin.time;
-        self.id.clone_from(&signin.id);
-        self.ip.clone_from(&signin.ip);
+        self.id.clear();
+        self.id.push_str(signin.id());
+        assign(&mut self.ip, signin.ip());
         self.result_code = signin.result_code;
         self.single_factor = signin.factor == FactorRequirement::Single && signin.succeeded();
         self.legacy = signin.legacy;
-        match (
-            &mut self.app,
-            signin.app_name.as_ref().or(signin.app_id.as_ref()),
-        ) {
-            (Some(app), Some(new)) => app.clone_from(new),
-            (app, new) => *app = new.cloned(),
+        assign(&mut self.app, signin.app_name().or(signin.app_id()));
+    }
+}
+
+/// Sets `slot` to `new`, reusing its buffer when both are there.
+fn assign(slot: &mut Option<String>, new: Option<&str>) {
+    match (slot, new) {
+        (Some(old), Some(new)) => {
+            old.clear();
+            old.push_str(new);
         }
+        (slot, new) => *slot = new.map(str::to_owned),
     }
 }
 
@@ -185,21 +191,21 @@ impl SprayThenSuccess {
     fn on_signin(&mut self, signin: &SignIn, context: &mut Context) {
         if !signin.category.is_user()
             || !signin.password_correct()
-            || self.allowlist.service_account(&signin.user)
+            || self.allowlist.service_account(signin.user())
         {
             return;
         }
         let horizon = self.config.horizon.0;
         let time = signin.time;
-        let matched = self.targets.get(&signin.user).is_some_and(|target| {
+        let matched = self.targets.get(signin.user()).is_some_and(|target| {
             time >= target.first_sprayed && time <= target.last_sprayed + horizon
         });
         if matched {
-            self.fire(&signin.user, Hit::of(signin), context);
+            self.fire(signin.user(), Hit::of(signin), context);
         } else {
             let live_since = context.watermark.saturating_sub(self.config.lookback.0);
             self.recent
-                .get_or_insert_with(&signin.user, live_since, || Hit::of(signin))
+                .get_or_insert_with(signin.user(), live_since, || Hit::of(signin))
                 .assign(signin);
         }
     }

@@ -70,21 +70,21 @@ impl UnresolvedFailures {
 
     /// Takes in a sign-in.
     pub fn observe(&mut self, signin: &SignIn, watermark: Timestamp, allowlist: &Allowlist) {
-        if !signin.category.is_user() || allowlist.service_account(&signin.user) {
+        if !signin.category.is_user() || allowlist.service_account(signin.user()) {
             return;
         }
         if signin.password_correct() {
             let live_since = watermark.saturating_sub(self.resolve_within);
             let last = self
                 .last_success
-                .get_or_insert_with(&signin.user, live_since, || signin.time);
+                .get_or_insert_with(signin.user(), live_since, || signin.time);
             *last = (*last).max(signin.time);
             return;
         }
         if !signin.is_spray_failure() {
             return;
         }
-        let Some(ip) = signin.ip.as_deref() else {
+        let Some(ip) = signin.ip() else {
             return;
         };
         if allowlist.trusted_ip(ip) {
@@ -97,18 +97,14 @@ impl UnresolvedFailures {
         let table = allowlist.asn(ip);
         self.pending.push_back(Failure {
             time: signin.time,
-            user: signin.user.as_str().into(),
+            user: signin.user().into(),
             ip: ip.into(),
             code: signin.result_code,
-            user_agent: signin.user_agent.as_deref().map(Into::into),
-            app: signin
-                .app_name
-                .as_deref()
-                .or(signin.app_id.as_deref())
-                .map(Into::into),
+            user_agent: signin.user_agent().map(Into::into),
+            app: signin.app_name().or(signin.app_id()).map(Into::into),
             asn: signin.asn.or(table.map(|(asn, _)| asn)),
             network: table.and_then(|(_, kind)| kind).map(Into::into),
-            id: signin.id.as_str().into(),
+            id: signin.id().into(),
         });
     }
 

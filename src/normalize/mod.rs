@@ -17,11 +17,12 @@ mod scan;
 
 pub use office::GRAPH_APP_ID;
 
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 
 use serde_json::value::RawValue;
 
-use crate::event::{Event, FactorRequirement, Shape, SignIn, SignInCategory};
+use crate::event::{Event, FactorRequirement, Shape, SignIn, SignInCategory, SignInFields};
 use crate::finding::stable_uid;
 use crate::time;
 use raw::{first, Properties, Raw, Record, Text};
@@ -334,21 +335,40 @@ fn code_of(code: Option<i64>, fields: &str) -> Result<u32, Rejection> {
 
 /// The IP in canonical form; accepts `ip:port` and `[v6]:port` as the unified audit log writes.
 pub fn canonical_ip(text: &str) -> Option<String> {
+    canonical_ip_text(text).map(Cow::into_owned)
+}
+
+/// [`canonical_ip`], borrowing the text when it is already the canonical form.
+fn canonical_ip_text(text: &str) -> Option<Cow<'_, str>> {
     let text = text.trim();
     match text.parse::<IpAddr>() {
         // The IPv4 parser takes only the canonical dotted decimal form: the text is the form.
-        Ok(IpAddr::V4(_)) => return Some(text.to_owned()),
-        Ok(ip) => return Some(ip.to_string()),
+        Ok(IpAddr::V4(_)) => return Some(Cow::Borrowed(text)),
+        Ok(ip) => return Some(Cow::Owned(ip.to_string())),
         Err(_) => {}
     }
     text.parse::<SocketAddr>()
         .ok()
-        .map(|address| address.ip().to_string())
+        .map(|address| Cow::Owned(address.ip().to_string()))
+}
+
+/// A string field as kept: none when empty, at most 512 characters.
+fn kept(text: Option<&str>) -> Option<Cow<'_, str>> {
+    text.filter(|text| !text.is_empty())
+        .map(|text| Cow::Borrowed(truncate(text, 512)))
 }
 
 fn owned(text: Option<&str>) -> Option<String> {
-    text.filter(|text| !text.is_empty())
-        .map(|text| truncate(text, 512).to_owned())
+    kept(text).map(Cow::into_owned)
+}
+
+/// Lowercased, borrowed when it already is (user principal names often are).
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() && !text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.to_lowercase())
+    }
 }
 
 fn synthesized_id(text: &str) -> String {
@@ -386,19 +406,19 @@ fn correct_password_step(steps: Option<&raw::MaybeEncoded<raw::CorrectPasswordSt
     steps.is_some_and(|steps| steps.0 .0)
 }
 
-fn user_of(
+fn user_of<'a>(
     category: SignInCategory,
-    upn: Option<&str>,
-    sp_name: Option<&str>,
-    sp_id: Option<&str>,
+    upn: Option<&'a str>,
+    sp_name: Option<&'a str>,
+    sp_id: Option<&'a str>,
     fields: &str,
-) -> Result<String, Rejection> {
+) -> Result<Cow<'a, str>, Rejection> {
     let user = if category.is_user() {
         upn
     } else {
         sp_name.or(sp_id).or(upn)
     };
-    user.map(str::to_lowercase)
+    user.map(lowercase)
         .ok_or_else(|| invalid(format!("missing user ({fields})")))
 }
 
@@ -437,33 +457,33 @@ fn graph_signin<P>(
     let client_app = first(&[&record.client_app_used]);
     let protocol = first(&[&record.authentication_protocol]);
     let id = first(&[&record.id, &record.original_request_id]);
-    Ok(SignIn {
+    Ok(SignIn::from(SignInFields {
         time,
-        id: id.map_or_else(|| synthesized_id(text), str::to_owned),
+        id: id.map_or_else(|| Cow::Owned(synthesized_id(text)), Cow::Borrowed),
         shape,
         category,
         user,
-        ip: ip.and_then(canonical_ip),
+        ip: ip.and_then(canonical_ip_text),
         result_code,
         correct_password_step: correct_password_step(record.authentication_details.as_ref()),
-        app_id: owned(first(&[&record.app_id])),
-        app_name: owned(first(&[&record.app_display_name])),
-        user_agent: owned(user_agent),
+        app_id: kept(first(&[&record.app_id])),
+        app_name: kept(first(&[&record.app_display_name])),
+        user_agent: kept(user_agent),
         factor: factor(first(&[&record.authentication_requirement])),
         legacy: is_legacy(client_app, protocol, user_agent),
         asn: record.asn.0.and_then(|asn| u32::try_from(asn).ok()),
-        tenant_id: owned(first(&[
+        tenant_id: kept(first(&[
             &record.resource_tenant_id,
             envelope.map_or(&None, |e| &e.tenant_id),
         ])),
-        home_tenant_id: owned(first(&[&record.home_tenant_id])),
-        app_owner_tenant_id: owned(first(&[&record.app_owner_tenant_id])),
+        home_tenant_id: kept(first(&[&record.home_tenant_id])),
+        app_owner_tenant_id: kept(first(&[&record.app_owner_tenant_id])),
         risk_event_types: record
             .risk_event_types
             .as_ref()
             .map(|r| r.0.clone())
             .unwrap_or_default(),
-    })
+    }))
 }
 
 fn azure_monitor_signin(
@@ -507,30 +527,30 @@ fn log_analytics_signin(
     let client_app = first(&[&raw.la_client_app_used]);
     let protocol = first(&[&raw.la_authentication_protocol]);
     let id = first(&[&raw.la_id, &raw.la_original_request_id]);
-    Ok(SignIn {
+    Ok(SignIn::from(SignInFields {
         time,
-        id: id.map_or_else(|| synthesized_id(text), str::to_owned),
+        id: id.map_or_else(|| Cow::Owned(synthesized_id(text)), Cow::Borrowed),
         shape: Shape::LogAnalytics,
         category,
         user,
-        ip: first(&[&raw.la_ip_address]).and_then(canonical_ip),
+        ip: first(&[&raw.la_ip_address]).and_then(canonical_ip_text),
         result_code,
         correct_password_step: correct_password_step(raw.la_authentication_details.as_ref()),
-        app_id: owned(first(&[&raw.la_app_id])),
-        app_name: owned(first(&[&raw.la_app_display_name])),
-        user_agent: owned(user_agent),
+        app_id: kept(first(&[&raw.la_app_id])),
+        app_name: kept(first(&[&raw.la_app_display_name])),
+        user_agent: kept(user_agent),
         factor: factor(first(&[&raw.la_authentication_requirement])),
         legacy: is_legacy(client_app, protocol, user_agent),
         asn: raw.la_asn.0.and_then(|asn| u32::try_from(asn).ok()),
-        tenant_id: owned(first(&[&raw.la_resource_tenant_id, &raw.la_tenant_id])),
-        home_tenant_id: owned(first(&[&raw.la_home_tenant_id])),
-        app_owner_tenant_id: owned(first(&[&raw.app_owner_tenant_id])),
+        tenant_id: kept(first(&[&raw.la_resource_tenant_id, &raw.la_tenant_id])),
+        home_tenant_id: kept(first(&[&raw.la_home_tenant_id])),
+        app_owner_tenant_id: kept(first(&[&raw.app_owner_tenant_id])),
         risk_event_types: raw
             .la_risk_event_types
             .as_ref()
             .map(|r| r.0.clone())
             .unwrap_or_default(),
-    })
+    }))
 }
 
 /// `LogonError` names of the unified audit log and the codes they stand for.
@@ -560,7 +580,7 @@ fn unified_audit_signin(raw: &Record, operation: &str, text: &str) -> Result<Sig
         }
     };
     let user = first(&[&raw.ual_user_id])
-        .map(str::to_lowercase)
+        .map(lowercase)
         .ok_or_else(|| invalid("missing user (UserId)".to_owned()))?;
     let user_agent = raw.ual_extended_properties.as_ref().and_then(|properties| {
         properties.iter().find_map(|property| {
@@ -572,26 +592,26 @@ fn unified_audit_signin(raw: &Record, operation: &str, text: &str) -> Result<Sig
     });
     let user_agent = user_agent.map(Text::as_str);
     let id = first(&[&raw.la_id]);
-    Ok(SignIn {
+    Ok(SignIn::from(SignInFields {
         time,
-        id: id.map_or_else(|| synthesized_id(text), str::to_owned),
+        id: id.map_or_else(|| Cow::Owned(synthesized_id(text)), Cow::Borrowed),
         shape: Shape::UnifiedAudit,
         category: SignInCategory::Interactive,
         user,
-        ip: first(&[&raw.ual_client_ip, &raw.ual_actor_ip]).and_then(canonical_ip),
+        ip: first(&[&raw.ual_client_ip, &raw.ual_actor_ip]).and_then(canonical_ip_text),
         result_code,
         correct_password_step: false,
-        app_id: owned(first(&[&raw.ual_application_id])),
+        app_id: kept(first(&[&raw.ual_application_id])),
         app_name: None,
-        user_agent: owned(user_agent),
+        user_agent: kept(user_agent),
         factor: FactorRequirement::Unknown,
         legacy: is_legacy(None, None, user_agent),
         asn: None,
-        tenant_id: owned(first(&[&raw.ual_organization_id])),
+        tenant_id: kept(first(&[&raw.ual_organization_id])),
         home_tenant_id: None,
         app_owner_tenant_id: None,
         risk_event_types: Vec::new(),
-    })
+    }))
 }
 
 #[cfg(test)]

@@ -549,14 +549,20 @@ fn multitenant_app_crossings() {
         foreign.app_owner_tenant_id = Some("tenant-of-the-actor".into());
         let found = detect(
             "",
-            &[Event::SignIn(foreign.clone())],
+            &[Event::SignIn(foreign.pack())],
             shape,
             "multitenant-app",
         );
         assert_eq!(found.len(), 1, "{shape:?}");
         foreign.app_id = Some(OFFICE_ONLINE.into());
         assert!(
-            detect("", &[Event::SignIn(foreign)], shape, "multitenant-app").is_empty(),
+            detect(
+                "",
+                &[Event::SignIn(foreign.into())],
+                shape,
+                "multitenant-app"
+            )
+            .is_empty(),
             "first party"
         );
     }
@@ -754,7 +760,7 @@ fn identity_protection_risk_passes_through() {
         assert_eq!(
             detect(
                 "",
-                &[Event::SignIn(flagged.clone())],
+                &[Event::SignIn(flagged.pack())],
                 shape,
                 "identity-protection-risk"
             )
@@ -766,7 +772,7 @@ fn identity_protection_risk_passes_through() {
         assert!(
             detect(
                 "",
-                &[Event::SignIn(flagged)],
+                &[Event::SignIn(flagged.into())],
                 shape,
                 "identity-protection-risk"
             )
@@ -785,7 +791,7 @@ fn single_factor_legacy_signin_when_it_matters() {
         legacy.legacy = true;
         let found = detect(
             "",
-            &[Event::SignIn(legacy)],
+            &[Event::SignIn(legacy.into())],
             shape,
             "single-factor-legacy-signin",
         );
@@ -796,11 +802,11 @@ fn single_factor_legacy_signin_when_it_matters() {
         // Sprayed, then a single-factor success: medium.
         let mut events: Vec<Event> = crate::helpers::spray("203.0.113.66", 8, 0.0)
             .into_iter()
-            .map(Event::SignIn)
+            .map(|signin| Event::SignIn(signin.into()))
             .collect();
         let mut hit = signin("user3@contoso.com", "192.0.2.50", 0, 60.0);
         hit.factor = FactorRequirement::Single;
-        events.push(Event::SignIn(hit.clone()));
+        events.push(Event::SignIn(hit.pack()));
         let found = detect("", &events, shape, "single-factor-legacy-signin");
         assert_eq!(found.len(), 1, "{shape:?}");
         assert_eq!(found[0].severity, Severity::Medium);
@@ -811,7 +817,7 @@ fn single_factor_legacy_signin_when_it_matters() {
         hit.user = "ann@contoso.com".into();
         assert!(detect(
             "",
-            &[Event::SignIn(hit.clone())],
+            &[Event::SignIn(hit.pack())],
             shape,
             "single-factor-legacy-signin"
         )
@@ -822,7 +828,7 @@ fn single_factor_legacy_signin_when_it_matters() {
         guest.home_tenant_id = Some("partner-tenant".into());
         assert!(detect(
             "",
-            &[Event::SignIn(guest)],
+            &[Event::SignIn(guest.into())],
             shape,
             "single-factor-legacy-signin"
         )
@@ -834,7 +840,7 @@ fn single_factor_legacy_signin_when_it_matters() {
         after.factor = FactorRequirement::Single;
         let found = detect(
             "",
-            &[Event::SignIn(before), Event::SignIn(after)],
+            &[Event::SignIn(before.into()), Event::SignIn(after.into())],
             shape,
             "single-factor-legacy-signin",
         );

@@ -127,7 +127,7 @@ fn hit_after_spray(
     user_agent: &str,
     ip: &str,
     factor: FactorRequirement,
-) -> Vec<snowyowl::event::SignIn> {
+) -> Vec<snowyowl::event::SignInFields<String>> {
     let mut events = spray(SPRAY_IP, 8, 0.0);
     let mut hit = signin("user3@contoso.com", ip, 0, 90.0);
     hit.user_agent = Some(user_agent.to_owned());

@@ -1,6 +1,6 @@
 //! Building scenarios in every shape and running them through the engine.
 
-use snowyowl::event::{FactorRequirement, Shape, SignIn, SignInCategory};
+use snowyowl::event::{FactorRequirement, Shape, SignInCategory, SignInFields};
 use snowyowl::time::{Timestamp, MINUTE};
 use snowyowl::{render, Engine, Finding};
 
@@ -14,10 +14,10 @@ pub const SHAPES: [Shape; 4] = [
     Shape::UnifiedAudit,
 ];
 
-/// A sign-in at `T0 + minute` minutes.
-pub fn signin(user: &str, ip: &str, code: u32, minute: f64) -> SignIn {
+/// A sign-in's fields (to change, then `pack`) at `T0 + minute` minutes.
+pub fn signin(user: &str, ip: &str, code: u32, minute: f64) -> SignInFields<String> {
     let time = T0 + (minute * MINUTE as f64) as i64;
-    SignIn {
+    SignInFields {
         time,
         id: format!("{user}|{ip}|{code}|{time}"),
         shape: Shape::Graph,
@@ -40,17 +40,17 @@ pub fn signin(user: &str, ip: &str, code: u32, minute: f64) -> SignIn {
 }
 
 /// `count` users failing with 50126 from `ip`, one a minute from `start`.
-pub fn spray(ip: &str, count: usize, start: f64) -> Vec<SignIn> {
+pub fn spray(ip: &str, count: usize, start: f64) -> Vec<SignInFields<String>> {
     (0..count)
         .map(|i| signin(&format!("user{i}@contoso.com"), ip, 50126, start + i as f64))
         .collect()
 }
 
 /// The events as NDJSON in `shape`.
-pub fn ndjson(events: &[SignIn], shape: Shape) -> String {
+pub fn ndjson(events: &[SignInFields<String>], shape: Shape) -> String {
     events
         .iter()
-        .map(|event| render::signin(event, shape) + "\n")
+        .map(|event| render::signin(&event.pack(), shape) + "\n")
         .collect()
 }
 

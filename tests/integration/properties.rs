@@ -20,12 +20,12 @@ fn scenario() -> Vec<Event> {
             i as f64,
         );
         attempt.id = format!("spray-{i}");
-        events.push(Event::SignIn(attempt));
+        events.push(Event::SignIn(attempt.into()));
     }
     let mut hit = signin("user3@contoso.com", "203.0.113.66", 0, 14.0);
     hit.factor = snowyowl::event::FactorRequirement::Single;
     hit.id = "hit".into();
-    events.push(Event::SignIn(hit));
+    events.push(Event::SignIn(hit.into()));
     for i in 0..20 {
         let mut noise = signin(
             &format!("staff{i}@contoso.com"),
@@ -34,7 +34,7 @@ fn scenario() -> Vec<Event> {
             i as f64 * 1.5,
         );
         noise.id = format!("noise-{i}");
-        events.push(Event::SignIn(noise));
+        events.push(Event::SignIn(noise.into()));
     }
     let app = vec![target("Application", "obj-1", "Sync")];
     events.push(audit(

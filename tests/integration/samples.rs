@@ -23,7 +23,7 @@ fn panther_events_are_each_read_ignored_or_rejected_with_a_reason() {
         match normalize_one(&log) {
             Normalized::Event(Event::SignIn(signin)) => {
                 signins += 1;
-                assert!(!signin.user.is_empty(), "{test}");
+                assert!(!signin.user().is_empty(), "{test}");
                 assert!(signin.time > 0, "{test}");
             }
             Normalized::Event(Event::DirectoryAudit(audit)) => {
@@ -67,11 +67,10 @@ fn panther_sign_ins_carry_what_the_detectors_need() {
         (failed.shape, failed.result_code),
         (Shape::UnifiedAudit, 50126)
     );
-    assert_eq!(failed.user, "sample.user@yourorg.onmicrosoft.com");
-    assert_eq!(failed.ip.as_deref(), Some("1.2.3.4"));
+    assert_eq!(failed.user(), "sample.user@yourorg.onmicrosoft.com");
+    assert_eq!(failed.ip(), Some("1.2.3.4"));
     assert!(failed
-        .user_agent
-        .as_deref()
+        .user_agent()
         .is_some_and(|agent| agent.contains("Macintosh")));
     let locked = text
         .lines()
@@ -91,9 +90,9 @@ fn msticpy_log_analytics_rows_are_all_sign_ins() {
             Normalized::Event(Event::SignIn(signin)) => {
                 assert_eq!(signin.shape, Shape::LogAnalytics);
                 assert!(matches!(signin.result_code, 0 | 90072));
-                assert!(signin.ip.is_some() && signin.user.contains('@'));
+                assert!(signin.ip().is_some() && signin.user().contains('@'));
                 assert_eq!(
-                    signin.tenant_id.as_deref(),
+                    signin.tenant_id(),
                     Some("ab86c959-1ba3-495c-a00d-ced30d8825d3")
                 );
             }

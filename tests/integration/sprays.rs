@@ -1,7 +1,7 @@
 //! The tenant-wide spray detectors: the residential-proxy spray must fire, a busy benign tenant
 //! must stay quiet, in every sign-in shape.
 
-use snowyowl::event::{SignIn, SignInCategory};
+use snowyowl::event::{SignInCategory, SignInFields};
 use snowyowl::Finding;
 
 use crate::helpers::{latest, ndjson, of, run, signin, SHAPES};
@@ -17,13 +17,13 @@ fn proxy(n: usize) -> String {
     )
 }
 
-fn sorted(mut events: Vec<SignIn>) -> Vec<SignIn> {
+fn sorted(mut events: Vec<SignInFields<String>>) -> Vec<SignInFields<String>> {
     events.sort_by_key(|event| (event.time, event.id.clone()));
     events
 }
 
 /// 1,000 proxy IPs, each trying one or two passwords, against 50 users, within 20 minutes.
-fn residential_proxy_spray() -> Vec<SignIn> {
+fn residential_proxy_spray() -> Vec<SignInFields<String>> {
     let mut events = Vec::new();
     let mut attempt = 0usize;
     for ip in 0..1000 {
@@ -44,10 +44,10 @@ fn residential_proxy_spray() -> Vec<SignIn> {
 
 /// A busy benign morning: NAT egress, a help-desk burst of lockouts, conference Wi-Fi, and users
 /// mistyping from their own devices.
-fn busy_benign_tenant() -> Vec<SignIn> {
+fn busy_benign_tenant() -> Vec<SignInFields<String>> {
     let mut events = Vec::new();
     let mut id = 0usize;
-    let mut push = |mut event: SignIn| {
+    let mut push = |mut event: SignInFields<String>| {
         event.id = format!("benign-{id}");
         id += 1;
         events.push(event);
@@ -126,7 +126,7 @@ fn busy_benign_tenant() -> Vec<SignIn> {
     events
 }
 
-fn findings(events: &[SignIn], shape: snowyowl::event::Shape) -> Vec<Finding> {
+fn findings(events: &[SignInFields<String>], shape: snowyowl::event::Shape) -> Vec<Finding> {
     run("", &ndjson(&sorted(events.to_vec()), shape))
 }
 
@@ -195,7 +195,7 @@ fn the_asn_table_labels_the_proxies() {
 }
 
 /// Twelve users, each failing once from an IP never used again, one every 100 minutes.
-fn low_and_slow() -> Vec<SignIn> {
+fn low_and_slow() -> Vec<SignInFields<String>> {
     (0..12)
         .map(|i| {
             let mut event = signin(
@@ -239,7 +239,7 @@ fn low_and_slow_look_alikes() {
         resolved.push(fix);
     }
     // The same failures from IPs that are used again (a shared egress seen all day).
-    let reused: Vec<SignIn> = low_and_slow()
+    let reused: Vec<SignInFields<String>> = low_and_slow()
         .into_iter()
         .enumerate()
         .flat_map(|(i, mut event)| {
@@ -255,7 +255,7 @@ fn low_and_slow_look_alikes() {
         })
         .collect();
     // Service principals failing are not users.
-    let service: Vec<SignIn> = low_and_slow()
+    let service: Vec<SignInFields<String>> = low_and_slow()
         .into_iter()
         .map(|mut event| {
             event.category = SignInCategory::ServicePrincipal;
@@ -282,7 +282,7 @@ fn low_and_slow_look_alikes() {
 
 /// The low-and-slow failures of [`low_and_slow`], each IP used again by a colleague half an hour
 /// later (so none counts), then, after all have settled, sign-ins from 40 fresh IPs.
-fn low_and_slow_then_fresh_ips() -> Vec<SignIn> {
+fn low_and_slow_then_fresh_ips() -> Vec<SignInFields<String>> {
     let mut events = Vec::new();
     for (i, failure) in low_and_slow().into_iter().enumerate() {
         let ip = failure.ip.clone().unwrap_or_default();

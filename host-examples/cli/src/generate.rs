@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use snowyowl::event::{
     Actor, AuditActivity, AuditTarget, DirectoryAudit, Event, FactorRequirement, MailClient,
-    MailboxAccess, Modified, Shape, SignIn, SignInCategory,
+    MailboxAccess, Modified, Shape, SignInCategory, SignInFields,
 };
 use snowyowl::render;
 use snowyowl::time::{Timestamp, DAY, HOUR, MINUTE};
@@ -115,9 +115,9 @@ struct Draft {
     event: Event,
 }
 
-fn base(rng: &mut Rng, time: Timestamp, user: &str, ip: &str, code: u32) -> SignIn {
+fn base(rng: &mut Rng, time: Timestamp, user: &str, ip: &str, code: u32) -> SignInFields<String> {
     let (app_id, app_name) = rng.pick(&APPS).copied().unwrap_or(APPS[0]);
-    SignIn {
+    SignInFields {
         time,
         id: uuid(rng),
         shape: Shape::Graph,
@@ -170,7 +170,13 @@ impl Drafts {
         });
     }
 
-    pub(crate) fn signin(&mut self, time: Timestamp, user: &str, ip: &str, code: u32) -> SignIn {
+    pub(crate) fn signin(
+        &mut self,
+        time: Timestamp,
+        user: &str,
+        ip: &str,
+        code: u32,
+    ) -> SignInFields<String> {
         base(&mut self.rng, time, user, ip, code)
     }
 
@@ -199,7 +205,10 @@ impl Drafts {
                 (_, shape) => shape,
             };
             let event = match draft.event {
-                Event::SignIn(signin) => Event::SignIn(SignIn { shape, ..signin }),
+                Event::SignIn(mut signin) => {
+                    signin.shape = shape;
+                    Event::SignIn(signin)
+                }
                 other => other,
             };
             out.push((draft.time, render::event(&event, shape)));
@@ -243,22 +252,22 @@ fn benign_day(drafts: &mut Drafts, users: &[String], day: Timestamp) {
                 // A mistyped password, then the right one.
                 0..=3 => {
                     let typo = drafts.signin(time, user, &ip, 50126);
-                    drafts.push(Event::SignIn(typo));
+                    drafts.push(Event::SignIn(typo.into()));
                     let fixed = drafts.signin(time + 40_000, user, &ip, 0);
-                    drafts.push(Event::SignIn(fixed));
+                    drafts.push(Event::SignIn(fixed.into()));
                 }
                 // An MFA prompt, then success.
                 4..=6 => {
                     let mut prompt = drafts.signin(time, user, &ip, 50074);
                     prompt.correct_password_step = true;
                     prompt.factor = FactorRequirement::Multi;
-                    drafts.push(Event::SignIn(prompt));
+                    drafts.push(Event::SignIn(prompt.into()));
                     let done = drafts.signin(time + 25_000, user, &ip, 0);
-                    drafts.push(Event::SignIn(done));
+                    drafts.push(Event::SignIn(done.into()));
                 }
                 _ => {
                     let signin = drafts.signin(time, user, &ip, 0);
-                    drafts.push(Event::SignIn(signin));
+                    drafts.push(Event::SignIn(signin.into()));
                 }
             }
         }
@@ -302,7 +311,7 @@ pub fn demo(seed: u64) -> String {
                 // The test account has no MFA, and this round's password is its password.
                 attempt.result_code = 0;
             }
-            drafts.push(Event::SignIn(attempt));
+            drafts.push(Event::SignIn(attempt.into()));
         }
     }
     drafts.finish()
@@ -468,7 +477,7 @@ pub fn midnight_blizzard(seed: u64) -> String {
             failure.user_agent = Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 Safari/537.36".into());
             failure.app_id = Some("1b730954-1685-4b74-9bfd-dac224a7b894".into());
             failure.app_name = Some("Azure Active Directory PowerShell".into());
-            drafts.push(Event::SignIn(failure));
+            drafts.push(Event::SignIn(failure.into()));
             attempt += 1;
         }
     }
@@ -478,7 +487,7 @@ pub fn midnight_blizzard(seed: u64) -> String {
     hit.factor = FactorRequirement::Single;
     hit.legacy = true;
     hit.user_agent = Some("BAV2ROPC".into());
-    drafts.push(Event::SignIn(hit));
+    drafts.push(Event::SignIn(hit.into()));
     // The IT administrator, sprayed too, signs in with MFA as every day.
     for day in 0..3 {
         let signin = drafts.signin(
@@ -487,7 +496,7 @@ pub fn midnight_blizzard(seed: u64) -> String {
             "198.51.100.10",
             0,
         );
-        drafts.push(Event::SignIn(signin));
+        drafts.push(Event::SignIn(signin.into()));
     }
     // Day 2: the foothold, as the test account.
     let day2 = DEMO_DAY + DAY + 9 * HOUR;

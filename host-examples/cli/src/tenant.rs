@@ -363,7 +363,7 @@ fn planted(seed: u64) -> (Vec<(Timestamp, String)>, Value) {
     for (k, user) in single.iter().enumerate() {
         let time = DEMO_DAY + 9 * HOUR + k as i64 * 12_000;
         let failure = drafts.signin(time, user, SINGLE_SPRAY_IP, 50126);
-        drafts.push(Event::SignIn(failure));
+        drafts.push(Event::SignIn(failure.into()));
     }
     // 2. A distributed spray from 1,200 residential proxies, one or two attempts each, against 60
     //    users including the legacy test account.
@@ -382,7 +382,7 @@ fn planted(seed: u64) -> (Vec<(Timestamp, String)>, Value) {
             let mut failure = drafts.signin(time, &target, &proxy, code);
             failure.app_id = Some("1b730954-1685-4b74-9bfd-dac224a7b894".into());
             failure.app_name = Some("Azure Active Directory PowerShell".into());
-            drafts.push(Event::SignIn(failure));
+            drafts.push(Event::SignIn(failure.into()));
             attempt += 1;
         }
     }
@@ -396,7 +396,7 @@ fn planted(seed: u64) -> (Vec<(Timestamp, String)>, Value) {
             let ip = format!("2001:db8:5107::{single_use:x}");
             let time = DEMO_DAY + hour * HOUR + k as i64 * 3 * MINUTE + 17_000;
             let failure = drafts.signin(time, user, &ip, 50126);
-            drafts.push(Event::SignIn(failure));
+            drafts.push(Event::SignIn(failure.into()));
         }
     }
     // 4. The test account signs in without MFA over ROPC, then the OAuth chain.
@@ -404,7 +404,7 @@ fn planted(seed: u64) -> (Vec<(Timestamp, String)>, Value) {
     hit.factor = FactorRequirement::Single;
     hit.legacy = true;
     hit.user_agent = Some("BAV2ROPC".into());
-    drafts.push(Event::SignIn(hit));
+    drafts.push(Event::SignIn(hit.into()));
     oauth_foothold(&mut drafts, DEMO_DAY + 15 * HOUR, HIT_IP);
     mail_collection(&mut drafts, DEMO_DAY + 16 * HOUR);
     let at = |list: &[String], n: usize| list.get(n).cloned().unwrap_or_default();

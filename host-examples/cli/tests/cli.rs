@@ -121,7 +121,7 @@ fn temp(name: &str, contents: &str) -> PathBuf {
 }
 
 fn spray_lines(shape: Shape) -> Vec<String> {
-    let template = snowyowl::event::SignIn {
+    let template = snowyowl::event::SignInFields {
         time: 1_709_542_800_000,
         id: String::new(),
         shape,
@@ -143,13 +143,13 @@ fn spray_lines(shape: Shape) -> Vec<String> {
     };
     (0..8)
         .map(|i| {
-            let signin = snowyowl::event::SignIn {
+            let signin = snowyowl::event::SignInFields {
                 time: template.time + i * 60_000,
                 id: format!("id-{i}"),
                 user: format!("user{i}@contoso.com"),
                 ..template.clone()
             };
-            render::signin(&signin, shape)
+            render::signin(&signin.pack(), shape)
         })
         .collect()
 }
