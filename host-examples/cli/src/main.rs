@@ -24,6 +24,21 @@ use snowyowl_cli::{generate, Backend, ComponentBackend, NativeBackend};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e` of mimalloc.h, which keeps
+/// retired options in place so that the numbers stay fixed; libmimalloc-sys names no constant).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Has mimalloc give freed memory back to the system at once rather than a second later: batches
+/// are read on one thread and freed on another, and with the delay the peak RSS of a scan was 40 %
+/// higher than with glibc, for no measurable speed.
+fn return_freed_memory_at_once() {
+    // SAFETY: sets one integer option, which mimalloc allows at any time from any thread.
+    #[allow(unsafe_code)]
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+    }
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "snowyowl",
@@ -438,6 +453,7 @@ fn run_generate(args: GenerateArgs) -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    return_freed_memory_at_once();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
