@@ -1,7 +1,9 @@
-//! `snowyowl-bench MODE FILE`: one measurement of `make bench`, printed as one JSON line.
+//! `snowyowl-bench MODE[,MODE…] FILE`: measurements of `make bench`, one JSON line per mode.
 //!
 //! The file is read into memory first (not timed); each mode then times only its own work, three
-//! times, and reports the fastest run:
+//! times, and reports the fastest run. Several modes given together are run in turns (one run of
+//! each, three rounds), so that a slow spell of the shared machine falls on all of them alike and
+//! the ratios between them hold:
 //! - `ignored-any`: serde_json over every line into `serde::de::IgnoredAny` (the parse floor);
 //! - `typed`: every line into a borrowed struct of the fields the detectors read;
 //! - `normalize`: every line through the core's normalizer into typed events (no engine);
@@ -10,7 +12,8 @@
 //!   the end per tracked key; and the findings;
 //! - `component`: the same through the WebAssembly component in wasmtime (compiled first, not
 //!   timed), with its peak linear memory;
-//! - `fluent-bit N`: the first N records through the Fluent Bit module, one ABI call each.
+//! - `fluent-bit`: the first N records (`--records N`, default 100,000) through the Fluent Bit
+//!   module, one ABI call each.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::borrow::Cow;
@@ -155,17 +158,8 @@ struct Status {
 /// run is the least disturbed one).
 const RUNS: usize = 3;
 
-/// Runs `run` [`RUNS`] times; its fastest `(seconds, result)`.
-fn fastest<T>(mut run: impl FnMut() -> Result<(f64, T)>) -> Result<(f64, T)> {
-    let mut best = run()?;
-    for _ in 1..RUNS {
-        let next = run()?;
-        if next.0 < best.0 {
-            best = next;
-        }
-    }
-    Ok(best)
-}
+/// One timed run of a mode: seconds, and what the mode reports besides.
+type Run<'a> = Box<dyn FnMut() -> Result<(f64, serde_json::Value)> + 'a>;
 
 fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     text.split(|&b| b == b'\n').filter(|line| !line.is_empty())
@@ -202,20 +196,19 @@ fn tracked_entries(stats: &serde_json::Value) -> u64 {
     detectors + stats["dedup_ids"].as_u64().unwrap_or(0) + stats["buffered"].as_u64().unwrap_or(0)
 }
 
-fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mode, path) = match (args.first(), args.get(1)) {
-        (Some(mode), Some(path)) => (mode.as_str(), path.as_str()),
-        _ => bail!("usage: snowyowl-bench ignored-any|typed|normalize|native|component|fluent-bit FILE [N] [--findings OUT]"),
-    };
-    let findings_out = args
-        .iter()
-        .position(|a| a == "--findings")
-        .and_then(|i| args.get(i + 1));
-    let text = std::fs::read(path).with_context(|| format!("reading {path}"))?;
-    let bytes = text.len();
-    let events = lines(&text).count();
-    let result = match mode {
+fn value_of<'a>(args: &'a [String], flag: &str) -> Option<&'a String> {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+}
+
+fn engine() -> Result<snowyowl::Engine> {
+    snowyowl::Engine::from_json(r#"{"seed": 12345}"#).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// A mode's timed run over `text`.
+fn run<'a>(mode: &str, text: &'a [u8], args: &[String]) -> Result<Run<'a>> {
+    Ok(match mode {
         "ignored-any" | "typed" | "normalize" => {
             let read: fn(&[u8]) -> bool = match mode {
                 "ignored-any" => {
@@ -231,57 +224,38 @@ fn main() -> Result<()> {
                     event
                 },
             };
-            let (seconds, ok) = fastest(|| {
+            Box::new(move || {
                 let start = Instant::now();
-                let ok = lines(&text).filter(|line| read(line)).count();
-                Ok((start.elapsed().as_secs_f64(), ok))
-            })?;
-            json!({"mode": mode, "events": events, "bytes": bytes, "seconds": seconds, "runs": RUNS, "parsed": ok})
+                let ok = lines(text).filter(|line| read(line)).count();
+                Ok((start.elapsed().as_secs_f64(), json!({"parsed": ok})))
+            })
         }
         "native" => {
-            let chunks = batches(&text, 10_000);
+            let chunks = batches(text, 10_000);
             // Timed, without counting.
-            let (seconds, (pushed, findings)) = fastest(|| {
+            Box::new(move || {
                 let start = Instant::now();
-                let mut engine = snowyowl::Engine::from_json(r#"{"seed": 12345}"#)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                let mut findings = Vec::new();
+                let mut engine = engine()?;
+                let mut findings = 0;
                 for chunk in &chunks {
-                    findings.extend(engine.push(chunk).findings);
+                    findings += engine.push(chunk).findings.len();
                 }
                 let pushed = start.elapsed().as_secs_f64();
-                findings.extend(engine.flush());
+                findings += engine.flush().len();
                 let seconds = start.elapsed().as_secs_f64();
                 drop(engine);
-                Ok((seconds, (pushed, findings)))
-            })?;
-            // Weighed: the same input again, counting every byte the engine holds.
-            COUNTING.store(true, Ordering::Relaxed);
-            let mut engine = snowyowl::Engine::from_json(r#"{"seed": 12345}"#)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            for chunk in &chunks {
-                drop(engine.push(chunk));
-            }
-            let state_bytes = LIVE.load(Ordering::Relaxed);
-            let peak_bytes = PEAK.load(Ordering::Relaxed);
-            COUNTING.store(false, Ordering::Relaxed);
-            let stats: serde_json::Value = serde_json::from_str(&engine.stats_json())?;
-            let entries = tracked_entries(&stats);
-            if let Some(out) = findings_out {
-                let text: String = findings.iter().map(|f| f.to_json() + "\n").collect();
-                std::fs::write(out, text)?;
-            }
-            json!({"mode": mode, "events": events, "bytes": bytes, "seconds": seconds, "runs": RUNS, "push_seconds": pushed,
-                   "findings": findings.len(), "state_bytes": state_bytes, "peak_heap_bytes": peak_bytes,
-                   "tracked_entries": entries, "stats": stats})
+                Ok((
+                    seconds,
+                    json!({"push_seconds": pushed, "findings": findings}),
+                ))
+            })
         }
         "component" => {
-            let chunks = batches(&text, 10_000);
-            let mut compile = 0.0;
-            let (seconds, (findings, memory)) = fastest(|| {
+            let chunks = batches(text, 10_000);
+            Box::new(move || {
                 let started = Instant::now();
                 let mut backend = ComponentBackend::new(EMBEDDED_COMPONENT, r#"{"seed": 12345}"#)?;
-                compile = started.elapsed().as_secs_f64();
+                let compile = started.elapsed().as_secs_f64();
                 let start = Instant::now();
                 let mut findings = 0usize;
                 for chunk in &chunks {
@@ -290,20 +264,21 @@ fn main() -> Result<()> {
                 findings += backend.flush()?.len();
                 Ok((
                     start.elapsed().as_secs_f64(),
-                    (findings, backend.peak_memory()),
+                    json!({"compile_seconds": compile, "findings": findings,
+                           "peak_linear_memory": backend.peak_memory()}),
                 ))
-            })?;
-            json!({"mode": mode, "events": events, "bytes": bytes, "seconds": seconds, "runs": RUNS,
-                   "compile_seconds": compile, "findings": findings, "peak_linear_memory": memory})
+            })
         }
         "fluent-bit" => {
-            let count: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(100_000);
+            let count: usize = value_of(args, "--records")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(100_000);
             let module = std::fs::read(snowyowl_fluent_bit_host::MODULE_PATH)
                 .context("reading build/snowyowl-fluent-bit.wasm (make fluent-bit)")?;
-            let records: Vec<&[u8]> = lines(&text).take(count).collect();
-            let mut memory = 0;
+            let records: Vec<&[u8]> = lines(text).take(count).collect();
+            let record_bytes: usize = records.iter().map(|r| r.len()).sum();
             // A fresh module instance each run: its state starts empty, as in a new Fluent Bit.
-            let (seconds, annotated) = fastest(|| {
+            Box::new(move || {
                 let mut host =
                     snowyowl_fluent_bit_host::FilterHost::new(&module, "snowyowl_filter")?;
                 let start = Instant::now();
@@ -316,15 +291,83 @@ fn main() -> Result<()> {
                     }
                 }
                 let seconds = start.elapsed().as_secs_f64();
-                memory = host.memory_bytes();
-                Ok((seconds, annotated))
-            })?;
-            let record_bytes: usize = records.iter().map(|r| r.len()).sum();
-            json!({"mode": mode, "events": records.len(), "bytes": record_bytes, "seconds": seconds,
-                   "runs": RUNS, "annotated": annotated, "memory": memory})
+                Ok((
+                    seconds,
+                    json!({"events": records.len(), "bytes": record_bytes,
+                           "annotated": annotated, "memory": host.memory_bytes()}),
+                ))
+            })
         }
         other => bail!("unknown mode {other}"),
+    })
+}
+
+/// The engine's heap at the end of the input per tracked key, weighed in an untimed run with the
+/// counting allocator on; and its findings, written to `findings_out`.
+fn weigh(text: &[u8], findings_out: Option<&String>) -> Result<serde_json::Value> {
+    let chunks = batches(text, 10_000);
+    COUNTING.store(true, Ordering::Relaxed);
+    let mut engine = engine()?;
+    let mut findings = Vec::new();
+    for chunk in &chunks {
+        findings.extend(engine.push(chunk).findings);
+    }
+    let state_bytes = LIVE.load(Ordering::Relaxed);
+    let peak_bytes = PEAK.load(Ordering::Relaxed);
+    COUNTING.store(false, Ordering::Relaxed);
+    let stats: serde_json::Value = serde_json::from_str(&engine.stats_json())?;
+    findings.extend(engine.flush());
+    if let Some(out) = findings_out {
+        let text: String = findings.iter().map(|f| f.to_json() + "\n").collect();
+        std::fs::write(out, text)?;
+    }
+    Ok(
+        json!({"state_bytes": state_bytes, "peak_heap_bytes": peak_bytes,
+              "tracked_entries": tracked_entries(&stats), "stats": stats}),
+    )
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (modes, path) = match (args.first(), args.get(1)) {
+        (Some(modes), Some(path)) => (modes.split(',').collect::<Vec<_>>(), path.as_str()),
+        _ => bail!("usage: snowyowl-bench ignored-any|typed|normalize|native|component|fluent-bit[,…] FILE [--records N] [--findings OUT]"),
     };
-    println!("{result}");
+    let text = std::fs::read(path).with_context(|| format!("reading {path}"))?;
+    let mut runs = modes
+        .iter()
+        .map(|mode| run(mode, &text, &args))
+        .collect::<Result<Vec<_>>>()?;
+    let mut best: Vec<Option<(f64, serde_json::Value)>> = vec![None; runs.len()];
+    for _ in 0..RUNS {
+        for (run, best) in runs.iter_mut().zip(&mut best) {
+            let next = run()?;
+            if best.as_ref().is_none_or(|(seconds, _)| next.0 < *seconds) {
+                *best = Some(next);
+            }
+        }
+    }
+    let common = json!({"events": lines(&text).count(), "bytes": text.len(), "runs": RUNS});
+    for (mode, best) in modes.iter().zip(best) {
+        let Some((seconds, extra)) = best else {
+            continue;
+        };
+        let mut result = common.clone();
+        for part in [json!({"mode": mode, "seconds": seconds}), extra] {
+            if let (Some(result), serde_json::Value::Object(part)) = (result.as_object_mut(), part)
+            {
+                result.extend(part);
+            }
+        }
+        if *mode == "native" {
+            if let (Some(result), serde_json::Value::Object(weighed)) = (
+                result.as_object_mut(),
+                weigh(&text, value_of(&args, "--findings"))?,
+            ) {
+                result.extend(weighed);
+            }
+        }
+        println!("{result}");
+    }
     Ok(())
 }
