@@ -37,6 +37,11 @@ pub fn hasher(seed: u64) -> RandomState {
     )
 }
 
+/// A placeholder hasher for a table read from a snapshot, until it is reseeded with the host's.
+pub fn unseeded() -> RandomState {
+    hasher(0)
+}
+
 /// A string-keyed map holding at most `cap` entries.
 #[derive(Debug, Clone)]
 pub struct BoundedMap<V> {
@@ -184,6 +189,14 @@ impl<V: Expiring> BoundedMap<V> {
             .iter()
             .chain(self.old.iter())
             .map(|(key, value)| (&**key, value))
+    }
+
+    /// Calls `f` on every value, in no particular order.
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut V)) {
+        self.young
+            .values_mut()
+            .chain(self.old.values_mut())
+            .for_each(&mut f);
     }
 
     /// Rebuilds the tables with `hasher` (after a restore: the seed is the running host's).

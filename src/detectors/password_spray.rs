@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use ahash::RandomState;
+use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
 
@@ -95,12 +96,58 @@ struct Attempt {
     failed: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// One user's attempts among an IP's attempts of the window.
+#[derive(Debug, Clone)]
+struct Tally {
+    user: Box<str>,
+    failed: u32,
+    succeeded: u32,
+}
+
+/// An IP's attempts within the window, and the distinct users among them.
+///
+/// The users' tallies are derived from the attempts: a hash table (an IP behind a busy NAT sees
+/// thousands of users, and every attempt is counted in and, a window later, out), hashed with the
+/// engine's seeded hasher, which the detector passes in. Snapshots keep the attempts and, as
+/// before, the users' counts as sorted maps; a restore rebuilds the tallies from the attempts.
+#[derive(Debug, Clone, Default, Deserialize)]
 struct IpWindow {
     attempts: VecDeque<Attempt>,
-    failing: BTreeMap<Box<str>, u32>,
-    succeeding: BTreeMap<Box<str>, u32>,
+    #[serde(skip)]
+    users: HashTable<Tally>,
+    /// Users with a failed attempt in the window.
+    #[serde(skip)]
+    failing: usize,
+    /// Users with a successful attempt in the window.
+    #[serde(skip)]
+    succeeding: usize,
     last_seen: Timestamp,
+}
+
+impl Serialize for IpWindow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Form<'a> {
+            attempts: &'a VecDeque<Attempt>,
+            failing: BTreeMap<&'a str, u32>,
+            succeeding: BTreeMap<&'a str, u32>,
+            last_seen: Timestamp,
+        }
+        let counts = |count: fn(&Tally) -> u32| {
+            self.users
+                .iter()
+                .filter(|tally| count(tally) > 0)
+                .map(|tally| (&*tally.user, count(tally)))
+                .collect()
+        };
+        Form {
+            attempts: &self.attempts,
+            failing: counts(|tally| tally.failed),
+            succeeding: counts(|tally| tally.succeeded),
+            last_seen: self.last_seen,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Expiring for IpWindow {
@@ -110,55 +157,91 @@ impl Expiring for IpWindow {
 }
 
 impl IpWindow {
-    fn forget_before(&mut self, since: Timestamp) {
+    fn forget_before(&mut self, since: Timestamp, hasher: &RandomState) {
         while self
             .attempts
             .front()
             .is_some_and(|attempt| attempt.time < since)
         {
             if let Some(attempt) = self.attempts.pop_front() {
-                self.forget(&attempt);
+                self.forget(&attempt, hasher);
             }
         }
     }
 
-    fn forget(&mut self, attempt: &Attempt) {
-        let counts = if attempt.failed {
-            &mut self.failing
-        } else {
-            &mut self.succeeding
+    fn forget(&mut self, attempt: &Attempt, hasher: &RandomState) {
+        let hash = hasher.hash_one(&*attempt.user);
+        let Ok(mut entry) = self
+            .users
+            .find_entry(hash, |tally| tally.user == attempt.user)
+        else {
+            return;
         };
-        if let Some(count) = counts.get_mut(&attempt.user) {
-            *count -= 1;
-            if *count == 0 {
-                counts.remove(&attempt.user);
-            }
+        let tally = entry.get_mut();
+        let (count, users) = if attempt.failed {
+            (&mut tally.failed, &mut self.failing)
+        } else {
+            (&mut tally.succeeded, &mut self.succeeding)
+        };
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            *users = users.saturating_sub(1);
+        }
+        if tally.failed == 0 && tally.succeeded == 0 {
+            entry.remove();
         }
     }
 
-    fn record(&mut self, attempt: Attempt, cap: usize) -> u64 {
+    /// Counts `attempt` in, dropping the oldest beyond `cap`; returns how many were dropped.
+    fn record(&mut self, attempt: Attempt, cap: usize, hasher: &RandomState) -> u64 {
         let mut dropped = 0;
         while self.attempts.len() >= cap {
             if let Some(oldest) = self.attempts.pop_front() {
-                self.forget(&oldest);
+                self.forget(&oldest, hasher);
                 dropped += 1;
             }
         }
-        let counts = if attempt.failed {
-            &mut self.failing
-        } else {
-            &mut self.succeeding
-        };
-        // Boxing the key again only for a user new to the window.
-        match counts.get_mut(&attempt.user) {
-            Some(count) => *count += 1,
-            None => {
-                counts.insert(attempt.user.clone(), 1);
-            }
-        }
+        self.count_in(&attempt, hasher);
         self.last_seen = self.last_seen.max(attempt.time);
         self.attempts.push_back(attempt);
         dropped
+    }
+
+    fn count_in(&mut self, attempt: &Attempt, hasher: &RandomState) {
+        let hash = hasher.hash_one(&*attempt.user);
+        let tally = self
+            .users
+            .entry(
+                hash,
+                |tally| tally.user == attempt.user,
+                |tally| hasher.hash_one(&*tally.user),
+            )
+            // Boxing the user again only for a user new to the window.
+            .or_insert_with(|| Tally {
+                user: attempt.user.clone(),
+                failed: 0,
+                succeeded: 0,
+            })
+            .into_mut();
+        let (count, users) = if attempt.failed {
+            (&mut tally.failed, &mut self.failing)
+        } else {
+            (&mut tally.succeeded, &mut self.succeeding)
+        };
+        if *count == 0 {
+            *users += 1;
+        }
+        *count += 1;
+    }
+
+    /// Rebuilds the users' tallies from the attempts (after a restore).
+    fn recount(&mut self, hasher: &RandomState) {
+        self.users.clear();
+        (self.failing, self.succeeding) = (0, 0);
+        for attempt in std::mem::take(&mut self.attempts) {
+            self.count_in(&attempt, hasher);
+            self.attempts.push_back(attempt);
+        }
     }
 }
 
@@ -186,6 +269,9 @@ pub struct PasswordSpray {
     config: Config,
     #[serde(skip)]
     allowlist: Arc<Allowlist>,
+    /// The engine's seeded hasher, for the users of each window.
+    #[serde(skip, default = "crate::state::unseeded")]
+    hasher: RandomState,
     windows: BoundedMap<IpWindow>,
     open: BTreeMap<String, OpenSpray>,
     attempts_dropped: u64,
@@ -198,6 +284,7 @@ impl PasswordSpray {
         PasswordSpray {
             allowlist,
             windows: BoundedMap::new(config.max_ips, hasher),
+            hasher: hasher.clone(),
             config,
             open: BTreeMap::new(),
             attempts_dropped: 0,
@@ -231,13 +318,15 @@ impl PasswordSpray {
                 None => return,
             }
         };
-        entry.forget_before(signin.time.saturating_sub(window));
+        entry.forget_before(signin.time.saturating_sub(window), &self.hasher);
         let attempt = Attempt {
             time: signin.time,
             user: signin.user().into(),
             failed,
         };
-        self.attempts_dropped += entry.record(attempt, self.config.max_attempts_per_ip);
+        self.attempts_dropped +=
+            entry.record(attempt, self.config.max_attempts_per_ip, &self.hasher);
+        let (failing, succeeding) = (entry.failing, entry.succeeding);
 
         // A finding whose window lapsed closes here, whenever the watermark sweep runs, so the
         // output does not depend on how the host advances time.
@@ -252,10 +341,6 @@ impl PasswordSpray {
                 }
             }
         }
-        let Some(entry) = self.windows.get_mut(ip) else {
-            return;
-        };
-        let (failing, succeeding) = (entry.failing.len(), entry.succeeding.len());
         if let Some(open) = self.open.get_mut(ip) {
             open.last_seen = open.last_seen.max(signin.time);
             if failed {
@@ -279,6 +364,9 @@ impl PasswordSpray {
         if !failed || failing < self.config.min_users || failing <= succeeding {
             return;
         }
+        let Some(entry) = self.windows.get(ip) else {
+            return;
+        };
         let first_seen = entry
             .attempts
             .iter()
@@ -404,8 +492,9 @@ fn count_capped(counts: &mut BTreeMap<String, u64>, key: Option<&str>) {
 }
 
 impl Detector for PasswordSpray {
-    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+    super::persist!(keep: [config, allowlist, hasher], after: |this, hasher| {
         this.windows.reseed(hasher);
+        this.windows.for_each_mut(|window| window.recount(hasher));
     });
 
     fn id(&self) -> &'static str {
@@ -453,6 +542,56 @@ impl Detector for PasswordSpray {
             entries: self.windows.len(),
             evicted: self.windows.evicted() + self.attempts_dropped,
             open_findings: self.open.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The distinct failing and succeeding users, counted from the attempts themselves.
+    fn counted(window: &IpWindow) -> (usize, usize) {
+        let users = |failed: bool| {
+            let set: BTreeSet<&str> = window
+                .attempts
+                .iter()
+                .filter(|attempt| attempt.failed == failed)
+                .map(|attempt| &*attempt.user)
+                .collect();
+            set.len()
+        };
+        (users(true), users(false))
+    }
+
+    proptest! {
+        /// Attempts in, attempts out (by time and by the cap), a restore's recount: the tallies
+        /// always agree with the attempts held.
+        #[test]
+        fn tallies_follow_the_attempts(
+            steps in proptest::collection::vec((0u8..12, any::<bool>(), 0i64..40), 1..200),
+            cap in 1usize..30,
+        ) {
+            let hasher = crate::state::hasher(7);
+            let mut window = IpWindow::default();
+            let mut time = 0;
+            for (user, failed, forget) in steps {
+                time += 1;
+                window.forget_before(time - forget, &hasher);
+                let attempt = Attempt { time, user: format!("u{user}").into(), failed };
+                window.record(attempt, cap, &hasher);
+                prop_assert!(window.attempts.len() <= cap);
+                prop_assert_eq!((window.failing, window.succeeding), counted(&window));
+            }
+            let written = serde_json::to_string(&window).unwrap();
+            let mut restored: IpWindow = serde_json::from_str(&written).unwrap();
+            restored.recount(&crate::state::hasher(99));
+            prop_assert_eq!((restored.failing, restored.succeeding), counted(&window));
+            prop_assert_eq!(serde_json::to_string(&restored).unwrap(), written);
         }
     }
 }

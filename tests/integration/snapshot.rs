@@ -132,3 +132,19 @@ fn damaged_or_foreign_snapshots_are_refused() {
         refused(forged.as_bytes())
     );
 }
+
+#[test]
+fn a_restored_engine_writes_the_snapshot_it_was_restored_from() {
+    // State derived on restore (a spray window's per-user tallies, rebuilt from its attempts
+    // with the new seed) must come back exactly as it was written.
+    for (name, text) in SCENARIOS {
+        let lines: Vec<&str> = text.lines().collect();
+        for cut in [lines.len() / 3, lines.len() / 2, lines.len()] {
+            let mut first = Engine::new(config(1)).unwrap();
+            push_all(&mut first, &lines[..cut]);
+            let snapshot = first.snapshot();
+            let restored = Engine::restore(config(99), &snapshot).unwrap();
+            assert!(restored.snapshot() == snapshot, "{name} cut at line {cut}");
+        }
+    }
+}
