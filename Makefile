@@ -7,6 +7,13 @@ SHELL := bash
 CARGO ?= cargo
 WASM_TOOLS_VERSION := 1.263.0
 CORE_WASM := target/wasm32-unknown-unknown/wasm/snowyowl.wasm
+# The component and the browser build use WebAssembly SIMD (wasmtime, Node, browsers run it; the
+# byte scans of memchr and the compiler's vectors use it): 10-15 % faster in wasmtime. They build
+# in their own target directory, so the Fluent Bit module (no SIMD: WAMR runs it off) and they do
+# not rebuild each other's dependencies.
+SIMD_TARGET := target/simd128
+SIMD_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128"
+SIMD_WASM := $(SIMD_TARGET)/wasm32-unknown-unknown/wasm
 COMPONENT := build/snowyowl.wasm
 CLI := target/release/snowyowl
 DEMO_INPUT := tests/data/demo-tenant.ndjson
@@ -40,9 +47,10 @@ tools: ## Install what the build needs (wasm target, wasm-tools), skipping what 
 		|| $(CARGO) install wasm-tools --version $(WASM_TOOLS_VERSION)
 
 component: tools ## Build the WebAssembly component (build/snowyowl.wasm) and check it imports nothing
-	$(CARGO) build --target wasm32-unknown-unknown --profile wasm --lib --features component
+	$(SIMD_ENV) $(CARGO) build --target wasm32-unknown-unknown --profile wasm --lib --features component \
+		--target-dir $(SIMD_TARGET)
 	@mkdir -p build
-	wasm-tools component new $(CORE_WASM) -o $(COMPONENT)
+	wasm-tools component new $(SIMD_WASM)/snowyowl.wasm -o $(COMPONENT)
 	@if wasm-tools component wit $(COMPONENT) | grep -E '^\s*import ' ; then \
 		echo "error: the component imports something; it must import nothing" >&2; exit 1; fi
 	@echo "built $(COMPONENT) ($$(wc -c < $(COMPONENT)) bytes, exports only)"
@@ -58,14 +66,17 @@ fluent-bit: tools ## Build the Fluent Bit filter module (build/snowyowl-fluent-b
 	cp $(CORE_WASM) $(FLB_MODULE)
 	@if wasm-tools print $(FLB_MODULE) | grep -E '^\s*\(import ' ; then \
 		echo "error: the Fluent Bit module imports something; it must import nothing" >&2; exit 1; fi
+	@if wasm-tools print $(FLB_MODULE) | grep -q -w v128 ; then \
+		echo "error: the Fluent Bit module uses SIMD, which WAMR runs off" >&2; exit 1; fi
 	@echo "built $(FLB_MODULE) ($$(wc -c < $(FLB_MODULE)) bytes; exports snowyowl_filter, snowyowl_findings_only, malloc, free)"
 
 web: tools ## Build the browser page into build/web (static files: wasm-bindgen build, worker, page)
 	@command -v wasm-bindgen >/dev/null && wasm-bindgen --version | grep -q '$(WASM_BINDGEN_VERSION)' \
 		|| $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
-	$(CARGO) build --target wasm32-unknown-unknown --profile wasm -p snowyowl-web
+	$(SIMD_ENV) $(CARGO) build --target wasm32-unknown-unknown --profile wasm -p snowyowl-web \
+		--target-dir $(SIMD_TARGET)
 	rm -rf $(WEB) && mkdir -p $(WEB)/pkg $(WEB)/scenario
-	wasm-bindgen --target web --no-typescript --out-dir $(WEB)/pkg target/wasm32-unknown-unknown/wasm/snowyowl_web.wasm
+	wasm-bindgen --target web --no-typescript --out-dir $(WEB)/pkg $(SIMD_WASM)/snowyowl_web.wasm
 	cp $(BROWSER_HOST)/web/* $(WEB)/
 	cp tests/data/midnight-blizzard.ndjson $(WEB)/scenario/
 	@echo "built $(WEB) (open it through a local web server: make demo-web)"
