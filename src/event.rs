@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::packed::Packed;
 use crate::time::Timestamp;
 
 /// Which of the four delivery shapes of log-reference §1 a record came in.
@@ -119,55 +120,6 @@ pub struct SignInFields<S> {
     pub app_owner_tenant_id: Option<S>,
     /// Entra ID Protection risk event types (`riskEventTypes_v2`).
     pub risk_event_types: Vec<String>,
-}
-
-/// Up to 16 optional strings in one allocation (a sign-in has nine; every event is held in the
-/// reorder buffer for minutes, and nine small allocations cost more to make, free and reach than
-/// one).
-#[derive(Clone, PartialEq, Eq)]
-struct Packed<const N: usize> {
-    text: Box<str>,
-    /// Where each string ends in `text` (each starts where the one before ends).
-    ends: [u32; N],
-    /// Bit `i` set: string `i` is present.
-    present: u16,
-}
-
-impl<const N: usize> Packed<N> {
-    const FITS: () = assert!(N <= 16, "the presence bits are a u16");
-
-    fn new(strings: [Option<&str>; N]) -> Self {
-        let () = Self::FITS;
-        let mut text = String::with_capacity(strings.iter().flatten().map(|s| s.len()).sum());
-        let mut ends = [0; N];
-        let mut present = 0;
-        for (i, (string, end)) in strings.iter().zip(&mut ends).enumerate() {
-            if let Some(string) = string {
-                text.push_str(string);
-                present |= 1 << i;
-            }
-            // A record is far smaller than 4 GiB (input limits): saturating never loses text.
-            *end = u32::try_from(text.len()).unwrap_or(u32::MAX);
-        }
-        Packed {
-            text: text.into_boxed_str(),
-            ends,
-            present,
-        }
-    }
-
-    fn get(&self, i: usize) -> Option<&str> {
-        if self.present & (1 << i) == 0 {
-            return None;
-        }
-        let start = i
-            .checked_sub(1)
-            .and_then(|j| self.ends.get(j))
-            .copied()
-            .unwrap_or(0);
-        let end = self.ends.get(i).copied().unwrap_or(0);
-        self.text.get(start as usize..end as usize)
-    }
 }
 
 /// A sign-in attempt, from any of the four shapes. Its strings are packed into one allocation

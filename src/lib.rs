@@ -33,6 +33,7 @@ pub mod event;
 pub mod finding;
 pub mod input;
 pub mod normalize;
+mod packed;
 pub mod reference;
 pub mod render;
 pub mod state;

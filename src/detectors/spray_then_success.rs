@@ -36,6 +36,7 @@ use crate::attack::{CLOUD_ACCOUNTS, PASSWORD_SPRAYING};
 use crate::config::{positive, Duration};
 use crate::event::{Event, FactorRequirement, SignIn};
 use crate::finding::{stable_uid, Activity, Finding, Observable, ObservableKind, Severity};
+use crate::packed::Packed;
 use crate::state::{BoundedMap, Expiring};
 use crate::time::{self, Timestamp, HOUR};
 use crate::Error;
@@ -95,8 +96,21 @@ impl Expiring for Target {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A password-proving sign-in, as kept: one per user in `recent` (replaced often), and in findings.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "HitFields", from = "HitFields")]
 struct Hit {
+    time: Timestamp,
+    result_code: u32,
+    single_factor: bool,
+    legacy: bool,
+    /// id, ip, app: one allocation.
+    strings: Packed<3>,
+}
+
+/// The fields of a [`Hit`]: its snapshot form.
+#[derive(Debug, Serialize, Deserialize)]
+struct HitFields {
     time: Timestamp,
     id: String,
     ip: Option<String>,
@@ -104,6 +118,42 @@ struct Hit {
     single_factor: bool,
     legacy: bool,
     app: Option<String>,
+}
+
+impl From<Hit> for HitFields {
+    fn from(hit: Hit) -> Self {
+        HitFields {
+            time: hit.time,
+            id: hit.id().to_owned(),
+            ip: hit.ip().map(str::to_owned),
+            result_code: hit.result_code,
+            single_factor: hit.single_factor,
+            legacy: hit.legacy,
+            app: hit.app().map(str::to_owned),
+        }
+    }
+}
+
+impl From<HitFields> for Hit {
+    fn from(fields: HitFields) -> Self {
+        Hit {
+            time: fields.time,
+            result_code: fields.result_code,
+            single_factor: fields.single_factor,
+            legacy: fields.legacy,
+            strings: Packed::new([
+                Some(&fields.id),
+                fields.ip.as_deref(),
+                fields.app.as_deref(),
+            ]),
+        }
+    }
+}
+
+impl std::fmt::Debug for Hit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        HitFields::from(self.clone()).fmt(f)
+    }
 }
 
 impl Expiring for Hit {
@@ -114,40 +164,42 @@ impl Expiring for Hit {
 
 impl Hit {
     fn of(signin: &SignIn) -> Hit {
-        Hit {
+        let mut hit = Hit {
             time: signin.time,
-            id: signin.id().to_owned(),
-            ip: signin.ip().map(str::to_owned),
-            result_code: signin.result_code,
-            // Only a completed sign-in shows the account opens with one factor: an interrupted
-            // one (MFA required) was stopped.
-            single_factor: signin.factor == FactorRequirement::Single && signin.succeeded(),
-            legacy: signin.legacy,
-            app: signin.app_name().or(signin.app_id()).map(str::to_owned),
-        }
+            result_code: 0,
+            single_factor: false,
+            legacy: false,
+            strings: Packed::new([None, None, None]),
+        };
+        hit.assign(signin);
+        hit
     }
 
-    /// Becomes `Hit::of(signin)`, reusing its strings' buffers (one per user, replaced often).
+    /// Becomes `Hit::of(signin)`, in the same allocation when its strings fit.
     fn assign(&mut self, signin: &SignIn) {
         self.time = signin.time;
-        self.id.clear();
-        self.id.push_str(signin.id());
-        assign(&mut self.ip, signin.ip());
         self.result_code = signin.result_code;
+        // Only a completed sign-in shows the account opens with one factor: an interrupted one
+        // (MFA required) was stopped.
         self.single_factor = signin.factor == FactorRequirement::Single && signin.succeeded();
         self.legacy = signin.legacy;
-        assign(&mut self.app, signin.app_name().or(signin.app_id()));
+        self.strings.assign([
+            Some(signin.id()),
+            signin.ip(),
+            signin.app_name().or(signin.app_id()),
+        ]);
     }
-}
 
-/// Sets `slot` to `new`, reusing its buffer when both are there.
-fn assign(slot: &mut Option<String>, new: Option<&str>) {
-    match (slot, new) {
-        (Some(old), Some(new)) => {
-            old.clear();
-            old.push_str(new);
-        }
-        (slot, new) => *slot = new.map(str::to_owned),
+    fn id(&self) -> &str {
+        self.strings.get(0).unwrap_or_default()
+    }
+
+    fn ip(&self) -> Option<&str> {
+        self.strings.get(1)
+    }
+
+    fn app(&self) -> Option<&str> {
+        self.strings.get(2)
     }
 }
 
@@ -259,7 +311,10 @@ impl SprayThenSuccess {
         if hit.legacy {
             reasons.push("legacy-protocol".into());
         }
-        if hit.ip.as_ref().is_some_and(|ip| target.ips.contains(ip)) {
+        if hit
+            .ip()
+            .is_some_and(|ip| target.ips.iter().any(|spray| spray == ip))
+        {
             reasons.push("from-spray-ip".into());
         }
         let severity = if reasons.is_empty() {
@@ -321,11 +376,7 @@ fn finding(user: &str, open: &OpenHit, target: &Target, activity: Activity) -> F
         kind: ObservableKind::UserName,
         value: user.to_owned(),
     }];
-    let mut ips: Vec<&str> = open
-        .hits
-        .iter()
-        .filter_map(|hit| hit.ip.as_deref())
-        .collect();
+    let mut ips: Vec<&str> = open.hits.iter().filter_map(Hit::ip).collect();
     ips.dedup();
     observables.extend(ips.iter().map(|ip| Observable {
         name: "src_endpoint.ip".into(),
@@ -337,8 +388,9 @@ fn finding(user: &str, open: &OpenHit, target: &Target, activity: Activity) -> F
         .iter()
         .map(|hit| {
             json!({
-                "time": hit.time, "event_uid": hit.id, "ip": hit.ip, "result_code": hit.result_code,
-                "single_factor": hit.single_factor, "legacy": hit.legacy, "app": hit.app,
+                "time": hit.time, "event_uid": hit.id(), "ip": hit.ip(),
+                "result_code": hit.result_code, "single_factor": hit.single_factor,
+                "legacy": hit.legacy, "app": hit.app(),
             })
         })
         .collect();
@@ -368,13 +420,11 @@ fn finding(user: &str, open: &OpenHit, target: &Target, activity: Activity) -> F
             target.ips.len(),
             time::format(target.first_sprayed),
             time::format(open.first_seen),
-            first
-                .and_then(|hit| hit.ip.as_deref())
-                .unwrap_or("an unknown IP"),
+            first.and_then(Hit::ip).unwrap_or("an unknown IP"),
         ),
         techniques: vec![PASSWORD_SPRAYING, CLOUD_ACCOUNTS],
         observables,
-        evidence: open.hits.iter().map(|hit| hit.id.clone()).collect(),
+        evidence: open.hits.iter().map(|hit| hit.id().to_owned()).collect(),
         unmapped,
     }
 }
