@@ -182,12 +182,12 @@ impl DistributedPasswordSpray {
         let known_since = now.saturating_sub(self.config.known_ip_horizon.0);
         let unknown = |failure: &&Failure| {
             self.known_ips
-                .get(&failure.ip)
+                .get(failure.ip())
                 .is_none_or(|seen| *seen < known_since)
         };
         let mut per_ip: BTreeMap<&str, usize> = BTreeMap::new();
         for failure in self.window.iter().filter(unknown) {
-            *per_ip.entry(&failure.ip).or_insert(0) += 1;
+            *per_ip.entry(failure.ip()).or_insert(0) += 1;
         }
         if per_ip.is_empty() {
             return;
@@ -198,10 +198,10 @@ impl DistributedPasswordSpray {
         let counted: Vec<&Failure> = self
             .window
             .iter()
-            .filter(|f| per_ip.get(&*f.ip).is_some_and(|n| *n <= max_ip))
+            .filter(|f| per_ip.get(f.ip()).is_some_and(|n| *n <= max_ip))
             .collect();
-        let users: BTreeSet<&str> = counted.iter().map(|f| &*f.user).collect();
-        let ips: BTreeSet<&str> = counted.iter().map(|f| &*f.ip).collect();
+        let users: BTreeSet<&str> = counted.iter().map(|f| f.user()).collect();
+        let ips: BTreeSet<&str> = counted.iter().map(|f| f.ip()).collect();
         if users.len() < self.config.min_users
             || ips.len() < self.config.min_ips
             || churn < self.config.min_churn
@@ -229,8 +229,8 @@ impl DistributedPasswordSpray {
             m
         });
         let (code, code_share) = dominant(counted.iter().map(|f| code_name(f.code)));
-        let (agent, agent_share) = dominant(counted.iter().filter_map(|f| f.user_agent.as_deref()));
-        let (app, app_share) = dominant(counted.iter().filter_map(|f| f.app.as_deref()));
+        let (agent, agent_share) = dominant(counted.iter().filter_map(|f| f.user_agent()));
+        let (app, app_share) = dominant(counted.iter().filter_map(|f| f.app()));
         let asns: BTreeMap<String, usize> =
             counted
                 .iter()
@@ -239,32 +239,33 @@ impl DistributedPasswordSpray {
                     *m.entry(asn.to_string()).or_insert(0) += 1;
                     m
                 });
-        let networks: BTreeMap<String, usize> = counted
-            .iter()
-            .filter_map(|f| f.network.as_deref())
-            .fold(BTreeMap::new(), |mut m, kind| {
-                *m.entry(kind.to_owned()).or_insert(0) += 1;
-                m
-            });
+        let networks: BTreeMap<String, usize> =
+            counted
+                .iter()
+                .filter_map(|f| f.network())
+                .fold(BTreeMap::new(), |mut m, kind| {
+                    *m.entry(kind.to_owned()).or_insert(0) += 1;
+                    m
+                });
         let mut signals = Vec::new();
         let horizon = now.saturating_sub(self.config.window.0);
         for failure in &counted {
             let mut new = false;
             self.signalled
-                .get_or_insert_with(&failure.user, horizon, || {
+                .get_or_insert_with(failure.user(), horizon, || {
                     new = true;
                     failure.time
                 });
             if new {
                 signals.push(Signal::SprayTarget {
-                    user: failure.user.to_string(),
-                    ip: Some(failure.ip.to_string()),
+                    user: failure.user().to_owned(),
+                    ip: Some(failure.ip().to_owned()),
                     time: failure.time,
                     finding_uid: String::new(),
                 });
             }
         }
-        let evidence: Vec<&str> = counted.iter().map(|f| &*f.id).collect();
+        let evidence: Vec<&str> = counted.iter().map(|f| f.id()).collect();
         let user_list: Vec<&str> = users.iter().copied().collect();
         let ip_list: Vec<&str> = ips.iter().copied().collect();
         let (user_count, ip_count) = (users.len(), ips.len());

@@ -202,10 +202,10 @@ impl LowAndSlowSpray {
             if failure.time > settled_before || *flags & EXCLUDED != 0 {
                 continue;
             }
-            let reused = self.ip_uses.get(&failure.ip).is_some_and(|u| u.uses > 1);
+            let reused = self.ip_uses.get(failure.ip()).is_some_and(|u| u.uses > 1);
             let stale = self
                 .user_rates
-                .get(&failure.user)
+                .get(failure.user())
                 .is_some_and(|rate| rate.busiest > max_rate);
             if reused || stale {
                 *flags |= EXCLUDED;
@@ -223,7 +223,7 @@ impl LowAndSlowSpray {
             .filter(|&&i| self.flags.get(i).is_some_and(|flags| flags & LISTED == 0))
             .filter_map(|&i| self.horizon.get(i))
             .collect();
-        let users: BTreeSet<&str> = counted.iter().map(|f| &*f.user).collect();
+        let users: BTreeSet<&str> = counted.iter().map(|f| f.user()).collect();
         if users.len() < self.config.min_users {
             return;
         }
@@ -236,10 +236,10 @@ impl LowAndSlowSpray {
         let horizon = self.config.horizon.0;
         let fill = |finding: &mut Finding, failures: &[&Failure]| {
             for failure in failures {
-                finding.add_evidence(&failure.id);
-                finding.observe("user.name", ObservableKind::UserName, &failure.user);
-                finding.observe("src_endpoint.ip", ObservableKind::IpAddress, &failure.ip);
-                finding.add_to("users", json!(&*failure.user));
+                finding.add_evidence(failure.id());
+                finding.observe("user.name", ObservableKind::UserName, failure.user());
+                finding.observe("src_endpoint.ip", ObservableKind::IpAddress, failure.ip());
+                finding.add_to("users", json!(failure.user()));
             }
             finding.first_seen = finding.first_seen.min(first);
             finding.set("user_count", json!(user_count));
@@ -282,14 +282,15 @@ impl LowAndSlowSpray {
         let mut targets = Vec::new();
         for failure in &counted {
             let mut new = false;
-            self.signalled.get_or_insert_with(&failure.user, since, || {
-                new = true;
-                failure.time
-            });
+            self.signalled
+                .get_or_insert_with(failure.user(), since, || {
+                    new = true;
+                    failure.time
+                });
             if new {
                 targets.push(Signal::SprayTarget {
-                    user: failure.user.to_string(),
-                    ip: Some(failure.ip.to_string()),
+                    user: failure.user().to_owned(),
+                    ip: Some(failure.ip().to_owned()),
                     time: failure.time,
                     finding_uid: uid.clone(),
                 });

@@ -14,12 +14,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::allowlist::Allowlist;
 use crate::event::SignIn;
+use crate::packed::Packed;
 use crate::state::BoundedMap;
 use crate::time::Timestamp;
 
-/// A failure worth counting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A failure worth counting. Its strings are one allocation (failures are held by two detectors,
+/// a spray's by the thousand), read through methods; [`FailureFields`] is its snapshot form.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "FailureFields", from = "FailureFields")]
 pub struct Failure {
+    /// When.
+    pub time: Timestamp,
+    /// Result code.
+    pub code: u32,
+    /// Autonomous system (from the log or the host's table).
+    pub asn: Option<u32>,
+    /// user, ip, user agent, app, network, id.
+    strings: Packed<6>,
+}
+
+/// The fields of a [`Failure`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FailureFields {
     /// When.
     pub time: Timestamp,
     /// Who (lowercased UPN).
@@ -38,6 +54,78 @@ pub struct Failure {
     pub network: Option<Box<str>>,
     /// The sign-in id.
     pub id: Box<str>,
+}
+
+impl From<Failure> for FailureFields {
+    fn from(failure: Failure) -> Self {
+        FailureFields {
+            time: failure.time,
+            user: failure.user().into(),
+            ip: failure.ip().into(),
+            code: failure.code,
+            user_agent: failure.user_agent().map(Into::into),
+            app: failure.app().map(Into::into),
+            asn: failure.asn,
+            network: failure.network().map(Into::into),
+            id: failure.id().into(),
+        }
+    }
+}
+
+impl From<FailureFields> for Failure {
+    fn from(fields: FailureFields) -> Self {
+        Failure {
+            time: fields.time,
+            code: fields.code,
+            asn: fields.asn,
+            strings: Packed::new([
+                Some(&fields.user),
+                Some(&fields.ip),
+                fields.user_agent.as_deref(),
+                fields.app.as_deref(),
+                fields.network.as_deref(),
+                Some(&fields.id),
+            ]),
+        }
+    }
+}
+
+impl std::fmt::Debug for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        FailureFields::from(self.clone()).fmt(f)
+    }
+}
+
+impl Failure {
+    /// Who (lowercased UPN).
+    pub fn user(&self) -> &str {
+        self.strings.get(0).unwrap_or_default()
+    }
+
+    /// From where.
+    pub fn ip(&self) -> &str {
+        self.strings.get(1).unwrap_or_default()
+    }
+
+    /// User agent.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.strings.get(2)
+    }
+
+    /// Application.
+    pub fn app(&self) -> Option<&str> {
+        self.strings.get(3)
+    }
+
+    /// Network kind from the host's ASN table (`residential`, …).
+    pub fn network(&self) -> Option<&str> {
+        self.strings.get(4)
+    }
+
+    /// The sign-in id.
+    pub fn id(&self) -> &str {
+        self.strings.get(5).unwrap_or_default()
+    }
 }
 
 /// Holds failures until they resolve or are released.
@@ -97,14 +185,16 @@ impl UnresolvedFailures {
         let table = allowlist.asn(ip);
         self.pending.push_back(Failure {
             time: signin.time,
-            user: signin.user().into(),
-            ip: ip.into(),
             code: signin.result_code,
-            user_agent: signin.user_agent().map(Into::into),
-            app: signin.app_name().or(signin.app_id()).map(Into::into),
             asn: signin.asn.or(table.map(|(asn, _)| asn)),
-            network: table.and_then(|(_, kind)| kind).map(Into::into),
-            id: signin.id().into(),
+            strings: Packed::new([
+                Some(signin.user()),
+                Some(ip),
+                signin.user_agent(),
+                signin.app_name().or(signin.app_id()),
+                table.and_then(|(_, kind)| kind),
+                Some(signin.id()),
+            ]),
         });
     }
 
@@ -130,7 +220,7 @@ impl UnresolvedFailures {
             // failure lies (up to the sweep interval) within it.
             let resolved = self
                 .last_success
-                .get(&failure.user)
+                .get(failure.user())
                 .is_some_and(|success| *success >= failure.time);
             if resolved {
                 continue;
