@@ -35,7 +35,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Splits a batch into records, calling `emit` for each in order.
 pub fn frame<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
+    match simdutf8::basic::from_utf8(bytes) {
         Ok(text) => {
             // One line (a shipper's single record): it can only be a record, so it is framed as
             // one without parsing it a first time to tell lines from documents.
