@@ -8,6 +8,7 @@
 //! counted as an eviction, which `stats` reports.
 
 use ahash::RandomState;
+use compact_str::CompactString;
 use hashbrown::hash_map::RawEntryMut;
 use hashbrown::HashMap;
 use serde::de::DeserializeOwned;
@@ -42,11 +43,16 @@ pub fn unseeded() -> RandomState {
     hasher(0)
 }
 
+/// A key as a table holds it: up to 24 bytes (an IPv4 or IPv6 address, most user names) inside
+/// the entry itself, longer ones on the heap. A lookup that finds its key then compares it
+/// without reaching into another cache line, and a short key costs no allocation.
+type Key = CompactString;
+
 /// A string-keyed map holding at most `cap` entries.
 #[derive(Debug, Clone)]
 pub struct BoundedMap<V> {
-    young: HashMap<Box<str>, V, RandomState>,
-    old: HashMap<Box<str>, V, RandomState>,
+    young: HashMap<Key, V, RandomState>,
+    old: HashMap<Key, V, RandomState>,
     cap: usize,
     evicted: u64,
 }
@@ -77,7 +83,7 @@ impl<V: Expiring> BoundedMap<V> {
     }
 
     /// Removes `key` from the old generation, with its boxed key for reuse.
-    fn take_old(&mut self, hash: u64, key: &str) -> Option<(Box<str>, V)> {
+    fn take_old(&mut self, hash: u64, key: &str) -> Option<(Key, V)> {
         match self.old.raw_entry_mut().from_key_hashed_nocheck(hash, key) {
             RawEntryMut::Occupied(entry) => Some(entry.remove_entry()),
             RawEntryMut::Vacant(_) => None,
@@ -139,7 +145,7 @@ impl<V: Expiring> BoundedMap<V> {
         {
             RawEntryMut::Occupied(entry) => entry.into_mut(),
             RawEntryMut::Vacant(entry) => {
-                let (key, value) = moved.unwrap_or_else(|| (Box::from(key), make()));
+                let (key, value) = moved.unwrap_or_else(|| (Key::from(key), make()));
                 entry.insert_hashed_nocheck(hash, key, value).1
             }
         }
@@ -222,10 +228,10 @@ struct SavedMap<V> {
 
 impl<V: Serialize + Clone> Serialize for BoundedMap<V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let sorted = |map: &HashMap<Box<str>, V, RandomState>| {
+        let sorted = |map: &HashMap<Key, V, RandomState>| {
             let mut entries: Vec<(Box<str>, V)> = map
                 .iter()
-                .map(|(key, value)| (key.clone(), value.clone()))
+                .map(|(key, value)| (Box::from(key.as_str()), value.clone()))
                 .collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             entries
@@ -244,11 +250,16 @@ impl<'de, V: DeserializeOwned> Deserialize<'de> for BoundedMap<V> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let saved = SavedMap::<V>::deserialize(deserializer)?;
         // A placeholder seed: every owner calls `reseed` with the host's seed after a restore.
-        let placeholder = hasher(0);
-        let mut young = HashMap::with_hasher(placeholder.clone());
-        young.extend(saved.young);
-        let mut old = HashMap::with_hasher(placeholder);
-        old.extend(saved.old);
+        let keyed = |entries: Vec<(Box<str>, V)>| {
+            let mut map = HashMap::with_hasher(unseeded());
+            map.extend(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| (Key::from(&*key), value)),
+            );
+            map
+        };
+        let (young, old) = (keyed(saved.young), keyed(saved.old));
         Ok(BoundedMap {
             young,
             old,
