@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use ahash::RandomState;
+use compact_str::CompactString;
 use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
@@ -92,14 +93,15 @@ const MAX_OBSERVED_USERS: usize = 100;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Attempt {
     time: Timestamp,
-    user: Box<str>,
+    /// Inline when short: most attempts allocate nothing.
+    user: CompactString,
     failed: bool,
 }
 
 /// One user's attempts among an IP's attempts of the window.
 #[derive(Debug, Clone)]
 struct Tally {
-    user: Box<str>,
+    user: CompactString,
     failed: u32,
     succeeded: u32,
 }
