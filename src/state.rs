@@ -82,7 +82,7 @@ impl<V: Expiring> BoundedMap<V> {
             .is_some()
     }
 
-    /// Removes `key` from the old generation, with its boxed key for reuse.
+    /// Removes `key` from the old generation, with its stored key for reuse.
     fn take_old(&mut self, hash: u64, key: &str) -> Option<(Key, V)> {
         match self.old.raw_entry_mut().from_key_hashed_nocheck(hash, key) {
             RawEntryMut::Occupied(entry) => Some(entry.remove_entry()),
