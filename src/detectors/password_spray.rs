@@ -218,7 +218,7 @@ impl IpWindow {
                 |tally| tally.user == attempt.user,
                 |tally| hasher.hash_one(&*tally.user),
             )
-            // Boxing the user again only for a user new to the window.
+            // A copy of the user only for a user new to the window (inline when short).
             .or_insert_with(|| Tally {
                 user: attempt.user.clone(),
                 failed: 0,
