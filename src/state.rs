@@ -48,6 +48,39 @@ pub fn unseeded() -> RandomState {
 /// without reaching into another cache line, and a short key costs no allocation.
 type Key = CompactString;
 
+/// Matches a stored key against `key` (see [`same`]).
+fn is(key: &str) -> impl Fn(&Key) -> bool + '_ {
+    move |stored| same(stored, key)
+}
+
+/// Removes `key` (with `hash`) from `map`, with its stored key for reuse.
+fn take<V>(map: &mut HashMap<Key, V, RandomState>, hash: u64, key: &str) -> Option<(Key, V)> {
+    match map.raw_entry_mut().from_hash(hash, is(key)) {
+        RawEntryMut::Occupied(entry) => Some(entry.remove_entry()),
+        RawEntryMut::Vacant(_) => None,
+    }
+}
+
+/// Whether two keys are the same bytes, compared eight at a time, inline. (`==` on strings calls
+/// `memcmp`, which in WebAssembly is a loop over single bytes; keys are 7 to 40 bytes.)
+pub fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let word = |chunk: &[u8; 8]| u64::from_ne_bytes(*chunk);
+    // The last word overlaps the whole ones when the length is not a multiple of eight.
+    a.as_chunks::<8>()
+        .0
+        .iter()
+        .zip(b.as_chunks::<8>().0)
+        .all(|(x, y)| word(x) == word(y))
+        && a.last_chunk::<8>().map(word) == b.last_chunk::<8>().map(word)
+}
+
 /// A string-keyed map holding at most `cap` entries.
 #[derive(Debug, Clone)]
 pub struct BoundedMap<V> {
@@ -76,18 +109,7 @@ impl<V: Expiring> BoundedMap<V> {
     }
 
     fn in_young(&self, hash: u64, key: &str) -> bool {
-        self.young
-            .raw_entry()
-            .from_key_hashed_nocheck(hash, key)
-            .is_some()
-    }
-
-    /// Removes `key` from the old generation, with its stored key for reuse.
-    fn take_old(&mut self, hash: u64, key: &str) -> Option<(Key, V)> {
-        match self.old.raw_entry_mut().from_key_hashed_nocheck(hash, key) {
-            RawEntryMut::Occupied(entry) => Some(entry.remove_entry()),
-            RawEntryMut::Vacant(_) => None,
-        }
+        self.young.raw_entry().from_hash(hash, is(key)).is_some()
     }
 
     /// The entry for `key`, if present.
@@ -95,27 +117,19 @@ impl<V: Expiring> BoundedMap<V> {
         let hash = self.hash(key);
         self.young
             .raw_entry()
-            .from_key_hashed_nocheck(hash, key)
-            .or_else(|| self.old.raw_entry().from_key_hashed_nocheck(hash, key))
+            .from_hash(hash, is(key))
+            .or_else(|| self.old.raw_entry().from_hash(hash, is(key)))
             .map(|(_, value)| value)
     }
 
     /// The entry for `key`, moved to the young generation, if present.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
         let hash = self.hash(key);
-        let moved = if self.in_young(hash, key) {
-            None
-        } else {
-            Some(self.take_old(hash, key)?)
-        };
-        match self
-            .young
-            .raw_entry_mut()
-            .from_key_hashed_nocheck(hash, key)
-        {
+        let BoundedMap { young, old, .. } = self;
+        match young.raw_entry_mut().from_hash(hash, is(key)) {
             RawEntryMut::Occupied(entry) => Some(entry.into_mut()),
             RawEntryMut::Vacant(entry) => {
-                let (key, value) = moved?;
+                let (key, value) = take(old, hash, key)?;
                 Some(entry.insert_hashed_nocheck(hash, key, value).1)
             }
         }
@@ -130,22 +144,19 @@ impl<V: Expiring> BoundedMap<V> {
         make: impl FnOnce() -> V,
     ) -> &mut V {
         let hash = self.hash(key);
-        let in_young = self.in_young(hash, key);
+        // A key found in the young generation costs one probe; a new one, a probe of each.
         let mut moved = None;
-        if !in_young {
-            moved = self.take_old(hash, key);
-            if self.young.len() >= self.cap / 2 {
-                self.rotate(live_since);
-            }
+        if self.young.len() >= self.cap / 2 && !self.in_young(hash, key) {
+            moved = take(&mut self.old, hash, key);
+            self.rotate(live_since);
         }
-        match self
-            .young
-            .raw_entry_mut()
-            .from_key_hashed_nocheck(hash, key)
-        {
+        let BoundedMap { young, old, .. } = self;
+        match young.raw_entry_mut().from_hash(hash, is(key)) {
             RawEntryMut::Occupied(entry) => entry.into_mut(),
             RawEntryMut::Vacant(entry) => {
-                let (key, value) = moved.unwrap_or_else(|| (Key::from(key), make()));
+                let (key, value) = moved
+                    .or_else(|| take(old, hash, key))
+                    .unwrap_or_else(|| (Key::from(key), make()));
                 entry.insert_hashed_nocheck(hash, key, value).1
             }
         }
@@ -153,7 +164,10 @@ impl<V: Expiring> BoundedMap<V> {
 
     /// Removes `key`.
     pub fn remove(&mut self, key: &str) -> Option<V> {
-        self.young.remove(key).or_else(|| self.old.remove(key))
+        let hash = self.hash(key);
+        take(&mut self.young, hash, key)
+            .or_else(|| take(&mut self.old, hash, key))
+            .map(|(_, value)| value)
     }
 
     /// Drops every entry last seen before `live_since` (not counted as evictions).
@@ -340,6 +354,26 @@ impl DistinctWindow {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        // Keys that differ in one byte anywhere (in a whole word, in the overlapping last word,
+        // or in a short key) and keys of other lengths.
+        #[test]
+        fn same_is_string_equality(key in "[a-c]{0,40}", at in any::<prop::sample::Index>(), other in "[a-c]{0,40}") {
+            prop_assert!(super::same(&key, &key));
+            prop_assert_eq!(super::same(&key, &other), key == other);
+            if !key.is_empty() {
+                let mut changed = key.clone().into_bytes();
+                let at = at.index(changed.len());
+                changed[at] = b'z';
+                let changed = String::from_utf8(changed).unwrap();
+                prop_assert!(!super::same(&key, &changed));
+                prop_assert!(!super::same(&changed, &key));
+            }
+        }
+    }
+
     #[test]
     fn distinct_window_slides_and_caps() {
         let mut window = DistinctWindow::default();

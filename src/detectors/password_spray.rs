@@ -35,7 +35,7 @@ use crate::attack::PASSWORD_SPRAYING;
 use crate::config::{positive, Duration};
 use crate::event::{Event, SignIn};
 use crate::finding::{stable_uid, Activity, Finding, Observable, ObservableKind, Severity};
-use crate::state::{BoundedMap, Expiring};
+use crate::state::{same, BoundedMap, Expiring};
 use crate::time::{self, Timestamp, MINUTE};
 use crate::Error;
 
@@ -175,7 +175,7 @@ impl IpWindow {
         let hash = hasher.hash_one(&*attempt.user);
         let Ok(mut entry) = self
             .users
-            .find_entry(hash, |tally| tally.user == attempt.user)
+            .find_entry(hash, |tally| same(&tally.user, &attempt.user))
         else {
             return;
         };
@@ -215,7 +215,7 @@ impl IpWindow {
             .users
             .entry(
                 hash,
-                |tally| tally.user == attempt.user,
+                |tally| same(&tally.user, &attempt.user),
                 |tally| hasher.hash_one(&*tally.user),
             )
             // A copy of the user only for a user new to the window (inline when short).
