@@ -153,6 +153,31 @@ struct SavedEngine {
     detectors: BTreeMap<String, serde_json::Value>,
 }
 
+/// Frames and normalizes `bytes`, calling `take` with every record in order and the line it
+/// starts on (a line that could not be framed is a rejected record).
+fn for_each_record(bytes: &[u8], take: &mut dyn FnMut(u32, Normalized)) {
+    input::frame(bytes, &mut |framed| match framed {
+        Framed::Record { line, text } => {
+            normalize::normalize(text, &mut |normalized| take(line, normalized));
+        }
+        Framed::Rejected { line, rejection } => take(line, Normalized::Rejected(rejection)),
+    });
+}
+
+/// A batch read into events, not yet given to an engine: the first half of [`Engine::push`]
+/// (framing, parsing, normalizing), which needs no engine, so a host can do it on another
+/// thread while the engine works on the batch before (the native command line does).
+pub struct Prepared {
+    records: Vec<(u32, Normalized)>,
+}
+
+/// Reads a batch for [`Engine::push_prepared`].
+pub fn prepare(bytes: &[u8]) -> Prepared {
+    let mut records = Vec::new();
+    for_each_record(bytes, &mut |line, record| records.push((line, record)));
+    Prepared { records }
+}
+
 /// The detection engine. Pure: no I/O, no clock, no randomness.
 pub struct Engine {
     config: Config,
@@ -202,36 +227,35 @@ impl Engine {
     pub fn push(&mut self, bytes: &[u8]) -> Pushed {
         let mut pushed = Pushed::default();
         let mut context = Context::new(self.watermark.unwrap_or(Timestamp::MIN));
-        input::frame(bytes, &mut |framed| match framed {
-            Framed::Record { line, text } => {
-                normalize::normalize(text, &mut |normalized| {
-                    self.stats.records += 1;
-                    match normalized {
-                        Normalized::Event(event) => {
-                            pushed.accepted += 1;
-                            self.accept(event, &mut context);
-                        }
-                        Normalized::Ignored(_) => {
-                            pushed.ignored += 1;
-                            self.stats.ignored += 1;
-                        }
-                        Normalized::Rejected(rejection) => {
-                            *self
-                                .stats
-                                .rejected
-                                .entry(rejection.kind.name().to_owned())
-                                .or_insert(0) += 1;
-                            pushed.rejected.push(Rejected {
-                                line,
-                                kind: rejection.kind,
-                                reason: rejection.reason,
-                            });
-                        }
-                    }
-                });
+        for_each_record(bytes, &mut |line, record| {
+            self.take(line, record, &mut pushed, &mut context);
+        });
+        self.finish_push(pushed, context)
+    }
+
+    /// Processes a batch that [`prepare`] read: the same as [`Engine::push`] on its bytes.
+    pub fn push_prepared(&mut self, prepared: Prepared) -> Pushed {
+        let mut pushed = Pushed::default();
+        let mut context = Context::new(self.watermark.unwrap_or(Timestamp::MIN));
+        for (line, record) in prepared.records {
+            self.take(line, record, &mut pushed, &mut context);
+        }
+        self.finish_push(pushed, context)
+    }
+
+    /// Counts one record of a batch (starting on `line`) and takes in its event, if it has one.
+    fn take(&mut self, line: u32, record: Normalized, pushed: &mut Pushed, context: &mut Context) {
+        self.stats.records += 1;
+        match record {
+            Normalized::Event(event) => {
+                pushed.accepted += 1;
+                self.accept(event, context);
             }
-            Framed::Rejected { line, rejection } => {
-                self.stats.records += 1;
+            Normalized::Ignored(_) => {
+                pushed.ignored += 1;
+                self.stats.ignored += 1;
+            }
+            Normalized::Rejected(rejection) => {
                 *self
                     .stats
                     .rejected
@@ -243,7 +267,10 @@ impl Engine {
                     reason: rejection.reason,
                 });
             }
-        });
+        }
+    }
+
+    fn finish_push(&mut self, mut pushed: Pushed, context: Context) -> Pushed {
         self.stats.accepted += u64::from(pushed.accepted);
         pushed.findings = self.finish(context);
         pushed

@@ -45,6 +45,6 @@ mod component;
 pub mod fluent_bit;
 
 pub use config::Config;
-pub use engine::{Engine, Pushed, Rejected, Stats};
+pub use engine::{prepare, Engine, Prepared, Pushed, Rejected, Stats};
 pub use error::Error;
 pub use finding::{Finding, Severity};

@@ -52,6 +52,48 @@ fn batching_does_not_change_findings() {
     }
 }
 
+/// Every input the tests carry, good and bad, in batches of 100 lines.
+fn all_test_inputs() -> Vec<Vec<u8>> {
+    let files: [&[u8]; 5] = [
+        include_bytes!("../data/demo-tenant.ndjson"),
+        include_bytes!("../data/midnight-blizzard.ndjson"),
+        include_bytes!("../data/app-abuse.ndjson"),
+        include_bytes!("../data/hostile.ndjson"),
+        include_bytes!("../data/samples/panther-rule-tests.jsonl"),
+    ];
+    let lines: Vec<&[u8]> = files
+        .iter()
+        .flat_map(|file| file.split(|b| *b == b'\n'))
+        .collect();
+    lines.chunks(100).map(|chunk| chunk.join(&b'\n')).collect()
+}
+
+#[test]
+fn a_prepared_batch_is_processed_as_the_same_bytes_pushed() {
+    let config = r#"{"seed": 42}"#;
+    let (mut pushing, mut preparing) = (
+        Engine::from_json(config).unwrap(),
+        Engine::from_json(config).unwrap(),
+    );
+    let mut rejections = 0;
+    for batch in all_test_inputs() {
+        let pushed = pushing.push(&batch);
+        let prepared = preparing.push_prepared(snowyowl::prepare(&batch));
+        rejections += pushed.rejected.len();
+        let json = |findings: &[Finding]| findings.iter().map(Finding::to_json).collect::<Vec<_>>();
+        assert_eq!(json(&prepared.findings), json(&pushed.findings));
+        assert_eq!(prepared.rejected, pushed.rejected);
+        assert_eq!(
+            (prepared.accepted, prepared.ignored),
+            (pushed.accepted, pushed.ignored)
+        );
+    }
+    assert!(rejections > 0, "the hostile lines are rejected");
+    let json = |findings: Vec<Finding>| findings.iter().map(Finding::to_json).collect::<Vec<_>>();
+    assert_eq!(json(preparing.flush()), json(pushing.flush()));
+    assert_eq!(preparing.stats_json(), pushing.stats_json());
+}
+
 fn time_of(line: &str) -> i64 {
     let mut time = 0;
     normalize(line, &mut |normalized| {

@@ -63,6 +63,18 @@ pub struct HostPushed {
 pub trait Backend {
     /// Processes a batch.
     fn push(&mut self, events: &[u8]) -> Result<HostPushed>;
+    /// Whether batches may be read into events ahead, off the engine's thread
+    /// ([`snowyowl::prepare`]), for [`Backend::push_prepared`]: only an engine in this process
+    /// can take them.
+    fn reads_ahead(&self) -> bool {
+        false
+    }
+    /// Processes a batch already read into `prepared` (from `events`). Without
+    /// [`Backend::reads_ahead`], the bytes are pushed again instead.
+    fn push_prepared(&mut self, events: &[u8], prepared: snowyowl::Prepared) -> Result<HostPushed> {
+        drop(prepared);
+        self.push(events)
+    }
     /// Moves the watermark.
     fn advance(&mut self, watermark_ms: i64) -> Result<Vec<HostFinding>>;
     /// End of input.
@@ -297,23 +309,34 @@ fn native_findings(findings: Vec<snowyowl::Finding>) -> Vec<HostFinding> {
         .collect()
 }
 
+fn native_pushed(pushed: snowyowl::Pushed) -> HostPushed {
+    HostPushed {
+        findings: native_findings(pushed.findings),
+        rejected: pushed
+            .rejected
+            .into_iter()
+            .map(|r| HostRejected {
+                line: r.line,
+                kind: r.kind.name(),
+                reason: r.reason,
+            })
+            .collect(),
+        accepted: pushed.accepted,
+        ignored: pushed.ignored,
+    }
+}
+
 impl Backend for NativeBackend {
     fn push(&mut self, events: &[u8]) -> Result<HostPushed> {
-        let pushed = self.0.push(events);
-        Ok(HostPushed {
-            findings: native_findings(pushed.findings),
-            rejected: pushed
-                .rejected
-                .into_iter()
-                .map(|r| HostRejected {
-                    line: r.line,
-                    kind: r.kind.name(),
-                    reason: r.reason,
-                })
-                .collect(),
-            accepted: pushed.accepted,
-            ignored: pushed.ignored,
-        })
+        Ok(native_pushed(self.0.push(events)))
+    }
+
+    fn reads_ahead(&self) -> bool {
+        true
+    }
+
+    fn push_prepared(&mut self, _: &[u8], prepared: snowyowl::Prepared) -> Result<HostPushed> {
+        Ok(native_pushed(self.0.push_prepared(prepared)))
     }
 
     fn advance(&mut self, watermark_ms: i64) -> Result<Vec<HostFinding>> {

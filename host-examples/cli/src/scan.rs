@@ -221,7 +221,8 @@ pub fn scan(
             }
             _ => ProgressBar::hidden(),
         };
-        let mut push = |batch: Batch| -> Result<()> {
+        let prepare = backend.reads_ahead();
+        let mut push = |batch: Batch, prepared: Option<snowyowl::Prepared>| -> Result<()> {
             for (line, reason) in &batch.host_rejected {
                 *summary.rejected.entry("malformed".to_owned()).or_insert(0) += 1;
                 summary
@@ -229,7 +230,10 @@ pub fn scan(
                     .push(format!("{name}:{line}: malformed: {reason}"));
             }
             if !batch.bytes.is_empty() {
-                let pushed = backend.push(&batch.bytes)?;
+                let pushed = match prepared {
+                    Some(prepared) => backend.push_prepared(&batch.bytes, prepared)?,
+                    None => backend.push(&batch.bytes)?,
+                };
                 summary.accepted += u64::from(pushed.accepted);
                 summary.ignored += u64::from(pushed.ignored);
                 for rejected in &pushed.rejected {
@@ -249,7 +253,7 @@ pub fn scan(
             progress.set_position(batch.consumed);
             Ok(())
         };
-        read_ahead(reader, &name, options, &mut push)?;
+        read_ahead(reader, &name, options, prepare, &mut push)?;
         progress.finish_and_clear();
     }
     if options.flush_at_end {
@@ -262,26 +266,31 @@ pub fn scan(
 }
 
 /// Reads `reader` into batches on a thread of its own, handing each to `push` on this one: the
-/// next batch is read and framed while the engine works on the current one. At most one batch
-/// waits between them. An error on either side stops both; the engine's is reported first.
+/// next batch is read and framed (and with `prepare`, read into events too) while the engine
+/// works on the current one. At most one batch waits between them. An error on either side stops
+/// both; the engine's is reported first.
 fn read_ahead(
     mut reader: Box<dyn BufRead + Send>,
     name: &str,
     options: &ScanOptions,
-    push: &mut dyn FnMut(Batch) -> Result<()>,
+    prepare: bool,
+    push: &mut dyn FnMut(Batch, Option<snowyowl::Prepared>) -> Result<()>,
 ) -> Result<()> {
     let (format, batch_size) = (options.format, options.batch_size);
     std::thread::scope(|scope| {
-        let (sender, batches) = mpsc::sync_channel::<Batch>(1);
+        let (sender, batches) = mpsc::sync_channel(1);
         let reading = scope.spawn(move || {
             read_batches(&mut *reader, name, format, batch_size, &mut |batch| {
+                let prepared = prepare.then(|| snowyowl::prepare(&batch.bytes));
                 // A closed channel means the engine side failed; its error is the one reported.
                 sender
-                    .send(batch)
+                    .send((batch, prepared))
                     .map_err(|_| anyhow!("stopped reading {name}"))
             })
         });
-        let pushed = batches.iter().try_for_each(&mut *push);
+        let pushed = batches
+            .iter()
+            .try_for_each(|(batch, prepared)| push(batch, prepared));
         drop(batches);
         let read = reading
             .join()

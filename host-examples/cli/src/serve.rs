@@ -81,6 +81,9 @@ enum Message {
         first_line: u64,
         lines: u64,
         bytes: Vec<u8>,
+        /// The lines already read into events, for an engine that takes them
+        /// ([`Backend::reads_ahead`]).
+        prepared: Option<snowyowl::Prepared>,
     },
     /// A client connected; findings for it go to `reply`.
     Connected {
@@ -98,13 +101,15 @@ enum Message {
     Closed { client: u64 },
 }
 
-/// Reads one client: hands complete lines to the engine thread, blocking when its queue is full.
+/// Reads one client: hands complete lines to the engine thread (with `prepare`, read into events
+/// too), blocking when its queue is full.
 fn read_client(
     client: u64,
     mut stream: TcpStream,
     queue: SyncSender<Message>,
     shutdown: Arc<AtomicBool>,
     max_line_bytes: usize,
+    prepare: bool,
 ) {
     let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
     let mut pending: Vec<u8> = Vec::new();
@@ -141,11 +146,13 @@ fn read_client(
             let rest = pending.split_off(last + 1);
             let bytes = std::mem::replace(&mut pending, rest);
             let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+            let prepared = prepare.then(|| snowyowl::prepare(&bytes));
             let message = Message::Lines {
                 client,
                 first_line: next_line,
                 lines,
                 bytes,
+                prepared,
             };
             next_line += lines;
             if queue.send(message).is_err() {
@@ -169,11 +176,13 @@ fn read_client(
     // The last line, if the client left without ending it: the engine says what it is (a cut
     // record is reported as malformed; a complete one is read).
     if !pending.is_empty() && !skipping {
+        let prepared = prepare.then(|| snowyowl::prepare(&pending));
         let _ = queue.send(Message::Lines {
             client,
             first_line: next_line,
             lines: 1,
             bytes: pending,
+            prepared,
         });
     }
     let _ = queue.send(Message::Closed { client });
@@ -185,6 +194,7 @@ fn accept(
     queue: SyncSender<Message>,
     shutdown: Arc<AtomicBool>,
     options: ServeOptions,
+    prepare: bool,
 ) -> Result<()> {
     listener
         .set_nonblocking(true)
@@ -220,7 +230,7 @@ fn accept(
                 let shutdown = Arc::clone(&shutdown);
                 let max_line = options.max_line_bytes;
                 readers.push(thread::spawn(move || {
-                    read_client(client, stream, queue, shutdown, max_line)
+                    read_client(client, stream, queue, shutdown, max_line, prepare)
                 }));
             }
             Err(error) if error.kind() == ErrorKind::WouldBlock => {
@@ -327,7 +337,8 @@ pub fn serve(
     let acceptor = {
         let shutdown = Arc::clone(&shutdown);
         let options = options.clone();
-        thread::spawn(move || accept(listener, queue, shutdown, options))
+        let prepare = backend.reads_ahead();
+        thread::spawn(move || accept(listener, queue, shutdown, options, prepare))
     };
     let mut served = Served::default();
     let mut sink = Sink {
@@ -361,9 +372,13 @@ pub fn serve(
                 first_line,
                 lines,
                 bytes,
+                prepared,
             } => {
                 served.lines += lines;
-                let pushed = backend.push(&bytes)?;
+                let pushed = match prepared {
+                    Some(prepared) => backend.push_prepared(&bytes, prepared)?,
+                    None => backend.push(&bytes)?,
+                };
                 served.accepted += u64::from(pushed.accepted);
                 served.rejected += pushed.rejected.len() as u64;
                 let state = clients.get_mut(&client);

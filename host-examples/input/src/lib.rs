@@ -160,9 +160,12 @@ fn read_ndjson(
         }
         if records >= batch_size || batch.bytes.len() >= MAX_BATCH_BYTES {
             batch.consumed = consumed;
+            // The next batch is likely the size of this one: allocated once, not grown by copies.
+            let size = batch.bytes.len().saturating_add(batch.bytes.len() / 4);
             let full = std::mem::replace(
                 &mut batch,
                 Batch {
+                    bytes: Vec::with_capacity(size.min(MAX_BATCH_BYTES + (64 << 10))),
                     first_line: next_line,
                     ..Batch::default()
                 },
