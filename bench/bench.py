@@ -29,14 +29,15 @@ def run_json(cmd, **kwargs):
 
 
 def timed_child(cmd, stdout=subprocess.DEVNULL):
-    """Wall seconds and peak RSS (bytes) of one child process."""
+    """Wall seconds, peak RSS (bytes) and CPU seconds (user and system, every thread) of one
+    child process."""
     start = time.perf_counter()
     child = subprocess.Popen(cmd, cwd=ROOT, stdout=stdout, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
     if status != 0:
         raise RuntimeError(f"{cmd[0]} failed with status {status}")
-    return seconds, usage.ru_maxrss * 1024
+    return seconds, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
 def generate(scenario, events, users, path, truth=None):
@@ -157,8 +158,8 @@ def main():
         results["node"] = {"error": "node or host-examples/node/dist missing (make node)"}
 
     def cli(engine):
-        seconds, rss = timed_child([CLI, "scan", "--quiet", "--engine", engine, main_file])
-        return {"seconds": seconds, "peak_rss": rss}
+        seconds, rss, cpu = timed_child([CLI, "scan", "--quiet", "--engine", engine, main_file])
+        return {"seconds": seconds, "peak_rss": rss, "cpu_seconds": cpu}
 
     step("cli_component", lambda: best_of(WHOLE_RUNS, lambda: cli("component")))
     step("cli_native", lambda: best_of(WHOLE_RUNS, lambda: cli("native")))
@@ -175,13 +176,13 @@ def main():
     # Peers.
     if shutil.which("rsigma"):
         def rsigma():
-            seconds, rss = timed_child(
+            seconds, rss, cpu = timed_child(
                 ["rsigma", "engine", "eval", "-r", "bench/peers/spray.sigma.yml", "-e", f"@{main_file}",
                  "--timestamp-field", "properties.createdDateTime"],
                 stdout=open(out / "rsigma.out", "w"),
             )
             alerts = sum(1 for _ in open(out / "rsigma.out"))
-            return {"seconds": seconds, "peak_rss": rss, "output_lines": alerts}
+            return {"seconds": seconds, "peak_rss": rss, "cpu_seconds": cpu, "output_lines": alerts}
         step("rsigma", lambda: best_of(WHOLE_RUNS, rsigma))
     else:
         results["rsigma"] = {"error": "rsigma not installed (cargo install rsigma --version 0.23.0 --locked)"}
@@ -264,26 +265,29 @@ def render(r):
     if "seconds" in fb:
         row("Fluent Bit ABI (wasmtime stand-in), per record", "fluent_bit", [("native", "native")],
             f"{fb['seconds'] / fb['events'] * 1e6:.1f} µs per record over {fb['events']:,} records")
-    lines += ["", "| whole run | wall s | peak RSS MiB |", "|---|---:|---:|"]
+    lines += ["", "| whole run | wall s | CPU s | peak RSS MiB |", "|---|---:|---:|---:|"]
     for name, key in [("snowyowl scan (component, CLI)", "cli_component"), ("snowyowl scan --engine native", "cli_native"),
                       ("RSigma 0.23 (2 correlation rules)", "rsigma")]:
         result = r.get(key, {})
         if "seconds" in result:
-            lines.append(f"| {name} | {result['seconds']:.1f} | {result['peak_rss'] / 2**20:,.0f} |")
+            lines.append(f"| {name} | {result['seconds']:.1f} | {result['cpu_seconds']:.1f} | {result['peak_rss'] / 2**20:,.0f} |")
         else:
-            lines.append(f"| {name} | – | {result.get('error', 'not run')} |")
+            lines.append(f"| {name} | – | – | {result.get('error', 'not run')} |")
     for name, key in [("DuckDB (all threads), query", "duckdb"), ("DuckDB (1 thread), query", "duckdb_1_thread")]:
         result = r.get(key, {})
         if "seconds" in result:
-            lines.append(f"| {name} | {result['seconds']:.1f} | – |")
+            lines.append(f"| {name} | {result['seconds']:.1f} | – | – |")
         else:
-            lines.append(f"| {name} | – | {result.get('error', 'not run')} |")
+            lines.append(f"| {name} | – | – | {result.get('error', 'not run')} |")
     cli_native = r.get("cli_native", {}).get("seconds")
     if cli_native:
         for name, key, field in [("RSigma", "rsigma", "seconds"), ("DuckDB (all threads)", "duckdb", "wall_seconds"), ("DuckDB (1 thread)", "duckdb_1_thread", "wall_seconds")]:
             peer = r.get(key, {}).get(field)
             if peer:
                 lines.append(f"\n{name} / snowyowl native (whole runs): {peer / cli_native:.2f}×")
+        rsigma_cpu, native_cpu = r.get("rsigma", {}).get("cpu_seconds"), r.get("cli_native", {}).get("cpu_seconds")
+        if rsigma_cpu and native_cpu:
+            lines.append(f"\nRSigma / snowyowl native in CPU time (every thread): {rsigma_cpu / native_cpu:.2f}×")
     lines += ["", "| state | tracked keys | state bytes | bytes per key |", "|---|---:|---:|---:|"]
     for name, key in [("tenant, realistic", "native"), ("every sign-in from a new IP", "state_distinct_ips"),
                       ("every sign-in by a new user", "state_distinct_users")]:
