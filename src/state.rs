@@ -144,7 +144,8 @@ impl<V: Expiring> BoundedMap<V> {
         make: impl FnOnce() -> V,
     ) -> &mut V {
         let hash = self.hash(key);
-        // A key found in the young generation costs one probe; a new one, a probe of each.
+        // A key found in the young generation costs one probe (two once the young generation is
+        // full: then a new key rotates the generations first); a new key, a probe of each.
         let mut moved = None;
         if self.young.len() >= self.cap / 2 && !self.in_young(hash, key) {
             moved = take(&mut self.old, hash, key);
