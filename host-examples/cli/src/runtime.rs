@@ -64,14 +64,19 @@ pub trait Backend {
     /// Processes a batch.
     fn push(&mut self, events: &[u8]) -> Result<HostPushed>;
     /// Whether batches may be read into events ahead, off the engine's thread
-    /// ([`snowyowl::prepare`]), for [`Backend::push_prepared`]: only an engine in this process
+    /// ([`snowyowl::prepare`]), for [`Backend::push_batch`]: only an engine in this process
     /// can take them.
     fn reads_ahead(&self) -> bool {
         false
     }
-    /// Processes a batch already read into `prepared` (from `events`). Without
-    /// [`Backend::reads_ahead`], the bytes are pushed again instead.
-    fn push_prepared(&mut self, events: &[u8], prepared: snowyowl::Prepared) -> Result<HostPushed> {
+    /// Processes a batch, from the events read ahead from it when there are some (only with
+    /// [`Backend::reads_ahead`]; a backend without pushes the bytes and drops them), else from
+    /// its bytes.
+    fn push_batch(
+        &mut self,
+        events: &[u8],
+        prepared: Option<snowyowl::Prepared>,
+    ) -> Result<HostPushed> {
         drop(prepared);
         self.push(events)
     }
@@ -335,8 +340,15 @@ impl Backend for NativeBackend {
         true
     }
 
-    fn push_prepared(&mut self, _: &[u8], prepared: snowyowl::Prepared) -> Result<HostPushed> {
-        Ok(native_pushed(self.0.push_prepared(prepared)))
+    fn push_batch(
+        &mut self,
+        events: &[u8],
+        prepared: Option<snowyowl::Prepared>,
+    ) -> Result<HostPushed> {
+        Ok(native_pushed(match prepared {
+            Some(prepared) => self.0.push_prepared(prepared),
+            None => self.0.push(events),
+        }))
     }
 
     fn advance(&mut self, watermark_ms: i64) -> Result<Vec<HostFinding>> {

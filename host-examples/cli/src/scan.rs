@@ -230,10 +230,7 @@ pub fn scan(
                     .push(format!("{name}:{line}: malformed: {reason}"));
             }
             if !batch.bytes.is_empty() {
-                let pushed = match prepared {
-                    Some(prepared) => backend.push_prepared(&batch.bytes, prepared)?,
-                    None => backend.push(&batch.bytes)?,
-                };
+                let pushed = backend.push_batch(&batch.bytes, prepared)?;
                 summary.accepted += u64::from(pushed.accepted);
                 summary.ignored += u64::from(pushed.ignored);
                 for rejected in &pushed.rejected {

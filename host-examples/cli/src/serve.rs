@@ -375,10 +375,7 @@ pub fn serve(
                 prepared,
             } => {
                 served.lines += lines;
-                let pushed = match prepared {
-                    Some(prepared) => backend.push_prepared(&bytes, prepared)?,
-                    None => backend.push(&bytes)?,
-                };
+                let pushed = backend.push_batch(&bytes, prepared)?;
                 served.accepted += u64::from(pushed.accepted);
                 served.rejected += pushed.rejected.len() as u64;
                 let state = clients.get_mut(&client);

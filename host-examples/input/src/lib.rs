@@ -165,7 +165,7 @@ fn read_ndjson(
             let full = std::mem::replace(
                 &mut batch,
                 Batch {
-                    bytes: Vec::with_capacity(size.min(MAX_BATCH_BYTES + (64 << 10))),
+                    bytes: Vec::with_capacity(size.min(MAX_BATCH_BYTES)),
                     first_line: next_line,
                     ..Batch::default()
                 },
