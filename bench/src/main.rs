@@ -17,6 +17,7 @@
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::borrow::Cow;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -327,16 +328,39 @@ fn weigh(text: &[u8]) -> Result<serde_json::Value> {
     )
 }
 
-fn main() -> Result<()> {
+const USAGE: &str = "usage: snowyowl-bench ignored-any|typed|normalize|native|component|fluent-bit[,…] FILE [--records N] [--findings OUT]";
+
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
+        // The module's documentation above, then the usage.
+        for line in include_str!("main.rs")
+            .lines()
+            .map_while(|line| line.strip_prefix("//!"))
+        {
+            println!("{}", line.strip_prefix(' ').unwrap_or(line));
+        }
+        println!("\n{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    match measure(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("snowyowl-bench: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn measure(args: &[String]) -> Result<()> {
     let (modes, path) = match (args.first(), args.get(1)) {
         (Some(modes), Some(path)) => (modes.split(',').collect::<Vec<_>>(), path.as_str()),
-        _ => bail!("usage: snowyowl-bench ignored-any|typed|normalize|native|component|fluent-bit[,…] FILE [--records N] [--findings OUT]"),
+        _ => bail!("{USAGE}"),
     };
     let text = std::fs::read(path).with_context(|| format!("reading {path}"))?;
     let mut runs = modes
         .iter()
-        .map(|mode| run(mode, &text, &args))
+        .map(|mode| run(mode, &text, args))
         .collect::<Result<Vec<_>>>()?;
     let mut best: Vec<Option<(f64, serde_json::Value)>> = vec![None; runs.len()];
     for _ in 0..RUNS {
