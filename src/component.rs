@@ -1,7 +1,8 @@
 //! The WIT glue: exports [`crate::Engine`] as the `snowyowl:detect/engine` resource.
 //!
 //! Thin by design: it converts types and nothing else. Built only with the `component` feature,
-//! for `wasm32-unknown-unknown`, then wrapped by `wasm-tools component new`.
+//! for `wasm32-unknown-unknown`, then wrapped into the component by `tools/wasm` (the
+//! `wit-component` crate, as `wasm-tools component new`).
 
 #![allow(missing_docs, unsafe_code)]
 
