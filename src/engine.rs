@@ -342,7 +342,9 @@ impl Engine {
         let mut fresh = false;
         // An event older than the horizon (very late) is remembered as if it were at its edge.
         let remembered = time.max(live_since);
-        let seen = self.dedup.get_or_insert_with(event.id(), live_since, || {
+        let mut buffer = [0; state::SHORT_ID_LEN];
+        let id = state::short_id(event.id(), &mut buffer);
+        let seen = self.dedup.get_or_insert_with(&id, live_since, || {
             fresh = true;
             remembered
         });
@@ -571,7 +573,7 @@ impl Engine {
         let saved = serde_json::json!({
             "crate_version": env!("CARGO_PKG_VERSION"),
             "buffer": buffer,
-            "dedup": self.dedup,
+            "dedup": self.dedup.saved(state::full_id),
             "max_time": self.max_time,
             "watermark": self.watermark,
             "last_sweep": self.last_sweep,
@@ -632,7 +634,12 @@ impl Engine {
         }
         engine.buffer = saved.buffer.into_iter().map(Reverse).collect();
         engine.dedup = saved.dedup;
-        engine.dedup.reseed(&hasher);
+        engine.dedup.reseed_rekeyed(&hasher, |id| {
+            match state::short_id(id, &mut [0; state::SHORT_ID_LEN]) {
+                short if *short != *id => Some(short.into_owned()),
+                _ => None,
+            }
+        });
         engine.max_time = saved.max_time;
         engine.watermark = saved.watermark;
         engine.last_sweep = saved.last_sweep;

@@ -7,6 +7,8 @@
 //! pushes out only keys that went quiet. Every dropped key still inside its detector's horizon is
 //! counted as an eviction, which `stats` reports.
 
+use std::borrow::Cow;
+
 use ahash::RandomState;
 use compact_str::CompactString;
 use hashbrown::hash_map::RawEntryMut;
@@ -79,6 +81,99 @@ pub fn same(a: &str, b: &str) -> bool {
         .zip(b.as_chunks::<8>().0)
         .all(|(x, y)| word(x) == word(y))
         && a.last_chunk::<8>().map(word) == b.last_chunk::<8>().map(word)
+}
+
+/// The first byte of a GUID's short form ([`short_id`]).
+const SHORT: u8 = 1;
+/// The first byte of an id kept with it in front, because the id itself starts with [`SHORT`]
+/// or with this: so no kept form is another id's.
+const ESCAPED: u8 = 2;
+
+/// A short form's length: [`SHORT`] and the GUID's 128 bits, seven to a byte.
+pub const SHORT_ID_LEN: usize = 20;
+
+/// An event id as the duplicate table keeps it: a GUID in its canonical lowercase form (36
+/// bytes: sign-ins, unified audit records) in 20, which fit inside a table entry (no allocation
+/// per event, no second cache line to compare); any other id as it is. `buffer` holds the short
+/// form. [`full_id`] gives the id back.
+pub fn short_id<'a>(id: &'a str, buffer: &'a mut [u8; SHORT_ID_LEN]) -> Cow<'a, str> {
+    if let Some((high, low)) = guid(id) {
+        // Bytes 1-9: the low 63 bits of `high`; 10-18: of `low`; 19: the two top bits.
+        let (marker, rest) = buffer.split_at_mut(1);
+        marker.fill(SHORT);
+        let (high_sevens, rest) = rest.split_at_mut(9);
+        let (low_sevens, top) = rest.split_at_mut(9);
+        for (sevens, mut word) in [(high_sevens, high), (low_sevens, low)] {
+            for byte in sevens {
+                *byte = (word & 0x7f) as u8;
+                word >>= 7;
+            }
+        }
+        top.fill((high >> 63 | (low >> 63) << 1) as u8);
+        if let Ok(short) = std::str::from_utf8(buffer) {
+            return Cow::Borrowed(short);
+        }
+    }
+    match id.as_bytes().first() {
+        Some(&(SHORT | ESCAPED)) => Cow::Owned(format!("{}{id}", char::from(ESCAPED))),
+        _ => Cow::Borrowed(id),
+    }
+}
+
+/// The id whose kept form is `key` (the inverse of [`short_id`]).
+pub fn full_id(key: &str) -> Cow<'_, str> {
+    let bytes = key.as_bytes();
+    match bytes.split_first() {
+        Some((&ESCAPED, _)) => Cow::Borrowed(key.get(1..).unwrap_or_default()),
+        Some((&SHORT, rest)) if bytes.len() == SHORT_ID_LEN => {
+            let (mut high, mut low) = (0u64, 0u64);
+            for (i, &byte) in rest.iter().enumerate() {
+                let bits = u64::from(byte & 0x7f);
+                match i {
+                    0..9 => high |= bits << (7 * i),
+                    9..18 => low |= bits << (7 * (i - 9)),
+                    _ => {
+                        high |= (bits & 1) << 63;
+                        low |= (bits >> 1) << 63;
+                    }
+                }
+            }
+            Cow::Owned(format!(
+                "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                high >> 32,
+                (high >> 16) & 0xffff,
+                high & 0xffff,
+                low >> 48,
+                low & 0xffff_ffff_ffff
+            ))
+        }
+        _ => Cow::Borrowed(key),
+    }
+}
+
+/// The 128 bits of a GUID in the canonical lowercase form (`8-4-4-4-12` hex digits).
+fn guid(id: &str) -> Option<(u64, u64)> {
+    let bytes = id.as_bytes();
+    let hex = |from: usize, to: usize| {
+        bytes.get(from..to)?.iter().try_fold(0u64, |value, &byte| {
+            let nibble = match byte {
+                b'0'..=b'9' => byte - b'0',
+                b'a'..=b'f' => byte - b'a' + 10,
+                _ => return None,
+            };
+            Some(value << 4 | u64::from(nibble))
+        })
+    };
+    if bytes.len() != 36
+        || [8, 13, 18, 23]
+            .iter()
+            .any(|&at| bytes.get(at) != Some(&b'-'))
+    {
+        return None;
+    }
+    let high = hex(0, 8)? << 32 | hex(9, 13)? << 16 | hex(14, 18)?;
+    let low = hex(19, 23)? << 48 | hex(24, 36)?;
+    Some((high, low))
 }
 
 /// A string-keyed map holding at most `cap` entries.
@@ -222,12 +317,26 @@ impl<V: Expiring> BoundedMap<V> {
 
     /// Rebuilds the tables with `hasher` (after a restore: the seed is the running host's).
     pub fn reseed(&mut self, hasher: &RandomState) {
-        let mut young = HashMap::with_hasher(hasher.clone());
-        young.extend(self.young.drain());
-        let mut old = HashMap::with_hasher(hasher.clone());
-        old.extend(self.old.drain());
-        self.young = young;
-        self.old = old;
+        self.reseed_rekeyed(hasher, |_| None);
+    }
+
+    /// [`reseed`](Self::reseed), with each key replaced by what `rekey` gives for it (`None`:
+    /// unchanged).
+    pub fn reseed_rekeyed(
+        &mut self,
+        hasher: &RandomState,
+        mut rekey: impl FnMut(&str) -> Option<String>,
+    ) {
+        let mut rebuilt = |map: &mut HashMap<Key, V, RandomState>| {
+            let mut new = HashMap::with_capacity_and_hasher(map.len(), hasher.clone());
+            new.extend(
+                map.drain()
+                    .map(|(key, value)| (rekey(&key).map_or(key, Key::from), value)),
+            );
+            new
+        };
+        self.young = rebuilt(&mut self.young);
+        self.old = rebuilt(&mut self.old);
     }
 }
 
@@ -241,23 +350,29 @@ struct SavedMap<V> {
     old: Vec<(Box<str>, V)>,
 }
 
-impl<V: Serialize + Clone> Serialize for BoundedMap<V> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl<V: Serialize + Clone> BoundedMap<V> {
+    /// The snapshot form, with each key as `written` gives it.
+    pub fn saved(&self, written: impl Fn(&str) -> Cow<'_, str>) -> impl Serialize {
         let sorted = |map: &HashMap<Key, V, RandomState>| {
             let mut entries: Vec<(Box<str>, V)> = map
                 .iter()
-                .map(|(key, value)| (Box::from(key.as_str()), value.clone()))
+                .map(|(key, value)| (Box::from(written(key)), value.clone()))
                 .collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             entries
         };
-        let saved = SavedMap {
+        SavedMap {
             cap: self.cap,
             evicted: self.evicted,
             young: sorted(&self.young),
             old: sorted(&self.old),
-        };
-        saved.serialize(serializer)
+        }
+    }
+}
+
+impl<V: Serialize + Clone> Serialize for BoundedMap<V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.saved(|key| Cow::Borrowed(key)).serialize(serializer)
     }
 }
 
@@ -355,7 +470,73 @@ impl DistinctWindow {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use proptest::prelude::*;
+
+    use super::{full_id, short_id, SHORT_ID_LEN};
+
+    fn kept(id: &str) -> String {
+        short_id(id, &mut [0; SHORT_ID_LEN]).into_owned()
+    }
+
+    #[test]
+    fn a_lowercase_guid_is_kept_inline_and_given_back() {
+        for id in [
+            "4faeb6b4-f6ff-4979-82c2-a1677a80ffa6",
+            "00000000-0000-0000-0000-000000000000",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+        ] {
+            let short = kept(id);
+            assert_eq!(short.len(), SHORT_ID_LEN);
+            assert!(short.starts_with('\u{1}') && short.is_ascii(), "{short:?}");
+            assert_eq!(full_id(&short), id);
+        }
+        assert_ne!(
+            kept("4faeb6b4-f6ff-4979-82c2-a1677a80ffa6"),
+            kept("4faeb6b4-f6ff-4979-82c2-a1677a80ffa7")
+        );
+    }
+
+    #[test]
+    fn other_ids_are_kept_as_they_are() {
+        for id in [
+            "4FAEB6B4-F6FF-4979-82C2-A1677A80FFA6",
+            "4faeb6b4f6ff497982c2a1677a80ffa6",
+            "4faeb6b4-f6ff-4979-82c2-a1677a80ffa",
+            "4faeb6b4-f6ff-4979-82c2-a1677a80ffag",
+            "4faeb6b4-f6ff-4979-82c2a-1677a80ffa6",
+            "Directory_4faeb6b4_ABC",
+            "",
+        ] {
+            assert!(
+                matches!(short_id(id, &mut [0; SHORT_ID_LEN]), Cow::Borrowed(kept) if kept == id)
+            );
+            assert_eq!(full_id(id), id);
+        }
+    }
+
+    proptest! {
+        // Every id comes back from its kept form, so two ids never share one; ids that start
+        // with the short form's marker included.
+        #[test]
+        fn full_id_inverts_short_id(id in "[\u{1}\u{2}]{0,2}[0-9a-f\\-A-Z+/]{0,40}") {
+            let short = kept(&id);
+            prop_assert_eq!(full_id(&short), id.as_str());
+        }
+
+        #[test]
+        fn every_lowercase_guid_comes_back(bits in any::<u128>()) {
+            let id = format!(
+                "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                bits >> 96, (bits >> 80) & 0xffff, (bits >> 64) & 0xffff, (bits >> 48) & 0xffff,
+                bits & 0xffff_ffff_ffff
+            );
+            let short = kept(&id);
+            prop_assert_eq!(short.len(), SHORT_ID_LEN);
+            prop_assert_eq!(full_id(&short), id.as_str());
+        }
+    }
 
     proptest! {
         // Keys that differ in one byte anywhere (in a whole word, in the overlapping last word,
