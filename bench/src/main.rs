@@ -1,9 +1,9 @@
 //! `snowyowl-bench MODE[,MODE…] FILE`: measurements of `make bench`, one JSON line per mode.
 //!
 //! The file is read into memory first (not timed); each mode then times only its own work, three
-//! times, and reports the fastest run. Several modes given together are run in turns (one run of
-//! each, three rounds), so that a slow spell of the shared machine falls on all of them alike and
-//! the ratios between them hold:
+//! times (`--rounds N`), and reports the fastest run. Several modes given together are run in
+//! turns (one run of each, three rounds), so that a slow spell of the shared machine falls on all
+//! of them alike and the ratios between them hold:
 //! - `ignored-any`: serde_json over every line into `serde::de::IgnoredAny` (the parse floor);
 //! - `typed`: every line into a borrowed struct of the fields the detectors read;
 //! - `normalize`: every line through the core's normalizer into typed events (no engine);
@@ -157,7 +157,8 @@ struct Status {
 
 /// Timed runs of each in-memory mode; the fastest is reported (on a shared machine the fastest
 /// run is the least disturbed one).
-const RUNS: usize = 3;
+/// Rounds unless `--rounds` says otherwise.
+const ROUNDS: usize = 3;
 
 /// One timed run of a mode: seconds, and what the mode reports besides.
 type Run<'a> = Box<dyn FnMut() -> Result<(f64, serde_json::Value)> + 'a>;
@@ -328,7 +329,7 @@ fn weigh(text: &[u8]) -> Result<serde_json::Value> {
     )
 }
 
-const USAGE: &str = "usage: snowyowl-bench ignored-any|typed|normalize|native|component|fluent-bit[,…] FILE [--records N] [--findings OUT]";
+const USAGE: &str = "usage: snowyowl-bench ignored-any|typed|normalize|native|component|fluent-bit[,…] FILE [--records N] [--findings OUT] [--rounds N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -362,8 +363,16 @@ fn measure(args: &[String]) -> Result<()> {
         .iter()
         .map(|mode| run(mode, &text, args))
         .collect::<Result<Vec<_>>>()?;
+    let rounds = match value_of(args, "--rounds") {
+        Some(n) => n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .with_context(|| format!("--rounds {n}: not a number of rounds (1 or more)"))?,
+        None => ROUNDS,
+    };
     let mut best: Vec<Option<(f64, serde_json::Value)>> = vec![None; runs.len()];
-    for _ in 0..RUNS {
+    for _ in 0..rounds {
         for (run, best) in runs.iter_mut().zip(&mut best) {
             let next = run()?;
             if best.as_ref().is_none_or(|(seconds, _)| next.0 < *seconds) {
@@ -371,7 +380,7 @@ fn measure(args: &[String]) -> Result<()> {
             }
         }
     }
-    let common = json!({"events": lines(&text).count(), "bytes": text.len(), "runs": RUNS});
+    let common = json!({"events": lines(&text).count(), "bytes": text.len(), "runs": rounds});
     for (mode, best) in modes.iter().zip(best) {
         let Some((seconds, extra)) = best else {
             continue;
