@@ -155,9 +155,8 @@ struct Status {
     errorCode: Option<u64>,
 }
 
-/// Timed runs of each in-memory mode; the fastest is reported (on a shared machine the fastest
-/// run is the least disturbed one).
-/// Rounds unless `--rounds` says otherwise.
+/// Timed runs of each in-memory mode unless `--rounds` says otherwise; the fastest is reported
+/// (on a shared machine the fastest run is the least disturbed one).
 const ROUNDS: usize = 3;
 
 /// One timed run of a mode: seconds, and what the mode reports besides.
