@@ -409,15 +409,7 @@ pub fn stable_uid(parts: &[&str]) -> String {
                 })
         })
     };
-    let (high, low) = (hash(0xcbf2_9ce4_8422_2325), hash(0x6c62_272e_07bb_0142));
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        high >> 32,
-        (high >> 16) & 0xffff,
-        high & 0xffff,
-        low >> 48,
-        low & 0xffff_ffff_ffff
-    )
+    crate::state::guid_text(hash(0xcbf2_9ce4_8422_2325), hash(0x6c62_272e_07bb_0142))
 }
 
 #[cfg(test)]

@@ -138,17 +138,22 @@ pub fn full_id(key: &str) -> Cow<'_, str> {
                     }
                 }
             }
-            Cow::Owned(format!(
-                "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-                high >> 32,
-                (high >> 16) & 0xffff,
-                high & 0xffff,
-                low >> 48,
-                low & 0xffff_ffff_ffff
-            ))
+            Cow::Owned(guid_text(high, low))
         }
         _ => Cow::Borrowed(key),
     }
+}
+
+/// 128 bits as a GUID in the canonical lowercase form (the inverse of [`guid`]).
+pub(crate) fn guid_text(high: u64, low: u64) -> String {
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xffff,
+        high & 0xffff,
+        low >> 48,
+        low & 0xffff_ffff_ffff
+    )
 }
 
 /// The 128 bits of a GUID in the canonical lowercase form (`8-4-4-4-12` hex digits).
