@@ -134,36 +134,48 @@ mod tests {
         ImportSection, Instruction, Module, TypeSection, ValType,
     };
 
-    /// A module exporting `f` (returning an i32 or, with `vector`, a v128) and importing
-    /// `env::g` if `import`.
-    fn module(import: bool, vector: bool) -> Vec<u8> {
+    /// A core module with one function, exported as `export`, that returns `value` (of type
+    /// `result`) or nothing, and importing a function as `import` (module, name) if given.
+    fn core_module(
+        import: Option<(&str, &str)>,
+        export: &str,
+        result: Option<(ValType, Instruction)>,
+    ) -> Vec<u8> {
         let mut module = Module::new();
         let mut types = TypeSection::new();
-        let result = if vector { ValType::V128 } else { ValType::I32 };
-        types.ty().function([], [result]);
+        types.ty().function([], result.iter().map(|(ty, _)| *ty));
         module.section(&types);
-        if import {
+        if let Some((from, name)) = import {
             let mut imports = ImportSection::new();
-            imports.import("env", "g", EntityType::Function(0));
+            imports.import(from, name, EntityType::Function(0));
             module.section(&imports);
         }
         let mut functions = FunctionSection::new();
         functions.function(0);
         module.section(&functions);
         let mut exports = ExportSection::new();
-        exports.export("f", ExportKind::Func, u32::from(import));
+        exports.export(export, ExportKind::Func, u32::from(import.is_some()));
         module.section(&exports);
         let mut code = CodeSection::new();
         let mut body = Function::new([]);
-        body.instruction(&if vector {
-            Instruction::V128Const(7)
-        } else {
-            Instruction::I32Const(7)
-        });
+        if let Some((_, value)) = &result {
+            body.instruction(value);
+        }
         body.instruction(&Instruction::End);
         code.function(&body);
         module.section(&code);
         module.finish()
+    }
+
+    /// A module exporting `f` (returning an i32 or, with `vector`, a v128) and importing
+    /// `env::g` if `import`.
+    fn module(import: bool, vector: bool) -> Vec<u8> {
+        let result = if vector {
+            (ValType::V128, Instruction::V128Const(7))
+        } else {
+            (ValType::I32, Instruction::I32Const(7))
+        };
+        core_module(import.then_some(("env", "g")), "f", Some(result))
     }
 
     #[test]
@@ -201,27 +213,7 @@ mod tests {
             &format!("package t:t; world guest {{ {tick} export run: func(); }}"),
         )?;
         let world = resolve.select_world(&[package], Some("guest"))?;
-        let mut module = Module::new();
-        let mut types = TypeSection::new();
-        types.ty().function([], []);
-        module.section(&types);
-        if import {
-            let mut imports = ImportSection::new();
-            imports.import("$root", "tick", EntityType::Function(0));
-            module.section(&imports);
-        }
-        let mut functions = FunctionSection::new();
-        functions.function(0);
-        module.section(&functions);
-        let mut exports = ExportSection::new();
-        exports.export("run", ExportKind::Func, u32::from(import));
-        module.section(&exports);
-        let mut code = CodeSection::new();
-        let mut body = Function::new([]);
-        body.instruction(&Instruction::End);
-        code.function(&body);
-        module.section(&code);
-        let mut bytes = module.finish();
+        let mut bytes = core_module(import.then_some(("$root", "tick")), "run", None);
         wit_component::embed_component_metadata(
             &mut bytes,
             &resolve,
