@@ -35,36 +35,45 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Splits a batch into records, calling `emit` for each in order.
 pub fn frame<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    match simdutf8::basic::from_utf8(bytes) {
-        Ok(text) => {
-            // One line (a shipper's single record): it can only be a record, so it is framed as
-            // one without parsing it a first time to tell lines from documents.
-            let single_line = !text.trim_end().contains('\n');
-            if !single_line && !first_line_is_complete(text) && frame_documents(text, emit) {
-                return;
-            }
-            frame_text_lines(text, emit);
-        }
-        // Not text as a whole: find the lines that are, and report the others.
-        Err(_) => frame_lines(bytes, emit),
+    match documents(bytes) {
+        Some(text) if frame_documents(text, emit) => {}
+        _ => frame_lines(bytes, emit),
     }
 }
 
-/// Lines of a batch already known to be UTF-8 (the common case: no second validation).
-fn frame_text_lines<'a>(text: &'a str, emit: &mut dyn FnMut(Framed<'a>)) {
-    for (index, range) in line_ranges(text.as_bytes()).enumerate() {
-        // Both ends sit at a newline or the end of the text: always on a character boundary.
-        let line = text.get(range).unwrap_or_default();
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.bytes().all(|byte| byte.is_ascii_whitespace()) {
+/// The batch as text, when it is to be read as documents: it has more than one line, its first
+/// non-empty line is not a complete JSON value, and it is UTF-8 as a whole. A batch of lines (the
+/// common case) is told from its first lines alone, without a pass over the whole batch.
+fn documents(bytes: &[u8]) -> Option<&str> {
+    // One line (a shipper's single record) can only be a record: it is framed as one without
+    // parsing it a first time to tell lines from documents.
+    let newline = memchr::memchr(b'\n', bytes)?;
+    match bytes.get(newline..)?.trim_ascii_start().first() {
+        None => return None,
+        Some(byte) if byte.is_ascii() => {}
+        // Not ASCII after the first line: whether it is all (Unicode) white space decides.
+        Some(_) => {
+            if !simdutf8::basic::from_utf8(bytes)
+                .ok()?
+                .trim_end()
+                .contains('\n')
+            {
+                return None;
+            }
+        }
+    }
+    for line in bytes.split(|&byte| byte == b'\n') {
+        // A line that is not text makes a batch that is not: it is read line by line.
+        let line = simdutf8::basic::from_utf8(line).ok()?;
+        if line.trim().is_empty() {
             continue;
         }
-        let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        emit(Framed::Record {
-            line: number,
-            text: line,
-        });
+        if serde_json::from_str::<IgnoredAny>(line).is_ok() {
+            return None;
+        }
+        break;
     }
+    simdutf8::basic::from_utf8(bytes).ok()
 }
 
 /// The byte ranges of the lines of `bytes`, split at `\n` (as `split` would, the last one possibly
@@ -77,13 +86,6 @@ fn line_ranges(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '
         start = end + 1;
         range
     })
-}
-
-fn first_line_is_complete(text: &str) -> bool {
-    match text.lines().find(|line| !line.trim().is_empty()) {
-        Some(line) => serde_json::from_str::<IgnoredAny>(line).is_ok(),
-        None => true,
-    }
 }
 
 /// Reads the batch as a sequence of JSON documents. Returns false (having emitted nothing) when
@@ -125,6 +127,8 @@ fn line_at(text: &str, offset: usize) -> u32 {
     u32::try_from(newlines + 1).unwrap_or(u32::MAX)
 }
 
+/// The lines of a batch, each checked for UTF-8 as it is framed (while it is in the cache for
+/// the parse that follows): a line that is not text is reported, and the others are read.
 fn frame_lines<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
     for (index, range) in line_ranges(bytes).enumerate() {
         let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
@@ -133,7 +137,8 @@ fn frame_lines<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match std::str::from_utf8(line) {
+        // The fast check first; the standard library's finds where a bad line goes wrong.
+        match simdutf8::basic::from_utf8(line).or_else(|_| std::str::from_utf8(line)) {
             Ok(text) => emit(Framed::Record { line: number, text }),
             Err(error) => emit(Framed::Rejected {
                 line: number,
@@ -212,6 +217,24 @@ mod tests {
             let split: Vec<&[u8]> = text.as_bytes().split(|&byte| byte == b'\n').collect();
             assert_eq!(ours, split, "{text:?}");
         }
+    }
+
+    #[test]
+    fn text_after_the_first_line_is_checked_where_it_decides() {
+        // Unicode white space after the only line: no documents, the lines as they are.
+        assert_eq!(
+            frames("{\"a\":1}\n\u{3000}".as_bytes()),
+            vec![(1, "{\"a\":1}".into()), (2, "\u{3000}".into())]
+        );
+        // A document with a line that is not UTF-8: read line by line, that line reported.
+        assert_eq!(
+            frames(b"{\n \"a\": \"\xff\"\n}"),
+            vec![
+                (1, "{".into()),
+                (2, "!invalid UTF-8 at byte 7".into()),
+                (3, "}".into())
+            ]
+        );
     }
 
     #[test]
