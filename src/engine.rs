@@ -132,8 +132,9 @@ const DEDUP_EXPIRY_EVERY: Timestamp = 10 * MINUTE;
 
 /// The first line of every snapshot, followed by the format version and a checksum.
 const SNAPSHOT_MAGIC: &str = "SNOWYOWL-SNAPSHOT";
-/// The snapshot format this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
+/// The snapshot format this build writes and reads (2: `spray-then-success` keeps a log of
+/// recent sign-ins, not a table by user).
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// The engine's own state in a snapshot (each detector saves its own).
 #[derive(Serialize, Deserialize)]

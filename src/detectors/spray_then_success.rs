@@ -11,9 +11,9 @@
 //!
 //! **Logic.** Spray detectors signal their targets with the time each was sprayed. A sign-in that
 //! proves the password after that time fires. Because a spray is recognised only once enough
-//! users failed, the last password-proving sign-in of each user is kept for a while, so a hit
-//! that came before the spray was recognised is still caught. One finding per user per horizon;
-//! later hits update it.
+//! users failed, password-proving sign-ins are kept for `lookback` (in a log, not by user), and
+//! a user's last one is still caught when it came before the spray was recognised. One finding
+//! per user per horizon; later hits update it.
 //!
 //! **Severity.** High; critical when the sign-in was single-factor, used a legacy protocol
 //! (ROPC, `BAV2ROPC`, basic-auth clients) or came from an IP that took part in the spray.
@@ -23,7 +23,7 @@
 //!
 //! **ATT&CK.** T1110.003, T1078.004.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use ahash::RandomState;
@@ -57,7 +57,8 @@ pub struct Config {
     /// How long a password-proving sign-in is remembered in case its user is named as a spray
     /// target afterwards (default `2h`).
     pub lookback: Duration,
-    /// Users tracked at once, for targets and for remembered sign-ins each (default 200000).
+    /// Targeted users tracked at once, and password-proving sign-ins remembered at once
+    /// (default 200000 each).
     pub max_users: usize,
 }
 
@@ -96,7 +97,7 @@ impl Expiring for Target {
     }
 }
 
-/// A password-proving sign-in, as kept: one per user in `recent` (replaced often), and in findings.
+/// A password-proving sign-in in a finding.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(into = "HitFields", from = "HitFields")]
 struct Hit {
@@ -108,16 +109,17 @@ struct Hit {
     strings: Packed<3>,
 }
 
-/// The fields of a [`Hit`]: its snapshot form.
+/// The fields of a [`Hit`]: its snapshot form (owned), and what the [`HitLog`] is given
+/// (borrowed from the sign-in).
 #[derive(Debug, Serialize, Deserialize)]
-struct HitFields {
+struct HitFields<S = String> {
     time: Timestamp,
-    id: String,
-    ip: Option<String>,
+    id: S,
+    ip: Option<S>,
     result_code: u32,
     single_factor: bool,
     legacy: bool,
-    app: Option<String>,
+    app: Option<S>,
 }
 
 impl From<Hit> for HitFields {
@@ -134,17 +136,17 @@ impl From<Hit> for HitFields {
     }
 }
 
-impl From<HitFields> for Hit {
-    fn from(fields: HitFields) -> Self {
+impl<S: AsRef<str>> From<HitFields<S>> for Hit {
+    fn from(fields: HitFields<S>) -> Self {
         Hit {
             time: fields.time,
             result_code: fields.result_code,
             single_factor: fields.single_factor,
             legacy: fields.legacy,
             strings: Packed::new([
-                Some(&fields.id),
-                fields.ip.as_deref(),
-                fields.app.as_deref(),
+                Some(fields.id.as_ref()),
+                fields.ip.as_ref().map(AsRef::as_ref),
+                fields.app.as_ref().map(AsRef::as_ref),
             ]),
         }
     }
@@ -156,40 +158,23 @@ impl std::fmt::Debug for Hit {
     }
 }
 
-impl Expiring for Hit {
-    fn last_seen(&self) -> Timestamp {
-        self.time
+impl<'a> HitFields<&'a str> {
+    fn of(signin: &'a SignIn) -> Self {
+        HitFields {
+            time: signin.time,
+            id: signin.id(),
+            ip: signin.ip(),
+            result_code: signin.result_code,
+            // Only a completed sign-in shows the account opens with one factor: an interrupted
+            // one (MFA required) was stopped.
+            single_factor: signin.factor == FactorRequirement::Single && signin.succeeded(),
+            legacy: signin.legacy,
+            app: signin.app_name().or(signin.app_id()),
+        }
     }
 }
 
 impl Hit {
-    fn of(signin: &SignIn) -> Hit {
-        let mut hit = Hit {
-            time: signin.time,
-            result_code: 0,
-            single_factor: false,
-            legacy: false,
-            strings: Packed::new([None, None, None]),
-        };
-        hit.assign(signin);
-        hit
-    }
-
-    /// Becomes `Hit::of(signin)`, in the same allocation when its strings fit.
-    fn assign(&mut self, signin: &SignIn) {
-        self.time = signin.time;
-        self.result_code = signin.result_code;
-        // Only a completed sign-in shows the account opens with one factor: an interrupted one
-        // (MFA required) was stopped.
-        self.single_factor = signin.factor == FactorRequirement::Single && signin.succeeded();
-        self.legacy = signin.legacy;
-        self.strings.assign([
-            Some(signin.id()),
-            signin.ip(),
-            signin.app_name().or(signin.app_id()),
-        ]);
-    }
-
     fn id(&self) -> &str {
         self.strings.get(0).unwrap_or_default()
     }
@@ -200,6 +185,251 @@ impl Hit {
 
     fn app(&self) -> Option<&str> {
         self.strings.get(2)
+    }
+}
+
+/// The password-proving sign-ins of the last `lookback`, oldest first, for a user named as a
+/// target after signing in. Every such sign-in of the tenant is written here, so it is written
+/// where memory was just written: appended to queues, its strings to one queue of bytes, never
+/// into a table keyed by user (a random, uncached place for almost every sign-in) nor into an
+/// allocation of its own. Searched, newest first, only when a spray names a target.
+#[derive(Debug)]
+struct HitLog {
+    entries: VecDeque<Logged>,
+    /// Each hit's user, hashed, in the order of `entries`: the search reads these eight bytes a
+    /// hit, and a hit's user only where they match.
+    users: VecDeque<u64>,
+    /// The hits' strings, one after the other (user, id, ip, app), oldest first.
+    text: VecDeque<u8>,
+    /// Bytes dropped from the front of `text` so far: an entry's strings start at its `start`
+    /// minus this.
+    dropped_bytes: u64,
+    dropped: u64,
+    hasher: RandomState,
+}
+
+/// A hit in the log: its fields, and where its strings are.
+#[derive(Debug)]
+struct Logged {
+    time: Timestamp,
+    result_code: u32,
+    single_factor: bool,
+    legacy: bool,
+    /// Reported already: this user's hits up to here are done with.
+    fired: bool,
+    /// Where its strings start in the log's text, counted from the log's first byte ever.
+    start: u64,
+    /// The lengths of user, id, ip and app; an absent ip or app is `None`.
+    lengths: [Option<u16>; 4],
+}
+
+impl HitLog {
+    fn new(hasher: &RandomState) -> Self {
+        HitLog {
+            entries: VecDeque::new(),
+            users: VecDeque::new(),
+            text: VecDeque::new(),
+            dropped_bytes: 0,
+            dropped: 0,
+            hasher: hasher.clone(),
+        }
+    }
+
+    /// Adds the newest hit, dropping the oldest when `cap` are held. Strings longer than 64 KiB
+    /// (more than any log field holds) are cut to their first 64 KiB, on a character boundary.
+    fn push(&mut self, user: &str, hit: &HitFields<&str>, cap: usize) {
+        if self.entries.len() >= cap.max(1) {
+            self.pop_front();
+            self.dropped += 1;
+        }
+        let start = self.dropped_bytes + self.text.len() as u64;
+        let mut lengths = [None; 4];
+        let strings = [Some(user), Some(hit.id), hit.ip, hit.app];
+        for (string, length) in strings.iter().zip(&mut lengths) {
+            if let Some(string) = string {
+                let kept = prefix(string, usize::from(u16::MAX));
+                self.text.extend(kept.as_bytes());
+                *length = u16::try_from(kept.len()).ok();
+            }
+        }
+        self.users.push_back(self.hasher.hash_one(user));
+        self.entries.push_back(Logged {
+            time: hit.time,
+            result_code: hit.result_code,
+            single_factor: hit.single_factor,
+            legacy: hit.legacy,
+            fired: false,
+            start,
+            lengths,
+        });
+    }
+
+    fn pop_front(&mut self) {
+        self.users.pop_front();
+        if self.entries.pop_front().is_some() {
+            // The next entry's strings start where this one's ended.
+            let end = self.entries.front().map_or(self.text.len() as u64, |next| {
+                next.start.saturating_sub(self.dropped_bytes)
+            });
+            let end = usize::try_from(end)
+                .unwrap_or(usize::MAX)
+                .min(self.text.len());
+            self.text.drain(..end);
+            self.dropped_bytes += end as u64;
+        }
+    }
+
+    /// Drops the hits before `since`.
+    fn expire(&mut self, since: Timestamp) {
+        while self
+            .entries
+            .front()
+            .is_some_and(|oldest| oldest.time < since)
+        {
+            self.pop_front();
+        }
+    }
+
+    /// The strings of the entry at `index`: user, id, ip, app.
+    fn strings(&self, index: usize) -> Option<[Option<String>; 4]> {
+        let entry = self.entries.get(index)?;
+        let mut at = usize::try_from(entry.start.checked_sub(self.dropped_bytes)?).ok()?;
+        let mut strings: [Option<String>; 4] = Default::default();
+        for (length, string) in entry.lengths.iter().zip(&mut strings) {
+            if let Some(length) = length {
+                let end = at + usize::from(*length);
+                let bytes: Vec<u8> = self
+                    .text
+                    .range(at..end.min(self.text.len()))
+                    .copied()
+                    .collect();
+                *string = String::from_utf8(bytes).ok();
+                at = end;
+            }
+        }
+        Some(strings)
+    }
+
+    /// The newest hit of `user`, if it is at or after `since` and not reported yet (it is then
+    /// marked reported): only a user's newest hit counts, as if each user had one.
+    fn take_last(&mut self, user: &str, since: Timestamp) -> Option<Hit> {
+        let hash = self.hasher.hash_one(user);
+        let (index, [_, id, ip, app]) = self
+            .users
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, hashed)| **hashed == hash)
+            .filter_map(|(index, _)| Some((index, self.strings(index)?)))
+            .find(|(_, [logged, ..])| logged.as_deref() == Some(user))?;
+        let entry = self.entries.get_mut(index)?;
+        if entry.fired || entry.time < since {
+            return None;
+        }
+        entry.fired = true;
+        Some(Hit::from(HitFields {
+            time: entry.time,
+            id: id.unwrap_or_default(),
+            ip,
+            result_code: entry.result_code,
+            single_factor: entry.single_factor,
+            legacy: entry.legacy,
+            app,
+        }))
+    }
+
+    /// Hits held.
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Seeds the search with `hasher` (after a restore).
+    fn reseed(&mut self, hasher: &RandomState) {
+        self.hasher = hasher.clone();
+        self.users = (0..self.entries.len())
+            .map(|index| {
+                let user = self.strings(index).and_then(|[user, ..]| user);
+                hasher.hash_one(user.unwrap_or_default())
+            })
+            .collect();
+    }
+}
+
+/// The longest start of `text` of at most `max` bytes that ends on a character boundary.
+fn prefix(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
+}
+
+/// The snapshot form of a [`HitLog`]: its hits, oldest first.
+#[derive(Serialize, Deserialize)]
+struct SavedLog {
+    hits: Vec<SavedHit>,
+    dropped: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedHit {
+    user: String,
+    hit: HitFields,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    fired: bool,
+}
+
+impl Serialize for HitLog {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let hits = (0..self.entries.len())
+            .filter_map(|index| {
+                let entry = self.entries.get(index)?;
+                let [user, id, ip, app] = self.strings(index)?;
+                Some(SavedHit {
+                    user: user.unwrap_or_default(),
+                    hit: HitFields {
+                        time: entry.time,
+                        id: id.unwrap_or_default(),
+                        ip,
+                        result_code: entry.result_code,
+                        single_factor: entry.single_factor,
+                        legacy: entry.legacy,
+                        app,
+                    },
+                    fired: entry.fired,
+                })
+            })
+            .collect();
+        SavedLog {
+            hits,
+            dropped: self.dropped,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for HitLog {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let saved = SavedLog::deserialize(deserializer)?;
+        // A placeholder seed: the detector reseeds with the host's after a restore.
+        let mut log = HitLog::new(&crate::state::unseeded());
+        for hit in &saved.hits {
+            let fields = HitFields {
+                time: hit.hit.time,
+                id: hit.hit.id.as_str(),
+                ip: hit.hit.ip.as_deref(),
+                result_code: hit.hit.result_code,
+                single_factor: hit.hit.single_factor,
+                legacy: hit.hit.legacy,
+                app: hit.hit.app.as_deref(),
+            };
+            log.push(&hit.user, &fields, usize::MAX);
+            if let Some(entry) = log.entries.back_mut() {
+                entry.fired = hit.fired;
+            }
+        }
+        log.dropped = saved.dropped;
+        Ok(log)
     }
 }
 
@@ -222,7 +452,7 @@ pub struct SprayThenSuccess {
     #[serde(skip)]
     allowlist: Arc<Allowlist>,
     targets: BoundedMap<Target>,
-    recent: BoundedMap<Hit>,
+    recent: HitLog,
     open: BTreeMap<String, OpenHit>,
     last_expiry: Timestamp,
 }
@@ -233,7 +463,7 @@ impl SprayThenSuccess {
         SprayThenSuccess {
             allowlist,
             targets: BoundedMap::new(config.max_users, hasher),
-            recent: BoundedMap::new(config.max_users, hasher),
+            recent: HitLog::new(hasher),
             config,
             open: BTreeMap::new(),
             last_expiry: Timestamp::MIN,
@@ -252,13 +482,11 @@ impl SprayThenSuccess {
         let matched = self.targets.get(signin.user()).is_some_and(|target| {
             time >= target.first_sprayed && time <= target.last_sprayed + horizon
         });
+        let hit = HitFields::of(signin);
         if matched {
-            self.fire(signin.user(), Hit::of(signin), context);
+            self.fire(signin.user(), Hit::from(hit), context);
         } else {
-            let live_since = context.watermark.saturating_sub(self.config.lookback.0);
-            self.recent
-                .get_or_insert_with(signin.user(), live_since, || Hit::of(signin))
-                .assign(signin);
+            self.recent.push(signin.user(), &hit, self.config.max_users);
         }
     }
 
@@ -290,12 +518,7 @@ impl SprayThenSuccess {
             MAX_LISTED,
         );
         let first_sprayed = target.first_sprayed;
-        let earlier = self
-            .recent
-            .get(user)
-            .filter(|hit| hit.time >= first_sprayed);
-        if let Some(hit) = earlier.cloned() {
-            self.recent.remove(user);
+        if let Some(hit) = self.recent.take_last(user, first_sprayed) {
             self.fire(user, hit, context);
         }
     }
@@ -470,9 +693,9 @@ impl Detector for SprayThenSuccess {
         for user in closed {
             self.close(&user, context);
         }
+        self.recent
+            .expire(watermark.saturating_sub(self.config.lookback.0));
         if watermark.saturating_sub(self.last_expiry) > self.config.lookback.0 {
-            self.recent
-                .expire(watermark.saturating_sub(self.config.lookback.0));
             self.targets.expire(watermark.saturating_sub(horizon));
             self.last_expiry = watermark;
         }
@@ -488,8 +711,85 @@ impl Detector for SprayThenSuccess {
     fn state(&self) -> StateStats {
         StateStats {
             entries: self.targets.len() + self.recent.len(),
-            evicted: self.targets.evicted() + self.recent.evicted(),
+            evicted: self.targets.evicted() + self.recent.dropped,
             open_findings: self.open.len(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit<'a>(time: Timestamp, id: &'a str, ip: Option<&'a str>) -> HitFields<&'a str> {
+        HitFields {
+            time,
+            id,
+            ip,
+            result_code: 0,
+            single_factor: false,
+            legacy: true,
+            app: Some("Exchange"),
+        }
+    }
+
+    fn log() -> HitLog {
+        let mut log = HitLog::new(&crate::state::hasher(1));
+        log.push("a@x", &hit(10, "a1", Some("1.1.1.1")), 100);
+        log.push("b@x", &hit(20, "b1", None), 100);
+        log.push("a@x", &hit(30, "a2", Some("2.2.2.2")), 100);
+        log
+    }
+
+    #[test]
+    fn only_the_newest_hit_of_a_user_counts_and_once() {
+        let mut log = log();
+        // a's newest hit is before the spray: nothing, and the older one is not looked at.
+        assert!(log.take_last("a@x", 31).is_none());
+        let newest = log.take_last("a@x", 25).unwrap();
+        assert_eq!(
+            (newest.time, newest.id(), newest.ip()),
+            (30, "a2", Some("2.2.2.2"))
+        );
+        assert_eq!((newest.app(), newest.legacy), (Some("Exchange"), true));
+        // Reported: neither it nor the hit before it is given again.
+        assert!(log.take_last("a@x", 0).is_none());
+        let b = log.take_last("b@x", 0).unwrap();
+        assert_eq!((b.id(), b.ip()), ("b1", None));
+        assert!(log.take_last("c@x", 0).is_none());
+    }
+
+    #[test]
+    fn expiry_and_the_cap_drop_the_oldest() {
+        let mut log = log();
+        log.expire(15);
+        assert_eq!(log.len(), 2);
+        assert_eq!(log.take_last("b@x", 0).unwrap().id(), "b1");
+        log.push("c@x", &hit(40, "c1", None), 2);
+        assert_eq!((log.len(), log.dropped), (2, 1));
+        assert!(log.take_last("b@x", 0).is_none());
+        assert_eq!(log.take_last("a@x", 0).unwrap().id(), "a2");
+        assert_eq!(log.take_last("c@x", 0).unwrap().id(), "c1");
+        log.expire(100);
+        assert_eq!((log.len(), log.text.len()), (0, 0));
+    }
+
+    #[test]
+    fn a_saved_log_reads_back_the_same() {
+        let mut log = log();
+        log.push("é@x", &hit(50, &"é".repeat(40_000), None), 100);
+        assert!(log.take_last("b@x", 0).is_some());
+        let saved = serde_json::to_value(&log).unwrap();
+        let mut read: HitLog = serde_json::from_value(saved.clone()).unwrap();
+        read.reseed(&crate::state::hasher(2));
+        assert_eq!(serde_json::to_value(&read).unwrap(), saved);
+        assert!(
+            read.take_last("b@x", 0).is_none(),
+            "reported stays reported"
+        );
+        assert_eq!(read.take_last("a@x", 0).unwrap().id(), "a2");
+        // A string over 64 KiB is cut on a character boundary.
+        let long = read.take_last("é@x", 0).unwrap();
+        assert_eq!(long.id().len(), 65_534);
     }
 }

@@ -114,16 +114,22 @@ fn damaged_or_foreign_snapshots_are_refused() {
     flipped[middle] ^= 0x01;
     assert!(refused(&flipped).contains("checksum mismatch") || refused(&flipped).contains("UTF-8"));
     let text = String::from_utf8(good.clone()).unwrap();
-    let other_version = text.replacen("SNOWYOWL-SNAPSHOT 1 ", "SNOWYOWL-SNAPSHOT 2 ", 1);
-    assert!(refused(other_version.as_bytes())
-        .contains("snapshot format 2 is not the format this build reads (1)"));
+    let version = snowyowl::engine::SNAPSHOT_VERSION;
+    let other_version = text.replacen(
+        &format!("SNOWYOWL-SNAPSHOT {version} "),
+        "SNOWYOWL-SNAPSHOT 1 ",
+        1,
+    );
+    assert!(refused(other_version.as_bytes()).contains(&format!(
+        "snapshot format 1 is not the format this build reads ({version})"
+    )));
     assert!(refused(b"").contains("no header line"));
     assert!(refused(b"{\"state\": 1}\n{}").contains("not a snowyowl snapshot"));
     assert!(refused(&[0xff, 0xfe, b'\n']).contains("not UTF-8"));
     // A well-formed snapshot whose state is not what this build writes.
     let body = r#"{"unexpected": true}"#;
     let forged = format!(
-        "SNOWYOWL-SNAPSHOT 1 {}\n{body}",
+        "SNOWYOWL-SNAPSHOT {version} {}\n{body}",
         snowyowl::finding::stable_uid(&[body])
     );
     assert!(

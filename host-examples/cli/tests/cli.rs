@@ -372,7 +372,7 @@ fn a_state_file_carries_everything_across_runs() {
 
 #[test]
 fn a_damaged_state_file_is_refused_with_the_reason() {
-    let state = temp("damaged.snap", "SNOWYOWL-SNAPSHOT 1 0000\n{}");
+    let state = temp("damaged.snap", "SNOWYOWL-SNAPSHOT 2 0000\n{}");
     let (code, _, stderr) = snowyowl(&[
         "scan",
         "--state-file",
