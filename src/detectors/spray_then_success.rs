@@ -279,7 +279,8 @@ impl HitLog {
         }
     }
 
-    /// Drops the hits before `since`.
+    /// Drops the hits before `since`, and gives memory back once the log is under half its
+    /// room (it is sized for the busiest hours of the day).
     fn expire(&mut self, since: Timestamp) {
         while self
             .entries
@@ -287,6 +288,12 @@ impl HitLog {
             .is_some_and(|oldest| oldest.time < since)
         {
             self.pop_front();
+        }
+        if self.entries.capacity() > 2 * self.entries.len() + 1024 {
+            let room = self.entries.len() + self.entries.len() / 4;
+            self.entries.shrink_to(room);
+            self.users.shrink_to(room);
+            self.text.shrink_to(self.text.len() + self.text.len() / 4);
         }
     }
 
