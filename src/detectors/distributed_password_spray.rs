@@ -154,12 +154,7 @@ impl DistributedPasswordSpray {
     /// A detector with these settings.
     pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
         DistributedPasswordSpray {
-            failures: UnresolvedFailures::new(
-                config.resolve_within.0,
-                config.max_failures,
-                config.max_failures,
-                hasher,
-            ),
+            failures: UnresolvedFailures::new(config.resolve_within.0, config.max_failures, hasher),
             allowlist,
             known_ips: BoundedMap::new(config.max_known_ips, hasher),
             window: VecDeque::new(),
@@ -389,8 +384,7 @@ impl Detector for DistributedPasswordSpray {
                 .get_or_insert_with(ip, live_since, || signin.time);
             *seen = (*seen).max(signin.time);
         }
-        self.failures
-            .observe(signin, context.watermark, &self.allowlist);
+        self.failures.observe(signin, &self.allowlist);
     }
 
     fn on_watermark(&mut self, context: &mut Context) {

@@ -148,12 +148,7 @@ impl LowAndSlowSpray {
     /// A detector with these settings.
     pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
         LowAndSlowSpray {
-            failures: UnresolvedFailures::new(
-                config.resolve_within.0,
-                config.max_failures,
-                config.max_failures,
-                hasher,
-            ),
+            failures: UnresolvedFailures::new(config.resolve_within.0, config.max_failures, hasher),
             allowlist,
             ip_uses: BoundedMap::new(config.max_ips, hasher),
             user_rates: BoundedMap::new(config.max_failures, hasher),
@@ -355,8 +350,7 @@ impl Detector for LowAndSlowSpray {
                 self.flags.clear();
             }
         }
-        self.failures
-            .observe(signin, context.watermark, &self.allowlist);
+        self.failures.observe(signin, &self.allowlist);
     }
 
     fn on_watermark(&mut self, context: &mut Context) {

@@ -10,12 +10,12 @@
 use std::collections::VecDeque;
 
 use ahash::RandomState;
+use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::allowlist::Allowlist;
 use crate::event::SignIn;
 use crate::packed::Packed;
-use crate::state::BoundedMap;
 use crate::time::Timestamp;
 
 /// A failure worth counting. Its strings are one allocation (failures are held by two detectors,
@@ -129,44 +129,49 @@ impl Failure {
 }
 
 /// Holds failures until they resolve or are released.
+///
+/// A success is looked up only among the users with failures held (a few hundred in a large
+/// tenant, so a small table that stays in the cache), never written into a table of every
+/// user's last success (a random, uncached place for almost every sign-in of the tenant).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct UnresolvedFailures {
     resolve_within: Timestamp,
     max_pending: usize,
     pending: VecDeque<Failure>,
-    last_success: BoundedMap<Timestamp>,
+    /// The users with failures held: how many, and their last password-proving sign-in since.
+    #[serde(with = "sorted")]
+    users: HashMap<Box<str>, Held, RandomState>,
     dropped: u64,
 }
 
+/// A user's failures held, and the last time since then the user proved a password.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct Held {
+    failures: u32,
+    success: Option<Timestamp>,
+}
+
 impl UnresolvedFailures {
-    /// A holder resolving within `resolve_within`, holding at most `max_pending` failures and
-    /// remembering the last success of at most `max_users` users.
-    pub fn new(
-        resolve_within: Timestamp,
-        max_pending: usize,
-        max_users: usize,
-        hasher: &RandomState,
-    ) -> Self {
+    /// A holder resolving within `resolve_within`, holding at most `max_pending` failures.
+    pub fn new(resolve_within: Timestamp, max_pending: usize, hasher: &RandomState) -> Self {
         UnresolvedFailures {
             resolve_within,
             max_pending: max_pending.max(1),
             pending: VecDeque::new(),
-            last_success: BoundedMap::new(max_users, hasher),
+            users: HashMap::with_hasher(hasher.clone()),
             dropped: 0,
         }
     }
 
     /// Takes in a sign-in.
-    pub fn observe(&mut self, signin: &SignIn, watermark: Timestamp, allowlist: &Allowlist) {
+    pub fn observe(&mut self, signin: &SignIn, allowlist: &Allowlist) {
         if !signin.category.is_user() || allowlist.service_account(signin.user()) {
             return;
         }
         if signin.password_correct() {
-            let live_since = watermark.saturating_sub(self.resolve_within);
-            let last = self
-                .last_success
-                .get_or_insert_with(signin.user(), live_since, || signin.time);
-            *last = (*last).max(signin.time);
+            if let Some(held) = self.users.get_mut(signin.user()) {
+                held.success = held.success.max(Some(signin.time));
+            }
             return;
         }
         if !signin.is_spray_failure() {
@@ -179,7 +184,7 @@ impl UnresolvedFailures {
             return;
         }
         if self.pending.len() >= self.max_pending {
-            self.pending.pop_front();
+            self.pop_front();
             self.dropped += 1;
         }
         let table = allowlist.asn(ip);
@@ -196,6 +201,32 @@ impl UnresolvedFailures {
                 Some(signin.id()),
             ]),
         });
+        match self.users.get_mut(signin.user()) {
+            Some(held) => held.failures += 1,
+            None => {
+                let held = Held {
+                    failures: 1,
+                    success: None,
+                };
+                self.users.insert(signin.user().into(), held);
+            }
+        }
+    }
+
+    /// The oldest failure held, and whether its user proved a password since.
+    fn pop_front(&mut self) -> Option<(Failure, bool)> {
+        let failure = self.pending.pop_front()?;
+        let held = self.users.get_mut(failure.user()).map(|held| {
+            held.failures = held.failures.saturating_sub(1);
+            *held
+        });
+        if held.is_some_and(|held| held.failures == 0) {
+            self.users.remove(failure.user());
+        }
+        let resolved = held
+            .and_then(|held| held.success)
+            .is_some_and(|success| success >= failure.time);
+        Some((failure, resolved))
     }
 
     /// Moves, in time order, every failure whose resolution time has passed and that did not
@@ -213,15 +244,11 @@ impl UnresolvedFailures {
             .front()
             .is_some_and(|failure| failure.time.saturating_add(self.resolve_within) < watermark)
         {
-            let Some(failure) = self.pending.pop_front() else {
+            // Released once the watermark passed the resolution time, so a success seen since
+            // the failure lies (up to the sweep interval) within it.
+            let Some((failure, resolved)) = self.pop_front() else {
                 break;
             };
-            // Released once the watermark passed the resolution time, so a success seen since the
-            // failure lies (up to the sweep interval) within it.
-            let resolved = self
-                .last_success
-                .get(failure.user())
-                .is_some_and(|success| *success >= failure.time);
             if resolved {
                 continue;
             }
@@ -240,18 +267,116 @@ impl UnresolvedFailures {
         self.release_into(Timestamp::MAX, window, cap)
     }
 
-    /// Failures held plus users remembered.
+    /// Failures held plus the users they are of.
     pub fn entries(&self) -> usize {
-        self.pending.len() + self.last_success.len()
+        self.pending.len() + self.users.len()
     }
 
-    /// Seeds the tables with `hasher` (after a restore).
+    /// Seeds the table with `hasher` (after a restore).
     pub fn reseed(&mut self, hasher: &RandomState) {
-        self.last_success.reseed(hasher);
+        let mut users = HashMap::with_capacity_and_hasher(self.users.len(), hasher.clone());
+        users.extend(self.users.drain());
+        self.users = users;
     }
 
     /// Entries dropped because of a cap.
     pub fn evicted(&self) -> u64 {
-        self.dropped + self.last_success.evicted()
+        self.dropped
+    }
+}
+
+/// The users table in a snapshot: sorted by user, so the same state writes the same bytes.
+mod sorted {
+    use super::{HashMap, Held, RandomState};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        users: &HashMap<Box<str>, Held, RandomState>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut sorted: Vec<(&str, &Held)> = users.iter().map(|(k, v)| (&**k, v)).collect();
+        sorted.sort_unstable_by_key(|(user, _)| *user);
+        sorted.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<HashMap<Box<str>, Held, RandomState>, D::Error> {
+        let users = Vec::<(Box<str>, Held)>::deserialize(deserializer)?;
+        // A placeholder seed: the owner reseeds with the host's after a restore.
+        let mut map = HashMap::with_hasher(crate::state::unseeded());
+        map.extend(users);
+        Ok(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{FactorRequirement, Shape, SignInCategory, SignInFields};
+
+    fn signin(user: &str, time: Timestamp, result_code: u32) -> SignIn {
+        SignInFields {
+            time,
+            id: format!("{user}-{time}"),
+            shape: Shape::Graph,
+            category: SignInCategory::Interactive,
+            user: user.to_owned(),
+            ip: Some("203.0.113.7".to_owned()),
+            result_code,
+            correct_password_step: false,
+            app_id: None,
+            app_name: None,
+            user_agent: None,
+            factor: FactorRequirement::Single,
+            legacy: false,
+            asn: None,
+            tenant_id: None,
+            home_tenant_id: None,
+            app_owner_tenant_id: None,
+            risk_event_types: Vec::new(),
+        }
+        .into()
+    }
+
+    fn released(held: &mut UnresolvedFailures, watermark: Timestamp) -> Vec<String> {
+        let mut window = VecDeque::new();
+        held.release_into(watermark, &mut window, 100);
+        window
+            .iter()
+            .map(|failure| failure.id().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_later_success_of_the_same_user_resolves_only_the_failures_before_it() {
+        let allowlist = Allowlist::default();
+        let mut held = UnresolvedFailures::new(10, 100, &crate::state::hasher(1));
+        // A success before any failure is not remembered: it resolves nothing later.
+        held.observe(&signin("a@x", 0, 0), &allowlist);
+        for (user, time, code) in [("a@x", 1, 50126), ("b@x", 2, 50126), ("a@x", 3, 0)] {
+            held.observe(&signin(user, time, code), &allowlist);
+        }
+        held.observe(&signin("a@x", 4, 50126), &allowlist);
+        assert_eq!(held.entries(), 3 + 2, "three failures of two users");
+        assert_eq!(released(&mut held, 13), ["b@x-2"], "a@x-1 resolved at 3");
+        assert_eq!(held.entries(), 1 + 1);
+        assert_eq!(released(&mut held, 100), ["a@x-4"]);
+        assert_eq!(held.entries(), 0, "no user is kept without failures");
+    }
+
+    #[test]
+    fn a_saved_holder_reads_back_the_same() {
+        let allowlist = Allowlist::default();
+        let mut held = UnresolvedFailures::new(10, 100, &crate::state::hasher(1));
+        for (user, time, code) in [("b@x", 1, 50126), ("a@x", 2, 50126), ("b@x", 3, 0)] {
+            held.observe(&signin(user, time, code), &allowlist);
+        }
+        let saved = serde_json::to_value(&held).unwrap();
+        let mut read: UnresolvedFailures = serde_json::from_value(saved.clone()).unwrap();
+        read.reseed(&crate::state::hasher(2));
+        assert_eq!(serde_json::to_value(&read).unwrap(), saved);
+        assert_eq!(saved["users"][0][0], "a@x", "sorted by user");
+        assert_eq!(released(&mut read, 100), ["a@x-2"]);
     }
 }
