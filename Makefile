@@ -36,6 +36,8 @@ PYTHON_HOST := host-examples/python
 PYTHON ?= python3
 
 RSIGMA_VERSION := 0.23.0
+# Where `cargo install` puts RSigma: the bench finds it there too when that is not on PATH.
+CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 BENCH_EVENTS ?= 1000000
 
 .PHONY: help tools component fluent-bit web demo-web build demo test test-hosts test-browser bench bench-peers node node-example python python-example lint fmt clean fuzz
@@ -148,11 +150,11 @@ bench: ## Measure everything in BENCHMARKS.md on one generated file (BENCH_EVENT
 	@# The peers install while our own builds run, two jobs at a time: both are CPU-bound, but
 	@# each has stretches on one core (linking, the WebAssembly builds' LTO) that the other fills.
 	$(MAKE) --no-print-directory -j2 build fluent-bit node bench-peers
-	$(PYTHON) bench/bench.py --events $(BENCH_EVENTS)
+	PATH="$$PATH:$(CARGO_BIN)" $(PYTHON) bench/bench.py --events $(BENCH_EVENTS)
 
 # RSigma without its daemon (the lightest feature set 0.23 builds with; see BENCHMARKS.md).
 bench-peers: ## Install the benchmark's peers if missing: RSigma (crates.io) and DuckDB (PyPI)
-	@command -v rsigma >/dev/null && rsigma --version | grep -q '$(RSIGMA_VERSION)' \
+	@PATH="$$PATH:$(CARGO_BIN)"; command -v rsigma >/dev/null && rsigma --version | grep -q '$(RSIGMA_VERSION)' \
 		|| $(CARGO) install rsigma --version $(RSIGMA_VERSION) --locked --no-default-features --features logfmt
 	@$(PYTHON) -c 'import duckdb' 2>/dev/null || $(PYTHON) -m pip install --quiet --disable-pip-version-check duckdb
 
