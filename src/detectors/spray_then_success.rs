@@ -321,20 +321,27 @@ impl HitLog {
     /// marked reported): only a user's newest hit counts, as if each user had one.
     fn take_last(&mut self, user: &str, since: Timestamp) -> Option<Hit> {
         let hash = self.hasher.hash_one(user);
-        let (index, [_, id, ip, app]) = self
+        let (index, (_, hit)) = self
             .users
             .iter()
             .enumerate()
             .rev()
             .filter(|(_, hashed)| **hashed == hash)
-            .filter_map(|(index, _)| Some((index, self.strings(index)?)))
-            .find(|(_, [logged, ..])| logged.as_deref() == Some(user))?;
+            .filter_map(|(index, _)| Some((index, self.hit(index)?)))
+            .find(|(_, (logged, _))| logged == user)?;
         let entry = self.entries.get_mut(index)?;
         if entry.fired || entry.time < since {
             return None;
         }
         entry.fired = true;
-        Some(Hit::from(HitFields {
+        Some(Hit::from(hit))
+    }
+
+    /// The hit at `index`, and its user.
+    fn hit(&self, index: usize) -> Option<(String, HitFields)> {
+        let entry = self.entries.get(index)?;
+        let [user, id, ip, app] = self.strings(index)?;
+        let hit = HitFields {
             time: entry.time,
             id: id.unwrap_or_default(),
             ip,
@@ -342,7 +349,8 @@ impl HitLog {
             single_factor: entry.single_factor,
             legacy: entry.legacy,
             app,
-        }))
+        };
+        Some((user.unwrap_or_default(), hit))
     }
 
     /// Hits held.
@@ -390,21 +398,9 @@ impl Serialize for HitLog {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let hits = (0..self.entries.len())
             .filter_map(|index| {
-                let entry = self.entries.get(index)?;
-                let [user, id, ip, app] = self.strings(index)?;
-                Some(SavedHit {
-                    user: user.unwrap_or_default(),
-                    hit: HitFields {
-                        time: entry.time,
-                        id: id.unwrap_or_default(),
-                        ip,
-                        result_code: entry.result_code,
-                        single_factor: entry.single_factor,
-                        legacy: entry.legacy,
-                        app,
-                    },
-                    fired: entry.fired,
-                })
+                let (user, hit) = self.hit(index)?;
+                let fired = self.entries.get(index)?.fired;
+                Some(SavedHit { user, hit, fired })
             })
             .collect();
         SavedLog {
