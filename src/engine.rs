@@ -133,7 +133,8 @@ const DEDUP_EXPIRY_EVERY: Timestamp = 10 * MINUTE;
 /// The first line of every snapshot, followed by the format version and a checksum.
 const SNAPSHOT_MAGIC: &str = "SNOWYOWL-SNAPSHOT";
 /// The snapshot format this build writes and reads (2: `spray-then-success` keeps a log of
-/// recent sign-ins, not a table by user).
+/// recent sign-ins, and the spray detectors' unresolved failures a table of the users with
+/// failures held, where format 1 had tables of every user).
 pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// The engine's own state in a snapshot (each detector saves its own).
