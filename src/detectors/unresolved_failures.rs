@@ -313,28 +313,16 @@ mod sorted {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{FactorRequirement, Shape, SignInCategory, SignInFields};
+    use crate::event::SignInFields;
 
     fn signin(user: &str, time: Timestamp, result_code: u32) -> SignIn {
+        let id = format!("{user}-{time}");
         SignInFields {
             time,
-            id: format!("{user}-{time}"),
-            shape: Shape::Graph,
-            category: SignInCategory::Interactive,
-            user: user.to_owned(),
-            ip: Some("203.0.113.7".to_owned()),
+            id: id.as_str(),
+            user,
             result_code,
-            correct_password_step: false,
-            app_id: None,
-            app_name: None,
-            user_agent: None,
-            factor: FactorRequirement::Single,
-            legacy: false,
-            asn: None,
-            tenant_id: None,
-            home_tenant_id: None,
-            app_owner_tenant_id: None,
-            risk_event_types: Vec::new(),
+            ..crate::normalize::tests::sample()
         }
         .into()
     }

@@ -615,4 +615,4 @@ fn unified_audit_signin(raw: &Record, operation: &str, text: &str) -> Result<Sig
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -22,7 +22,8 @@ fn rejection_of(text: &str) -> Rejection {
     }
 }
 
-fn sample() -> SignInFields<&'static str> {
+/// A sign-in with every field set (other modules' tests build theirs from it).
+pub(crate) fn sample() -> SignInFields<&'static str> {
     SignInFields {
         time: 1_705_312_800_123,
         id: "5f2a3c4d-0000-4000-8000-000000000001",
