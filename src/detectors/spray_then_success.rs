@@ -237,14 +237,19 @@ impl HitLog {
 
     /// Adds the newest hit, dropping the oldest when `cap` are held. Strings longer than 64 KiB
     /// (more than any log field holds) are cut to their first 64 KiB, on a character boundary.
-    fn push(&mut self, user: &str, hit: &HitFields<&str>, cap: usize) {
+    fn push<S: AsRef<str>>(&mut self, user: &str, hit: &HitFields<S>, cap: usize) {
         if self.entries.len() >= cap.max(1) {
             self.pop_front();
             self.dropped += 1;
         }
         let start = self.dropped_bytes + self.text.len() as u64;
         let mut lengths = [None; 4];
-        let strings = [Some(user), Some(hit.id), hit.ip, hit.app];
+        let strings = [
+            Some(user),
+            Some(hit.id.as_ref()),
+            hit.ip.as_ref().map(AsRef::as_ref),
+            hit.app.as_ref().map(AsRef::as_ref),
+        ];
         for (string, length) in strings.iter().zip(&mut lengths) {
             if let Some(string) = string {
                 let kept = prefix(string, usize::from(u16::MAX));
@@ -417,16 +422,7 @@ impl<'de> Deserialize<'de> for HitLog {
         // A placeholder seed: the detector reseeds with the host's after a restore.
         let mut log = HitLog::new(&crate::state::unseeded());
         for hit in &saved.hits {
-            let fields = HitFields {
-                time: hit.hit.time,
-                id: hit.hit.id.as_str(),
-                ip: hit.hit.ip.as_deref(),
-                result_code: hit.hit.result_code,
-                single_factor: hit.hit.single_factor,
-                legacy: hit.hit.legacy,
-                app: hit.hit.app.as_deref(),
-            };
-            log.push(&hit.user, &fields, usize::MAX);
+            log.push(&hit.user, &hit.hit, usize::MAX);
             if let Some(entry) = log.entries.back_mut() {
                 entry.fired = hit.fired;
             }
