@@ -149,6 +149,9 @@ fuzz: ## Run every cargo-fuzz target for FUZZ_SECONDS (default 60) each, seeded 
 bench: ## Measure everything in BENCHMARKS.md on one generated file (BENCH_EVENTS, default 1M)
 	@# The peers install while our own builds run, two jobs at a time: both are CPU-bound, but
 	@# each has stretches on one core (linking, the WebAssembly builds' LTO) that the other fills.
+	@# `tools` first, alone: two jobs starting cargo at once on a toolchain that lacks the wasm
+	@# target both have rustup install it, and one fails.
+	$(MAKE) --no-print-directory tools
 	$(MAKE) --no-print-directory -j2 build fluent-bit node bench-peers
 	PATH="$$PATH:$(CARGO_BIN)" $(PYTHON) bench/bench.py --events $(BENCH_EVENTS)
 
