@@ -24,10 +24,10 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use ahash::RandomState;
-use compact_str::CompactString;
 use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
+use smol_str::SmolStr;
 
 use super::{push_capped, Context, Detector, Signal, StateStats};
 use crate::allowlist::Allowlist;
@@ -94,14 +94,14 @@ const MAX_OBSERVED_USERS: usize = 100;
 struct Attempt {
     time: Timestamp,
     /// Inline when short: most attempts allocate nothing.
-    user: CompactString,
+    user: SmolStr,
     failed: bool,
 }
 
 /// One user's attempts among an IP's attempts of the window.
 #[derive(Debug, Clone)]
 struct Tally {
-    user: CompactString,
+    user: SmolStr,
     failed: u32,
     succeeded: u32,
 }
