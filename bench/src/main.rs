@@ -7,9 +7,9 @@
 //! - `ignored-any`: serde_json over every line into `serde::de::IgnoredAny` (the parse floor);
 //! - `typed`: every line into a borrowed struct of the fields the detectors read;
 //! - `normalize`: every line through the core's normalizer into typed events (no engine);
-//! - `native`: the core with every detector, batches of 10,000 lines, then flush (timed); then the
-//!   same input again, untimed, with a counting allocator weighing the heap the engine holds at
-//!   the end per tracked key; and the findings;
+//! - `native`: the core with every detector, batches of 2,000 lines (`snowyowl scan`'s default),
+//!   then flush (timed); then the same input again, untimed, with a counting allocator weighing
+//!   the heap the engine holds at the end per tracked key; and the findings;
 //! - `component`: the same through the WebAssembly component in wasmtime (compiled first, not
 //!   timed), with its peak linear memory;
 //! - `fluent-bit`: the first N records (`--records N`, default 100,000) through the Fluent Bit
@@ -159,6 +159,9 @@ struct Status {
 /// (on a shared machine the fastest run is the least disturbed one).
 const ROUNDS: usize = 3;
 
+/// Lines per batch in the in-memory modes: as `snowyowl scan` pushes them.
+const BATCH: usize = snowyowl_cli::scan::DEFAULT_BATCH_SIZE as usize;
+
 /// One timed run of a mode: seconds, and what the mode reports besides.
 type Run<'a> = Box<dyn FnMut() -> Result<(f64, serde_json::Value)> + 'a>;
 
@@ -232,7 +235,7 @@ fn run<'a>(mode: &str, text: &'a [u8], args: &[String]) -> Result<Run<'a>> {
             })
         }
         "native" => {
-            let chunks = batches(text, 10_000);
+            let chunks = batches(text, BATCH);
             // Written by the first run (the findings are the same every run).
             let mut findings_out = value_of(args, "--findings").cloned();
             // Timed, without counting.
@@ -258,7 +261,7 @@ fn run<'a>(mode: &str, text: &'a [u8], args: &[String]) -> Result<Run<'a>> {
             })
         }
         "component" => {
-            let chunks = batches(text, 10_000);
+            let chunks = batches(text, BATCH);
             Box::new(move || {
                 let started = Instant::now();
                 let mut backend = ComponentBackend::new(EMBEDDED_COMPONENT, r#"{"seed": 12345}"#)?;
@@ -312,7 +315,7 @@ fn run<'a>(mode: &str, text: &'a [u8], args: &[String]) -> Result<Run<'a>> {
 /// The engine's heap at the end of the input per tracked key, weighed in an untimed run with the
 /// counting allocator on (findings are dropped as they come: they are output, not state).
 fn weigh(text: &[u8]) -> Result<serde_json::Value> {
-    let chunks = batches(text, 10_000);
+    let chunks = batches(text, BATCH);
     COUNTING.store(true, Ordering::Relaxed);
     let mut engine = engine()?;
     for chunk in &chunks {

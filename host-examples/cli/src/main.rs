@@ -103,7 +103,7 @@ struct ScanArgs {
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     format: Format,
     /// Records per batch handed to the engine.
-    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = snowyowl_cli::scan::DEFAULT_BATCH_SIZE, value_parser = clap::value_parser!(u32).range(1..))]
     batch_size: u32,
     /// How many rejected lines to list on stderr.
     #[arg(long, default_value_t = 20, value_name = "N")]

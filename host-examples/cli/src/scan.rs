@@ -12,6 +12,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::input::{read_batches, Batch, Format};
 use crate::runtime::{Backend, HostFinding};
 
+/// Records per batch pushed to the engine unless told otherwise (`--batch-size`); the benchmark's
+/// in-memory modes push batches of this size too.
+pub const DEFAULT_BATCH_SIZE: u32 = 2_000;
+
 /// What to scan and how.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
