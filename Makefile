@@ -129,7 +129,8 @@ lint: ## rustfmt check and clippy with warnings as errors (native and wasm build
 	$(CARGO) fmt --manifest-path $(WASM_TOOL_DIR)/Cargo.toml --check
 	$(CARGO) clippy $(WASM_TOOL_ARGS) --all-targets -- -D warnings
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --profile wasm --target wasm32-unknown-unknown --lib --features component -- -D warnings
+	$(SIMD_ENV) $(CARGO) clippy --profile wasm --target wasm32-unknown-unknown --lib --features component \
+		--target-dir $(SIMD_TARGET) -- -D warnings
 	$(CARGO) clippy --profile wasm --target wasm32-unknown-unknown --lib --features fluent-bit -- -D warnings
 
 fuzz: ## Run every cargo-fuzz target for FUZZ_SECONDS (default 60) each, seeded from tests/data

@@ -409,6 +409,38 @@ fn the_component_snapshot_restores_in_the_native_core_and_back() {
     assert_eq!(findings, whole);
 }
 
+/// The component's record scanner finds string ends sixteen bytes at a time (WebAssembly SIMD),
+/// the native core's eight: a quote, an escape or a control character at every offset of a value
+/// and of a key reads the same in both.
+#[test]
+fn string_ends_at_every_offset_read_the_same_in_the_component_and_the_core() {
+    let record = demo().lines().next().unwrap().to_owned();
+    let (value, key) = (
+        r#""appDisplayName":"Microsoft Office""#,
+        r#""appDisplayName""#,
+    );
+    assert!(record.contains(value));
+    let mut lines = Vec::new();
+    for special in [r#"\""#, r"\\", r"\u0041", r"\n", "\u{1}", "\u{1f}", "é"] {
+        for offset in 0..40 {
+            let text = format!("{}{special}{}", "a".repeat(offset), "b".repeat(offset % 7));
+            lines.push(record.replace(value, &format!(r#""appDisplayName":"{text}""#)));
+            lines.push(record.replace(key, &format!(r#""{text}""#)));
+        }
+    }
+    let batch = lines.join("\n");
+    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, r#"{"seed": 3}"#).unwrap();
+    let mut native = NativeBackend::new(r#"{"seed": 3}"#).unwrap();
+    let from_component = component.push(batch.as_bytes()).unwrap();
+    assert!(
+        !from_component.rejected.is_empty(),
+        "raw control characters are refused"
+    );
+    assert!(from_component.accepted > 0);
+    assert_eq!(from_component, native.push(batch.as_bytes()).unwrap());
+    assert_eq!(component.stats().unwrap(), native.stats().unwrap());
+}
+
 #[test]
 fn hostile_input_never_traps_the_component_or_stops_the_cli() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/hostile.ndjson");
