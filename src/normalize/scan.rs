@@ -5,12 +5,12 @@
 //! (one list, in `raw_record!`). It reads plain strings, codes, booleans, `authenticationDetails`
 //! and empty lists itself and hands the other known values (objects such as `status`, escaped
 //! strings, JSON-encoded columns) to serde_json; values no detector reads are checked and stepped
-//! over, string ends found eight bytes at a time (sixteen with WebAssembly SIMD). It is at least as strict as serde_json: whenever
-//! the record is anything but valid JSON read the ordinary way (a duplicate field, an escaped key,
-//! a value of the wrong type, nesting deeper than [`MAX_DEPTH`], …) it gives up and returns
-//! `None`, and the caller parses with serde_json, which then gives the same result or the error
-//! with its usual message. So what it returns is always what serde_json would have returned
-//! (tests compare the two).
+//! over, string ends found eight bytes at a time (sixteen with WebAssembly SIMD). It is at least
+//! as strict as serde_json: whenever the record is anything but valid JSON read the ordinary way
+//! (a duplicate field, an escaped key, a value of the wrong type, nesting deeper than
+//! [`MAX_DEPTH`], …) it gives up and returns `None`, and the caller parses with serde_json, which
+//! then gives the same result or the error with its usual message. So what it returns is always
+//! what serde_json would have returned (tests compare the two).
 
 use std::borrow::Cow;
 
