@@ -19,7 +19,9 @@ pub use office::GRAPH_APP_ID;
 
 use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::LazyLock;
 
+use memchr::memmem;
 use serde_json::value::RawValue;
 
 use crate::event::{Event, FactorRequirement, Shape, SignIn, SignInCategory, SignInFields};
@@ -387,8 +389,14 @@ fn is_legacy(client_app: Option<&str>, protocol: Option<&str>, user_agent: Optio
     });
     legacy_client
         || protocol.is_some_and(|protocol| protocol.eq_ignore_ascii_case("ropc"))
-        || user_agent.is_some_and(|agent| agent.contains("BAV2ROPC"))
+        || user_agent.is_some_and(|agent| ROPC_AGENT.find(agent.as_bytes()).is_some())
 }
+
+/// The user agent of Exchange's legacy ROPC clients, searched for in every sign-in's user agent
+/// with memchr's vector search (`str::contains` has one natively but not in WebAssembly, where
+/// it built a two-way searcher for every sign-in).
+static ROPC_AGENT: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("BAV2ROPC"));
 
 fn factor(requirement: Option<&str>) -> FactorRequirement {
     match requirement {

@@ -157,6 +157,21 @@ fn unified_audit_log_without_error_number() {
 }
 
 #[test]
+fn bav2ropc_anywhere_in_the_user_agent_is_legacy() {
+    let modern = Some("Browser");
+    for agent in [
+        "BAV2ROPC",
+        "Mozilla/5.0 BAV2ROPC",
+        "x BAV2ROPC/1.0 (Windows)",
+    ] {
+        assert!(is_legacy(modern, None, Some(agent)), "{agent}");
+    }
+    for agent in ["BAV2ROP", "bav2ropc", "Mozilla/5.0 (Windows NT 10.0)", ""] {
+        assert!(!is_legacy(modern, None, Some(agent)), "{agent}");
+    }
+}
+
+#[test]
 fn azure_monitor_falls_back_to_the_envelope() {
     let text = r#"{"time":"2025-01-15 09:30:45.123","operationName":"Sign-in activity","category":"SignInLogs",
         "callerIpAddress":"2.2.2.2","resultType":"Success","properties":{"userPrincipalName":"a@b.c"}}"#;
