@@ -118,6 +118,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A key without escapes and its colon; leaves the scanner at the value.
+    #[inline(always)]
     fn key(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let (key, escaped) = self.string()?;
