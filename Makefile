@@ -24,6 +24,8 @@ CLI := target/release/snowyowl
 DEMO_INPUT := tests/data/demo-tenant.ndjson
 
 FLB_MODULE := build/snowyowl-fluent-bit.wasm
+# The Fluent Bit module's hash seed, drawn once per build directory (rebuilds keep it; `make clean` draws anew).
+FLB_SEED := build/fluent-bit.seed
 # An engine configuration file to bake into the Fluent Bit module (it cannot be passed at run time).
 FLB_CONFIG ?=
 
@@ -62,10 +64,11 @@ fluent-bit: tools ## Build the Fluent Bit filter module (build/snowyowl-fluent-b
 	@if [ -n "$(FLB_CONFIG)" ]; then $(MAKE) --no-print-directory build \
 		&& $(CLI) scan --quiet --config "$(FLB_CONFIG)" /dev/null \
 		&& echo "configuration $(FLB_CONFIG) is valid"; fi
-	SNOWYOWL_FLB_CONFIG="$$(if [ -n "$(FLB_CONFIG)" ]; then cat "$(FLB_CONFIG)"; else echo '{}'; fi)" \
-	SNOWYOWL_FLB_SEED="$$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')" \
-		$(CARGO) build --target wasm32-unknown-unknown --profile wasm --lib --features fluent-bit
 	@mkdir -p build
+	@[ -s $(FLB_SEED) ] || od -An -N8 -tu8 /dev/urandom | tr -d ' ' > $(FLB_SEED)
+	SNOWYOWL_FLB_CONFIG="$$(if [ -n "$(FLB_CONFIG)" ]; then cat "$(FLB_CONFIG)"; else echo '{}'; fi)" \
+	SNOWYOWL_FLB_SEED="$$(cat $(FLB_SEED))" \
+		$(CARGO) build --target wasm32-unknown-unknown --profile wasm --lib --features fluent-bit
 	cp $(CORE_WASM) $(FLB_MODULE)
 	$(WASM_TOOL) check-module $(FLB_MODULE) --no-simd
 	@echo "built $(FLB_MODULE) ($$(wc -c < $(FLB_MODULE)) bytes; exports snowyowl_filter, snowyowl_findings_only, malloc, free)"

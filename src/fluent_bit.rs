@@ -18,7 +18,8 @@
 //!
 //! Fluent Bit passes no configuration to a module, so the engine configuration and hash seed are
 //! fixed when the module is built (`SNOWYOWL_FLB_CONFIG`, `SNOWYOWL_FLB_SEED`; `make fluent-bit`
-//! validates the configuration and draws a fresh seed).
+//! validates the configuration and draws a seed once per build directory, in
+//! `build/fluent-bit.seed`).
 
 #![allow(missing_docs)]
 
