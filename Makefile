@@ -45,7 +45,7 @@ BENCH_EVENTS ?= 1000000
 .PHONY: help tools component fluent-bit web demo-web build demo test test-hosts test-browser bench bench-peers node node-example python python-example lint fmt clean fuzz
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := push engine_ops config
+FUZZ_TARGETS := push scan engine_ops config
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -140,9 +140,10 @@ fuzz: ## Run every cargo-fuzz target for FUZZ_SECONDS (default 60) each, seeded 
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --version 0.13.2
 	@for target in $(FUZZ_TARGETS); do mkdir -p fuzz/corpus/$$target; done
-	@# Seeds: every line of the golden scenarios and hostile corpus, one file each (push), and
+	@# Seeds: every line of the golden scenarios and hostile corpus, one file each (push, scan), and
 	@# a few configs.
-	@cat tests/data/*.ndjson tests/data/samples/*.jsonl | split -l 1 -a 5 - fuzz/corpus/push/seed-
+	@for target in push scan; do \
+		cat tests/data/*.ndjson tests/data/samples/*.jsonl | split -l 1 -a 5 - fuzz/corpus/$$target/seed-; done
 	@echo '{}' > fuzz/corpus/config/empty
 	@echo '{"seed":1,"detectors":{"password-spray":{"min_users":3,"window":"5m"}},"allowlist":{"trusted_cidrs":["10.0.0.0/8"]}}' > fuzz/corpus/config/typical
 	@for target in $(FUZZ_TARGETS); do \

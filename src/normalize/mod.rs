@@ -16,6 +16,9 @@ mod risk;
 mod scan;
 
 pub use office::GRAPH_APP_ID;
+/// For the `scan` fuzz target (`make fuzz`): the record scanner against serde_json.
+#[cfg(fuzzing)]
+pub use scan::agrees_with_serde as scanner_agrees_with_serde;
 
 use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};

@@ -447,12 +447,28 @@ impl<'a> Scan<'a> for Option<Raw<'a, Skipped>> {
     }
 }
 
+/// Whether the scanner read `text`; panics unless what it read is what serde_json reads (the
+/// promise at the top of this file). The scanner tests and the `scan` fuzz target check it.
+#[cfg(any(test, fuzzing))]
+#[allow(clippy::panic)]
+pub fn agrees_with_serde(text: &str) -> bool {
+    let mut raw = super::raw::Record::default();
+    let by_serde = serde_json::from_str::<super::raw::Record>(text);
+    if record(text, &mut raw).is_none() {
+        return false;
+    }
+    match by_serde {
+        Ok(expected) => assert_eq!(format!("{raw:?}"), format!("{expected:?}"), "{text}"),
+        Err(error) => panic!("scanned what serde rejects ({error}): {text:?}"),
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::normalize::raw::Record;
 
     const SCENARIOS: [&str; 5] = [
         include_str!("../../tests/data/midnight-blizzard.ndjson"),
@@ -463,25 +479,11 @@ mod tests {
     ];
     const HOSTILE: &[u8] = include_bytes!("../../tests/data/hostile.ndjson");
 
-    /// Whether the scanner read `text`; panics unless what it read is what serde reads.
-    fn scanned(text: &str) -> bool {
-        let mut raw = Record::default();
-        let by_serde = serde_json::from_str::<Record>(text);
-        if record(text, &mut raw).is_none() {
-            return false;
-        }
-        match by_serde {
-            Ok(expected) => assert_eq!(format!("{raw:?}"), format!("{expected:?}"), "{text}"),
-            Err(error) => panic!("scanned what serde rejects ({error}): {text:?}"),
-        }
-        true
-    }
-
     #[test]
     fn reads_every_record_of_the_scenarios_and_samples_as_serde_does() {
         for file in SCENARIOS {
             for line in file.lines().filter(|line| line.starts_with('{')) {
-                assert!(scanned(line), "left to serde: {line}");
+                assert!(agrees_with_serde(line), "left to serde: {line}");
             }
         }
     }
@@ -490,7 +492,7 @@ mod tests {
     fn hostile_records_are_read_as_serde_reads_them_or_left_to_it() {
         for line in HOSTILE.split(|&byte| byte == b'\n') {
             if let Ok(line) = std::str::from_utf8(line) {
-                scanned(line);
+                agrees_with_serde(line);
             }
         }
     }
@@ -541,16 +543,16 @@ mod tests {
             r#"{"authenticationDetails": {}}"#,
             r#"{"riskEventTypes_v2": [1]}"#,
         ] {
-            assert!(!scanned(text), "scanned {text}");
+            assert!(!agrees_with_serde(text), "scanned {text}");
         }
         let deep = format!(
             "{{\"x\": {}1{}}}",
             "[".repeat(MAX_DEPTH),
             "]".repeat(MAX_DEPTH)
         );
-        assert!(!scanned(&deep));
+        assert!(!agrees_with_serde(&deep));
         let shallow = format!("{{\"x\": {}1{}}}", "[".repeat(50), "]".repeat(50));
-        assert!(scanned(&shallow));
+        assert!(agrees_with_serde(&shallow));
     }
 
     #[test]
@@ -571,7 +573,7 @@ mod tests {
                 "ResultType": "\u0035", "ErrorNumber": null, "isInteractive": null}"#,
             r#"{"AuthenticationDetails": "[{\"authenticationStepResultDetail\":\"Correct password\"}]"}"#,
         ] {
-            assert!(scanned(text), "left to serde: {text}");
+            assert!(agrees_with_serde(text), "left to serde: {text}");
         }
     }
 
@@ -673,7 +675,7 @@ mod tests {
 
         #[test]
         fn generated_records_are_read_as_serde_reads_them_or_left_to_it(text in object(value())) {
-            scanned(&text);
+            agrees_with_serde(&text);
         }
 
         #[test]
@@ -695,7 +697,7 @@ mod tests {
                 }
                 text.replace_range(at..end, SNIPPETS[snippet]);
             }
-            scanned(&text);
+            agrees_with_serde(&text);
         }
     }
 }
