@@ -24,7 +24,8 @@ CLI := target/release/snowyowl
 DEMO_INPUT := tests/data/demo-tenant.ndjson
 
 FLB_MODULE := build/snowyowl-fluent-bit.wasm
-# The Fluent Bit module's hash seed, drawn once per build directory (rebuilds keep it; `make clean` draws anew).
+# The Fluent Bit module's hash seed, drawn once per build directory: rebuilds keep it (and need
+# no recompile); `make clean` draws a new one.
 FLB_SEED := build/fluent-bit.seed
 # An engine configuration file to bake into the Fluent Bit module (it cannot be passed at run time).
 FLB_CONFIG ?=
