@@ -29,15 +29,15 @@ def run_json(cmd, **kwargs):
 
 
 def timed_child(cmd, stdout=subprocess.DEVNULL):
-    """Wall seconds, peak RSS (bytes) and CPU seconds (user and system, every thread) of one
-    child process."""
+    """A whole run of one child process: wall seconds, peak RSS (bytes) and CPU seconds (user and
+    system, every thread)."""
     start = time.perf_counter()
     child = subprocess.Popen(cmd, cwd=ROOT, stdout=stdout, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
     if status != 0:
         raise RuntimeError(f"{cmd[0]} failed with status {status}")
-    return seconds, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
+    return {"seconds": seconds, "peak_rss": usage.ru_maxrss * 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime}
 
 
 def generate(scenario, events, users, path, truth=None):
@@ -158,8 +158,7 @@ def main():
         results["node"] = {"error": "node or host-examples/node/dist missing (make node)"}
 
     def cli(engine):
-        seconds, rss, cpu = timed_child([CLI, "scan", "--quiet", "--engine", engine, main_file])
-        return {"seconds": seconds, "peak_rss": rss, "cpu_seconds": cpu}
+        return timed_child([CLI, "scan", "--quiet", "--engine", engine, main_file])
 
     step("cli_component", lambda: best_of(WHOLE_RUNS, lambda: cli("component")))
     step("cli_native", lambda: best_of(WHOLE_RUNS, lambda: cli("native")))
@@ -177,13 +176,14 @@ def main():
     # Peers.
     if shutil.which("rsigma"):
         def rsigma():
-            seconds, rss, cpu = timed_child(
-                ["rsigma", "engine", "eval", "-r", "bench/peers/spray.sigma.yml", "-e", f"@{main_file}",
-                 "--timestamp-field", "properties.createdDateTime"],
-                stdout=open(out / "rsigma.out", "w"),
-            )
-            alerts = sum(1 for _ in open(out / "rsigma.out"))
-            return {"seconds": seconds, "peak_rss": rss, "cpu_seconds": cpu, "output_lines": alerts}
+            with open(out / "rsigma.out", "w") as stdout:
+                result = timed_child(
+                    ["rsigma", "engine", "eval", "-r", "bench/peers/spray.sigma.yml", "-e", f"@{main_file}",
+                     "--timestamp-field", "properties.createdDateTime"],
+                    stdout=stdout,
+                )
+            with open(out / "rsigma.out") as alerts:
+                return {**result, "output_lines": sum(1 for _ in alerts)}
         step("rsigma", lambda: best_of(WHOLE_RUNS, rsigma))
     else:
         results["rsigma"] = {"error": "rsigma not installed (make bench-peers)"}
@@ -200,9 +200,8 @@ def main():
             )
             answer = out / "duckdb.out"
             with open(answer, "w") as stdout:
-                seconds, rss, cpu = timed_child([sys.executable, "-c", code, str(threads), query], stdout=stdout)
-            result = json.loads(answer.read_text().strip().splitlines()[-1])
-            return {"seconds": seconds, "peak_rss": rss, "cpu_seconds": cpu, **result}
+                result = timed_child([sys.executable, "-c", code, str(threads), query], stdout=stdout)
+            return {**result, **json.loads(answer.read_text().strip().splitlines()[-1])}
 
         spray = (ROOT / "bench/peers/spray.sql").read_text().replace("{file}", str(main_file))
         threads = os.cpu_count() or 1
@@ -215,10 +214,7 @@ def main():
         results["duckdb"] = {"error": "PyPI duckdb not installed"}
 
     # The floor of every whole run: reading the file (from the page cache, as they all do).
-    def read_file():
-        seconds, rss, cpu = timed_child(["cat", main_file])
-        return {"seconds": seconds, "peak_rss": rss, "cpu_seconds": cpu}
-    step("read_file", lambda: best_of(WHOLE_RUNS, read_file))
+    step("read_file", lambda: best_of(WHOLE_RUNS, lambda: timed_child(["cat", main_file])))
 
     step("quality", lambda: quality(findings_file, truth))
     results["bench_seconds"] = time.perf_counter() - started
