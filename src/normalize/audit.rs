@@ -1,9 +1,13 @@
-//! Directory audit records in their four shapes: Graph `directoryAudit` (also the `properties`
-//! of an Azure Monitor `AuditLogs` export and, through aliases, Log Analytics `AuditLogs` rows)
-//! and the unified audit log (RecordType 8).
+//! Directory audit records in their four shapes: Graph `directoryAudit` (also the `properties` of
+//! an Azure Monitor `AuditLogs` export, and Log Analytics `AuditLogs` rows, whose columns are its
+//! fields in PascalCase with the nested ones as JSON strings) and the unified audit log
+//! (RecordType 8). Nested values are read ignoring the case of their keys.
 
-use super::raw::{first, value_text, Raw, Record, Text};
-use super::{invalid, owned, parse_time, synthesized_id, Normalized};
+use serde_json::Value;
+
+use super::office::id_types;
+use super::raw::{elements, first, get, member_text, nested, value_text, Raw, Record, Text};
+use super::{ignored, invalid, owned, parse_time, synthesized_id, Normalized, Rejection};
 use crate::event::{Actor, AuditActivity, AuditTarget, DirectoryAudit, Event, Modified, Shape};
 
 fn success(result: Option<&Text>) -> bool {
@@ -15,6 +19,10 @@ fn success(result: Option<&Text>) -> bool {
     })
 }
 
+fn lower(text: Option<String>) -> Option<String> {
+    text.map(|text| text.to_lowercase())
+}
+
 /// A Graph-named directory audit record. `envelope` is the Azure Monitor envelope, if any.
 pub fn graph<P>(
     record: &Raw<P>,
@@ -24,75 +32,78 @@ pub fn graph<P>(
 ) -> Normalized {
     let name = first(&[
         &record.activity_display_name,
-        &record.la_operation_name,
+        &record.operation_name,
         envelope.map_or(&None, |e| &e.operation_name),
     ]);
     let Some(name) = name else {
-        return Normalized::Rejected(invalid("missing activity (activityDisplayName)".into()));
+        return Normalized::Rejected(invalid(
+            "missing activity: a directory audit needs activityDisplayName or OperationName".into(),
+        ));
     };
     let activity = AuditActivity::of(name);
     if activity == AuditActivity::Other {
-        return Normalized::Ignored("directory audit activity no detector reads");
+        return ignored("directory audit", name);
     }
-    let time_text = first(&[
-        &record.activity_date_time,
-        &record.la_time_generated,
-        envelope.map_or(&None, |e| &e.time),
-    ]);
-    let time = match parse_time(time_text, "activityDateTime") {
-        Ok(time) => time,
-        Err(rejection) => return Normalized::Rejected(rejection),
-    };
+    match read_graph(record, envelope, text, name, activity, shape) {
+        Ok(audit) => Normalized::Event(Event::DirectoryAudit(audit)),
+        Err(rejection) => Normalized::Rejected(rejection),
+    }
+}
+
+fn read_graph<P>(
+    record: &Raw<P>,
+    envelope: Option<&Record>,
+    text: &str,
+    name: &str,
+    activity: AuditActivity,
+    shape: Shape,
+) -> Result<DirectoryAudit, Rejection> {
+    let time = parse_time(
+        &[
+            &record.activity_date_time,
+            &record.time_generated,
+            envelope.map_or(&None, |e| &e.time),
+        ],
+        "a directory audit",
+        "activityDateTime, TimeGenerated or time",
+    )?;
+    let initiated = nested(record.initiated_by, "initiatedBy").map_err(invalid)?;
     let mut actor = Actor::default();
-    if let Some(initiated) = record.initiated_by.as_ref().map(|i| &i.0) {
-        if let Some(user) = &initiated.user {
-            actor.user = user
-                .user_principal_name
-                .as_deref()
-                .filter(|upn| !upn.is_empty())
-                .map(str::to_lowercase);
-            actor.object_id = owned(user.id.as_deref());
-            actor.display_name = owned(user.display_name.as_deref());
-            actor.ip = user.ip_address.as_deref().and_then(super::canonical_ip);
-        }
-        if let Some(app) = &initiated.app {
-            if actor.user.is_none() {
-                actor.app_id = owned(app.app_id.as_deref());
-                actor.service_principal_id = owned(app.service_principal_id.as_deref());
-                actor.display_name = owned(app.display_name.as_deref())
-                    .or_else(|| owned(app.service_principal_name.as_deref()));
-            }
+    if let Some(user) = get(&initiated, "user").filter(|user| user.is_object()) {
+        actor.user = lower(member_text(user, "userPrincipalName"));
+        actor.object_id = owned(member_text(user, "id").as_deref());
+        actor.display_name = owned(member_text(user, "displayName").as_deref());
+        actor.ip = member_text(user, "ipAddress").and_then(|ip| super::canonical_ip(&ip));
+    }
+    if let Some(app) = get(&initiated, "app").filter(|app| app.is_object()) {
+        if actor.user.is_none() {
+            actor.app_id = owned(member_text(app, "appId").as_deref());
+            actor.service_principal_id = owned(member_text(app, "servicePrincipalId").as_deref());
+            actor.display_name = member_text(app, "displayName")
+                .or_else(|| member_text(app, "servicePrincipalName"));
         }
     }
+    let resources = nested(record.target_resources, "targetResources").map_err(invalid)?;
     let mut targets = Vec::new();
     let mut modified = Vec::new();
-    for target in record.target_resources.iter().flat_map(|t| t.0.iter()) {
+    for target in elements(&resources) {
         targets.push(AuditTarget {
-            id: owned(target.id.as_deref()),
-            kind: owned(target.kind.as_deref()),
-            display_name: owned(target.display_name.as_deref()),
-            user: target
-                .user_principal_name
-                .as_deref()
-                .filter(|upn| !upn.is_empty())
-                .map(str::to_lowercase),
+            id: member_text(target, "id"),
+            kind: member_text(target, "type"),
+            display_name: member_text(target, "displayName"),
+            user: lower(member_text(target, "userPrincipalName")),
         });
-        for property in target.modified_properties.iter().flatten() {
-            modified.push(Modified {
-                name: property.display_name.clone().unwrap_or_default(),
-                old: value_text(property.old_value.as_ref()),
-                new: value_text(property.new_value.as_ref()),
-            });
+        if let Some(properties) = get(target, "modifiedProperties") {
+            modified.extend(modified_properties(properties));
         }
     }
-    let details = record
-        .additional_details
+    let details = nested(record.additional_details, "additionalDetails").map_err(invalid)?;
+    let details = elements(&details)
         .iter()
-        .flat_map(|d| d.0.iter())
-        .filter_map(|kv| Some((kv.key.clone()?, value_text(kv.value.as_ref()))))
+        .filter_map(|pair| Some((member_text(pair, "key")?, value_text(get(pair, "value")))))
         .collect();
-    let id = first(&[&record.id, &record.la_id]);
-    Normalized::Event(Event::DirectoryAudit(DirectoryAudit {
+    let id = first(&[&record.id]);
+    Ok(DirectoryAudit {
         time,
         id: id.map_or_else(|| synthesized_id(text), str::to_owned),
         shape,
@@ -104,54 +115,74 @@ pub fn graph<P>(
         modified,
         details,
         tenant_id: owned(first(&[
+            &record.aad_tenant_id,
             envelope.map_or(&None, |e| &e.tenant_id),
-            &record.la_tenant_id,
+            &record.tenant_id,
         ])),
-    }))
+    })
 }
 
-fn id_text(value: Option<&serde_json::Value>) -> String {
-    value_text(value)
-}
-
-fn is_type(value: Option<&serde_json::Value>, wanted: i64) -> bool {
-    match value {
-        Some(serde_json::Value::Number(n)) => n.as_i64() == Some(wanted),
-        Some(serde_json::Value::String(s)) => s.trim().parse::<i64>().ok() == Some(wanted),
-        _ => false,
-    }
+/// Modified properties in either spelling (`{displayName, oldValue, newValue}` or
+/// `{Name, OldValue, NewValue}`); a plain string is a property named without values (Exchange).
+fn modified_properties(value: &Value) -> Vec<Modified> {
+    elements(value)
+        .iter()
+        .map(|property| match property {
+            Value::String(name) => Modified {
+                name: name.trim().to_owned(),
+                old: String::new(),
+                new: String::new(),
+            },
+            _ => Modified {
+                name: member_text(property, "displayName")
+                    .or_else(|| member_text(property, "Name"))
+                    .unwrap_or_default(),
+                old: value_text(get(property, "oldValue")),
+                new: value_text(get(property, "newValue")),
+            },
+        })
+        .collect()
 }
 
 /// A unified audit log directory record (RecordType 8).
 pub fn unified(raw: &Record, operation: &str, text: &str) -> Normalized {
     let activity = AuditActivity::of(operation);
     if activity == AuditActivity::Other {
-        return Normalized::Ignored("directory audit activity no detector reads");
+        return ignored("directory audit", operation);
     }
-    let time = match parse_time(
-        first(&[&raw.ual_creation_time, &raw.la_time_generated]),
-        "CreationTime",
-    ) {
-        Ok(time) => time,
-        Err(rejection) => return Normalized::Rejected(rejection),
-    };
+    match read_unified(raw, operation, activity, text) {
+        Ok(audit) => Normalized::Event(Event::DirectoryAudit(audit)),
+        Err(rejection) => Normalized::Rejected(rejection),
+    }
+}
+
+fn read_unified(
+    raw: &Record,
+    operation: &str,
+    activity: AuditActivity,
+    text: &str,
+) -> Result<DirectoryAudit, Rejection> {
+    let time = parse_time(
+        &[&raw.creation_time, &raw.time_generated],
+        "a directory audit",
+        "CreationTime or TimeGenerated",
+    )?;
     let mut actor = Actor::default();
-    let user_id = first(&[&raw.ual_user_id]).unwrap_or("");
+    let user_id = first(&[&raw.user_id]).unwrap_or("");
     if user_id.contains('@') {
         actor.user = Some(user_id.to_lowercase());
     }
     let mut plain_ids = Vec::new();
-    for entry in raw.ual_actor.iter().flat_map(|a| a.0.iter()) {
-        let id = id_text(entry.id.as_ref());
+    for (id, kind) in id_types(raw.actor, "Actor")? {
         if let Some(sp) = id.strip_prefix("ServicePrincipal_") {
             actor
                 .service_principal_id
                 .get_or_insert_with(|| sp.to_owned());
-        } else if is_type(entry.kind.as_ref(), 5) && id.contains('@') {
+        } else if kind == Some(5) && id.contains('@') {
             actor.user.get_or_insert_with(|| id.to_lowercase());
-        } else if is_type(entry.kind.as_ref(), 1) {
+        } else if kind == Some(1) {
             actor.display_name.get_or_insert(id);
-        } else if is_type(entry.kind.as_ref(), 2) && !id.contains('@') && !id.contains('_') {
+        } else if kind == Some(2) && !id.contains('@') && !id.contains('_') {
             plain_ids.push(id);
         }
     }
@@ -170,11 +201,10 @@ pub fn unified(raw: &Record, operation: &str, text: &str) -> Normalized {
                 .to_owned(),
         );
     }
-    actor.ip = first(&[&raw.ual_actor_ip, &raw.ual_client_ip]).and_then(super::canonical_ip);
+    actor.ip = first(&[&raw.actor_ip, &raw.client_ip]).and_then(super::canonical_ip);
     let mut targets: Vec<AuditTarget> = Vec::new();
     let mut names = Vec::new();
-    for entry in raw.ual_target.iter().flat_map(|t| t.0.iter()) {
-        let id = id_text(entry.id.as_ref());
+    for (id, kind) in id_types(raw.target, "Target")? {
         let prefixed = ["Application_", "ServicePrincipal_", "User_", "Role_"]
             .iter()
             .find_map(|prefix| {
@@ -187,9 +217,9 @@ pub fn unified(raw: &Record, operation: &str, text: &str) -> Normalized {
                 kind: Some(kind.to_owned()),
                 ..AuditTarget::default()
             });
-        } else if is_type(entry.kind.as_ref(), 5) && id.contains('@') {
+        } else if kind == Some(5) && id.contains('@') {
             names.push((true, id.to_lowercase()));
-        } else if is_type(entry.kind.as_ref(), 1) {
+        } else if kind == Some(1) {
             names.push((false, id));
         }
     }
@@ -202,38 +232,23 @@ pub fn unified(raw: &Record, operation: &str, text: &str) -> Normalized {
             }
         }
     }
-    let modified = raw
-        .ual_modified
-        .iter()
-        .flat_map(|m| m.0.iter())
-        .map(|property| Modified {
-            name: property.name.clone().unwrap_or_default(),
-            old: value_text(property.old.as_ref()),
-            new: value_text(property.new.as_ref()),
-        })
-        .collect();
-    let details = raw
-        .ual_extended_properties
-        .iter()
-        .flatten()
-        .filter_map(|nv| {
-            Some((
-                nv.name.as_ref()?.as_str().to_owned(),
-                nv.value.as_ref()?.as_str().to_owned(),
-            ))
-        })
-        .collect();
-    Normalized::Event(Event::DirectoryAudit(DirectoryAudit {
+    let modified = nested(raw.modified_properties, "ModifiedProperties").map_err(invalid)?;
+    let extended = nested(raw.extended_properties, "ExtendedProperties").map_err(invalid)?;
+    Ok(DirectoryAudit {
         time,
-        id: first(&[&raw.la_id]).map_or_else(|| synthesized_id(text), str::to_owned),
-        shape: Shape::UnifiedAudit,
+        id: first(&[&raw.id]).map_or_else(|| synthesized_id(text), str::to_owned),
+        shape: if raw.creation_time.is_some() {
+            Shape::UnifiedAudit
+        } else {
+            Shape::LogAnalytics
+        },
         activity,
         activity_name: operation.to_owned(),
-        success: success(raw.ual_result_status.as_ref()),
+        success: success(raw.result_status.as_ref()),
         actor,
         targets,
-        modified,
-        details,
-        tenant_id: owned(first(&[&raw.ual_organization_id])),
-    }))
+        modified: modified_properties(&modified),
+        details: super::raw::name_values(&extended),
+        tenant_id: owned(first(&[&raw.organization_id])),
+    })
 }

@@ -1,13 +1,21 @@
 //! Normalization: one raw record in, one typed [`Event`] out (or a reason why not).
 //!
-//! The shape is sniffed from the keys present (log-reference §1): an Azure Monitor export has an
-//! envelope with `category` / `operationName` and the record under `properties`; a Graph resource
-//! has `createdDateTime` and `status` at the top; a Log Analytics row has PascalCase columns with
-//! `OperationName` / `Type`; a unified audit log record has `Operation`, `CreationTime` and
-//! `Workload` / `RecordType`. Wrappers (`{"records":[…]}`, `{"value":[…]}`) yield their elements.
+//! A record's shape is recognised by the keys that define it (log-reference §1), never by a side
+//! column such as `Type`, `SourceSystem` or `Category`, which vary between exports or are missing:
+//! - an Azure Monitor export has an envelope with the record under `properties`;
+//! - a unified audit log record (or an `OfficeActivity` row) has `Operation` and one of
+//!   `Workload`, `RecordType`, `CreationTime`, `OrganizationId`;
+//! - a directory audit has `activityDisplayName`, or an `OperationName` with `initiatedBy`,
+//!   `targetResources`, `activityDateTime` or `loggedByService`;
+//! - a risk detection has `riskEventType`;
+//! - a sign-in has `OperationName` `Sign-in activity`, a sign-in table or category, `createdDateTime`
+//!   with an object `status`, or a user (`userPrincipalName`, `servicePrincipalId`, …) with a
+//!   result (`status`, `ResultType`).
 //!
-//! A record of a known source that no detector reads (another audit category, a SharePoint
-//! operation) is *ignored* and counted; a record of no known shape is *rejected* with a reason.
+//! Keys are read in any case and with the suffixes exports add (see `raw.rs`). Wrappers
+//! (`{"records":[…]}`, `{"value":[…]}`, the Log Analytics API's `{"tables":[…]}`) yield their
+//! records. A record of a known source whose activity or operation no detector reads is
+//! *ignored*, naming what it was; anything else that cannot be read is *rejected* with a reason.
 
 mod audit;
 mod office;
@@ -21,16 +29,18 @@ pub use office::GRAPH_APP_ID;
 pub use scan::agrees_with_serde as scanner_agrees_with_serde;
 
 use std::borrow::Cow;
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::LazyLock;
 
 use memchr::memmem;
 use serde_json::value::RawValue;
+use smol_str::SmolStr;
 
 use crate::event::{Event, FactorRequirement, Shape, SignIn, SignInCategory, SignInFields};
 use crate::finding::stable_uid;
 use crate::time;
-use raw::{first, Properties, Raw, Record, Text};
+use raw::{first, Json, Raw, Record, Text};
 
 /// Why a record was not turned into an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -75,6 +85,34 @@ impl Rejection {
     }
 }
 
+/// A record of a known source that no detector reads: what it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ignored {
+    /// The source (`directory audit`, `unified audit log`, `azure monitor`, `log analytics`).
+    pub source: &'static str,
+    /// The activity, operation, category or table, as the record names it (`Update user`,
+    /// `SharePoint FileAccessed`); empty when it names none.
+    pub name: SmolStr,
+}
+
+/// A record no detector reads: its source and what it names.
+fn ignored(source: &'static str, name: &str) -> Normalized {
+    Normalized::Ignored(Ignored {
+        source,
+        name: SmolStr::new(truncate(name.trim(), 96)),
+    })
+}
+
+impl fmt::Display for Ignored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.name.is_empty() {
+            f.write_str(self.source)
+        } else {
+            write!(f, "{}: {}", self.source, self.name)
+        }
+    }
+}
+
 /// What became of one record.
 #[derive(Debug, Clone, PartialEq)]
 // Events are the common case; boxing them would cost an allocation each for nothing.
@@ -82,8 +120,8 @@ impl Rejection {
 pub enum Normalized {
     /// A typed event.
     Event(Event),
-    /// A known source that no detector reads; the name of what it was.
-    Ignored(&'static str),
+    /// A known source that no detector reads.
+    Ignored(Ignored),
     /// Not readable.
     Rejected(Rejection),
 }
@@ -101,18 +139,7 @@ fn normalize_at(text: &str, depth: usize, emit: &mut dyn FnMut(Normalized)) {
     let trimmed = text.trim_start();
     match trimmed.as_bytes().first() {
         Some(b'{') => {}
-        Some(b'[') if depth < MAX_WRAPPER_DEPTH => {
-            match serde_json::from_str::<Vec<&RawValue>>(trimmed) {
-                Ok(elements) => elements
-                    .iter()
-                    .for_each(|element| normalize_at(element.get(), depth + 1, emit)),
-                Err(error) => emit(Normalized::Rejected(Rejection::new(
-                    RejectionKind::Malformed,
-                    format!("invalid JSON: {error}"),
-                ))),
-            }
-            return;
-        }
+        Some(b'[') if depth < MAX_WRAPPER_DEPTH => return each_element(trimmed, depth, emit),
         _ => {
             let what = describe_non_object(trimmed);
             emit(Normalized::Rejected(Rejection::new(
@@ -130,15 +157,81 @@ fn normalize_at(text: &str, depth: usize, emit: &mut dyn FnMut(Normalized)) {
             Err(rejection) => return emit(Normalized::Rejected(rejection)),
         }
     }
-    if let Some(elements) = raw.records.as_ref().or(raw.value.as_ref()) {
-        if depth < MAX_WRAPPER_DEPTH {
-            elements
-                .iter()
-                .for_each(|element| normalize_at(element.get(), depth + 1, emit));
-            return;
+    if depth < MAX_WRAPPER_DEPTH {
+        if let Some(Json(elements)) = [raw.records, raw.value]
+            .into_iter()
+            .flatten()
+            .find(Json::is_list)
+        {
+            return each_element(elements, depth, emit);
+        }
+        if let Some(tables) = raw.tables.filter(Json::is_list) {
+            return query_tables(tables.0, depth, emit);
         }
     }
     emit(classify(&raw, trimmed));
+}
+
+/// The elements of a JSON array, each normalized.
+fn each_element(text: &str, depth: usize, emit: &mut dyn FnMut(Normalized)) {
+    match serde_json::from_str::<Vec<&RawValue>>(text) {
+        Ok(elements) => elements
+            .iter()
+            .for_each(|element| normalize_at(element.get(), depth + 1, emit)),
+        Err(error) => emit(Normalized::Rejected(Rejection::new(
+            RejectionKind::Malformed,
+            format!("invalid JSON: {error}"),
+        ))),
+    }
+}
+
+/// A table of the Log Analytics query API (`{"name", "columns": [{"name", "type"}], "rows"}`; the
+/// Kusto form `{"TableName", "Columns": [{"ColumnName"}], "Rows"}` too).
+#[derive(serde::Deserialize)]
+struct QueryTable<'a> {
+    #[serde(alias = "Columns", default)]
+    columns: Vec<QueryColumn>,
+    #[serde(alias = "Rows", borrow, default)]
+    rows: Vec<Vec<&'a RawValue>>,
+}
+
+#[derive(serde::Deserialize)]
+struct QueryColumn {
+    #[serde(alias = "ColumnName", alias = "Name")]
+    name: String,
+}
+
+/// Each row of each table of a query result, as the object it stands for (a null cell left out).
+fn query_tables(text: &str, depth: usize, emit: &mut dyn FnMut(Normalized)) {
+    let tables = match serde_json::from_str::<Vec<QueryTable>>(text) {
+        Ok(tables) => tables,
+        Err(error) => {
+            return emit(Normalized::Rejected(Rejection::new(
+                RejectionKind::InvalidField,
+                format!("invalid field tables: {error}"),
+            )))
+        }
+    };
+    let mut object = String::new();
+    for table in tables {
+        for row in table.rows {
+            object.clear();
+            object.push('{');
+            for (column, cell) in table.columns.iter().zip(&row) {
+                if cell.get() == "null" {
+                    continue;
+                }
+                if object.len() > 1 {
+                    object.push(',');
+                }
+                object.push_str(&serde_json::Value::from(column.name.as_str()).to_string());
+                object.push(':');
+                object.push_str(cell.get());
+            }
+            object.push('}');
+            normalize_at(&object, depth + 1, emit);
+        }
+    }
 }
 
 /// Reads a record with serde_json; a rejection names the field at fault.
@@ -171,28 +264,38 @@ fn describe_non_object(text: &str) -> &'static str {
     }
 }
 
-/// Log Analytics table names of the sign-in logs.
-const LA_SIGNIN_TABLES: [&str; 4] = [
-    "SigninLogs",
-    "AADNonInteractiveUserSignInLogs",
-    "AADServicePrincipalSignInLogs",
-    "AADManagedIdentitySignInLogs",
-];
-
+/// The sign-in category a table or Azure Monitor category names.
 fn signin_category(name: &str) -> Option<SignInCategory> {
-    Some(match name {
-        "SignInLogs" | "SigninLogs" => SignInCategory::Interactive,
-        "NonInteractiveUserSignInLogs" | "AADNonInteractiveUserSignInLogs" => {
-            SignInCategory::NonInteractive
-        }
-        "ServicePrincipalSignInLogs" | "AADServicePrincipalSignInLogs" => {
-            SignInCategory::ServicePrincipal
-        }
-        "ManagedIdentitySignInLogs" | "AADManagedIdentitySignInLogs" => {
-            SignInCategory::ManagedIdentity
-        }
-        _ => return None,
-    })
+    const NAMES: [(&str, SignInCategory); 8] = [
+        ("SignInLogs", SignInCategory::Interactive),
+        ("SigninLogs", SignInCategory::Interactive),
+        (
+            "NonInteractiveUserSignInLogs",
+            SignInCategory::NonInteractive,
+        ),
+        (
+            "AADNonInteractiveUserSignInLogs",
+            SignInCategory::NonInteractive,
+        ),
+        (
+            "ServicePrincipalSignInLogs",
+            SignInCategory::ServicePrincipal,
+        ),
+        (
+            "AADServicePrincipalSignInLogs",
+            SignInCategory::ServicePrincipal,
+        ),
+        ("ManagedIdentitySignInLogs", SignInCategory::ManagedIdentity),
+        (
+            "AADManagedIdentitySignInLogs",
+            SignInCategory::ManagedIdentity,
+        ),
+    ];
+    let name = name.trim();
+    NAMES
+        .iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(name))
+        .map(|(_, category)| *category)
 }
 
 fn is_signin_operation(name: Option<&Text>) -> bool {
@@ -203,101 +306,90 @@ fn eq(text: Option<&str>, wanted: &str) -> bool {
     text.is_some_and(|text| text.eq_ignore_ascii_case(wanted))
 }
 
+fn text<'b>(field: &'b Option<Text>) -> Option<&'b str> {
+    first(&[field])
+}
+
+/// The keys that make a record a sign-in, in whichever shape (see the module docs).
+fn is_signin<P>(record: &Raw<P>, envelope: Option<&Record>) -> bool {
+    let named =
+        |raw_category: &Option<Text>| text(raw_category).and_then(signin_category).is_some();
+    let has_user = record.user_principal_name.is_some()
+        || record.service_principal_id.is_some()
+        || record.service_principal_name.is_some();
+    let has_result = record.status.is_some() || record.result_type.is_some();
+    is_signin_operation(record.operation_name.as_ref())
+        || envelope
+            .is_some_and(|e| is_signin_operation(e.operation_name.as_ref()) || named(&e.category))
+        || named(&record.category)
+        || named(&record.table)
+        || (record.created.is_some() && record.status.as_ref().is_some_and(Json::is_object))
+        || (has_user && has_result && record.activity_display_name.is_none())
+}
+
+/// The keys that make a record a directory audit.
+fn is_directory_audit<P>(record: &Raw<P>) -> bool {
+    record.activity_display_name.is_some()
+        || (record.operation_name.is_some()
+            && !is_signin_operation(record.operation_name.as_ref())
+            && (record.initiated_by.is_some()
+                || record.target_resources.is_some()
+                || record.activity_date_time.is_some()
+                || record.logged_by_service.is_some()))
+}
+
 fn classify(raw: &Record, text: &str) -> Normalized {
     // Azure Monitor export: envelope + properties.
     if let Some(properties) = raw.properties.as_ref() {
-        let category = raw.category.as_ref().map(Text::as_str);
-        let signin = category.and_then(signin_category);
-        if signin.is_some() || is_signin_operation(raw.operation_name.as_ref()) {
-            let category = signin.unwrap_or(SignInCategory::Interactive);
-            return done(azure_monitor_signin(raw, properties, category, text));
+        let category = self::text(&raw.category);
+        if is_signin(properties, Some(raw)) {
+            return done(signin(properties, Shape::AzureMonitor, Some(raw), text));
         }
-        if properties.activity_display_name.is_some() || eq(category, "AuditLogs") {
+        if is_directory_audit(properties) || eq(category, "AuditLogs") {
             return audit::graph(properties, Shape::AzureMonitor, Some(raw), text);
         }
         if properties.risk_event_type.is_some() || eq(category, "UserRiskEvents") {
             return risk::risk_detection(properties, Shape::AzureMonitor, Some(raw), text);
         }
         if category.is_some() || raw.operation_name.is_some() {
-            return Normalized::Ignored("azure-monitor record of another category");
+            let name = category.or_else(|| self::text(&raw.operation_name));
+            return ignored("azure monitor category", name.unwrap_or_default());
         }
     }
     // Unified audit log, and Log Analytics `OfficeActivity` rows that carry its fields.
-    if let Some(operation) = raw.ual_operation.as_ref().map(Text::as_str) {
-        let workload = first(&[&raw.ual_workload, &raw.la_office_workload]);
-        let record_type = raw.ual_record_type.as_ref().map(Text::as_str);
-        let audit_marker =
-            workload.is_some() || record_type.is_some() || raw.ual_creation_time.is_some();
-        if audit_marker {
-            if matches!(operation, "UserLoggedIn" | "UserLoginFailed") {
-                return done(unified_audit_signin(raw, operation, text));
-            }
-            if operation.eq_ignore_ascii_case("MailItemsAccessed") {
-                return office::mailbox_access(raw, text);
-            }
-            if eq(workload, "Exchange") && raw.ual_parameters.is_some() {
-                return office::exchange_admin(raw, operation, text);
-            }
-            if eq(workload, "AzureActiveDirectory") || record_type == Some("8") {
-                return audit::unified(raw, operation, text);
-            }
-            return Normalized::Ignored("unified audit log operation no detector reads");
+    if let Some(operation) = self::text(&raw.operation) {
+        let workload = self::text(&raw.workload);
+        let record_type = self::text(&raw.record_type);
+        if workload.is_some()
+            || record_type.is_some()
+            || raw.creation_time.is_some()
+            || raw.organization_id.is_some()
+        {
+            return office::unified(raw, operation, workload, record_type, text);
         }
     }
-    // Log Analytics row.
-    let la_table = raw.la_type.as_ref().map(Text::as_str);
-    let la_category = raw.la_category.as_ref().map(Text::as_str);
-    if la_table.is_some_and(|table| LA_SIGNIN_TABLES.contains(&table))
-        || (is_signin_operation(raw.la_operation_name.as_ref())
-            && (raw.la_time_generated.is_some() || raw.la_created.is_some()))
-    {
-        let category = la_table
-            .and_then(signin_category)
-            .or_else(|| la_category.and_then(signin_category))
-            .unwrap_or(SignInCategory::Interactive);
-        return done(log_analytics_signin(raw, category, text));
+    let shape = if raw.time_generated.is_some() || raw.table.is_some() {
+        Shape::LogAnalytics
+    } else {
+        Shape::Graph
+    };
+    if is_directory_audit(raw) {
+        return audit::graph(raw, shape, None, text);
     }
-    if eq(la_table, "AuditLogs") {
-        return audit::graph(raw, Shape::LogAnalytics, None, text);
+    if raw.risk_event_type.is_some() {
+        return risk::risk_detection(raw, shape, None, text);
     }
-    if eq(la_table, "AADUserRiskEvents") {
-        return risk::risk_detection(raw, Shape::LogAnalytics, None, text);
+    if is_signin(raw, None) {
+        return done(signin(raw, shape, None, text));
     }
-    if la_table.is_some() && raw.la_time_generated.is_some() {
-        return Normalized::Ignored("log analytics table no detector reads");
-    }
-    // Graph resources.
-    if raw.activity_display_name.is_some() && raw.activity_date_time.is_some() {
-        return audit::graph(raw, Shape::Graph, None, text);
-    }
-    if raw.risk_event_type.is_some()
-        && (raw.detected_date_time.is_some() || raw.activity_date_time.is_some())
-    {
-        return risk::risk_detection(raw, Shape::Graph, None, text);
-    }
-    // A signIn has an object `status` (other Graph resources, such as alerts, a string).
-    if raw.created.is_some() && raw.status.is_some_and(|status| status.0.starts_with('{')) {
-        let types = raw
-            .sign_in_event_types
-            .as_ref()
-            .map(|types| types.0)
-            .unwrap_or_default();
-        let category = if types.service_principal {
-            SignInCategory::ServicePrincipal
-        } else if types.managed_identity {
-            SignInCategory::ManagedIdentity
-        } else if types.non_interactive_user || raw.is_interactive == Some(false) {
-            SignInCategory::NonInteractive
-        } else {
-            SignInCategory::Interactive
-        };
-        return done(graph_signin(raw, category, Shape::Graph, None, text));
+    if let Some(table) = self::text(&raw.table).or_else(|| self::text(&raw.operation_name)) {
+        return ignored("log analytics table", table);
     }
     Normalized::Rejected(Rejection::new(
         RejectionKind::UnknownShape,
         "unknown event shape: no sign-in, audit, Exchange or risk marker (category + properties, \
-         createdDateTime + status, activityDisplayName, OperationName / Type, Operation + \
-         Workload / RecordType)",
+         createdDateTime + status, userPrincipalName + ResultType, activityDisplayName, \
+         OperationName, Operation + Workload / RecordType, riskEventType)",
     ))
 }
 
@@ -312,8 +404,11 @@ fn invalid(reason: String) -> Rejection {
     Rejection::new(RejectionKind::InvalidField, reason)
 }
 
-fn parse_time(value: Option<&str>, fields: &str) -> Result<i64, Rejection> {
-    let text = value.ok_or_else(|| invalid(format!("missing time ({fields})")))?;
+/// The time of a record: the first of `candidates` present, else a rejection naming what was
+/// looked for (`what` is the kind of record, `fields` the names of the candidates).
+fn parse_time(candidates: &[&Option<Text>], what: &str, fields: &str) -> Result<i64, Rejection> {
+    let text =
+        first(candidates).ok_or_else(|| invalid(format!("missing time: {what} needs {fields}")))?;
     time::parse(text).ok_or_else(|| {
         invalid(format!(
             "invalid time {:?} in {fields}: expected an ISO 8601 time between 2000 and 2100",
@@ -413,60 +508,88 @@ fn factor(requirement: Option<&str>) -> FactorRequirement {
     }
 }
 
-fn correct_password_step(steps: Option<&raw::MaybeEncoded<raw::CorrectPasswordStep>>) -> bool {
-    steps.is_some_and(|steps| steps.0 .0)
-}
-
-fn user_of<'a>(
-    category: SignInCategory,
-    upn: Option<&'a str>,
-    sp_name: Option<&'a str>,
-    sp_id: Option<&'a str>,
-    fields: &str,
-) -> Result<Cow<'a, str>, Rejection> {
-    let user = if category.is_user() {
-        upn
+/// The category of a sign-in: the table or category that names it, else what the record says of
+/// itself (`signInEventTypes`, `isInteractive`), else a service principal when it names one and
+/// no user.
+fn category_of<P>(record: &Raw<P>, envelope: Option<&Record>) -> SignInCategory {
+    let named = [
+        envelope.and_then(|e| text(&e.category)),
+        text(&record.table),
+        text(&record.category),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(signin_category);
+    if let Some(category) = named {
+        return category;
+    }
+    let types = record
+        .sign_in_event_types
+        .as_ref()
+        .map(|types| types.0)
+        .unwrap_or_default();
+    if types.service_principal {
+        SignInCategory::ServicePrincipal
+    } else if types.managed_identity {
+        SignInCategory::ManagedIdentity
+    } else if types.non_interactive_user || record.is_interactive.0 == Some(false) {
+        SignInCategory::NonInteractive
+    } else if record.user_principal_name.is_none()
+        && (record.service_principal_id.is_some() || record.service_principal_name.is_some())
+    {
+        SignInCategory::ServicePrincipal
     } else {
-        sp_name.or(sp_id).or(upn)
-    };
-    user.map(lowercase)
-        .ok_or_else(|| invalid(format!("missing user ({fields})")))
+        SignInCategory::Interactive
+    }
 }
 
-/// Builds a sign-in from Graph-named fields: the Graph resource itself, or the `properties` of an
-/// Azure Monitor export (`envelope` then supplies fallbacks).
-fn graph_signin<P>(
+/// A sign-in from Graph-named fields (in any case): the Graph resource, a Log Analytics row, or
+/// the `properties` of an Azure Monitor export (`envelope` then supplies fallbacks).
+fn signin<P>(
     record: &Raw<P>,
-    category: SignInCategory,
     shape: Shape,
     envelope: Option<&Record>,
     text: &str,
 ) -> Result<SignIn, Rejection> {
-    let (time_fields, code_fields) = match shape {
-        Shape::AzureMonitor => (
-            "properties.createdDateTime or time",
-            "properties.status.errorCode or resultType",
-        ),
-        _ => ("createdDateTime", "status.errorCode"),
-    };
-    let time_text = first(&[&record.created, envelope.map_or(&None, |e| &e.time)]);
-    let time = parse_time(time_text, time_fields)?;
-    let status = raw::decode_status(record.status, "status").map_err(invalid)?;
-    let code = status
-        .and_then(|status| status.error_code.0)
-        .or_else(|| envelope.and_then(|e| raw::result_type_code(e.result_type.as_ref())));
-    let result_code = code_of(code, code_fields)?;
-    let user = user_of(
-        category,
-        first(&[&record.user_principal_name]),
-        first(&[&record.service_principal_name]),
-        first(&[&record.service_principal_id]),
-        "userPrincipalName",
+    let envelope_time = envelope.map_or(&None, |e| &e.time);
+    let time = parse_time(
+        &[
+            &record.created,
+            &record.time_generated,
+            envelope_time,
+            &record.time,
+        ],
+        "a sign-in",
+        "createdDateTime, TimeGenerated or time",
     )?;
+    let status = raw::decode_status(record.status, "status").map_err(invalid)?;
+    let mut code = status.and_then(|status| status.error_code.0);
+    if code.is_none() {
+        let result = record
+            .result_type
+            .as_ref()
+            .or(envelope.and_then(|e| e.result_type.as_ref()));
+        code = raw::result_code(result)
+            .map_err(|e| invalid(format!("invalid field resultType: {e}")))?;
+    }
+    let result_code = code_of(code, "status.errorCode or ResultType")?;
+    let category = category_of(record, envelope);
+    let upn = self::text(&record.user_principal_name);
+    let principal = first(&[&record.service_principal_name, &record.service_principal_id]);
+    let user = if category.is_user() {
+        upn.or(principal)
+    } else {
+        principal.or(upn)
+    }
+    .or_else(|| self::text(&record.user_id))
+    .map(lowercase)
+    .ok_or_else(|| {
+        invalid("missing user: a sign-in needs userPrincipalName, servicePrincipalName or servicePrincipalId".into())
+    })?;
     let ip = first(&[&record.ip_address, envelope.map_or(&None, |e| &e.caller_ip)]);
-    let user_agent = first(&[&record.user_agent]);
-    let client_app = first(&[&record.client_app_used]);
-    let protocol = first(&[&record.authentication_protocol]);
+    let user_agent = self::text(&record.user_agent);
+    let client_app = self::text(&record.client_app_used);
+    let protocol = self::text(&record.authentication_protocol);
     let id = first(&[&record.id, &record.original_request_id]);
     Ok(SignIn::from(SignInFields {
         time,
@@ -476,152 +599,29 @@ fn graph_signin<P>(
         user,
         ip: ip.and_then(canonical_ip_text),
         result_code,
-        correct_password_step: correct_password_step(record.authentication_details.as_ref()),
-        app_id: kept(first(&[&record.app_id])),
-        app_name: kept(first(&[&record.app_display_name])),
+        correct_password_step: record
+            .authentication_details
+            .as_ref()
+            .is_some_and(|steps| steps.0 .0),
+        app_id: kept(self::text(&record.app_id)),
+        app_name: kept(self::text(&record.app_display_name)),
         user_agent: kept(user_agent),
-        factor: factor(first(&[&record.authentication_requirement])),
+        factor: factor(self::text(&record.authentication_requirement)),
         legacy: is_legacy(client_app, protocol, user_agent),
         asn: record.asn.0.and_then(|asn| u32::try_from(asn).ok()),
         tenant_id: kept(first(&[
             &record.resource_tenant_id,
+            &record.aad_tenant_id,
             envelope.map_or(&None, |e| &e.tenant_id),
+            &record.tenant_id,
         ])),
-        home_tenant_id: kept(first(&[&record.home_tenant_id])),
-        app_owner_tenant_id: kept(first(&[&record.app_owner_tenant_id])),
+        home_tenant_id: kept(self::text(&record.home_tenant_id)),
+        app_owner_tenant_id: kept(self::text(&record.app_owner_tenant_id)),
         risk_event_types: record
             .risk_event_types
             .as_ref()
             .map(|r| r.0.clone())
             .unwrap_or_default(),
-    }))
-}
-
-fn azure_monitor_signin(
-    envelope: &Record,
-    properties: &Properties,
-    category: SignInCategory,
-    text: &str,
-) -> Result<SignIn, Rejection> {
-    graph_signin(
-        properties,
-        category,
-        Shape::AzureMonitor,
-        Some(envelope),
-        text,
-    )
-}
-
-fn log_analytics_signin(
-    raw: &Record,
-    category: SignInCategory,
-    text: &str,
-) -> Result<SignIn, Rejection> {
-    let time = parse_time(
-        first(&[&raw.la_created, &raw.la_time_generated]),
-        "CreatedDateTime or TimeGenerated",
-    )?;
-    let status = raw::decode_status(raw.la_status, "Status").map_err(invalid)?;
-    let code = status.and_then(|status| status.error_code.0);
-    let result_code = code_of(
-        code.or(raw.la_result_type.0),
-        "Status.errorCode or ResultType",
-    )?;
-    let user = user_of(
-        category,
-        first(&[&raw.la_user_principal_name]),
-        first(&[&raw.la_service_principal_name]),
-        first(&[&raw.la_service_principal_id]),
-        "UserPrincipalName",
-    )?;
-    let user_agent = first(&[&raw.la_user_agent]);
-    let client_app = first(&[&raw.la_client_app_used]);
-    let protocol = first(&[&raw.la_authentication_protocol]);
-    let id = first(&[&raw.la_id, &raw.la_original_request_id]);
-    Ok(SignIn::from(SignInFields {
-        time,
-        id: id.map_or_else(|| Cow::Owned(synthesized_id(text)), Cow::Borrowed),
-        shape: Shape::LogAnalytics,
-        category,
-        user,
-        ip: first(&[&raw.la_ip_address]).and_then(canonical_ip_text),
-        result_code,
-        correct_password_step: correct_password_step(raw.la_authentication_details.as_ref()),
-        app_id: kept(first(&[&raw.la_app_id])),
-        app_name: kept(first(&[&raw.la_app_display_name])),
-        user_agent: kept(user_agent),
-        factor: factor(first(&[&raw.la_authentication_requirement])),
-        legacy: is_legacy(client_app, protocol, user_agent),
-        asn: raw.la_asn.0.and_then(|asn| u32::try_from(asn).ok()),
-        tenant_id: kept(first(&[&raw.la_resource_tenant_id, &raw.la_tenant_id])),
-        home_tenant_id: kept(first(&[&raw.la_home_tenant_id])),
-        app_owner_tenant_id: kept(first(&[&raw.app_owner_tenant_id])),
-        risk_event_types: raw
-            .la_risk_event_types
-            .as_ref()
-            .map(|r| r.0.clone())
-            .unwrap_or_default(),
-    }))
-}
-
-/// `LogonError` names of the unified audit log and the codes they stand for.
-const LOGON_ERRORS: [(&str, u32); 9] = [
-    ("InvalidUserNameOrPassword", 50126),
-    ("IdsLocked", 50053),
-    ("InvalidPasswordExpiredPassword", 50055),
-    ("InvalidPasswordNullPassword", 50056),
-    ("UserAccountNotFound", 50034),
-    ("UserAccountDisabled", 50057),
-    ("UserStrongAuthClientAuthNRequiredInterrupt", 50074),
-    ("UserStrongAuthClientAuthNRequired", 50076),
-    ("DeviceAuthenticationRequired", 50097),
-];
-
-fn unified_audit_signin(raw: &Record, operation: &str, text: &str) -> Result<SignIn, Rejection> {
-    let time = parse_time(first(&[&raw.ual_creation_time]), "CreationTime")?;
-    let result_code = match raw.ual_error_number.0 {
-        Some(code) => code_of(Some(code), "ErrorNumber")?,
-        None if operation == "UserLoggedIn" => 0,
-        None => {
-            let name = first(&[&raw.ual_logon_error]).unwrap_or("");
-            LOGON_ERRORS
-                .iter()
-                .find(|(known, _)| known.eq_ignore_ascii_case(name))
-                .map_or(1, |(_, code)| *code)
-        }
-    };
-    let user = first(&[&raw.ual_user_id])
-        .map(lowercase)
-        .ok_or_else(|| invalid("missing user (UserId)".to_owned()))?;
-    let user_agent = raw.ual_extended_properties.as_ref().and_then(|properties| {
-        properties.iter().find_map(|property| {
-            let name = property.name.as_ref()?.as_str();
-            name.eq_ignore_ascii_case("UserAgent")
-                .then_some(property.value.as_ref())
-                .flatten()
-        })
-    });
-    let user_agent = user_agent.map(Text::as_str);
-    let id = first(&[&raw.la_id]);
-    Ok(SignIn::from(SignInFields {
-        time,
-        id: id.map_or_else(|| Cow::Owned(synthesized_id(text)), Cow::Borrowed),
-        shape: Shape::UnifiedAudit,
-        category: SignInCategory::Interactive,
-        user,
-        ip: first(&[&raw.ual_client_ip, &raw.ual_actor_ip]).and_then(canonical_ip_text),
-        result_code,
-        correct_password_step: false,
-        app_id: kept(first(&[&raw.ual_application_id])),
-        app_name: None,
-        user_agent: kept(user_agent),
-        factor: FactorRequirement::Unknown,
-        legacy: is_legacy(None, None, user_agent),
-        asn: None,
-        tenant_id: kept(first(&[&raw.ual_organization_id])),
-        home_tenant_id: None,
-        app_owner_tenant_id: None,
-        risk_event_types: Vec::new(),
     }))
 }
 

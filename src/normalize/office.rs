@@ -1,9 +1,19 @@
-//! Exchange Online records: `MailItemsAccessed` (unified audit log RecordType 50, Log Analytics
-//! `OfficeActivity`) and admin cmdlets (RecordType 1).
+//! Records of the unified audit log (the Office 365 Management Activity API) and the Log Analytics
+//! `OfficeActivity` rows that carry its fields: logons (RecordType 15), directory changes
+//! (RecordType 8, in `audit.rs`), `MailItemsAccessed` (RecordType 50) and Exchange admin cmdlets
+//! (RecordType 1).
 
-use super::raw::{first, value_text, Record};
-use super::{canonical_ip, invalid, owned, parse_time, synthesized_id, Normalized};
-use crate::event::{Event, ExchangeAdmin, MailClient, MailboxAccess, Shape};
+use std::borrow::Cow;
+
+use super::raw::{self, first, get, member_text, name_values, nested, value_text, Record};
+use super::{
+    audit, canonical_ip, canonical_ip_text, code_of, done, ignored, invalid, is_legacy, kept,
+    lowercase, owned, parse_time, synthesized_id, Normalized, Rejection,
+};
+use crate::event::{
+    Event, ExchangeAdmin, FactorRequirement, MailClient, MailboxAccess, Shape, SignIn,
+    SignInCategory, SignInFields,
+};
 
 /// Microsoft Graph's app id: mail read through Graph logs it as `AppId`.
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
@@ -11,40 +21,152 @@ pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 /// Cmdlets a detector reads.
 const ADMIN_CMDLETS: [&str; 2] = ["New-ManagementRoleAssignment", "Add-MailboxPermission"];
 
+/// The `RecordType` of directory records: the number, or its name in `OfficeActivity`.
+const DIRECTORY_RECORD_TYPES: [&str; 2] = ["8", "AzureActiveDirectory"];
+
+/// A unified audit log record, by its operation.
+pub fn unified(
+    raw: &Record,
+    operation: &str,
+    workload: Option<&str>,
+    record_type: Option<&str>,
+    text: &str,
+) -> Normalized {
+    if ["UserLoggedIn", "UserLoginFailed"]
+        .iter()
+        .any(|logon| logon.eq_ignore_ascii_case(operation))
+    {
+        return done(signin(raw, operation, text));
+    }
+    if operation.eq_ignore_ascii_case("MailItemsAccessed") {
+        return mailbox_access(raw, text);
+    }
+    let is = |wanted: &str| workload.is_some_and(|w| w.eq_ignore_ascii_case(wanted));
+    if is("Exchange") && looks_like_cmdlet(operation) {
+        return exchange_admin(raw, operation, text);
+    }
+    if is("AzureActiveDirectory")
+        || record_type.is_some_and(|kind| {
+            DIRECTORY_RECORD_TYPES
+                .iter()
+                .any(|known| known.eq_ignore_ascii_case(kind))
+        })
+    {
+        return audit::unified(raw, operation, text);
+    }
+    let name = format!("{} {operation}", workload.unwrap_or("(no workload)"));
+    ignored("unified audit log", &name)
+}
+
+/// `Verb-Noun`, as Exchange's cmdlets are named.
+fn looks_like_cmdlet(operation: &str) -> bool {
+    operation.split_once('-').is_some_and(|(verb, noun)| {
+        !verb.is_empty() && !noun.is_empty() && !operation.contains(' ')
+    })
+}
+
 fn shape_of(raw: &Record) -> Shape {
-    if raw.ual_creation_time.is_some() {
+    if raw.creation_time.is_some() {
         Shape::UnifiedAudit
     } else {
         Shape::LogAnalytics
     }
 }
 
-fn record_time(raw: &Record) -> Result<i64, super::Rejection> {
+fn record_time(raw: &Record, what: &str) -> Result<i64, Rejection> {
     parse_time(
-        first(&[&raw.ual_creation_time, &raw.la_time_generated]),
+        &[&raw.creation_time, &raw.time_generated],
+        what,
         "CreationTime or TimeGenerated",
     )
 }
 
+fn record_id(raw: &Record, text: &str) -> String {
+    first(&[&raw.id]).map_or_else(|| synthesized_id(text), str::to_owned)
+}
+
+/// `LogonError` names of the unified audit log and the codes they stand for.
+const LOGON_ERRORS: [(&str, u32); 9] = [
+    ("InvalidUserNameOrPassword", 50126),
+    ("IdsLocked", 50053),
+    ("InvalidPasswordExpiredPassword", 50055),
+    ("InvalidPasswordNullPassword", 50056),
+    ("UserAccountNotFound", 50034),
+    ("UserAccountDisabled", 50057),
+    ("UserStrongAuthClientAuthNRequiredInterrupt", 50074),
+    ("UserStrongAuthClientAuthNRequired", 50076),
+    ("DeviceAuthenticationRequired", 50097),
+];
+
+fn signin(raw: &Record, operation: &str, text: &str) -> Result<SignIn, Rejection> {
+    let time = record_time(raw, "a logon")?;
+    let extended = nested(raw.extended_properties, "ExtendedProperties").map_err(invalid)?;
+    let extended = name_values(&extended);
+    let extra = |name: &str| {
+        extended
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+            .filter(|value| !value.is_empty())
+    };
+    let result_code = match raw.error_number.0 {
+        Some(code) => code_of(Some(code), "ErrorNumber")?,
+        None if operation.eq_ignore_ascii_case("UserLoggedIn") => 0,
+        None => {
+            let name = first(&[&raw.logon_error])
+                .or_else(|| extra("LogonError"))
+                .unwrap_or("");
+            LOGON_ERRORS
+                .iter()
+                .find(|(known, _)| known.eq_ignore_ascii_case(name))
+                .map_or(1, |(_, code)| *code)
+        }
+    };
+    let user = first(&[&raw.user_id])
+        .map(lowercase)
+        .ok_or_else(|| invalid("missing user (UserId)".to_owned()))?;
+    let user_agent = extra("UserAgent");
+    Ok(SignIn::from(SignInFields {
+        time,
+        id: first(&[&raw.id]).map_or_else(|| Cow::Owned(synthesized_id(text)), Cow::Borrowed),
+        shape: shape_of(raw),
+        category: SignInCategory::Interactive,
+        user,
+        ip: first(&[&raw.client_ip, &raw.actor_ip]).and_then(canonical_ip_text),
+        result_code,
+        correct_password_step: false,
+        app_id: kept(first(&[&raw.application_id])),
+        app_name: None,
+        user_agent: kept(user_agent),
+        factor: FactorRequirement::Unknown,
+        legacy: is_legacy(None, None, user_agent),
+        asn: None,
+        tenant_id: kept(first(&[&raw.organization_id])),
+        home_tenant_id: None,
+        app_owner_tenant_id: None,
+        risk_event_types: Vec::new(),
+    }))
+}
+
 /// A `MailItemsAccessed` record.
-pub fn mailbox_access(raw: &Record, text: &str) -> Normalized {
-    let time = match record_time(raw) {
-        Ok(time) => time,
-        Err(rejection) => return Normalized::Rejected(rejection),
-    };
-    let Some(mailbox) = first(&[&raw.ual_mailbox_owner]) else {
-        return Normalized::Rejected(invalid("missing mailbox (MailboxOwnerUPN)".into()));
-    };
-    let app_id = owned(first(&[&raw.la_app_id]));
-    let context_app = raw
-        .ual_app_access_context
-        .as_ref()
-        .and_then(|c| c.0.client_app_id.clone())
-        .filter(|a| !a.is_empty());
-    let client_app_id = owned(first(&[&raw.ual_client_app_id]))
+fn mailbox_access(raw: &Record, text: &str) -> Normalized {
+    match read_mailbox_access(raw, text) {
+        Ok(access) => Normalized::Event(Event::MailboxAccess(access)),
+        Err(rejection) => Normalized::Rejected(rejection),
+    }
+}
+
+fn read_mailbox_access(raw: &Record, text: &str) -> Result<MailboxAccess, Rejection> {
+    let time = record_time(raw, "a mailbox access")?;
+    let mailbox = first(&[&raw.mailbox_owner])
+        .ok_or_else(|| invalid("missing mailbox (MailboxOwnerUPN)".into()))?;
+    let app_id = owned(first(&[&raw.app_id]));
+    let context = nested(raw.app_access_context, "AppAccessContext").map_err(invalid)?;
+    let context_app = member_text(&context, "ClientAppId");
+    let client_app_id = owned(first(&[&raw.client_app_id]))
         .or(context_app)
         .or_else(|| app_id.clone());
-    let client_info = first(&[&raw.ual_client_info]).unwrap_or("");
+    let client_info = first(&[&raw.client_info]).unwrap_or("");
     let client = if client_info
         .get(..38)
         .is_some_and(|head| head.eq_ignore_ascii_case("Client=WebServices;ExchangeWebServices"))
@@ -58,71 +180,80 @@ pub fn mailbox_access(raw: &Record, text: &str) -> Normalized {
     } else {
         MailClient::Other
     };
-    let properties = raw
-        .ual_operation_properties
-        .as_ref()
-        .map(|p| p.0.as_slice())
-        .unwrap_or(&[]);
-    let throttled = properties.iter().any(|property| {
-        property
-            .name
-            .as_deref()
-            .is_some_and(|name| name.eq_ignore_ascii_case("IsThrottled"))
-            && value_text(property.value.as_ref()).eq_ignore_ascii_case("true")
+    let properties = nested(raw.operation_properties, "OperationProperties").map_err(invalid)?;
+    let throttled = name_values(&properties).iter().any(|(name, value)| {
+        name.eq_ignore_ascii_case("IsThrottled") && value.eq_ignore_ascii_case("true")
     });
-    Normalized::Event(Event::MailboxAccess(MailboxAccess {
+    Ok(MailboxAccess {
         time,
-        id: first(&[&raw.la_id]).map_or_else(|| synthesized_id(text), str::to_owned),
+        id: record_id(raw, text),
         shape: shape_of(raw),
-        user: first(&[&raw.ual_user_id]).unwrap_or("").to_lowercase(),
+        user: first(&[&raw.user_id]).unwrap_or("").to_lowercase(),
         mailbox: mailbox.to_lowercase(),
         client_app_id: client_app_id.map(|app| app.to_lowercase()),
         app_id: app_id.map(|app| app.to_lowercase()),
         client,
-        ip: first(&[&raw.ual_client_ip_address, &raw.ual_client_ip]).and_then(canonical_ip),
+        ip: first(&[&raw.client_ip_address, &raw.client_ip]).and_then(canonical_ip),
         throttled,
         operation_count: raw
-            .ual_operation_count
+            .operation_count
             .0
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(1),
-        tenant_id: owned(first(&[&raw.ual_organization_id])),
-        token_tenant_id: owned(first(&[&raw.ual_token_tenant_id])),
-    }))
+        tenant_id: owned(first(&[&raw.organization_id])),
+        token_tenant_id: owned(first(&[&raw.token_tenant_id])),
+    })
 }
 
 /// An Exchange admin cmdlet record.
-pub fn exchange_admin(raw: &Record, cmdlet: &str, text: &str) -> Normalized {
+fn exchange_admin(raw: &Record, cmdlet: &str, text: &str) -> Normalized {
     if !ADMIN_CMDLETS
         .iter()
         .any(|known| known.eq_ignore_ascii_case(cmdlet))
     {
-        return Normalized::Ignored("exchange cmdlet no detector reads");
+        return ignored("exchange cmdlet", cmdlet);
     }
-    let time = match record_time(raw) {
+    let time = match record_time(raw, "an Exchange cmdlet") {
         Ok(time) => time,
         Err(rejection) => return Normalized::Rejected(rejection),
     };
-    let parameters = raw
-        .ual_parameters
-        .iter()
-        .flat_map(|p| p.0.iter())
-        .filter_map(|p| Some((p.name.clone()?, value_text(p.value.as_ref()))))
-        .collect();
-    let success = raw.ual_result_status.as_ref().is_none_or(|status| {
+    let parameters = match nested(raw.parameters, "Parameters") {
+        Ok(parameters) => name_values(&parameters),
+        Err(reason) => return Normalized::Rejected(invalid(reason)),
+    };
+    let success = raw.result_status.as_ref().is_none_or(|status| {
         ["true", "succeeded", "success", ""]
             .iter()
             .any(|ok| status.as_str().eq_ignore_ascii_case(ok))
     });
     Normalized::Event(Event::ExchangeAdmin(ExchangeAdmin {
         time,
-        id: first(&[&raw.la_id]).map_or_else(|| synthesized_id(text), str::to_owned),
+        id: record_id(raw, text),
         shape: shape_of(raw),
         cmdlet: cmdlet.to_owned(),
         parameters,
-        actor: first(&[&raw.ual_user_id]).unwrap_or("").to_lowercase(),
-        object: owned(first(&[&raw.ual_object_id])),
-        tenant_id: owned(first(&[&raw.ual_organization_id])),
+        actor: first(&[&raw.user_id]).unwrap_or("").to_lowercase(),
+        object: owned(first(&[&raw.object_id])),
+        tenant_id: owned(first(&[&raw.organization_id])),
         success,
     }))
+}
+
+/// The unified audit log's `{ID, Type}` entries (`Actor`, `Target`) of a record.
+pub fn id_types(
+    raw: Option<raw::Json>,
+    field: &str,
+) -> Result<Vec<(String, Option<i64>)>, Rejection> {
+    let value = nested(raw, field).map_err(invalid)?;
+    Ok(raw::elements(&value)
+        .iter()
+        .map(|entry| {
+            let kind = get(entry, "Type").and_then(|kind| match kind {
+                serde_json::Value::Number(n) => n.as_i64(),
+                serde_json::Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            });
+            (value_text(get(entry, "ID")), kind)
+        })
+        .collect())
 }

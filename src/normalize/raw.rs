@@ -1,14 +1,27 @@
-//! The "low" form: one borrowed serde pass over a record, reading only the fields some detector
-//! needs, in every spelling the supported shapes use. Unknown fields are skipped without being
-//! copied. Validation into typed events happens in the parent module.
+//! The "low" form: one borrowed pass over a record, reading only the fields some detector needs,
+//! in every spelling the supported shapes and their exports use. Unknown fields are skipped
+//! without being copied. Validation into typed events happens in the parent module.
+//!
+//! How a key finds its field (the README's "What it reads" states the same rules):
+//! - as written, in any of the spellings the shapes use (`ipAddress`, `IPAddress`, `IpAddress`);
+//! - failing that, *folded*: ASCII case ignored, underscores ignored, and one export suffix
+//!   dropped: ` [UTC]` (portal CSV headers), `_dynamic` and `_string` (a nested column exported
+//!   twice), the typed suffixes of custom tables (`_s`, `_d`, `_b`, `_g`, `_t`), and a trailing `_`
+//!   (Log Analytics' copy of a column whose name is taken, `OrganizationId_`);
+//! - a field named twice keeps the first non-empty value; a duplicate never rejects a record.
+//!
+//! Nested values (`initiatedBy`, `targetResources`, `Parameters`, …) are kept as their JSON text
+//! and decoded only when the record's shape needs them, so a column the shape does not read can
+//! never make a record unreadable.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use serde_json::Value;
 
 use super::scan::{Scan, Scanner};
 
@@ -103,6 +116,49 @@ impl<'de> Deserialize<'de> for Code {
     }
 }
 
+/// A boolean written as JSON or as text (`"True"` in CSV exports); empty or null is none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flag(pub Option<bool>);
+
+impl Flag {
+    /// `true` / `false` in any case, spaces ignored; empty is none.
+    pub fn from_text(text: &str) -> Option<Flag> {
+        let text = text.trim();
+        if text.is_empty() {
+            Some(Flag(None))
+        } else if text.eq_ignore_ascii_case("true") {
+            Some(Flag(Some(true)))
+        } else if text.eq_ignore_ascii_case("false") {
+            Some(Flag(Some(false)))
+        } else {
+            None
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FlagVisitor;
+        impl Visitor<'_> for FlagVisitor {
+            type Value = Flag;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a boolean (or \"true\" / \"false\")")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Flag, E> {
+                Ok(Flag(Some(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Flag, E> {
+                Flag::from_text(v)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v.trim()), &self))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Flag, E> {
+                Ok(Flag(None))
+            }
+        }
+        deserializer.deserialize_any(FlagVisitor)
+    }
+}
+
 /// A value that Log Analytics may deliver either as itself or JSON-encoded in a string
 /// (`"Status": "{\"errorCode\":50126}"`). An empty string is the empty value.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +186,9 @@ impl<'de, T: DeserializeOwned + Default> Deserialize<'de> for MaybeEncoded<T> {
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
                 T::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(MaybeEncoded)
             }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(MaybeEncoded(T::default()))
+            }
         }
         deserializer.deserialize_any(EncodedVisitor(PhantomData))
     }
@@ -139,7 +198,12 @@ impl<'de, T: DeserializeOwned + Default> Deserialize<'de> for MaybeEncoded<T> {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Status {
     /// The result code.
-    #[serde(rename = "errorCode", default)]
+    #[serde(
+        rename = "errorCode",
+        alias = "ErrorCode",
+        alias = "errorcode",
+        default
+    )]
     pub error_code: Code,
 }
 
@@ -148,21 +212,62 @@ pub const STEP_RESULT: &str = "authenticationStepResultDetail";
 /// The result of a step that proved the password (compared ignoring case).
 pub const CORRECT: &str = "Correct password";
 
-/// One step of `authenticationDetails`, borrowed while its steps are read.
-#[derive(Deserialize)]
-struct AuthenticationStep<'a> {
-    /// E.g. `Correct password`, `MFA successfully completed`.
-    #[serde(rename = "authenticationStepResultDetail", borrow, default)]
-    result_detail: Option<Text<'a>>,
-}
-
 /// `authenticationDetails` as the detectors need it: whether a step said `Correct password`.
-/// Read step by step, keeping nothing (every sign-in carries the list).
+/// Read step by step, keeping nothing (every sign-in carries the list); steps that are not
+/// objects, and keys in other cases, are read too.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CorrectPasswordStep(pub bool);
 
 impl<'de> Deserialize<'de> for CorrectPasswordStep {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// One step: whether it says `Correct password`.
+        struct Step(bool);
+        impl<'de> Deserialize<'de> for Step {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct StepVisitor;
+                impl<'de> Visitor<'de> for StepVisitor {
+                    type Value = Step;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("an authentication step")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
+                        let mut correct = false;
+                        while let Some(key) = map.next_key::<Text<'de>>()? {
+                            if key.as_str().eq_ignore_ascii_case(STEP_RESULT) {
+                                let detail = map.next_value::<Option<Text<'de>>>()?;
+                                correct |= detail.is_some_and(|d| is_correct(d.as_str()));
+                            } else {
+                                map.next_value::<IgnoredAny>()?;
+                            }
+                        }
+                        Ok(Step(correct))
+                    }
+                    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Step, A::Error> {
+                        while seq.next_element::<IgnoredAny>()?.is_some() {}
+                        Ok(Step(false))
+                    }
+                    fn visit_str<E: de::Error>(self, _: &str) -> Result<Step, E> {
+                        Ok(Step(false))
+                    }
+                    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Step, E> {
+                        Ok(Step(false))
+                    }
+                    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Step, E> {
+                        Ok(Step(false))
+                    }
+                    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Step, E> {
+                        Ok(Step(false))
+                    }
+                    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Step, E> {
+                        Ok(Step(false))
+                    }
+                    fn visit_unit<E: de::Error>(self) -> Result<Step, E> {
+                        Ok(Step(false))
+                    }
+                }
+                deserializer.deserialize_any(StepVisitor)
+            }
+        }
         struct StepsVisitor;
         impl<'de> Visitor<'de> for StepsVisitor {
             type Value = CorrectPasswordStep;
@@ -171,16 +276,19 @@ impl<'de> Deserialize<'de> for CorrectPasswordStep {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut correct = false;
-                while let Some(step) = seq.next_element::<AuthenticationStep<'de>>()? {
-                    correct |= step
-                        .result_detail
-                        .is_some_and(|detail| detail.as_str().eq_ignore_ascii_case(CORRECT));
+                while let Some(Step(step)) = seq.next_element::<Step>()? {
+                    correct |= step;
                 }
                 Ok(CorrectPasswordStep(correct))
             }
         }
         deserializer.deserialize_seq(StepsVisitor)
     }
+}
+
+/// Whether a step's result says the password was right.
+pub fn is_correct(detail: &str) -> bool {
+    detail.trim().eq_ignore_ascii_case(CORRECT)
 }
 
 /// `signInEventTypes` (Graph beta) as the normalizer needs it: which of the non-interactive
@@ -218,17 +326,6 @@ impl<'de> Deserialize<'de> for SignInEventTypes {
     }
 }
 
-/// A `{Name, Value}` pair of the unified audit log.
-#[derive(Debug, Clone, Deserialize)]
-pub struct NameValue<'a> {
-    /// The name.
-    #[serde(rename = "Name", borrow)]
-    pub name: Option<Text<'a>>,
-    /// The value.
-    #[serde(rename = "Value", borrow)]
-    pub value: Option<Text<'a>>,
-}
-
 /// A top-level record: every shape's fields, with an Azure Monitor export's `properties` held
 /// inline (no allocation per record).
 pub type Record<'a> = Raw<'a, Properties<'a>>;
@@ -243,7 +340,7 @@ pub struct Skipped;
 
 impl<'de> Deserialize<'de> for Skipped {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        de::IgnoredAny::deserialize(deserializer).map(|_| Skipped)
+        IgnoredAny::deserialize(deserializer).map(|_| Skipped)
     }
 }
 
@@ -257,16 +354,127 @@ impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
     }
 }
 
-/// Declares [`Raw`] from one list of `"key" | "alias" => field` entries: the struct, with each
-/// entry's names given to serde (`rename`, `alias`), and the scanner's reading of a field by its
-/// key (the fast path, `scan.rs`), so the two read the same keys into the same fields.
+impl Json<'_> {
+    /// Whether it holds nothing: null, an empty string, object or list (also JSON-encoded).
+    pub fn is_empty(&self) -> bool {
+        let text = self.0.trim();
+        matches!(text, "null" | "\"\"" | "{}" | "[]" | "\"{}\"" | "\"[]\"")
+            || (text.starts_with('"') && text.len() <= 32 && {
+                let inner = text.trim_matches('"').trim();
+                inner.is_empty() || inner == "{}" || inner == "[]"
+            })
+    }
+
+    /// Whether it is an object, or a string holding one (how Log Analytics writes it).
+    pub fn is_object(&self) -> bool {
+        let text = self.0.trim_start();
+        text.starts_with('{')
+            || (text.starts_with('"')
+                && text
+                    .get(1..)
+                    .is_some_and(|t| t.trim_start().starts_with('{')))
+    }
+
+    /// Whether it is a list (not JSON-encoded: wrappers are never strings).
+    pub fn is_list(&self) -> bool {
+        self.0.trim_start().starts_with('[')
+    }
+}
+
+/// Whether a field holds nothing, so that a later spelling of it may still fill it.
+pub trait Field {
+    /// True when no value was read, or the value is empty.
+    fn is_empty(&self) -> bool;
+}
+
+impl Field for Option<Text<'_>> {
+    fn is_empty(&self) -> bool {
+        self.as_ref().is_none_or(|text| text.as_str().is_empty())
+    }
+}
+
+impl Field for Code {
+    fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl Field for Flag {
+    fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl Field for Option<Json<'_>> {
+    fn is_empty(&self) -> bool {
+        self.is_none_or(|json| json.is_empty())
+    }
+}
+
+impl<T> Field for Option<MaybeEncoded<T>> {
+    fn is_empty(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl Field for Option<Skipped> {
+    fn is_empty(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl<P> Field for Option<Raw<'_, P>> {
+    fn is_empty(&self) -> bool {
+        self.is_none()
+    }
+}
+
+/// The folded form of a key: lowercase, without underscores, without ` [UTC]`; `suffix` drops
+/// one export suffix (`_dynamic`, `_string`, `_s`, …, a trailing `_`) as well. `None` when the
+/// key has no such suffix, or is too long to be a field name.
+fn fold<'b>(key: &str, suffix: bool, buffer: &'b mut [u8; 48]) -> Option<&'b str> {
+    const UTC: &str = " [utc]";
+    const SUFFIXES: [&str; 8] = ["_dynamic", "_string", "_s", "_d", "_b", "_g", "_t", "_"];
+    let bytes = key.as_bytes();
+    if bytes.len() > buffer.len() + UTC.len() + 8 {
+        return None;
+    }
+    let mut end = bytes.len();
+    let lower_at = |i: usize| bytes.get(i).map(u8::to_ascii_lowercase);
+    let ends_with = |end: usize, tail: &str| {
+        end >= tail.len()
+            && tail
+                .bytes()
+                .enumerate()
+                .all(|(i, byte)| lower_at(end - tail.len() + i) == Some(byte))
+    };
+    if ends_with(end, UTC) {
+        end -= UTC.len();
+    }
+    if suffix {
+        let tail = SUFFIXES.iter().find(|tail| ends_with(end, tail))?;
+        end -= tail.len();
+    }
+    let mut len = 0;
+    for byte in bytes.get(..end)?.iter().filter(|&&byte| byte != b'_') {
+        *buffer.get_mut(len)? = byte.to_ascii_lowercase();
+        len += 1;
+    }
+    std::str::from_utf8(buffer.get(..len)?).ok()
+}
+
+/// Declares [`Raw`] from one list of `"folded" | "other": "key" | "alias" => field` entries (the
+/// folded forms of a field's names, then its spellings as written): the struct, the
+/// field a key names (as written, then folded), and the two ways of reading a record into it, the
+/// scanner's (the fast path, `scan.rs`) and serde's, which share that lookup so that they read the
+/// same keys into the same fields.
 macro_rules! raw_record {
     (
         $(#[$struct_meta:meta])*
         pub struct $name:ident<$a:lifetime, $p:ident> {
             $(
                 $(#[$meta:meta])*
-                $key:literal $(| $alias:literal)* => pub $field:ident: $ty:ty,
+                $folded:literal $(| $other:literal)*: $key:literal $(| $alias:literal)* => pub $field:ident: $ty:ty,
             )*
         }
     ) => {
@@ -274,491 +482,402 @@ macro_rules! raw_record {
         pub struct $name<$a, $p> {
             $(
                 $(#[$meta])*
-                #[serde(rename = $key $(, alias = $alias)*)]
                 pub $field: $ty,
             )*
         }
 
-        /// A bit for each field of [`Raw`], to catch a field given twice.
+        /// The fields of [`Raw`], one bit each in the set of fields seen.
         #[allow(non_camel_case_types, clippy::enum_variant_names)]
-        enum RawField {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(super) enum RawField {
             $($field,)*
         }
 
         // The bits are one `u128`.
         const _: () = assert!([$(stringify!($field)),*].len() <= 128);
 
+        impl RawField {
+            /// The field a key names, or `None` for a key no detector reads.
+            #[inline(always)]
+            pub(super) fn of(key: &str) -> Option<RawField> {
+                match key {
+                    $($key $(| $alias)* => Some(RawField::$field),)*
+                    _ => Self::folded(key),
+                }
+            }
+
+            /// The field a key names in another case or with an export's suffix.
+            #[cold]
+            fn folded(key: &str) -> Option<RawField> {
+                let mut buffer = [0; 48];
+                if let Some(field) = fold(key, false, &mut buffer).and_then(Self::of_folded) {
+                    return Some(field);
+                }
+                fold(key, true, &mut buffer).and_then(Self::of_folded)
+            }
+
+            fn of_folded(folded: &str) -> Option<RawField> {
+                match folded {
+                    $($folded $(| $other)* => Some(RawField::$field),)*
+                    _ => None,
+                }
+            }
+
+            /// Every field's folded names and spellings (for the tests).
+            #[cfg(test)]
+            pub(super) const SPELLINGS: &[(&[&str], &[&str])] =
+                &[$((&[$folded $(, $other)*], &[$key $(, $alias)*]),)*];
+        }
+
         impl<$a, $p> $name<$a, $p>
         where
-            Option<$p>: Scan<$a>,
+            Option<$p>: Scan<$a> + Field,
         {
-            /// Reads the value at `scanner` into the field named `key`, or steps over it if no
-            /// field has that name; `None` when the record must be left to serde (a field seen
-            /// twice, a value of the wrong type).
+            /// Reads the value at `scanner` into the field named `key` (the first non-empty value
+            /// of a field named twice is kept), or steps over it if no field has that name;
+            /// `None` when the record must be left to serde (a value of the wrong type).
+            #[inline(always)]
             pub(super) fn scan_field(
                 &mut self,
                 key: &str,
                 scanner: &mut Scanner<$a>,
                 seen: &mut u128,
             ) -> Option<()> {
-                match key {
+                let Some(field) = RawField::of(key) else {
+                    return scanner.skip_value();
+                };
+                let bit = 1u128 << (field as u32);
+                match field {
                     $(
-                        $key $(| $alias)* => {
-                            let bit = 1u128 << (RawField::$field as u32);
+                        RawField::$field => {
                             if *seen & bit != 0 {
-                                return None;
+                                if !Field::is_empty(&self.$field) {
+                                    return scanner.skip_value();
+                                }
+                                self.$field = Default::default();
                             }
                             *seen |= bit;
                             Scan::scan(&mut self.$field, scanner)?;
                         }
                     )*
-                    _ => scanner.skip_value()?,
                 }
                 Some(())
+            }
+        }
+
+        impl<'de: $a, $a, $p> Deserialize<'de> for $name<$a, $p>
+        where
+            $p: Deserialize<'de> + Default,
+            Option<$p>: Field,
+        {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct RecordVisitor<$a, $p>(PhantomData<(&$a (), $p)>);
+                impl<'de: $a, $a, $p> Visitor<'de> for RecordVisitor<$a, $p>
+                where
+                    $p: Deserialize<'de> + Default,
+                    Option<$p>: Field,
+                {
+                    type Value = $name<$a, $p>;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("a JSON object")
+                    }
+                    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                        let mut raw = $name::default();
+                        let mut seen = 0u128;
+                        while let Some(key) = map.next_key::<Text<'de>>()? {
+                            let Some(field) = RawField::of(&key.0) else {
+                                map.next_value::<IgnoredAny>()?;
+                                continue;
+                            };
+                            let bit = 1u128 << (field as u32);
+                            match field {
+                                $(
+                                    RawField::$field => {
+                                        if seen & bit != 0 && !Field::is_empty(&raw.$field) {
+                                            map.next_value::<IgnoredAny>()?;
+                                        } else {
+                                            seen |= bit;
+                                            raw.$field = map.next_value()?;
+                                        }
+                                    }
+                                )*
+                            }
+                        }
+                        Ok(raw)
+                    }
+                }
+                deserializer.deserialize_map(RecordVisitor(PhantomData))
             }
         }
     };
 }
 
 raw_record! {
-    /// Every field the detectors read, in every spelling of every supported shape. A record is
-    /// deserialized into this once; which fields are present tells its shape. `P` is what an Azure
-    /// Monitor `properties` is read into ([`Record`], [`Properties`]).
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(bound(deserialize = "P: Deserialize<'de>"))]
+    /// Every field the detectors read, one per concept, in every spelling of every supported
+    /// shape. A record is read into this once; which fields are present tells its shape. `P` is
+    /// what an Azure Monitor `properties` is read into ([`Record`], [`Properties`]).
+    #[derive(Debug, Default)]
     pub struct Raw<'a, P> {
-        // Wrappers: Azure Monitor / Event Hub batches and Graph pages.
+        // Wrappers: Azure Monitor / Event Hub batches, Graph pages, Log Analytics query results.
         /// `{"records": […]}`.
-        #[serde(borrow)]
-        "records" => pub records: Option<Vec<&'a RawValue>>,
+        "records": "records" => pub records: Option<Json<'a>>,
         /// `{"value": […]}`.
-        #[serde(borrow)]
-        "value" => pub value: Option<Vec<&'a RawValue>>,
+        "value": "value" => pub value: Option<Json<'a>>,
+        /// `{"tables": [{"columns": […], "rows": […]}]}` (the Log Analytics query API).
+        "tables": "tables" | "Tables" => pub tables: Option<Json<'a>>,
 
-        // Azure Monitor envelope (Panther lowercases some of these keys).
+        // Azure Monitor envelope, and the Log Analytics columns of the same meaning.
         /// Envelope time.
-        #[serde(borrow)]
-        "time" => pub time: Option<Text<'a>>,
-        /// Envelope category (`SignInLogs`, `AuditLogs`, …).
-        #[serde(borrow)]
-        "category" => pub category: Option<Text<'a>>,
-        /// Envelope operation name (`Sign-in activity`).
-        #[serde(borrow)]
-        "operationName" | "operationname" => pub operation_name: Option<Text<'a>>,
-        /// Envelope result type: a code as a string, or `Success` / `Failure` in some pipelines.
-        #[serde(borrow)]
-        "resultType" | "resulttype" => pub result_type: Option<Text<'a>>,
+        "time": "time" => pub time: Option<Text<'a>>,
+        /// Envelope category (`SignInLogs`, `AuditLogs`, …); Log Analytics' `Category` column.
+        "category": "category" | "Category" => pub category: Option<Text<'a>>,
+        /// `Sign-in activity`, or the audit activity.
+        "operationname": "operationName" | "OperationName" | "operationname" => pub operation_name: Option<Text<'a>>,
+        /// Result: a code as text (`"50126"`), or `Success` / `Failure` in some pipelines.
+        "resulttype": "resultType" | "ResultType" | "resulttype" => pub result_type: Option<Text<'a>>,
         /// Envelope caller IP.
-        #[serde(borrow)]
-        "callerIpAddress" | "calleripaddress" => pub caller_ip: Option<Text<'a>>,
-        /// Envelope tenant.
-        #[serde(borrow)]
-        "tenantId" | "tenantid" => pub tenant_id: Option<Text<'a>>,
+        "calleripaddress": "callerIpAddress" | "calleripaddress" => pub caller_ip: Option<Text<'a>>,
+        /// Envelope tenant; Log Analytics' workspace tenant.
+        "tenantid": "tenantId" | "TenantId" | "tenantid" => pub tenant_id: Option<Text<'a>>,
+        /// The Entra tenant of a Log Analytics row.
+        "aadtenantid": "AADTenantId" => pub aad_tenant_id: Option<Text<'a>>,
         /// The wrapped Graph-shaped record.
-        "properties" => pub properties: Option<P>,
+        "properties": "properties" => pub properties: Option<P>,
+        /// Ingestion time (Log Analytics).
+        "timegenerated": "TimeGenerated" | "TimeGenerated [UTC]" => pub time_generated: Option<Text<'a>>,
+        /// Table name (Log Analytics): informative only, never what decides a shape.
+        "type": "Type" => pub table: Option<Text<'a>>,
 
-        // Graph resources (also inside `properties`).
+        // Sign-ins (Graph names; the Log Analytics columns are the same names in PascalCase).
         /// Sign-in time.
-        #[serde(borrow)]
-        "createdDateTime" => pub created: Option<Text<'a>>,
-        /// Record id.
-        #[serde(borrow)]
-        "id" => pub id: Option<Text<'a>>,
+        "createddatetime": "createdDateTime" | "CreatedDateTime" | "CreatedDateTime [UTC]" => pub created: Option<Text<'a>>,
+        /// Record id (`OfficeId` in `OfficeActivity`).
+        "id" | "officeid": "id" | "Id" | "OfficeId" => pub id: Option<Text<'a>>,
         /// Original request id.
-        #[serde(borrow)]
-        "originalRequestId" => pub original_request_id: Option<Text<'a>>,
+        "originalrequestid": "originalRequestId" | "OriginalRequestId" => pub original_request_id: Option<Text<'a>>,
         /// User principal name.
-        #[serde(borrow)]
-        "userPrincipalName" => pub user_principal_name: Option<Text<'a>>,
-        /// Source IP.
-        #[serde(borrow)]
-        "ipAddress" => pub ip_address: Option<Text<'a>>,
-        /// Sign-in status: an object for sign-ins; other Graph resources use `status` as a string,
-        /// so it is decoded only once the shape is known.
-        #[serde(borrow)]
-        "status" => pub status: Option<Json<'a>>,
-        /// Application id.
-        #[serde(borrow)]
-        "appId" => pub app_id: Option<Text<'a>>,
+        "userprincipalname": "userPrincipalName" | "UserPrincipalName" => pub user_principal_name: Option<Text<'a>>,
+        /// Source IP (also of a risk detection).
+        "ipaddress": "ipAddress" | "IPAddress" | "IpAddress" => pub ip_address: Option<Text<'a>>,
+        /// Sign-in status: an object (or a JSON string holding one); other resources use `status`
+        /// as a string, so it is decoded only once the shape is known.
+        "status": "status" | "Status" => pub status: Option<Json<'a>>,
+        /// Application id (sign-ins; the app of an Exchange record).
+        "appid": "appId" | "AppId" => pub app_id: Option<Text<'a>>,
         /// Application name.
-        #[serde(borrow)]
-        "appDisplayName" => pub app_display_name: Option<Text<'a>>,
+        "appdisplayname": "appDisplayName" | "AppDisplayName" => pub app_display_name: Option<Text<'a>>,
         /// User agent.
-        #[serde(borrow)]
-        "userAgent" => pub user_agent: Option<Text<'a>>,
+        "useragent": "userAgent" | "UserAgent" => pub user_agent: Option<Text<'a>>,
         /// Single or multi factor.
-        #[serde(borrow)]
-        "authenticationRequirement" => pub authentication_requirement: Option<Text<'a>>,
-        /// Authentication steps.
-        "authenticationDetails" => pub authentication_details: Option<MaybeEncoded<CorrectPasswordStep>>,
+        "authenticationrequirement": "authenticationRequirement" | "AuthenticationRequirement" => pub authentication_requirement: Option<Text<'a>>,
+        /// Authentication steps (a list, or a JSON string holding one).
+        "authenticationdetails": "authenticationDetails" | "AuthenticationDetails" => pub authentication_details: Option<MaybeEncoded<CorrectPasswordStep>>,
         /// Client app (`Browser`, `IMAP4`, …).
-        #[serde(borrow)]
-        "clientAppUsed" => pub client_app_used: Option<Text<'a>>,
+        "clientappused": "clientAppUsed" | "ClientAppUsed" => pub client_app_used: Option<Text<'a>>,
         /// Protocol (`ropc`, `deviceCode`, …).
-        #[serde(borrow)]
-        "authenticationProtocol" => pub authentication_protocol: Option<Text<'a>>,
+        "authenticationprotocol": "authenticationProtocol" | "AuthenticationProtocol" => pub authentication_protocol: Option<Text<'a>>,
         /// Autonomous system number.
-        #[serde(default)]
-        "autonomousSystemNumber" => pub asn: Code,
+        "autonomoussystemnumber": "autonomousSystemNumber" | "AutonomousSystemNumber" => pub asn: Code,
         /// Home tenant.
-        #[serde(borrow)]
-        "homeTenantId" => pub home_tenant_id: Option<Text<'a>>,
+        "hometenantid": "homeTenantId" | "HomeTenantId" => pub home_tenant_id: Option<Text<'a>>,
         /// Resource tenant.
-        #[serde(borrow)]
-        "resourceTenantId" => pub resource_tenant_id: Option<Text<'a>>,
+        "resourcetenantid": "resourceTenantId" | "ResourceTenantId" => pub resource_tenant_id: Option<Text<'a>>,
         /// The tenant owning the app.
-        #[serde(borrow)]
-        "appOwnerTenantId" | "AppOwnerTenantId" => pub app_owner_tenant_id: Option<Text<'a>>,
+        "appownertenantid": "appOwnerTenantId" | "AppOwnerTenantId" => pub app_owner_tenant_id: Option<Text<'a>>,
         /// Risk event types.
-        "riskEventTypes_v2" => pub risk_event_types: Option<MaybeEncoded<Vec<String>>>,
+        "riskeventtypesv2": "riskEventTypes_v2" | "RiskEventTypes_V2" => pub risk_event_types: Option<MaybeEncoded<Vec<String>>>,
         /// Service principal name (service principal sign-ins).
-        #[serde(borrow)]
-        "servicePrincipalName" => pub service_principal_name: Option<Text<'a>>,
+        "serviceprincipalname": "servicePrincipalName" | "ServicePrincipalName" => pub service_principal_name: Option<Text<'a>>,
         /// Service principal id.
-        #[serde(borrow)]
-        "servicePrincipalId" => pub service_principal_id: Option<Text<'a>>,
-        /// Interactive or not (Graph).
-        "isInteractive" => pub is_interactive: Option<bool>,
+        "serviceprincipalid": "servicePrincipalId" | "ServicePrincipalId" => pub service_principal_id: Option<Text<'a>>,
+        /// Interactive or not (Graph; `"True"` in CSV exports).
+        "isinteractive": "isInteractive" | "IsInteractive" => pub is_interactive: Flag,
         /// Sign-in event types (Graph beta: `interactiveUser`, `nonInteractiveUser`,
         /// `servicePrincipal`, `managedIdentity`).
-        "signInEventTypes" => pub sign_in_event_types: Option<MaybeEncoded<SignInEventTypes>>,
+        "signineventtypes": "signInEventTypes" => pub sign_in_event_types: Option<MaybeEncoded<SignInEventTypes>>,
 
-        // Log Analytics columns.
-        /// Ingestion time column.
-        #[serde(borrow)]
-        "TimeGenerated" | "TimeGenerated [UTC]" => pub la_time_generated: Option<Text<'a>>,
-        /// Sign-in time column.
-        #[serde(borrow)]
-        "CreatedDateTime" | "CreatedDateTime [UTC]" => pub la_created: Option<Text<'a>>,
-        /// Table name.
-        #[serde(borrow)]
-        "Type" => pub la_type: Option<Text<'a>>,
-        /// Category column.
-        #[serde(borrow)]
-        "Category" => pub la_category: Option<Text<'a>>,
-        /// Operation name column.
-        #[serde(borrow)]
-        "OperationName" => pub la_operation_name: Option<Text<'a>>,
-        /// Record id (Log Analytics, unified audit log; `OfficeId` in `OfficeActivity`).
-        #[serde(borrow)]
-        "Id" | "OfficeId" => pub la_id: Option<Text<'a>>,
-        /// Original request id.
-        #[serde(borrow)]
-        "OriginalRequestId" => pub la_original_request_id: Option<Text<'a>>,
-        /// User principal name.
-        #[serde(borrow)]
-        "UserPrincipalName" => pub la_user_principal_name: Option<Text<'a>>,
-        /// Source IP.
-        #[serde(borrow)]
-        "IPAddress" => pub la_ip_address: Option<Text<'a>>,
-        /// Result code (string).
-        #[serde(default)]
-        "ResultType" => pub la_result_type: Code,
-        /// Status (object or JSON string), decoded once the shape is known.
-        #[serde(borrow)]
-        "Status" => pub la_status: Option<Json<'a>>,
-        /// Application id (Log Analytics sign-ins, Exchange records).
-        #[serde(borrow)]
-        "AppId" => pub la_app_id: Option<Text<'a>>,
-        /// Application name.
-        #[serde(borrow)]
-        "AppDisplayName" => pub la_app_display_name: Option<Text<'a>>,
-        /// User agent.
-        #[serde(borrow)]
-        "UserAgent" => pub la_user_agent: Option<Text<'a>>,
-        /// Single or multi factor.
-        #[serde(borrow)]
-        "AuthenticationRequirement" => pub la_authentication_requirement: Option<Text<'a>>,
-        /// Authentication steps (usually a JSON string).
-        "AuthenticationDetails" => pub la_authentication_details: Option<MaybeEncoded<CorrectPasswordStep>>,
-        /// Client app.
-        #[serde(borrow)]
-        "ClientAppUsed" => pub la_client_app_used: Option<Text<'a>>,
-        /// Protocol.
-        #[serde(borrow)]
-        "AuthenticationProtocol" => pub la_authentication_protocol: Option<Text<'a>>,
-        /// Autonomous system number.
-        #[serde(default)]
-        "AutonomousSystemNumber" => pub la_asn: Code,
-        /// Home tenant.
-        #[serde(borrow)]
-        "HomeTenantId" => pub la_home_tenant_id: Option<Text<'a>>,
-        /// Resource tenant.
-        #[serde(borrow)]
-        "ResourceTenantId" => pub la_resource_tenant_id: Option<Text<'a>>,
-        /// Workspace tenant.
-        #[serde(borrow)]
-        "TenantId" => pub la_tenant_id: Option<Text<'a>>,
-        /// Risk event types.
-        "RiskEventTypes_V2" => pub la_risk_event_types: Option<MaybeEncoded<Vec<String>>>,
-        /// Service principal name.
-        #[serde(borrow)]
-        "ServicePrincipalName" => pub la_service_principal_name: Option<Text<'a>>,
-        /// Service principal id.
-        #[serde(borrow)]
-        "ServicePrincipalId" => pub la_service_principal_id: Option<Text<'a>>,
-
-        // Unified audit log (Office 365 Management Activity API).
+        // Unified audit log (Office 365 Management Activity API) and `OfficeActivity` rows.
         /// Record time (no zone: UTC).
-        #[serde(borrow)]
-        "CreationTime" => pub ual_creation_time: Option<Text<'a>>,
+        "creationtime": "CreationTime" => pub creation_time: Option<Text<'a>>,
         /// Operation (`UserLoggedIn`, `MailItemsAccessed`, `Add service principal.`, …).
-        #[serde(borrow)]
-        "Operation" => pub ual_operation: Option<Text<'a>>,
+        "operation": "Operation" => pub operation: Option<Text<'a>>,
         /// Workload (`AzureActiveDirectory`, `Exchange`, …).
-        #[serde(borrow)]
-        "Workload" => pub ual_workload: Option<Text<'a>>,
+        "workload" | "officeworkload": "Workload" | "OfficeWorkload" => pub workload: Option<Text<'a>>,
         /// Record type: a number in the unified audit log (15 sign-in, 8 directory, 50 mailbox
-        /// access, 1 Exchange admin), a name in Log Analytics `OfficeActivity`.
-        #[serde(borrow)]
-        "RecordType" => pub ual_record_type: Option<Text<'a>>,
-        /// The acting user (a UPN in the unified audit log, an object id in Log Analytics).
-        #[serde(borrow)]
-        "UserId" => pub ual_user_id: Option<Text<'a>>,
+        /// access, 1 Exchange admin), a name in `OfficeActivity`.
+        "recordtype": "RecordType" => pub record_type: Option<Text<'a>>,
+        /// The acting user (a UPN, or an app or service principal id).
+        "userid": "UserId" => pub user_id: Option<Text<'a>>,
         /// Client IP (may carry a port).
-        #[serde(borrow)]
-        "ClientIP" => pub ual_client_ip: Option<Text<'a>>,
+        "clientip": "ClientIP" => pub client_ip: Option<Text<'a>>,
         /// Actor IP.
-        #[serde(borrow)]
-        "ActorIpAddress" => pub ual_actor_ip: Option<Text<'a>>,
-        /// Result code (string).
-        #[serde(default)]
-        "ErrorNumber" => pub ual_error_number: Code,
+        "actoripaddress": "ActorIpAddress" => pub actor_ip: Option<Text<'a>>,
+        /// Result code (text).
+        "errornumber": "ErrorNumber" => pub error_number: Code,
         /// Result name (`InvalidUserNameOrPassword`).
-        #[serde(borrow)]
-        "LogonError" => pub ual_logon_error: Option<Text<'a>>,
+        "logonerror": "LogonError" => pub logon_error: Option<Text<'a>>,
         /// Application id.
-        #[serde(borrow)]
-        "ApplicationId" => pub ual_application_id: Option<Text<'a>>,
+        "applicationid": "ApplicationId" => pub application_id: Option<Text<'a>>,
         /// `{Name, Value}` extras; `UserAgent` lives here.
-        #[serde(borrow)]
-        "ExtendedProperties" => pub ual_extended_properties: Option<Vec<NameValue<'a>>>,
+        "extendedproperties": "ExtendedProperties" => pub extended_properties: Option<Json<'a>>,
         /// Tenant.
-        #[serde(borrow)]
-        "OrganizationId" | "OfficeTenantId" => pub ual_organization_id: Option<Text<'a>>,
+        "organizationid" | "officetenantid": "OrganizationId" | "OfficeTenantId" => pub organization_id: Option<Text<'a>>,
         /// Result (`Success`, `Succeeded`, `True`, `Failed`, …).
-        #[serde(borrow)]
-        "ResultStatus" => pub ual_result_status: Option<Text<'a>>,
-        /// Actors of a directory record.
-        "Actor" => pub ual_actor: Option<MaybeEncoded<Vec<IdType>>>,
-        /// Targets of a directory record.
-        "Target" => pub ual_target: Option<MaybeEncoded<Vec<IdType>>>,
-        /// Modified properties (values not quoted).
-        "ModifiedProperties" => pub ual_modified: Option<MaybeEncoded<Vec<UalModified>>>,
+        "resultstatus": "ResultStatus" => pub result_status: Option<Text<'a>>,
+        /// Actors of a directory record (`[{ID, Type}]`).
+        "actor": "Actor" => pub actor: Option<Json<'a>>,
+        /// Targets of a directory record (`[{ID, Type}]`).
+        "target": "Target" => pub target: Option<Json<'a>>,
+        /// Modified properties (`[{Name, NewValue, OldValue}]`, or a list of names).
+        "modifiedproperties": "ModifiedProperties" => pub modified_properties: Option<Json<'a>>,
         /// The object acted on.
-        #[serde(borrow)]
-        "ObjectId" => pub ual_object_id: Option<Text<'a>>,
+        "objectid": "ObjectId" => pub object_id: Option<Text<'a>>,
         /// Mailbox owner.
-        #[serde(borrow)]
-        "MailboxOwnerUPN" => pub ual_mailbox_owner: Option<Text<'a>>,
+        "mailboxownerupn": "MailboxOwnerUPN" => pub mailbox_owner: Option<Text<'a>>,
         /// Client application id (Exchange).
-        #[serde(borrow)]
-        "ClientAppId" => pub ual_client_app_id: Option<Text<'a>>,
+        "clientappid": "ClientAppId" => pub client_app_id: Option<Text<'a>>,
         /// Client IP (Exchange).
-        #[serde(borrow)]
-        "ClientIPAddress" | "Client_IPAddress" => pub ual_client_ip_address: Option<Text<'a>>,
+        "clientipaddress": "ClientIPAddress" | "Client_IPAddress" => pub client_ip_address: Option<Text<'a>>,
         /// Client description (`Client=WebServices;ExchangeWebServices…`).
-        #[serde(borrow)]
-        "ClientInfoString" => pub ual_client_info: Option<Text<'a>>,
+        "clientinfostring": "ClientInfoString" => pub client_info: Option<Text<'a>>,
         /// `{Name, Value}` of a mailbox access (`MailAccessType`, `IsThrottled`).
-        "OperationProperties" => pub ual_operation_properties: Option<MaybeEncoded<Vec<OwnedNameValue>>>,
+        "operationproperties": "OperationProperties" => pub operation_properties: Option<Json<'a>>,
         /// Items in an aggregated mailbox access record.
-        #[serde(default)]
-        "OperationCount" => pub ual_operation_count: Code,
+        "operationcount": "OperationCount" => pub operation_count: Code,
         /// The app context of a newer mailbox access record.
-        "AppAccessContext" => pub ual_app_access_context: Option<MaybeEncoded<AppAccessContext>>,
+        "appaccesscontext": "AppAccessContext" => pub app_access_context: Option<Json<'a>>,
         /// The tenant that issued the token.
-        #[serde(borrow)]
-        "TokenTenantId" => pub ual_token_tenant_id: Option<Text<'a>>,
-        /// Cmdlet parameters.
-        "Parameters" => pub ual_parameters: Option<MaybeEncoded<Vec<OwnedNameValue>>>,
-        /// Workload (Log Analytics `OfficeActivity`).
-        #[serde(borrow)]
-        "OfficeWorkload" => pub la_office_workload: Option<Text<'a>>,
+        "tokentenantid": "TokenTenantId" => pub token_tenant_id: Option<Text<'a>>,
+        /// Cmdlet parameters (`[{Name, Value}]`).
+        "parameters": "Parameters" => pub parameters: Option<Json<'a>>,
 
         // Directory audit (Graph `directoryAudit`, Azure Monitor `properties`, Log Analytics).
-        /// Activity name (Graph).
-        #[serde(borrow)]
-        "activityDisplayName" => pub activity_display_name: Option<Text<'a>>,
-        /// Activity time (Graph).
-        #[serde(borrow)]
-        "activityDateTime" => pub activity_date_time: Option<Text<'a>>,
+        /// Activity name.
+        "activitydisplayname": "activityDisplayName" | "ActivityDisplayName" => pub activity_display_name: Option<Text<'a>>,
+        /// Activity time.
+        "activitydatetime": "activityDateTime" | "ActivityDateTime" => pub activity_date_time: Option<Text<'a>>,
         /// Initiator.
-        "initiatedBy" | "InitiatedBy" => pub initiated_by: Option<MaybeEncoded<InitiatedBy>>,
+        "initiatedby": "initiatedBy" | "InitiatedBy" => pub initiated_by: Option<Json<'a>>,
         /// Targets.
-        "targetResources" | "TargetResources" => pub target_resources: Option<MaybeEncoded<Vec<TargetResource>>>,
+        "targetresources": "targetResources" | "TargetResources" => pub target_resources: Option<Json<'a>>,
         /// Additional details.
-        "additionalDetails" | "AdditionalDetails" => pub additional_details: Option<MaybeEncoded<Vec<KeyValue>>>,
+        "additionaldetails": "additionalDetails" | "AdditionalDetails" => pub additional_details: Option<Json<'a>>,
         /// Result (`success`, `failure`).
-        #[serde(borrow)]
-        "result" | "Result" => pub result: Option<Text<'a>>,
+        "result": "result" | "Result" => pub result: Option<Text<'a>>,
+        /// The service that wrote a directory audit record (`Core Directory`, …).
+        "loggedbyservice": "loggedByService" | "LoggedByService" => pub logged_by_service: Option<Text<'a>>,
 
         // Risk detections.
         /// Risk event type.
-        #[serde(borrow)]
-        "riskEventType" | "RiskEventType" => pub risk_event_type: Option<Text<'a>>,
+        "riskeventtype": "riskEventType" | "RiskEventType" => pub risk_event_type: Option<Text<'a>>,
         /// Risk level.
-        #[serde(borrow)]
-        "riskLevel" | "RiskLevel" => pub risk_level: Option<Text<'a>>,
+        "risklevel": "riskLevel" | "RiskLevel" => pub risk_level: Option<Text<'a>>,
         /// Detection time.
-        #[serde(borrow)]
-        "detectedDateTime" | "DetectedDateTime" => pub detected_date_time: Option<Text<'a>>,
-        /// IP (Log Analytics risk events).
-        #[serde(borrow)]
-        "IpAddress" => pub la_ip_address_risk: Option<Text<'a>>,
+        "detecteddatetime": "detectedDateTime" | "DetectedDateTime" => pub detected_date_time: Option<Text<'a>>,
     }
 }
 
-/// `{ID, Type}` of the unified audit log's `Actor[]` and `Target[]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct IdType {
-    /// The id.
-    #[serde(rename = "ID", default)]
-    pub id: Option<serde_json::Value>,
-    /// The id's type (5 = UPN, 2 = object or service principal, 1 = name, …).
-    #[serde(rename = "Type", default)]
-    pub kind: Option<serde_json::Value>,
+/// A nested value, decoded: an object or a list, itself or JSON-encoded in a string (how Log
+/// Analytics writes nested columns); null and the empty string are null. Anything else is an
+/// error that names `field`.
+pub fn nested(json: Option<Json>, field: &str) -> Result<Value, String> {
+    let Some(Json(text)) = json else {
+        return Ok(Value::Null);
+    };
+    let value: Value =
+        serde_json::from_str(text).map_err(|error| format!("invalid field {field}: {error}"))?;
+    let found = match value {
+        Value::Object(_) | Value::Array(_) | Value::Null => return Ok(value),
+        Value::String(inner) => {
+            let inner = inner.trim();
+            if inner.is_empty() {
+                return Ok(Value::Null);
+            }
+            match serde_json::from_str::<Value>(inner) {
+                Ok(decoded @ (Value::Object(_) | Value::Array(_) | Value::Null)) => {
+                    return Ok(decoded)
+                }
+                Err(error) if inner.starts_with(['{', '[']) => {
+                    return Err(format!(
+                        "invalid field {field}: JSON-encoded string: {error}"
+                    ))
+                }
+                _ => format!("the string {:?}", super::truncate(inner, 64)),
+            }
+        }
+        other => other.to_string(),
+    };
+    Err(format!(
+        "invalid field {field}: expected an object or a list, found {found}"
+    ))
 }
 
-/// A modified property of the unified audit log.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct UalModified {
-    /// Name.
-    #[serde(rename = "Name", default)]
-    pub name: Option<String>,
-    /// New value.
-    #[serde(rename = "NewValue", default)]
-    pub new: Option<serde_json::Value>,
-    /// Old value.
-    #[serde(rename = "OldValue", default)]
-    pub old: Option<serde_json::Value>,
+/// The member `key` of an object, ignoring ASCII case; of two spellings the first non-empty.
+pub fn get<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
+    let object = value.as_object()?;
+    let mut found = None;
+    for (name, member) in object {
+        if name.eq_ignore_ascii_case(key) {
+            if !is_empty_value(member) {
+                return Some(member);
+            }
+            found.get_or_insert(member);
+        }
+    }
+    found
 }
 
-/// An owned `{Name, Value}`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct OwnedNameValue {
-    /// Name.
-    #[serde(rename = "Name", default)]
-    pub name: Option<String>,
-    /// Value (any scalar).
-    #[serde(rename = "Value", default)]
-    pub value: Option<serde_json::Value>,
+fn is_empty_value(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(text) => text.trim().is_empty(),
+        _ => false,
+    }
 }
 
-/// `AppAccessContext` of a mailbox access record.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct AppAccessContext {
-    /// The application.
-    #[serde(rename = "ClientAppId", default)]
-    pub client_app_id: Option<String>,
+/// The elements of a list; a single object is a list of one, anything else none.
+pub fn elements(value: &Value) -> &[Value] {
+    match value {
+        Value::Array(items) => items,
+        Value::Object(_) => std::slice::from_ref(value),
+        _ => &[],
+    }
 }
 
-/// `initiatedBy` of a directory audit record.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct InitiatedBy {
-    /// A user acted.
-    #[serde(default)]
-    pub user: Option<InitiatingUser>,
-    /// An application acted.
-    #[serde(default)]
-    pub app: Option<InitiatingApp>,
-}
-
-/// `initiatedBy.user`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct InitiatingUser {
-    /// Object id.
-    #[serde(default)]
-    pub id: Option<String>,
-    /// Display name.
-    #[serde(rename = "displayName", default)]
-    pub display_name: Option<String>,
-    /// UPN.
-    #[serde(rename = "userPrincipalName", default)]
-    pub user_principal_name: Option<String>,
-    /// IP.
-    #[serde(rename = "ipAddress", default)]
-    pub ip_address: Option<String>,
-}
-
-/// `initiatedBy.app`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct InitiatingApp {
-    /// App id.
-    #[serde(rename = "appId", default)]
-    pub app_id: Option<String>,
-    /// Display name.
-    #[serde(rename = "displayName", default)]
-    pub display_name: Option<String>,
-    /// Service principal object id.
-    #[serde(rename = "servicePrincipalId", default)]
-    pub service_principal_id: Option<String>,
-    /// Service principal name.
-    #[serde(rename = "servicePrincipalName", default)]
-    pub service_principal_name: Option<String>,
-}
-
-/// One of `targetResources[]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct TargetResource {
-    /// Object id.
-    #[serde(default)]
-    pub id: Option<String>,
-    /// Display name.
-    #[serde(rename = "displayName", default)]
-    pub display_name: Option<String>,
-    /// Type (`User`, `Application`, `ServicePrincipal`, …).
-    #[serde(rename = "type", default)]
-    pub kind: Option<String>,
-    /// UPN of a user target.
-    #[serde(rename = "userPrincipalName", default)]
-    pub user_principal_name: Option<String>,
-    /// Modified properties.
-    #[serde(rename = "modifiedProperties", default)]
-    pub modified_properties: Option<Vec<ModifiedProperty>>,
-}
-
-/// One of `modifiedProperties[]` (values JSON-encoded as strings).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ModifiedProperty {
-    /// Name.
-    #[serde(rename = "displayName", default)]
-    pub display_name: Option<String>,
-    /// Old value.
-    #[serde(rename = "oldValue", default)]
-    pub old_value: Option<serde_json::Value>,
-    /// New value.
-    #[serde(rename = "newValue", default)]
-    pub new_value: Option<serde_json::Value>,
-}
-
-/// One of `additionalDetails[]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct KeyValue {
-    /// Key.
-    #[serde(default)]
-    pub key: Option<String>,
-    /// Value.
-    #[serde(default)]
-    pub value: Option<serde_json::Value>,
+/// A member as text (see [`value_text`]), `None` when absent or empty.
+pub fn member_text(value: &Value, key: &str) -> Option<String> {
+    let text = value_text(get(value, key));
+    (!text.is_empty()).then_some(text)
 }
 
 /// Any JSON value as text: strings as themselves (JSON-decoded once more when they hold a quoted
 /// string, as `modifiedProperties` values do), null as empty, anything else as JSON.
-pub fn value_text(value: Option<&serde_json::Value>) -> String {
+pub fn value_text(value: Option<&Value>) -> String {
     match value {
-        None | Some(serde_json::Value::Null) => String::new(),
-        Some(serde_json::Value::String(text)) => {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(text)) => {
             let trimmed = text.trim();
             if trimmed.starts_with('"') {
                 if let Ok(inner) = serde_json::from_str::<String>(trimmed) {
                     return inner;
                 }
             }
-            text.clone()
+            trimmed.to_owned()
         }
         Some(other) => other.to_string(),
     }
+}
+
+/// `{Name, Value}` pairs (the unified audit log's `Parameters`, `ExtendedProperties`,
+/// `OperationProperties`) as text, names and values trimmed; entries without a name are skipped.
+pub fn name_values(value: &Value) -> Vec<(String, String)> {
+    elements(value)
+        .iter()
+        .filter_map(|entry| {
+            let name = member_text(entry, "Name")?;
+            Some((name, value_text(get(entry, "Value"))))
+        })
+        .collect()
 }
 
 /// Returns the first present, non-empty text.
@@ -769,19 +888,21 @@ pub fn first<'b>(candidates: &[&'b Option<Text<'_>>]) -> Option<&'b str> {
         .find(|text| !text.is_empty())
 }
 
-/// Reads an envelope `resultType`: digits are the code, `Success` is 0, `Failure` is a failure
-/// without a code (1).
-pub fn result_type_code(text: Option<&Text>) -> Option<i64> {
-    let text = text?.as_str();
+/// Reads a result: digits are the code, `Success` is 0, `Failure` is a failure without a code
+/// (1). `Err` names what could not be read.
+pub fn result_code(text: Option<&Text>) -> Result<Option<i64>, String> {
+    let Some(text) = text.map(Text::as_str).filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
     if let Ok(code) = text.parse() {
-        return Some(code);
+        return Ok(Some(code));
     }
     if text.eq_ignore_ascii_case("success") {
-        Some(0)
+        Ok(Some(0))
     } else if text.eq_ignore_ascii_case("failure") {
-        Some(1)
+        Ok(Some(1))
     } else {
-        None
+        Err(format!("{text:?} is neither a code nor Success / Failure"))
     }
 }
 
@@ -794,4 +915,111 @@ pub fn decode_status(raw: Option<Json>, field: &str) -> Result<Option<Status>, S
     serde_json::from_str::<MaybeEncoded<Status>>(text)
         .map(|status| Some(status.0))
         .map_err(|error| format!("invalid field {field}: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spelling_folds_to_its_field() {
+        let mut buffer = [0; 48];
+        for (folded, spellings) in RawField::SPELLINGS {
+            for spelling in *spellings {
+                let got = fold(spelling, false, &mut buffer).unwrap_or_default();
+                assert!(
+                    folded.contains(&got),
+                    "{spelling} folds to {got}, not {folded:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn keys_are_found_in_any_case_and_with_export_suffixes() {
+        let cases = [
+            ("ipAddress", Some(RawField::ip_address)),
+            ("IPADDRESS", Some(RawField::ip_address)),
+            ("ip_address", Some(RawField::ip_address)),
+            ("IPAddress_s", Some(RawField::ip_address)),
+            ("OrganizationId_", Some(RawField::organization_id)),
+            ("UserId_", Some(RawField::user_id)),
+            ("ClientIP_", Some(RawField::client_ip)),
+            ("Status_dynamic", Some(RawField::status)),
+            ("LocationDetails_string", None),
+            ("InitiatedBy_string", Some(RawField::initiated_by)),
+            ("TimeGenerated [UTC]", Some(RawField::time_generated)),
+            ("timegenerated [utc]", Some(RawField::time_generated)),
+            ("CreatedDateTime_t", Some(RawField::created)),
+            ("ResultType_d", Some(RawField::result_type)),
+            ("IsInteractive_b", Some(RawField::is_interactive)),
+            ("RiskEventTypes_V2", Some(RawField::risk_event_types)),
+            ("riskeventtypes_v2_s", Some(RawField::risk_event_types)),
+            ("Client_IPAddress", Some(RawField::client_ip_address)),
+            ("TimeGenerated [Local Time]", None),
+            ("deviceDetail", None),
+            ("_ItemId", None),
+            ("", None),
+            ("_", None),
+            (
+                "a_very_long_key_that_is_no_field_name_at_all_of_ours_s",
+                None,
+            ),
+        ];
+        for (key, field) in cases {
+            assert_eq!(RawField::of(key), field, "{key}");
+        }
+    }
+
+    #[test]
+    fn the_first_non_empty_of_two_spellings_wins() {
+        let text = r#"{"OrganizationId": "", "OrganizationId_": "t1", "organizationid": "t2",
+            "UserId": null, "UserId_": "a@b.c", "Status_string": "", "Status_dynamic": {"errorCode": 1}}"#;
+        let raw: Record = serde_json::from_str(text).unwrap();
+        assert_eq!(first(&[&raw.organization_id]), Some("t1"));
+        assert_eq!(first(&[&raw.user_id]), Some("a@b.c"));
+        assert_eq!(raw.status, Some(Json(r#"{"errorCode": 1}"#)));
+    }
+
+    #[test]
+    fn nested_values_are_read_as_objects_or_encoded() {
+        let encoded = Json(r#""{\"user\":{\"UserPrincipalName\":\"a@b.c\"}}""#);
+        let value = nested(Some(encoded), "InitiatedBy").unwrap();
+        let user = get(&value, "user").unwrap();
+        assert_eq!(
+            member_text(user, "userPrincipalName").as_deref(),
+            Some("a@b.c")
+        );
+        assert_eq!(nested(Some(Json("\"\"")), "x").unwrap(), Value::Null);
+        let errors = [
+            (
+                "\"plain\"",
+                "expected an object or a list, found the string \"plain\"",
+            ),
+            ("\"{broken\"", "JSON-encoded string: key must be a string"),
+            ("5", "found 5"),
+        ];
+        for (json, reason) in errors {
+            let error = nested(Some(Json(json)), "x").unwrap_err();
+            assert!(
+                error.starts_with("invalid field x: ") && error.contains(reason),
+                "{error}"
+            );
+        }
+        let pairs = serde_json::json!([{"Name": "A", "Value": 1}, {"name": "b", "value": "\"x\""}, {"Value": 2}]);
+        assert_eq!(
+            name_values(&pairs),
+            vec![("A".into(), "1".into()), ("b".into(), "x".into())]
+        );
+    }
+
+    #[test]
+    fn json_emptiness() {
+        for empty in ["null", "\"\"", "{}", "[]", "\"[]\"", "\" {} \""] {
+            assert!(Json(empty).is_empty(), "{empty}");
+        }
+        for full in ["0", "\"x\"", "{\"a\":1}", "[1]", "\"[1]\""] {
+            assert!(!Json(full).is_empty(), "{full}");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! `UserRiskEvents` export and Log Analytics `AADUserRiskEvents`.
 
 use super::raw::{first, Raw, Record};
-use super::{canonical_ip, invalid, owned, parse_time, synthesized_id, Normalized};
+use super::{canonical_ip, invalid, owned, parse_time, synthesized_id, Normalized, Rejection};
 use crate::event::{Event, RiskDetection, Shape};
 
 /// A risk detection record.
@@ -12,35 +12,44 @@ pub fn risk_detection<P>(
     envelope: Option<&Record>,
     text: &str,
 ) -> Normalized {
-    let Some(risk_type) = first(&[&record.risk_event_type]) else {
-        return Normalized::Rejected(invalid("missing riskEventType".into()));
-    };
-    let time = match parse_time(
-        first(&[
+    match read(record, shape, envelope, text) {
+        Ok(risk) => Normalized::Event(Event::RiskDetection(risk)),
+        Err(rejection) => Normalized::Rejected(rejection),
+    }
+}
+
+fn read<P>(
+    record: &Raw<P>,
+    shape: Shape,
+    envelope: Option<&Record>,
+    text: &str,
+) -> Result<RiskDetection, Rejection> {
+    let risk_type =
+        first(&[&record.risk_event_type]).ok_or_else(|| invalid("missing riskEventType".into()))?;
+    let time = parse_time(
+        &[
             &record.detected_date_time,
             &record.activity_date_time,
-            &record.la_time_generated,
+            &record.time_generated,
             envelope.map_or(&None, |e| &e.time),
-        ]),
-        "detectedDateTime",
-    ) {
-        Ok(time) => time,
-        Err(rejection) => return Normalized::Rejected(rejection),
-    };
-    let Some(user) = first(&[&record.user_principal_name, &record.la_user_principal_name]) else {
-        return Normalized::Rejected(invalid("missing user (userPrincipalName)".into()));
-    };
-    Normalized::Event(Event::RiskDetection(RiskDetection {
+        ],
+        "a risk detection",
+        "detectedDateTime, activityDateTime, TimeGenerated or time",
+    )?;
+    let user = first(&[&record.user_principal_name])
+        .ok_or_else(|| invalid("missing user (userPrincipalName)".into()))?;
+    Ok(RiskDetection {
         time,
-        id: first(&[&record.id, &record.la_id]).map_or_else(|| synthesized_id(text), str::to_owned),
+        id: first(&[&record.id]).map_or_else(|| synthesized_id(text), str::to_owned),
         shape,
         risk_type: risk_type.to_owned(),
         risk_level: first(&[&record.risk_level]).unwrap_or("").to_lowercase(),
         user: user.to_lowercase(),
-        ip: first(&[&record.ip_address, &record.la_ip_address_risk]).and_then(canonical_ip),
+        ip: first(&[&record.ip_address]).and_then(canonical_ip),
         tenant_id: owned(first(&[
+            &record.aad_tenant_id,
             envelope.map_or(&None, |e| &e.tenant_id),
-            &record.la_tenant_id,
+            &record.tenant_id,
         ])),
-    }))
+    })
 }

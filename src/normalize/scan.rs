@@ -15,11 +15,10 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use super::raw::{
-    AppAccessContext, Code, CorrectPasswordStep, InitiatedBy, Json, MaybeEncoded, NameValue, Raw,
-    SignInEventTypes, Skipped, Text, CORRECT, STEP_RESULT,
+    is_correct, Code, CorrectPasswordStep, Field, Flag, Json, MaybeEncoded, Raw, SignInEventTypes,
+    Skipped, Text, STEP_RESULT,
 };
 
 /// Nesting beyond this is left to serde (whose limit, 128, is then applied the usual way).
@@ -29,7 +28,7 @@ const MAX_DEPTH: usize = 100;
 /// partly filled: drop it).
 pub fn record<'a, P>(text: &'a str, raw: &mut Raw<'a, P>) -> Option<()>
 where
-    Option<P>: Scan<'a>,
+    Option<P>: Scan<'a> + Field,
 {
     let mut scanner = Scanner {
         text,
@@ -72,7 +71,7 @@ impl<'a> Scanner<'a> {
     /// An object, at its `{`, into `raw` (empty).
     fn object<P>(&mut self, raw: &mut Raw<'a, P>) -> Option<()>
     where
-        Option<P>: Scan<'a>,
+        Option<P>: Scan<'a> + Field,
     {
         let mut seen = 0u128;
         self.members(|scanner, key| raw.scan_field(key, scanner, &mut seen))
@@ -336,13 +335,27 @@ impl<'a> Scan<'a> for Code {
     }
 }
 
-impl<'a> Scan<'a> for Option<bool> {
+/// A flag: `true`, `false`, or a plain string of either (CSV exports), read here; anything else
+/// by serde.
+impl<'a> Scan<'a> for Flag {
     fn scan(&mut self, scanner: &mut Scanner<'a>) -> Option<()> {
-        *self = match scanner.peek()? {
-            b't' => Some(true),
-            b'f' => Some(false),
+        match scanner.peek()? {
+            b't' => *self = Flag(Some(true)),
+            b'f' => *self = Flag(Some(false)),
+            b'"' => {
+                let start = scanner.pos;
+                scanner.pos += 1;
+                match scanner.string()? {
+                    (text, false) => *self = Flag::from_text(text)?,
+                    (_, true) => {
+                        scanner.pos = start;
+                        return scanner.by_serde(self);
+                    }
+                }
+                return Some(());
+            }
             _ => return scanner.by_serde(self),
-        };
+        }
         scanner.skip_value()
     }
 }
@@ -356,19 +369,15 @@ impl<'a> Scan<'a> for Option<MaybeEncoded<CorrectPasswordStep>> {
         }
         let mut correct = false;
         scanner.elements(|scanner| {
-            let mut detail: Option<Text> = None;
-            let mut seen = false;
             scanner.members(|scanner, key| {
-                if key != STEP_RESULT {
+                if !key.eq_ignore_ascii_case(STEP_RESULT) {
                     return scanner.skip_value();
                 }
-                if std::mem::replace(&mut seen, true) {
-                    return None;
-                }
-                detail.scan(scanner)
-            })?;
-            correct |= detail.is_some_and(|detail| detail.as_str().eq_ignore_ascii_case(CORRECT));
-            Some(())
+                let mut detail: Option<Text> = None;
+                detail.scan(scanner)?;
+                correct |= detail.is_some_and(|detail| is_correct(detail.as_str()));
+                Some(())
+            })
         })?;
         *self = Some(MaybeEncoded(CorrectPasswordStep(correct)));
         Some(())
@@ -419,11 +428,7 @@ impl<'a> Scan<'a> for Option<Json<'a>> {
 }
 
 scan_by_serde! {
-    Option<Vec<&'a RawValue>>,
-    Option<Vec<NameValue<'a>>>,
     Option<MaybeEncoded<SignInEventTypes>>,
-    Option<MaybeEncoded<AppAccessContext>>,
-    Option<MaybeEncoded<InitiatedBy>>,
 }
 
 /// `properties` inside `properties`: stepped over.
@@ -500,8 +505,6 @@ mod tests {
     #[test]
     fn leaves_to_serde_what_it_must() {
         for text in [
-            r#"{"time": null, "time": null}"#,
-            r#"{"operationName": "a", "operationname": "b"}"#,
             r#"{"\u0074ime": "x"}"#,
             "{\"x\": \"a\u{1}b\"}",
             "{\"x\": \"a\tb\"}",
@@ -531,14 +534,13 @@ mod tests {
             r#"{"properties": []}"#,
             r#"{"properties": "x"}"#,
             r#"{"status": }"#,
-            r#"{"ResultType": "abc"}"#,
+            r#"{"ErrorNumber": "abc"}"#,
             r#"{"isInteractive": "yes"}"#,
             r#"{"isInteractive": tru}"#,
-            r#"{"ResultType": 1.5}"#,
-            r#"{"ResultType": -0}"#,
-            r#"{"ResultType": 99999999999999999999}"#,
-            r#"{"ResultType": "1 2"}"#,
-            r#"{"authenticationDetails": [{"authenticationStepResultDetail": "a", "authenticationStepResultDetail": "b"}]}"#,
+            r#"{"ErrorNumber": 1.5}"#,
+            r#"{"ErrorNumber": -0}"#,
+            r#"{"ErrorNumber": 99999999999999999999}"#,
+            r#"{"ErrorNumber": "1 2"}"#,
             r#"{"authenticationDetails": [1]}"#,
             r#"{"authenticationDetails": {}}"#,
             r#"{"riskEventTypes_v2": [1]}"#,
@@ -572,6 +574,12 @@ mod tests {
             r#"{"authenticationDetails": [{"authenticationStepResultDetail": null, "x": [1]}],
                 "ResultType": "\u0035", "ErrorNumber": null, "isInteractive": null}"#,
             r#"{"AuthenticationDetails": "[{\"authenticationStepResultDetail\":\"Correct password\"}]"}"#,
+            // A field named twice, in one spelling or two: the first non-empty value.
+            r#"{"time": null, "time": null, "time": "t", "time": "u"}"#,
+            r#"{"operationName": "", "operationname": "b", "OperationName": "c"}"#,
+            r#"{"OrganizationId": "a", "OrganizationId_": "b", "Status_string": "", "Status_dynamic": {}}"#,
+            r#"{"authenticationDetails": [{"authenticationStepResultDetail": "a", "AuthenticationStepResultDetail": "correct password"}]}"#,
+            r#"{"isInteractive": "False", "IsInteractive": true, "TimeGenerated [UTC]": "t"}"#,
         ] {
             assert!(agrees_with_serde(text), "left to serde: {text}");
         }

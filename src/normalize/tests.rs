@@ -210,7 +210,7 @@ fn every_rejection_says_why() {
         (
             r#"{"createdDateTime":"2024-01-01T00:00:00Z","status":{"errorCode":0}}"#,
             RejectionKind::InvalidField,
-            "missing user (userPrincipalName)",
+            "missing user: a sign-in needs userPrincipalName",
         ),
         (
             r#"{"createdDateTime":"2024-01-01T00:00:00Z","status":{"errorCode":"x"},"userPrincipalName":"a"}"#,

@@ -45,10 +45,11 @@ fn panther_events_are_each_read_ignored_or_rejected_with_a_reason() {
     }
     // 29 sign-ins (interactive, non-interactive and service principal Azure Monitor exports and
     // unified audit log logons); 4 directory changes a detector reads (service principal
-    // credentials, a service principal created, two completed role assignments); 24 audit,
-    // policy and Office 365 records no detector reads (a PIM *request* among them); 14 unknown:
-    // Graph security alerts and Panther's lowercased forwarding records.
-    assert_eq!((signins, audits, ignored, unknown), (29, 4, 24, 14));
+    // credentials, a service principal created, two completed role assignments); 34 audit,
+    // policy and Office 365 records no detector reads (a PIM *request* among them, and ten
+    // Exchange `Set-Mailbox` / `New-InboxRule` records whose keys Panther lowercased); 4 unknown:
+    // Graph security alerts.
+    assert_eq!((signins, audits, ignored, unknown), (29, 4, 34, 4));
 }
 
 #[test]
@@ -91,9 +92,10 @@ fn msticpy_log_analytics_rows_are_all_sign_ins() {
                 assert_eq!(signin.shape, Shape::LogAnalytics);
                 assert!(matches!(signin.result_code, 0 | 90072));
                 assert!(signin.ip().is_some() && signin.user().contains('@'));
+                // The Entra tenant (`AADTenantId`), not the workspace's (`TenantId`).
                 assert_eq!(
                     signin.tenant_id(),
-                    Some("ab86c959-1ba3-495c-a00d-ced30d8825d3")
+                    Some("4b2462a4-bbee-495a-a0e1-f23ae524cc9c")
                 );
             }
             other => panic!("{other:?}"),
