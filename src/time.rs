@@ -22,13 +22,19 @@ pub const MIN_TIME: Timestamp = 946_684_800_000;
 /// the watermark past every real event and blind the engine).
 pub const MAX_TIME: Timestamp = 4_102_444_800_000;
 
-const NAIVE_FORMATS: [&str; 4] = [
+const NAIVE_FORMATS: [&str; 6] = [
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M:%S%.f",
-    // Log Analytics portal CSV export: `4/28/2021, 2:08:45.221 PM`.
+    // Log Analytics portal CSV export: `4/28/2021, 2:08:45.221 PM`; US dates as Azure's .NET
+    // pipelines write them: `1/9/2007 9:41:00 AM`, `01/09/2007 09:41:00`.
     "%m/%d/%Y, %I:%M:%S%.f %p",
     "%m/%d/%Y %I:%M:%S%.f %p",
+    "%m/%d/%Y, %H:%M:%S%.f",
+    "%m/%d/%Y %H:%M:%S%.f",
 ];
+
+/// The same with an offset after them (`1/9/2007 10:41:00 AM +01:00`).
+const ZONED_FORMATS: [&str; 2] = ["%m/%d/%Y %I:%M:%S%.f %p %:z", "%m/%d/%Y %H:%M:%S%.f %:z"];
 
 /// Parses a timestamp as written by any of the supported log shapes.
 ///
@@ -42,6 +48,13 @@ pub fn parse(text: &str) -> Option<Timestamp> {
             DateTime::parse_from_rfc3339(text)
                 .ok()
                 .map(|t| t.timestamp_millis())
+        })
+        .or_else(|| {
+            ZONED_FORMATS.iter().find_map(|format| {
+                DateTime::parse_from_str(text, format)
+                    .ok()
+                    .map(|t| t.timestamp_millis())
+            })
         })
         .or_else(|| {
             let text = text.strip_suffix('Z').unwrap_or(text);
@@ -171,6 +184,36 @@ mod tests {
             Some(1_690_412_310_983)
         );
         assert_eq!(parse("2022-12-12T15:57:57"), Some(1_670_860_677_000));
+    }
+
+    #[test]
+    fn parses_the_forms_of_real_exports() {
+        // The time-format cases of Elastic's `azure.signinlogs` pipeline tests
+        // (elastic/integrations, test-time-formats-corner-cases.log), a Graph beta example with a
+        // one-digit hour, and the portal's export without a fraction.
+        let expected = 1_168_335_660_000; // 2007-01-09T09:41:00Z
+        for text in [
+            "01/09/2007 09:41:00",
+            "1/9/2007 09:41:00",
+            "01/09/2007 09:41:00 AM",
+            "1/9/2007 9:41:00 AM",
+            "1/9/2007 10:41:00 AM +01:00",
+            "1/9/2007, 9:41:00 AM",
+            "2007-01-09T09:41:00",
+            "2007-01-09T11:41:00+02:00",
+            "2007-01-09T9:41:00Z",
+        ] {
+            assert_eq!(parse(text), Some(expected), "{text}");
+        }
+        assert_eq!(
+            parse("2007-01-09T09:41:00.535404056Z"),
+            Some(expected + 535)
+        );
+        assert_eq!(
+            parse("2007-01-09T09:41:00.992099+00:00"),
+            Some(expected + 992)
+        );
+        assert_eq!(parse("12/12/2025 3:03:58 PM"), Some(1_765_551_838_000));
     }
 
     #[test]

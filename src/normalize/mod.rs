@@ -266,9 +266,12 @@ fn describe_non_object(text: &str) -> &'static str {
 
 /// The sign-in category a table or Azure Monitor category names.
 fn signin_category(name: &str) -> Option<SignInCategory> {
-    const NAMES: [(&str, SignInCategory); 8] = [
+    const NAMES: [(&str, SignInCategory); 10] = [
         ("SignInLogs", SignInCategory::Interactive),
         ("SigninLogs", SignInCategory::Interactive),
+        // AD FS sign-ins that Entra Connect Health sends to Entra ID: users at the federation
+        // server.
+        ("ADFSSignInLogs", SignInCategory::Interactive),
         (
             "NonInteractiveUserSignInLogs",
             SignInCategory::NonInteractive,
@@ -283,6 +286,11 @@ fn signin_category(name: &str) -> Option<SignInCategory> {
         ),
         (
             "AADServicePrincipalSignInLogs",
+            SignInCategory::ServicePrincipal,
+        ),
+        // Sign-ins of Microsoft's own service principals.
+        (
+            "MicrosoftServicePrincipalSignInLogs",
             SignInCategory::ServicePrincipal,
         ),
         ("ManagedIdentitySignInLogs", SignInCategory::ManagedIdentity),
@@ -348,7 +356,10 @@ fn classify(raw: &Record, text: &str) -> Normalized {
         if is_directory_audit(properties) || eq(category, "AuditLogs") {
             return audit::graph(properties, Shape::AzureMonitor, Some(raw), text);
         }
-        if properties.risk_event_type.is_some() || eq(category, "UserRiskEvents") {
+        if properties.risk_event_type.is_some()
+            || properties.risk_type.is_some()
+            || eq(category, "UserRiskEvents")
+        {
             return risk::risk_detection(properties, Shape::AzureMonitor, Some(raw), text);
         }
         if category.is_some() || raw.operation_name.is_some() {
@@ -376,7 +387,7 @@ fn classify(raw: &Record, text: &str) -> Normalized {
     if is_directory_audit(raw) {
         return audit::graph(raw, shape, None, text);
     }
-    if raw.risk_event_type.is_some() {
+    if raw.risk_event_type.is_some() || raw.risk_type.is_some() {
         return risk::risk_detection(raw, shape, None, text);
     }
     if is_signin(raw, None) {

@@ -32,10 +32,7 @@ pub fn unified(
     record_type: Option<&str>,
     text: &str,
 ) -> Normalized {
-    if ["UserLoggedIn", "UserLoginFailed"]
-        .iter()
-        .any(|logon| logon.eq_ignore_ascii_case(operation))
-    {
+    if is_logon(operation) {
         return done(signin(raw, operation, text));
     }
     if operation.eq_ignore_ascii_case("MailItemsAccessed") {
@@ -56,6 +53,17 @@ pub fn unified(
     }
     let name = format!("{} {operation}", workload.unwrap_or("(no workload)"));
     ignored("unified audit log", &name)
+}
+
+/// The logons of the unified audit log: `UserLoggedIn` and `UserLoginFailed` (RecordType 15), and
+/// the older account logons (RecordType 9, `PasswordLogonInitialAuthUsingPassword`).
+fn is_logon(operation: &str) -> bool {
+    ["UserLoggedIn", "UserLoginFailed"]
+        .iter()
+        .any(|logon| logon.eq_ignore_ascii_case(operation))
+        || operation
+            .get(..13)
+            .is_some_and(|head| head.eq_ignore_ascii_case("PasswordLogon"))
 }
 
 /// `Verb-Noun`, as Exchange's cmdlets are named.
@@ -112,14 +120,24 @@ fn signin(raw: &Record, operation: &str, text: &str) -> Result<SignIn, Rejection
     let result_code = match raw.error_number.0 {
         Some(code) => code_of(Some(code), "ErrorNumber")?,
         None if operation.eq_ignore_ascii_case("UserLoggedIn") => 0,
+        // An account logon (RecordType 9): `LoginStatus` 0 is a success.
+        None if raw.login_status.0 == Some(0) => 0,
         None => {
             let name = first(&[&raw.logon_error])
                 .or_else(|| extra("LogonError"))
                 .unwrap_or("");
+            let account_logon_error = extra("LoginError").unwrap_or("");
             LOGON_ERRORS
                 .iter()
                 .find(|(known, _)| known.eq_ignore_ascii_case(name))
-                .map_or(1, |(_, code)| *code)
+                .map(|(_, code)| *code)
+                // `-2147217390;PP_E_BAD_PASSWORD;The entered and stored passwords do not match.`
+                .or_else(|| {
+                    account_logon_error
+                        .contains("PP_E_BAD_PASSWORD")
+                        .then_some(50126)
+                })
+                .unwrap_or(1)
         }
     };
     let user = first(&[&raw.user_id])

@@ -714,6 +714,8 @@ raw_record! {
         "actoripaddress": "ActorIpAddress" => pub actor_ip: Option<Text<'a>>,
         /// Result code (text).
         "errornumber": "ErrorNumber" => pub error_number: Code,
+        /// Result of an account logon (RecordType 9): 0, or an error number.
+        "loginstatus": "LoginStatus" => pub login_status: Code,
         /// Result name (`InvalidUserNameOrPassword`).
         "logonerror": "LogonError" => pub logon_error: Option<Text<'a>>,
         /// Application id.
@@ -770,6 +772,9 @@ raw_record! {
         // Risk detections.
         /// Risk event type.
         "riskeventtype": "riskEventType" | "RiskEventType" => pub risk_event_type: Option<Text<'a>>,
+        /// The risk type of older Graph beta responses, which had no `riskEventType` (newer ones
+        /// carry both, `riskType` then a vaguer `generic`).
+        "risktype": "riskType" | "RiskType" => pub risk_type: Option<Text<'a>>,
         /// Risk level.
         "risklevel": "riskLevel" | "RiskLevel" => pub risk_level: Option<Text<'a>>,
         /// Detection time.

@@ -24,8 +24,8 @@ fn read<P>(
     envelope: Option<&Record>,
     text: &str,
 ) -> Result<RiskDetection, Rejection> {
-    let risk_type =
-        first(&[&record.risk_event_type]).ok_or_else(|| invalid("missing riskEventType".into()))?;
+    let risk_type = first(&[&record.risk_event_type, &record.risk_type])
+        .ok_or_else(|| invalid("missing riskEventType (or riskType)".into()))?;
     let time = parse_time(
         &[
             &record.detected_date_time,

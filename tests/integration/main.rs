@@ -16,6 +16,7 @@ mod golden;
 mod helpers;
 mod hostile;
 mod properties;
+mod real;
 mod samples;
 mod snapshot;
 mod sprays;
