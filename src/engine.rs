@@ -57,6 +57,9 @@ pub struct Stats {
     pub accepted: u64,
     /// Records of known sources no detector reads.
     pub ignored: u64,
+    /// Those records by what they were (`directory audit: Update user`, `unified audit log:
+    /// SharePoint FileAccessed`); at most [`MAX_IGNORED_NAMES`] names, the rest under `(other)`.
+    pub ignored_by_name: BTreeMap<String, u64>,
     /// Records rejected, by kind.
     pub rejected: BTreeMap<String, u64>,
     /// Events dropped as duplicates of an earlier event id.
@@ -117,6 +120,9 @@ impl Ord for Pending {
         (self.time, self.sequence).cmp(&(other.time, other.sequence))
     }
 }
+
+/// How many names of ignored records `stats` keeps apart (the rest are counted together).
+pub const MAX_IGNORED_NAMES: usize = 64;
 
 /// How far the watermark moves before detectors are asked to close what it passed.
 const SWEEP_EVERY: Timestamp = MINUTE;
@@ -253,9 +259,15 @@ impl Engine {
                 pushed.accepted += 1;
                 self.accept(event, context);
             }
-            Normalized::Ignored(_) => {
+            Normalized::Ignored(ignored) => {
                 pushed.ignored += 1;
                 self.stats.ignored += 1;
+                let names = &mut self.stats.ignored_by_name;
+                let mut name = ignored.to_string();
+                if !names.contains_key(&name) && names.len() >= MAX_IGNORED_NAMES {
+                    name = "(other)".to_owned();
+                }
+                *names.entry(name).or_insert(0) += 1;
             }
             Normalized::Rejected(rejection) => {
                 *self

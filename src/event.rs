@@ -437,6 +437,19 @@ pub struct AuditTarget {
     pub user: Option<String>,
 }
 
+impl AuditTarget {
+    /// What to call it in a finding: its display name, else its user principal name, else its
+    /// id (a null display name is common in real records), else `(unnamed)`.
+    pub fn label(&self) -> String {
+        [&self.display_name, &self.user, &self.id]
+            .into_iter()
+            .flatten()
+            .find(|name| !name.trim().is_empty())
+            .cloned()
+            .unwrap_or_else(|| "(unnamed)".to_owned())
+    }
+}
+
 /// A modified property, with values JSON-decoded when they were quoted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Modified {

@@ -80,7 +80,7 @@ impl AppPrivilegedDirectoryRole {
         .find_map(|name| audit.new_value(name).and_then(privileged_role));
         let Some(role) = role else { return };
         let member_id = member.id.clone().unwrap_or_default();
-        let member_name = member.display_name.clone().unwrap_or_default();
+        let member_name = member.label();
         let app_id = audit
             .new_value("TargetId.ServicePrincipalNames")
             .unwrap_or("")

@@ -23,7 +23,7 @@ use super::{Context, Detector, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::CLOUD_ACCOUNT_CREATION;
 use crate::config::{positive, Duration};
-use crate::event::{AuditActivity, DirectoryAudit, Event};
+use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::time::MINUTE;
 use crate::Error;
@@ -106,9 +106,7 @@ impl OauthAppCreated {
             return;
         }
         let target = audit.targets.first();
-        let app_name = target
-            .and_then(|t| t.display_name.clone())
-            .unwrap_or_default();
+        let app_name = target.map(AuditTarget::label).unwrap_or_default();
         let object_id = target.and_then(|t| t.id.clone()).unwrap_or_default();
         let app_id = audit
             .new_value("AppId")

@@ -26,7 +26,7 @@ use super::oauth_app_created::observe_actor;
 use super::{Context, Detector, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::{ADDITIONAL_CLOUD_ROLES, STEAL_APPLICATION_TOKEN};
-use crate::event::{AuditActivity, DirectoryAudit, Event};
+use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::reference::high_risk_permissions_in;
 use crate::time::HOUR;
@@ -80,9 +80,7 @@ impl OauthConsentGrant {
             .target_of_kind("ServicePrincipal")
             .or(audit.targets.first());
         let object_id = target.and_then(|t| t.id.clone()).unwrap_or_default();
-        let app_name = target
-            .and_then(|t| t.display_name.clone())
-            .unwrap_or_default();
+        let app_name = target.map(AuditTarget::label).unwrap_or_default();
         let app_id = audit.detail("AppId").unwrap_or("").to_owned();
         if !app_id.is_empty() && self.allowlist.known_app(&app_id) {
             return;

@@ -29,7 +29,7 @@ use super::{Context, Detector, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::ADDITIONAL_CLOUD_CREDENTIALS;
 use crate::config::{positive, Duration};
-use crate::event::{AuditActivity, DirectoryAudit, Event};
+use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::state::{BoundedMap, Expiring};
 use crate::time::{Timestamp, HOUR};
@@ -170,9 +170,7 @@ impl OauthCredentialAdded {
             .or_else(|| audit.target_of_kind("ServicePrincipal"))
             .or(audit.targets.first());
         let object_id = target.and_then(|t| t.id.clone()).unwrap_or_default();
-        let object_name = target
-            .and_then(|t| t.display_name.clone())
-            .unwrap_or_default();
+        let object_name = target.map(AuditTarget::label).unwrap_or_default();
         let app_id = audit.detail("AppId").unwrap_or("").to_owned();
         let new_keys = audit.new_value("KeyDescription").unwrap_or("");
         let old_keys = audit.old_value("KeyDescription");

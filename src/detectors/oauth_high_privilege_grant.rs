@@ -27,7 +27,7 @@ use super::oauth_app_created::observe_actor;
 use super::{Context, Detector, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::ADDITIONAL_CLOUD_ROLES;
-use crate::event::{AuditActivity, DirectoryAudit, Event};
+use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::reference::{high_risk_permission, high_risk_permissions_in};
 use crate::time::HOUR;
@@ -66,8 +66,10 @@ fn grant_of(audit: &DirectoryAudit) -> Option<Grant> {
                 .unwrap_or_default(),
             audit
                 .new_value("ServicePrincipal.DisplayName")
+                .filter(|name| !name.trim().is_empty())
                 .map(str::to_owned)
                 .or_else(|| fallback.and_then(|t| t.display_name.clone()))
+                .filter(|name| !name.trim().is_empty())
                 .unwrap_or_default(),
         )
     };
@@ -118,12 +120,18 @@ fn grant_of(audit: &DirectoryAudit) -> Option<Grant> {
             let grantee = (
                 audit.detail("AppId").unwrap_or("").to_owned(),
                 app.and_then(|t| t.id.clone()).unwrap_or_default(),
-                app.and_then(|t| t.display_name.clone()).unwrap_or_default(),
+                app.map(AuditTarget::label).unwrap_or_default(),
             );
             ("permission requested", permissions, grantee, String::new())
         }
         _ => return None,
     };
+    // A null display name (common in real records) is shown as the id the record has.
+    let name = [&name, &object_id, &app_id]
+        .into_iter()
+        .find(|name| !name.trim().is_empty())
+        .cloned()
+        .unwrap_or_else(|| "(unnamed)".to_owned());
     Some(Grant {
         kind,
         permissions,

@@ -24,7 +24,7 @@ use super::oauth_app_created::observe_actor;
 use super::{Context, Detector, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::ACCOUNT_MANIPULATION;
-use crate::event::{AuditActivity, DirectoryAudit, Event};
+use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::time::HOUR;
 
@@ -95,7 +95,7 @@ impl OauthOwnerAdded {
         }
         let app = audit.targets.get(1);
         let app_id = app.and_then(|t| t.id.clone()).unwrap_or_default();
-        let app_name = app.and_then(|t| t.display_name.clone()).unwrap_or_default();
+        let app_name = app.map(AuditTarget::label).unwrap_or_default();
         let key = format!("{app_id}|{owner_name}{owner_id}");
         self.open.report(
             &key,

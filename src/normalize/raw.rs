@@ -411,9 +411,9 @@ impl Field for Option<Json<'_>> {
     }
 }
 
-impl<T> Field for Option<MaybeEncoded<T>> {
+impl<T: Default + PartialEq> Field for Option<MaybeEncoded<T>> {
     fn is_empty(&self) -> bool {
-        self.is_none()
+        self.as_ref().is_none_or(|value| value.0 == T::default())
     }
 }
 

@@ -4,6 +4,8 @@ use snowyowl::event::{FactorRequirement, Shape, SignInCategory, SignInFields};
 use snowyowl::time::{Timestamp, MINUTE};
 use snowyowl::{render, Engine, Finding};
 
+use crate::dress::{as_pushed, dress, DRESSES};
+
 /// 2024-03-04T09:00:00Z.
 pub const T0: Timestamp = 1_709_542_800_000;
 
@@ -54,10 +56,21 @@ pub fn ndjson(events: &[SignInFields<String>], shape: Shape) -> String {
         .collect()
 }
 
-/// Pushes `text` in one batch and flushes.
+/// Pushes `text` in one batch and flushes; and checks that the same records in every dress real
+/// exports put on them (`dress.rs`) give the same findings.
 pub fn run(config: &str, text: &str) -> Vec<Finding> {
+    let plain = run_bytes(config, text.as_bytes());
+    for each in &DRESSES[1..] {
+        let dressed = run_bytes(config, &as_pushed(dress(text, *each), *each));
+        assert_eq!(dressed, plain, "the same records dressed as {each:?}");
+    }
+    plain
+}
+
+/// Pushes `bytes` in one batch and flushes.
+pub fn run_bytes(config: &str, bytes: &[u8]) -> Vec<Finding> {
     let mut engine = Engine::from_json(config).expect("valid config");
-    let pushed = engine.push(text.as_bytes());
+    let pushed = engine.push(bytes);
     assert!(pushed.rejected.is_empty(), "{:?}", pushed.rejected);
     let mut findings = pushed.findings;
     findings.extend(engine.flush());

@@ -11,7 +11,9 @@
 
 mod catalog;
 mod chain;
+mod dress;
 mod engine;
+mod exports;
 mod golden;
 mod helpers;
 mod hostile;

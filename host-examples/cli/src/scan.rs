@@ -55,6 +55,21 @@ pub fn brief_line(finding: &HostFinding) -> String {
     )
 }
 
+/// How many kinds of ignored records the summary names.
+const IGNORED_SHOWN: usize = 5;
+
+/// The engine's counts of ignored records by what they were.
+fn ignored_by_name(backend: &mut dyn Backend) -> Result<BTreeMap<String, u64>> {
+    let stats: serde_json::Value = serde_json::from_str(&backend.stats()?)?;
+    Ok(stats
+        .get("ignored_by_name")
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, n)| Some((name.clone(), n.as_u64()?)))
+        .collect())
+}
+
 /// What a scan saw, for the summary.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -64,6 +79,8 @@ pub struct Summary {
     pub accepted: u64,
     /// Records of known sources no detector reads.
     pub ignored: u64,
+    /// Those records by what they were (from the engine's `stats`).
+    pub ignored_by_name: BTreeMap<String, u64>,
     /// Records rejected, by kind.
     pub rejected: BTreeMap<String, u64>,
     /// Rejections with where and why, in input order: `file:line: kind: reason`.
@@ -109,6 +126,25 @@ impl Summary {
             "snowyowl: read {total} records from {} input(s): {} accepted, {} ignored (no detector reads them), {} rejected\n",
             self.inputs, self.accepted, self.ignored, self.rejected_total()
         ));
+        if !self.ignored_by_name.is_empty() {
+            let mut names: Vec<(&String, &u64)> = self.ignored_by_name.iter().collect();
+            names.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let top: Vec<String> = names
+                .iter()
+                .take(IGNORED_SHOWN)
+                .map(|(name, n)| format!("{name} ({n})"))
+                .collect();
+            let more = names.len().saturating_sub(IGNORED_SHOWN);
+            text.push_str(&format!(
+                "  ignored, most often: {}{}\n",
+                top.join(", "),
+                if more > 0 {
+                    format!(", and {more} more kinds (--stats lists them)")
+                } else {
+                    String::new()
+                }
+            ));
+        }
         if !self.rejected.is_empty() {
             let kinds: Vec<String> = self
                 .rejected
@@ -184,6 +220,8 @@ pub fn scan(
     brief: &mut dyn Write,
 ) -> Result<Summary> {
     let mut summary = Summary::default();
+    // A restored state has counted records before this run: only this run's are shown.
+    let ignored_before = ignored_by_name(backend)?;
     let inputs: Vec<Option<PathBuf>> = if options.inputs.is_empty() {
         vec![None]
     } else {
@@ -260,6 +298,14 @@ pub fn scan(
     if options.flush_at_end {
         let findings = backend.flush()?;
         summary.add_findings(&findings, out, brief, options.brief)?;
+    }
+    if summary.ignored > 0 {
+        for (name, n) in ignored_by_name(backend)? {
+            let before = ignored_before.get(&name).copied().unwrap_or(0);
+            if n > before {
+                summary.ignored_by_name.insert(name, n - before);
+            }
+        }
     }
     out.flush()?;
     brief.flush()?;

@@ -182,12 +182,32 @@ fn read_ndjson(
     Ok(())
 }
 
+/// The delimiter of a CSV export, told from its header row: a comma, or a semicolon or tab when
+/// the header has more of those (spreadsheets saved in locales whose decimal mark is a comma).
+fn delimiter(reader: &mut dyn BufRead) -> Result<u8> {
+    let head = reader.fill_buf().context("reading the CSV header row")?;
+    let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let header = head.get(..line_end).unwrap_or(head);
+    let count = |delimiter: u8| header.iter().filter(|&&b| b == delimiter).count();
+    Ok([b';', b'\t']
+        .into_iter()
+        .find(|&other| count(other) > count(b','))
+        .unwrap_or(b','))
+}
+
 fn read_csv(
     reader: &mut dyn BufRead,
     batch_size: usize,
     emit: &mut dyn FnMut(Batch) -> Result<()>,
 ) -> Result<()> {
-    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let delimiter = delimiter(reader)?;
+    // Rows end at `\n` (a `\r` before it is dropped from the last cell): the csv crate's own CRLF
+    // handling reports each row one line early.
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .delimiter(delimiter)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(reader);
     let headers: Vec<String> = csv
         .byte_headers()
         .context("reading the CSV header row")?
@@ -253,10 +273,17 @@ fn read_csv(
     Ok(())
 }
 
-/// One CSV row as a JSON object keyed by the header; empty cells are left out.
+/// One CSV row as a JSON object keyed by the header; empty cells are left out, and of two columns
+/// with one name the first non-empty cell is kept.
 fn row_to_json(headers: &[String], row: &csv::ByteRecord) -> std::result::Result<String, String> {
     let mut object = Map::new();
+    let last = row.len().saturating_sub(1);
     for (i, cell) in row.iter().enumerate() {
+        let cell = if i == last {
+            cell.strip_suffix(b"\r").unwrap_or(cell)
+        } else {
+            cell
+        };
         if cell.is_empty() {
             continue;
         }
@@ -274,7 +301,58 @@ fn row_to_json(headers: &[String], row: &csv::ByteRecord) -> std::result::Result
                 headers.len()
             ));
         };
-        object.insert(header.clone(), Value::String(text.to_owned()));
+        if !object.contains_key(header) {
+            object.insert(header.clone(), Value::String(text.to_owned()));
+        }
     }
     Ok(Value::Object(object).to_string())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn rows(text: &[u8]) -> (Vec<Value>, Vec<u64>) {
+        let mut rows = Vec::new();
+        let mut lines = Vec::new();
+        read_batches(&mut &text[..], "x.csv", Format::Auto, 2, &mut |batch| {
+            for (index, line) in batch.bytes.split(|&b| b == b'\n').enumerate() {
+                if !line.is_empty() {
+                    rows.push(serde_json::from_slice(line).unwrap());
+                    lines.push(batch.source_line(u32::try_from(index + 1).unwrap()));
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+        (rows, lines)
+    }
+
+    #[test]
+    fn a_portal_export_with_its_quirks() {
+        // A byte order mark, CRLF, a quoted cell over two lines, a nested column as JSON text,
+        // two columns of one name (the first non-empty cell wins), an empty cell left out.
+        let text = "\u{feff}TimeGenerated [UTC],UserId,UserId,Status,Empty\r\n\
+            \"4/28/2021, 2:08:45.221 PM\",,a@b.c,\"{\"\"errorCode\"\":50126,\r\n\"\"x\"\":1}\",\r\n\
+            \"4/28/2021, 2:09:00.000 PM\",first@b.c,second@b.c,{},\r\n";
+        let (rows, lines) = rows(text.as_bytes());
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["TimeGenerated [UTC]"], "4/28/2021, 2:08:45.221 PM");
+        assert_eq!(rows[0]["UserId"], "a@b.c");
+        assert_eq!(rows[0]["Status"], "{\"errorCode\":50126,\r\n\"x\":1}");
+        assert!(rows[0].get("Empty").is_none());
+        assert_eq!(rows[1]["UserId"], "first@b.c");
+        assert_eq!(lines, vec![2, 4]);
+    }
+
+    #[test]
+    fn semicolon_and_tab_separated_exports() {
+        for text in ["a;b;c\n1;2,5;3\n", "a\tb\tc\n1\t2,5\t3\n"] {
+            let (rows, _) = rows(text.as_bytes());
+            assert_eq!(rows[0]["b"], "2,5", "{text:?}");
+        }
+        let (rows, _) = rows(b"a,b;c\n1,2;3\n");
+        assert_eq!(rows[0]["b;c"], "2;3");
+    }
 }
