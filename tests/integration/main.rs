@@ -17,6 +17,7 @@ mod exports;
 mod golden;
 mod helpers;
 mod hostile;
+mod issue24;
 mod properties;
 mod real;
 mod samples;
