@@ -4,7 +4,8 @@
 //! column such as `Type`, `SourceSystem` or `Category`, which vary between exports or are missing:
 //! - an Azure Monitor export has an envelope with the record under `properties`;
 //! - a unified audit log record (or an `OfficeActivity` row) has `Operation` and one of
-//!   `Workload`, `RecordType`, `CreationTime`, `OrganizationId`;
+//!   `Workload`, `RecordType`, `CreationTime`, `OrganizationId`, or is an Exchange cmdlet
+//!   (`Verb-Noun`) with its `Parameters`;
 //! - a directory audit has `activityDisplayName`, or an `OperationName` with `initiatedBy`,
 //!   `targetResources`, `activityDateTime` or `loggedByService`;
 //! - a risk detection has `riskEventType`;
@@ -375,6 +376,7 @@ fn classify(raw: &Record, text: &str) -> Normalized {
             || record_type.is_some()
             || raw.creation_time.is_some()
             || raw.organization_id.is_some()
+            || (raw.parameters.is_some() && office::looks_like_cmdlet(operation))
         {
             return office::unified(raw, operation, workload, record_type, text);
         }

@@ -39,7 +39,10 @@ pub fn unified(
         return mailbox_access(raw, text);
     }
     let is = |wanted: &str| workload.is_some_and(|w| w.eq_ignore_ascii_case(wanted));
-    if is("Exchange") && looks_like_cmdlet(operation) {
+    // A cmdlet with its parameters is Exchange's, also in a projection that dropped `Workload`.
+    if looks_like_cmdlet(operation)
+        && (is("Exchange") || (workload.is_none() && raw.parameters.is_some()))
+    {
         return exchange_admin(raw, operation, text);
     }
     if is("AzureActiveDirectory")
@@ -67,7 +70,7 @@ fn is_logon(operation: &str) -> bool {
 }
 
 /// `Verb-Noun`, as Exchange's cmdlets are named.
-fn looks_like_cmdlet(operation: &str) -> bool {
+pub fn looks_like_cmdlet(operation: &str) -> bool {
     operation.split_once('-').is_some_and(|(verb, noun)| {
         !verb.is_empty() && !noun.is_empty() && !operation.contains(' ')
     })

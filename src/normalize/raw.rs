@@ -326,6 +326,191 @@ impl<'de> Deserialize<'de> for SignInEventTypes {
     }
 }
 
+/// Which member of a nested object a [`Pick`] reads, and what a plain string stands for.
+pub trait PickKey {
+    /// The member read (compared ignoring ASCII case).
+    const KEY: &'static str;
+    /// A plain string in place of the object, read as the member itself (a Log Analytics
+    /// `Location` column holds the country code), or `None`.
+    fn plain(text: &str) -> Option<&str>;
+}
+
+/// `countryOrRegion` of a sign-in's `location` (`LocationDetails`; the `Location` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CountryKey;
+
+impl PickKey for CountryKey {
+    const KEY: &'static str = "countryOrRegion";
+    fn plain(text: &str) -> Option<&str> {
+        let text = text.trim();
+        (text.len() == 2 && text.bytes().all(|b| b.is_ascii_alphabetic())).then_some(text)
+    }
+}
+
+/// `deviceId` of a sign-in's `deviceDetail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeviceKey;
+
+impl PickKey for DeviceKey {
+    const KEY: &'static str = "deviceId";
+    fn plain(_: &str) -> Option<&str> {
+        None
+    }
+}
+
+/// One member of a nested object, read out of the object (or of a JSON string holding it, or of
+/// a plain string, see [`PickKey::plain`]) without keeping the rest. Never a type error: anything
+/// else is no value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pick<'a, K>(pub Option<Text<'a>>, pub PhantomData<K>);
+
+impl<K> Default for Pick<'_, K> {
+    fn default() -> Self {
+        Pick(None, PhantomData)
+    }
+}
+
+impl<'a, K: PickKey> Pick<'a, K> {
+    /// The value, trimmed; none when empty.
+    pub fn get(&self) -> Option<&str> {
+        self.0
+            .as_ref()
+            .map(Text::as_str)
+            .filter(|text| !text.is_empty())
+    }
+
+    /// A string in place of the object, borrowed where it is the value itself.
+    pub fn from_borrowed(text: &'a str) -> Self {
+        match K::plain(text) {
+            Some(value) => Pick(Some(Text(Cow::Borrowed(value))), PhantomData),
+            None => Pick::from_plain(text),
+        }
+    }
+
+    fn from_plain(text: &str) -> Self {
+        let trimmed = text.trim();
+        if trimmed.starts_with('{') {
+            if let Ok(Pick(value, _)) = serde_json::from_str::<Pick<'_, K>>(trimmed) {
+                return Pick(
+                    value.map(|v| Text(Cow::Owned(v.0.into_owned()))),
+                    PhantomData,
+                );
+            }
+            return Pick::default();
+        }
+        Pick(
+            K::plain(trimmed).map(|value| Text(Cow::Owned(value.to_owned()))),
+            PhantomData,
+        )
+    }
+}
+
+impl<'de: 'a, 'a, K: PickKey> Deserialize<'de> for Pick<'a, K> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PickVisitor<'a, K>(PhantomData<(&'a (), K)>);
+        impl<'de: 'a, 'a, K: PickKey> Visitor<'de> for PickVisitor<'a, K> {
+            type Value = Pick<'a, K>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut found: Option<Text<'a>> = None;
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    if key.0.eq_ignore_ascii_case(K::KEY)
+                        && found.as_ref().is_none_or(|f| f.as_str().is_empty())
+                    {
+                        found = map.next_value::<Loose<'de>>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(Pick(found, PhantomData))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Pick::from_borrowed(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Pick::from_plain(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Pick::default())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Pick::default())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Pick::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Pick::default())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Pick::default())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Pick::default())
+            }
+        }
+        deserializer.deserialize_any(PickVisitor(PhantomData))
+    }
+}
+
+/// A scalar as text, anything else (an object, a list, null) as none: never a type error.
+struct Loose<'a>(Option<Text<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Loose<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LooseVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for LooseVisitor<'a> {
+            type Value = Loose<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Loose(Some(Text(Cow::Borrowed(v)))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Loose(Some(Text(Cow::Owned(v.to_owned())))))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Loose(Some(Text(Cow::Owned(v.to_string())))))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Loose(Some(Text(Cow::Owned(v.to_string())))))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Loose(Some(Text(Cow::Owned(v.to_string())))))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Loose(Some(Text(Cow::Borrowed(if v {
+                    "true"
+                } else {
+                    "false"
+                })))))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Loose(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Loose(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Loose(None))
+            }
+        }
+        deserializer.deserialize_any(LooseVisitor(PhantomData))
+    }
+}
+
+impl<K: PickKey> Field for Pick<'_, K> {
+    fn is_empty(&self) -> bool {
+        self.get().is_none()
+    }
+}
+
 /// A top-level record: every shape's fields, with an Azure Monitor export's `properties` held
 /// inline (no allocation per record).
 pub type Record<'a> = Raw<'a, Properties<'a>>;
@@ -692,6 +877,11 @@ raw_record! {
         "serviceprincipalid": "servicePrincipalId" | "ServicePrincipalId" => pub service_principal_id: Option<Text<'a>>,
         /// Interactive or not (Graph; `"True"` in CSV exports).
         "isinteractive": "isInteractive" | "IsInteractive" => pub is_interactive: Flag,
+        /// The country a sign-in came from: `location.countryOrRegion` (Graph, Azure Monitor),
+        /// `LocationDetails` (a JSON string) or the `Location` column (the code itself).
+        "location" | "locationdetails": "location" | "LocationDetails" | "Location" => pub country: Pick<'a, CountryKey>,
+        /// The device a sign-in came from: `deviceDetail.deviceId`.
+        "devicedetail": "deviceDetail" | "DeviceDetail" => pub device: Pick<'a, DeviceKey>,
         /// Sign-in event types (Graph beta: `interactiveUser`, `nonInteractiveUser`,
         /// `servicePrincipal`, `managedIdentity`).
         "signineventtypes": "signInEventTypes" => pub sign_in_event_types: Option<MaybeEncoded<SignInEventTypes>>,
@@ -951,7 +1141,9 @@ mod tests {
             ("UserId_", Some(RawField::user_id)),
             ("ClientIP_", Some(RawField::client_ip)),
             ("Status_dynamic", Some(RawField::status)),
-            ("LocationDetails_string", None),
+            ("LocationDetails_string", Some(RawField::country)),
+            ("Location", Some(RawField::country)),
+            ("DeviceDetail_dynamic", Some(RawField::device)),
             ("InitiatedBy_string", Some(RawField::initiated_by)),
             ("TimeGenerated [UTC]", Some(RawField::time_generated)),
             ("timegenerated [utc]", Some(RawField::time_generated)),
@@ -962,7 +1154,6 @@ mod tests {
             ("riskeventtypes_v2_s", Some(RawField::risk_event_types)),
             ("Client_IPAddress", Some(RawField::client_ip_address)),
             ("TimeGenerated [Local Time]", None),
-            ("deviceDetail", None),
             ("_ItemId", None),
             ("", None),
             ("_", None),

@@ -17,8 +17,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::raw::{
-    is_correct, Code, CorrectPasswordStep, Field, Flag, Json, MaybeEncoded, Raw, SignInEventTypes,
-    Skipped, Text, STEP_RESULT,
+    is_correct, Code, CorrectPasswordStep, Field, Flag, Json, MaybeEncoded, Pick, PickKey, Raw,
+    SignInEventTypes, Skipped, Text, STEP_RESULT,
 };
 
 /// Nesting beyond this is left to serde (whose limit, 128, is then applied the usual way).
@@ -381,6 +381,39 @@ impl<'a> Scan<'a> for Option<MaybeEncoded<CorrectPasswordStep>> {
         })?;
         *self = Some(MaybeEncoded(CorrectPasswordStep(correct)));
         Some(())
+    }
+}
+
+/// One member of a nested object: the object read here, keeping only that member; an unescaped
+/// string (the member itself, or a JSON string holding the object) here too; anything else by
+/// serde, which reads it as no value.
+impl<'a, K: PickKey> Scan<'a> for Pick<'a, K> {
+    fn scan(&mut self, scanner: &mut Scanner<'a>) -> Option<()> {
+        match scanner.peek()? {
+            b'{' => scanner.members(|scanner, key| {
+                if !key.eq_ignore_ascii_case(K::KEY) || !Field::is_empty(self) {
+                    return scanner.skip_value();
+                }
+                match scanner.peek()? {
+                    b'"' | b'n' => self.0.scan(scanner),
+                    // Numbers and structures: read by serde (as text, or as none).
+                    _ => None,
+                }
+            }),
+            b'"' => {
+                let start = scanner.pos;
+                scanner.pos += 1;
+                match scanner.string()? {
+                    (text, false) => *self = Pick::from_borrowed(text),
+                    (_, true) => {
+                        scanner.pos = start;
+                        return scanner.by_serde(self);
+                    }
+                }
+                Some(())
+            }
+            _ => scanner.by_serde(self),
+        }
     }
 }
 
