@@ -118,6 +118,12 @@ pub struct SignInFields<S> {
     pub home_tenant_id: Option<S>,
     /// The tenant that owns the application signed in to or with (`appOwnerTenantId`).
     pub app_owner_tenant_id: Option<S>,
+    /// The country the sign-in came from (`location.countryOrRegion`).
+    #[serde(default)]
+    pub country: Option<S>,
+    /// The device's id (`deviceDetail.deviceId`), when the device is registered.
+    #[serde(default)]
+    pub device_id: Option<S>,
     /// Entra ID Protection risk event types (`riskEventTypes_v2`).
     pub risk_event_types: Vec<String>,
 }
@@ -145,7 +151,7 @@ pub struct SignIn {
     /// Entra ID Protection risk event types (`riskEventTypes_v2`).
     pub risk_event_types: Vec<String>,
     /// id, user, ip, app id, app name, user agent, tenant, home tenant, app owner tenant.
-    strings: Packed<9>,
+    strings: Packed<11>,
 }
 
 impl<S: AsRef<str>> SignInFields<S> {
@@ -164,6 +170,8 @@ impl<S: AsRef<str>> SignInFields<S> {
             text(&self.tenant_id),
             text(&self.home_tenant_id),
             text(&self.app_owner_tenant_id),
+            text(&self.country),
+            text(&self.device_id),
         ]);
         SignIn {
             time: self.time,
@@ -237,6 +245,16 @@ impl SignIn {
         self.strings.get(8)
     }
 
+    /// The country the sign-in came from.
+    pub fn country(&self) -> Option<&str> {
+        self.strings.get(9)
+    }
+
+    /// The device's id.
+    pub fn device_id(&self) -> Option<&str> {
+        self.strings.get(10)
+    }
+
     /// All fields, the strings borrowed.
     pub fn fields(&self) -> SignInFields<&str> {
         SignInFields {
@@ -257,6 +275,8 @@ impl SignIn {
             tenant_id: self.tenant_id(),
             home_tenant_id: self.home_tenant_id(),
             app_owner_tenant_id: self.app_owner_tenant_id(),
+            country: self.country(),
+            device_id: self.device_id(),
             risk_event_types: self.risk_event_types.clone(),
         }
     }
@@ -682,6 +702,8 @@ mod tests {
             tenant_id: None,
             home_tenant_id: Some("home"),
             app_owner_tenant_id: Some("owner"),
+            country: Some("NL"),
+            device_id: None,
             risk_event_types: vec!["passwordSpray".into()],
         }
     }

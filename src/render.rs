@@ -71,6 +71,8 @@ fn graph_fields(signin: &SignIn) -> Value {
         "homeTenantId": signin.home_tenant_id(),
         "appOwnerTenantId": signin.app_owner_tenant_id(),
         "riskEventTypes_v2": signin.risk_event_types,
+        "location": {"countryOrRegion": signin.country()},
+        "deviceDetail": {"deviceId": signin.device_id()},
         "isInteractive": signin.category == SignInCategory::Interactive,
         "signInEventTypes": [match signin.category {
             SignInCategory::Interactive => "interactiveUser",
@@ -131,6 +133,9 @@ pub fn signin(signin: &SignIn, shape: Shape) -> String {
                 "HomeTenantId": signin.home_tenant_id(),
                 "AppOwnerTenantId": signin.app_owner_tenant_id(),
                 "RiskEventTypes_V2": serde_json::to_string(&signin.risk_event_types).unwrap_or_default(),
+                "Location": signin.country(),
+                "LocationDetails": json!({"countryOrRegion": signin.country()}).to_string(),
+                "DeviceDetail": json!({"deviceId": signin.device_id()}).to_string(),
             });
             if let Some(requirement) = requirement(signin.factor) {
                 set(&mut value, "AuthenticationRequirement", json!(requirement));

@@ -630,6 +630,8 @@ fn signin<P>(
         ])),
         home_tenant_id: kept(self::text(&record.home_tenant_id)),
         app_owner_tenant_id: kept(self::text(&record.app_owner_tenant_id)),
+        country: kept(record.country.get()),
+        device_id: kept(record.device.get()),
         risk_event_types: record
             .risk_event_types
             .as_ref()

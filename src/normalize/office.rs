@@ -165,6 +165,8 @@ fn signin(raw: &Record, operation: &str, text: &str) -> Result<SignIn, Rejection
         tenant_id: kept(first(&[&raw.organization_id])),
         home_tenant_id: None,
         app_owner_tenant_id: None,
+        country: None,
+        device_id: None,
         risk_event_types: Vec::new(),
     }))
 }

@@ -42,6 +42,8 @@ pub(crate) fn sample() -> SignInFields<&'static str> {
         tenant_id: Some("72f988bf-0000-0000-0000-000000000000"),
         home_tenant_id: Some("72f988bf-0000-0000-0000-000000000000"),
         app_owner_tenant_id: None,
+        country: Some("NL"),
+        device_id: Some("5c9e2a1b-0000-4000-8000-00000000d1ce"),
         risk_event_types: vec!["passwordSpray".into()],
     }
 }
@@ -56,13 +58,16 @@ fn every_shape_round_trips() {
             "{shape:?}"
         );
     }
-    // The unified audit log carries less: no factor, ASN, app name, risk or home tenant.
+    // The unified audit log carries less: no factor, ASN, app name, risk, home tenant, country
+    // or device.
     let expected = SignIn::from(SignInFields {
         shape: Shape::UnifiedAudit,
         factor: FactorRequirement::Unknown,
         asn: None,
         app_name: None,
         home_tenant_id: None,
+        country: None,
+        device_id: None,
         risk_event_types: Vec::new(),
         ..sample()
     });

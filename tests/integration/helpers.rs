@@ -37,6 +37,8 @@ pub fn signin(user: &str, ip: &str, code: u32, minute: f64) -> SignInFields<Stri
         tenant_id: Some("tenant-1".into()),
         home_tenant_id: None,
         app_owner_tenant_id: None,
+        country: None,
+        device_id: None,
         risk_event_types: Vec::new(),
     }
 }

@@ -92,6 +92,15 @@ fn msticpy_log_analytics_rows_are_all_sign_ins() {
                 assert_eq!(signin.shape, Shape::LogAnalytics);
                 assert!(matches!(signin.result_code, 0 | 90072));
                 assert!(signin.ip().is_some() && signin.user().contains('@'));
+                // `Location` is the code; `LocationDetails` an object (here) or a JSON string.
+                let row: serde_json::Value = serde_json::from_str(line).unwrap();
+                assert_eq!(signin.country(), row["Location"].as_str());
+                assert_eq!(
+                    signin.country(),
+                    row["LocationDetails"]["countryOrRegion"].as_str()
+                );
+                // `deviceId` is empty: no registered device.
+                assert_eq!(signin.device_id(), None);
                 // The Entra tenant (`AADTenantId`), not the workspace's (`TenantId`).
                 assert_eq!(
                     signin.tenant_id(),

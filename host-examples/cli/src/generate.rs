@@ -139,6 +139,8 @@ fn base(rng: &mut Rng, time: Timestamp, user: &str, ip: &str, code: u32) -> Sign
         tenant_id: Some(TENANT.to_owned()),
         home_tenant_id: Some(TENANT.to_owned()),
         app_owner_tenant_id: None,
+        country: None,
+        device_id: None,
         risk_event_types: Vec::new(),
     }
 }

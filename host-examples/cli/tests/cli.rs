@@ -139,6 +139,8 @@ fn spray_lines(shape: Shape) -> Vec<String> {
         tenant_id: None,
         home_tenant_id: None,
         app_owner_tenant_id: None,
+        country: None,
+        device_id: None,
         risk_event_types: Vec::new(),
     };
     (0..8)
