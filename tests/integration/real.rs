@@ -150,8 +150,11 @@ fn check(normalized: &Normalized, expected: &Value) -> (Outcome, Option<String>)
                 }
                 let got = fields.get(key.as_str()).cloned().unwrap_or(Value::Null);
                 let same = match (want, &got) {
-                    // Users are kept lowercased (`Terraform-Datadog-CLI` is one principal).
-                    (Value::String(want), Value::String(got)) if key == "user" => {
+                    // Users and actors are kept lowercased (`Terraform-Datadog-CLI` is one
+                    // principal).
+                    (Value::String(want), Value::String(got))
+                        if key == "user" || key == "actor" =>
+                    {
                         want.trim().eq_ignore_ascii_case(got.trim())
                     }
                     (Value::String(want), Value::String(got)) => want.trim() == got.trim(),
