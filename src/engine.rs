@@ -93,6 +93,13 @@ pub struct DetectorStats {
     pub evicted: u64,
     /// Findings still open.
     pub open_findings: usize,
+    /// Findings kept back at informational (the detector's settings say whether to emit them).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub informational: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -140,8 +147,10 @@ const DEDUP_EXPIRY_EVERY: Timestamp = 10 * MINUTE;
 const SNAPSHOT_MAGIC: &str = "SNOWYOWL-SNAPSHOT";
 /// The snapshot format this build writes and reads (2: `spray-then-success` keeps a log of
 /// recent sign-ins, and the spray detectors' unresolved failures a table of the users with
-/// failures held, where format 1 had tables of every user).
-pub const SNAPSHOT_VERSION: u32 = 2;
+/// failures held, where format 1 had tables of every user; 3: `spray-then-success` keeps users'
+/// familiar places and the sprays' addresses, and grades its hits, `password-spray` its known
+/// egress IPs, `distributed-password-spray` IPs known for one user).
+pub const SNAPSHOT_VERSION: u32 = 3;
 
 /// The engine's own state in a snapshot (each detector saves its own).
 #[derive(Serialize, Deserialize)]
@@ -682,6 +691,7 @@ impl Engine {
                     entries: state.entries,
                     evicted: state.evicted,
                     open_findings: state.open_findings,
+                    informational: state.informational,
                 },
             );
         }

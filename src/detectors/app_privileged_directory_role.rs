@@ -151,6 +151,7 @@ impl Detector for AppPrivilegedDirectoryRole {
             entries: self.open.len(),
             evicted: 0,
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }

@@ -162,6 +162,26 @@ fn bridges(finding: &Finding) -> bool {
 /// The entity keys a finding joins, by stage.
 fn entities(finding: &Finding, stage: Stage) -> Vec<(String, Option<String>)> {
     let mut keys = Vec::new();
+    // A spray is also joined by its own uid, and a compromise that bridges by the sprays behind
+    // it: a password proven from a spray's address by a user it never targeted (the first-try hit)
+    // joins that spray's incident.
+    match stage {
+        Stage::Spray => keys.push((format!("finding:{}", finding.uid), None)),
+        Stage::Compromise if bridges(finding) => {
+            let sprays = finding
+                .unmapped
+                .get("spray_findings")
+                .and_then(serde_json::Value::as_array);
+            for uid in sprays
+                .into_iter()
+                .flatten()
+                .filter_map(serde_json::Value::as_str)
+            {
+                keys.push((format!("finding:{uid}"), None));
+            }
+        }
+        _ => {}
+    }
     for observable in &finding.observables {
         let value = observable.value.to_lowercase();
         let key = match (stage, observable.name.as_ref(), observable.kind) {
@@ -760,6 +780,7 @@ impl Detector for AttackChain {
                 .values()
                 .filter(|i| i.emitted_stages != 0)
                 .count(),
+            ..StateStats::default()
         }
     }
 }

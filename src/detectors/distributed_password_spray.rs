@@ -10,8 +10,11 @@
 //!
 //! **Logic.** Only *unresolved* failures count (see `unresolved_failures`): a failure the user
 //! fixes by signing in within minutes is a typo. Only failures from *unknown* IPs count: an IP
-//! that produced any password-proving sign-in within `known_ip_horizon` (default 7 d) is an
-//! office, a home, a phone or a conference network, never a fresh proxy. IPs above
+//! with a completed multi-factor sign-in within `known_ip_horizon` (default 7 d) is an office, a
+//! home, a phone or a conference network, never a fresh proxy; any other completed sign-in makes
+//! its IP known for its own user only (logs that do not say the factor, such as the unified audit
+//! log's; and the spray's own hit, a password alone through a proxy, which so does not whitewash
+//! the proxy's failures for the other users). IPs above
 //! `max_attempts_per_ip` are left to `password-spray`. The window is evaluated each minute of
 //! event time. Confidence figures: the dominant error code, user agent and app with
 //! their shares, the attempts-per-IP histogram, ASNs (from `autonomousSystemNumber` or the host's
@@ -36,7 +39,7 @@ use super::{Context, Detector, Signal, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::{EXTERNAL_PROXY, PASSWORD_SPRAYING};
 use crate::config::{positive, Duration};
-use crate::event::Event;
+use crate::event::{Event, FactorRequirement};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::state::BoundedMap;
 use crate::time::{Timestamp, DAY, MINUTE};
@@ -61,10 +64,11 @@ pub struct Config {
     pub max_attempts_per_ip: usize,
     /// Share of IPs within `max_attempts_per_ip` (default 0.8).
     pub min_churn: f64,
-    /// An IP with a password-proving sign-in within this horizon is known, and its failures do
-    /// not count (default `7d`).
+    /// An IP with a completed sign-in within this horizon is known (for everyone after a
+    /// multi-factor one, for its user after another), and its failures do not count (default
+    /// `7d`).
     pub known_ip_horizon: Duration,
-    /// IPs remembered as known (default 1000000).
+    /// IPs (and users' own IPs) remembered as known (default 1000000).
     pub max_known_ips: usize,
     /// The sliding window (default `30m`).
     pub window: Duration,
@@ -175,10 +179,13 @@ impl DistributedPasswordSpray {
             self.window.pop_front();
         }
         let known_since = now.saturating_sub(self.config.known_ip_horizon.0);
-        let unknown = |failure: &&Failure| {
+        let known = |key: &str| {
             self.known_ips
-                .get(failure.ip())
-                .is_none_or(|seen| *seen < known_since)
+                .get(key)
+                .is_some_and(|seen| *seen >= known_since)
+        };
+        let unknown = |failure: &&Failure| {
+            !known(failure.ip()) && !known(&user_at(failure.user(), failure.ip()))
         };
         let mut per_ip: BTreeMap<&str, usize> = BTreeMap::new();
         for failure in self.window.iter().filter(unknown) {
@@ -255,6 +262,24 @@ impl DistributedPasswordSpray {
                 signals.push(Signal::SprayTarget {
                     user: failure.user().to_owned(),
                     ip: Some(failure.ip().to_owned()),
+                    time: failure.time,
+                    finding_uid: String::new(),
+                });
+            }
+            // Every address counted is the spray's own: only IPs with no password-proving
+            // sign-in within `known_ip_horizon` count.
+            let mut new = false;
+            self.signalled.get_or_insert_with(
+                &format!("address {}", failure.ip()),
+                horizon,
+                || {
+                    new = true;
+                    failure.time
+                },
+            );
+            if new {
+                signals.push(Signal::SprayAddress {
+                    ip: failure.ip().to_owned(),
                     time: failure.time,
                     finding_uid: String::new(),
                 });
@@ -342,11 +367,17 @@ impl DistributedPasswordSpray {
             .map(|f| f.uid.clone())
             .unwrap_or_default();
         for mut signal in signals {
-            let Signal::SprayTarget { finding_uid, .. } = &mut signal;
+            let (Signal::SprayTarget { finding_uid, .. }
+            | Signal::SprayAddress { finding_uid, .. }) = &mut signal;
             finding_uid.clone_from(&uid);
             context.signal(signal);
         }
     }
+}
+
+/// The key under which an IP is known for one user only.
+fn user_at(user: &str, ip: &str) -> String {
+    format!("{user} {ip}")
 }
 
 fn code_name(code: u32) -> &'static str {
@@ -375,13 +406,23 @@ impl Detector for DistributedPasswordSpray {
 
     fn on_event(&mut self, event: &Event, context: &mut Context) {
         let Event::SignIn(signin) = event else { return };
-        if let (true, Some(ip)) = (signin.password_correct(), signin.ip()) {
+        if let (true, Some(ip)) = (signin.succeeded(), signin.ip()) {
+            // A completed multi-factor sign-in makes its IP known for everyone; any other
+            // completed sign-in makes it known for its own user only, so that the spray's hit (a
+            // password alone, through a proxy) does not whitewash the proxy.
+            let pair;
+            let key = if signin.factor == FactorRequirement::Multi {
+                ip
+            } else {
+                pair = user_at(signin.user(), ip);
+                &pair
+            };
             let live_since = context
                 .watermark
                 .saturating_sub(self.config.known_ip_horizon.0);
             let seen = self
                 .known_ips
-                .get_or_insert_with(ip, live_since, || signin.time);
+                .get_or_insert_with(key, live_since, || signin.time);
             *seen = (*seen).max(signin.time);
         }
         self.failures.observe(signin, &self.allowlist);
@@ -422,6 +463,7 @@ impl Detector for DistributedPasswordSpray {
                 + self.signalled.evicted()
                 + self.known_ips.evicted(),
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }

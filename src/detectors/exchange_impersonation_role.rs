@@ -177,6 +177,7 @@ impl Detector for ExchangeImpersonationRole {
             entries: self.open.len(),
             evicted: 0,
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }

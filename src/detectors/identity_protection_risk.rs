@@ -212,6 +212,7 @@ impl Detector for IdentityProtectionRisk {
             entries: self.open.len(),
             evicted: 0,
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }

@@ -290,6 +290,20 @@ impl LowAndSlowSpray {
                     finding_uid: uid.clone(),
                 });
             }
+            // Every address of the spray is its own: single-use, no user signed in from it.
+            let mut new = false;
+            self.signalled
+                .get_or_insert_with(&format!("address {}", failure.ip()), since, || {
+                    new = true;
+                    failure.time
+                });
+            if new {
+                targets.push(Signal::SprayAddress {
+                    ip: failure.ip().to_owned(),
+                    time: failure.time,
+                    finding_uid: uid.clone(),
+                });
+            }
         }
         for signal in targets {
             context.signal(signal);
@@ -391,6 +405,7 @@ impl Detector for LowAndSlowSpray {
                 + self.dropped
                 + self.signalled.evicted(),
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }

@@ -170,6 +170,7 @@ impl Detector for MailAccessThrottled {
             entries: self.open.len(),
             evicted: 0,
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }

@@ -190,6 +190,7 @@ impl Detector for MailboxAccessByApp {
             entries: self.seen.len(),
             evicted: self.seen.evicted(),
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }

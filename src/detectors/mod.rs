@@ -12,6 +12,7 @@ pub mod app_privileged_directory_role;
 pub mod attack_chain;
 pub mod distributed_password_spray;
 pub mod exchange_impersonation_role;
+pub mod familiar_places;
 pub mod identity_protection_risk;
 pub mod low_and_slow_spray;
 pub mod mail_access_throttled;
@@ -49,9 +50,19 @@ pub enum Signal {
     SprayTarget {
         /// The targeted user (lowercased UPN).
         user: String,
-        /// The spraying IP, if known.
+        /// The spraying IP, if it is the spray's own (none at a known egress).
         ip: Option<String>,
         /// The time the user was sprayed.
+        time: Timestamp,
+        /// The spray finding's uid.
+        finding_uid: String,
+    },
+    /// An address a spray used that is its own (a proxy, an attacker's host), not a known
+    /// egress that users share: a password proven from it, by anyone, is the spray's hit.
+    SprayAddress {
+        /// The address.
+        ip: String,
+        /// When the spray used it last.
         time: Timestamp,
         /// The spray finding's uid.
         finding_uid: String,
@@ -118,6 +129,8 @@ pub struct StateStats {
     pub evicted: u64,
     /// Findings open (still being updated).
     pub open_findings: usize,
+    /// Findings kept back at informational (not emitted; see each detector's settings).
+    pub informational: u64,
 }
 
 /// One detector.

@@ -184,6 +184,7 @@ impl Detector for MultiMailboxAccess {
             entries: self.windows.len(),
             evicted: self.windows.evicted() + self.dropped,
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }

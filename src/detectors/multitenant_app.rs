@@ -223,6 +223,7 @@ impl Detector for MultitenantApp {
             entries: self.open.len(),
             evicted: 0,
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }

@@ -163,6 +163,7 @@ impl Detector for OauthConsentGrant {
             entries: self.open.len(),
             evicted: 0,
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }

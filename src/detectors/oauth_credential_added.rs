@@ -259,6 +259,7 @@ impl Detector for OauthCredentialAdded {
             entries: self.owners.len(),
             evicted: self.owners.evicted(),
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }

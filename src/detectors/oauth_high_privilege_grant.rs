@@ -259,6 +259,7 @@ impl Detector for OauthHighPrivilegeGrant {
             entries: self.open.len(),
             evicted: 0,
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }

@@ -162,6 +162,7 @@ impl Detector for OauthOwnerAdded {
             entries: self.open.len(),
             evicted: 0,
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }

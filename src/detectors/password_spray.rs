@@ -2,8 +2,9 @@
 //!
 //! **What.** Within a sliding window (default 20 min) one IP fails with the spray codes (50126,
 //! 50053, 50055, 50056, 50034, 50057, and the unified audit log's `UserLoginFailed` equivalents)
-//! for at least `min_users` distinct users (default 5), and the IP's failing users outnumber the
-//! users who signed in from it successfully in the same window.
+//! for at least `min_users` distinct users (default 5) *in the shape of a spray*, each of them
+//! tried at most `max_attempts_per_user` times (default 2), and the IP's failing users outnumber
+//! the users who signed in from it successfully in the same window.
 //!
 //! **Why.** The first stage of the Midnight Blizzard intrusion: one password tried against many
 //! accounts, staying under per-account lockout.
@@ -14,9 +15,21 @@
 //! failing the finding grows; when event time passes its last attempt by a window, it closes and
 //! an update with the final figures is emitted if it grew.
 //!
+//! **Egress.** An IP that many users sign in from is a known egress (an office NAT, a VPN, a
+//! venue's Wi-Fi, a carrier's NAT): one that at least `egress_min_users` (default 3) distinct
+//! users signed in from with a completed multi-factor sign-in within `egress_horizon` (default
+//! 7 d; a spray's own hit, a password alone, does not count), or that at least
+//! `egress_window_users` (default 10) distinct users signed in from successfully within the
+//! window.
+//! A spray found there is still reported, but its IP is not the spray's own: it is not signalled
+//! as a spray address, so no one's password proven from it counts as the spray's hit.
+//!
 //! **False positives.** Shared egress (NAT, proxies) where several users mistype: the
-//! success-outnumbers-failure rule keeps a busy office quiet. Misconfigured service accounts fail
-//! as one user, so they never reach the distinct-user threshold.
+//! success-outnumbers-failure rule keeps a busy office quiet. A lockout wave or a stale-password
+//! storm behind a NAT (each user retrying three times or more within seconds, after a password
+//! policy change) has not the shape of a spray: its users count only while they have tried at
+//! most twice. Misconfigured service accounts fail as one user, so they never reach the
+//! distinct-user threshold.
 //!
 //! **ATT&CK.** T1110.003.
 
@@ -33,10 +46,10 @@ use super::{push_capped, Context, Detector, Signal, StateStats};
 use crate::allowlist::Allowlist;
 use crate::attack::PASSWORD_SPRAYING;
 use crate::config::{positive, Duration};
-use crate::event::{Event, SignIn};
+use crate::event::{Event, FactorRequirement, SignIn};
 use crate::finding::{stable_uid, Activity, Finding, Observable, ObservableKind, Severity};
 use crate::state::{same, BoundedMap, Expiring};
-use crate::time::{self, Timestamp, MINUTE};
+use crate::time::{self, Timestamp, DAY, MINUTE};
 use crate::Error;
 
 /// The detector id.
@@ -58,6 +71,19 @@ pub struct Config {
     pub max_ips: usize,
     /// Attempts kept per IP within the window (default 10000); older ones are dropped first.
     pub max_attempts_per_ip: usize,
+    /// A user failing from the IP more often than this within the window is retrying (a lockout,
+    /// a stale password), not being sprayed, and does not count toward `min_users` (default 2).
+    pub max_attempts_per_user: u32,
+    /// Distinct users with a completed multi-factor sign-in from the IP within `egress_horizon`
+    /// that make it a known egress rather than the spray's own IP (default 3, at most 8).
+    pub egress_min_users: usize,
+    /// How long such sign-ins count (default `7d`).
+    pub egress_horizon: Duration,
+    /// Distinct users signing in successfully from the IP within the window that make it a known
+    /// egress too (default 10).
+    pub egress_window_users: usize,
+    /// IPs remembered as known egress (default 1000000).
+    pub max_egress_ips: usize,
 }
 
 impl Default for Config {
@@ -69,6 +95,11 @@ impl Default for Config {
             window: Duration(20 * MINUTE),
             max_ips: 200_000,
             max_attempts_per_ip: 10_000,
+            max_attempts_per_user: 2,
+            egress_min_users: 3,
+            egress_horizon: Duration(7 * DAY),
+            egress_window_users: 10,
+            max_egress_ips: 1_000_000,
         }
     }
 }
@@ -79,9 +110,42 @@ impl Config {
         positive(&format!("{path}.min_users"), self.min_users)?;
         positive(&format!("{path}.max_ips"), self.max_ips)?;
         positive(
+            &format!("{path}.max_attempts_per_user"),
+            self.max_attempts_per_user as usize,
+        )?;
+        positive(&format!("{path}.egress_min_users"), self.egress_min_users)?;
+        if self.egress_min_users > EGRESS_USERS {
+            return Err(Error::InvalidConfig(format!(
+                "{path}.egress_min_users: at most {EGRESS_USERS}, got {}",
+                self.egress_min_users
+            )));
+        }
+        positive(
+            &format!("{path}.egress_window_users"),
+            self.egress_window_users,
+        )?;
+        positive(&format!("{path}.max_egress_ips"), self.max_egress_ips)?;
+        positive(
             &format!("{path}.max_attempts_per_ip"),
             self.max_attempts_per_ip,
         )
+    }
+}
+
+/// Most distinct users an egress entry tells apart ([`Egress`]).
+const EGRESS_USERS: usize = 8;
+
+/// An IP users sign in from: a few of the users it saw complete a multi-factor sign-in (hashed),
+/// and when.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Egress {
+    users: Vec<u32>,
+    last_seen: Timestamp,
+}
+
+impl Expiring for Egress {
+    fn last_seen(&self) -> Timestamp {
+        self.last_seen
     }
 }
 
@@ -123,6 +187,10 @@ struct IpWindow {
     /// Users with a successful attempt in the window.
     #[serde(skip)]
     succeeding: usize,
+    /// Users with at least one and at most `max_attempts_per_user` failed attempts in the window:
+    /// the users a spray would have.
+    #[serde(skip)]
+    shaped: usize,
     last_seen: Timestamp,
 }
 
@@ -159,19 +227,29 @@ impl Expiring for IpWindow {
 }
 
 impl IpWindow {
-    fn forget_before(&mut self, since: Timestamp, hasher: &RandomState) {
+    fn forget_before(&mut self, since: Timestamp, tries: u32, hasher: &RandomState) {
         while self
             .attempts
             .front()
             .is_some_and(|attempt| attempt.time < since)
         {
             if let Some(attempt) = self.attempts.pop_front() {
-                self.forget(&attempt, hasher);
+                self.forget(&attempt, tries, hasher);
             }
         }
     }
 
-    fn forget(&mut self, attempt: &Attempt, hasher: &RandomState) {
+    /// Counts a user's failed attempts going from `before` to `after` in and out of `shaped`.
+    fn reshape(&mut self, before: u32, after: u32, tries: u32) {
+        let shaped = |n: u32| (1..=tries).contains(&n);
+        match (shaped(before), shaped(after)) {
+            (false, true) => self.shaped += 1,
+            (true, false) => self.shaped = self.shaped.saturating_sub(1),
+            _ => {}
+        }
+    }
+
+    fn forget(&mut self, attempt: &Attempt, tries: u32, hasher: &RandomState) {
         let hash = hasher.hash_one(&*attempt.user);
         let Ok(mut entry) = self
             .users
@@ -180,6 +258,7 @@ impl IpWindow {
             return;
         };
         let tally = entry.get_mut();
+        let failed_before = tally.failed;
         let (count, users) = if attempt.failed {
             (&mut tally.failed, &mut self.failing)
         } else {
@@ -189,27 +268,29 @@ impl IpWindow {
         if *count == 0 {
             *users = users.saturating_sub(1);
         }
+        let failed_after = tally.failed;
         if tally.failed == 0 && tally.succeeded == 0 {
             entry.remove();
         }
+        self.reshape(failed_before, failed_after, tries);
     }
 
     /// Counts `attempt` in, dropping the oldest beyond `cap`; returns how many were dropped.
-    fn record(&mut self, attempt: Attempt, cap: usize, hasher: &RandomState) -> u64 {
+    fn record(&mut self, attempt: Attempt, cap: usize, tries: u32, hasher: &RandomState) -> u64 {
         let mut dropped = 0;
         while self.attempts.len() >= cap {
             if let Some(oldest) = self.attempts.pop_front() {
-                self.forget(&oldest, hasher);
+                self.forget(&oldest, tries, hasher);
                 dropped += 1;
             }
         }
-        self.count_in(&attempt, hasher);
+        self.count_in(&attempt, tries, hasher);
         self.last_seen = self.last_seen.max(attempt.time);
         self.attempts.push_back(attempt);
         dropped
     }
 
-    fn count_in(&mut self, attempt: &Attempt, hasher: &RandomState) {
+    fn count_in(&mut self, attempt: &Attempt, tries: u32, hasher: &RandomState) {
         let hash = hasher.hash_one(&*attempt.user);
         let tally = self
             .users
@@ -225,6 +306,7 @@ impl IpWindow {
                 succeeded: 0,
             })
             .into_mut();
+        let failed_before = tally.failed;
         let (count, users) = if attempt.failed {
             (&mut tally.failed, &mut self.failing)
         } else {
@@ -234,14 +316,16 @@ impl IpWindow {
             *users += 1;
         }
         *count += 1;
+        let failed_after = tally.failed;
+        self.reshape(failed_before, failed_after, tries);
     }
 
     /// Rebuilds the users' tallies from the attempts (after a restore).
-    fn recount(&mut self, hasher: &RandomState) {
+    fn recount(&mut self, tries: u32, hasher: &RandomState) {
         self.users.clear();
-        (self.failing, self.succeeding) = (0, 0);
+        (self.failing, self.succeeding, self.shaped) = (0, 0, 0);
         for attempt in std::mem::take(&mut self.attempts) {
-            self.count_in(&attempt, hasher);
+            self.count_in(&attempt, tries, hasher);
             self.attempts.push_back(attempt);
         }
     }
@@ -261,6 +345,8 @@ struct OpenSpray {
     apps: BTreeMap<String, u64>,
     evidence: Vec<String>,
     succeeded_users: usize,
+    /// The IP is a known egress (see the module docs).
+    egress: bool,
     grew: bool,
 }
 
@@ -275,6 +361,8 @@ pub struct PasswordSpray {
     #[serde(skip, default = "crate::state::unseeded")]
     hasher: RandomState,
     windows: BoundedMap<IpWindow>,
+    /// IPs users sign in from (see [`Egress`]).
+    egress: BoundedMap<Egress>,
     open: BTreeMap<String, OpenSpray>,
     attempts_dropped: u64,
     last_expiry: Timestamp,
@@ -286,6 +374,7 @@ impl PasswordSpray {
         PasswordSpray {
             allowlist,
             windows: BoundedMap::new(config.max_ips, hasher),
+            egress: BoundedMap::new(config.max_egress_ips, hasher),
             hasher: hasher.clone(),
             config,
             open: BTreeMap::new(),
@@ -308,6 +397,24 @@ impl PasswordSpray {
         if !failed && !signin.password_correct() {
             return;
         }
+        if signin.succeeded() && signin.factor == FactorRequirement::Multi {
+            let live_since = context
+                .watermark
+                .saturating_sub(self.config.egress_horizon.0);
+            // A fixed hash (not the tables' seeded one): it is saved in snapshots.
+            let user = stable_hash(signin.user());
+            let need = self.config.egress_min_users;
+            let egress = self
+                .egress
+                .get_or_insert_with(ip, live_since, Egress::default);
+            if egress.last_seen < live_since {
+                egress.users.clear();
+            }
+            egress.last_seen = egress.last_seen.max(signin.time);
+            if egress.users.len() < need && !egress.users.contains(&user) {
+                egress.users.push(user);
+            }
+        }
         let window = self.config.window.0;
         let live_since = context.watermark.saturating_sub(window);
         let entry = if failed {
@@ -320,15 +427,26 @@ impl PasswordSpray {
                 None => return,
             }
         };
-        entry.forget_before(signin.time.saturating_sub(window), &self.hasher);
+        let tries = self.config.max_attempts_per_user;
+        entry.forget_before(signin.time.saturating_sub(window), tries, &self.hasher);
         let attempt = Attempt {
             time: signin.time,
             user: signin.user().into(),
             failed,
         };
-        self.attempts_dropped +=
-            entry.record(attempt, self.config.max_attempts_per_ip, &self.hasher);
-        let (failing, succeeding) = (entry.failing, entry.succeeding);
+        self.attempts_dropped += entry.record(
+            attempt,
+            self.config.max_attempts_per_ip,
+            tries,
+            &self.hasher,
+        );
+        let (failing, succeeding, shaped) = (entry.failing, entry.succeeding, entry.shaped);
+        let known_since = signin.time.saturating_sub(self.config.egress_horizon.0);
+        let egress = succeeding >= self.config.egress_window_users
+            || self.egress.get(ip).is_some_and(|egress| {
+                egress.last_seen >= known_since
+                    && egress.users.len() >= self.config.egress_min_users
+            });
 
         // A finding whose window lapsed closes here, whenever the watermark sweep runs, so the
         // output does not depend on how the host advances time.
@@ -345,25 +463,27 @@ impl PasswordSpray {
         }
         if let Some(open) = self.open.get_mut(ip) {
             open.last_seen = open.last_seen.max(signin.time);
+            open.egress |= egress;
             if failed {
                 open.attempts += 1;
                 open.grew = true;
                 add_details(open, signin);
                 if push_capped(&mut open.users, signin.user().to_owned(), MAX_LISTED) {
                     open.user_count += 1;
-                    context.signal(target(signin, ip, &open.uid));
+                    context.signal(target(signin, ip, open));
                 }
             }
-            if !failed {
+            if !failed && !open.egress {
                 // A user proving a password from a spraying IP was sprayed too, and hit.
-                context.signal(target(signin, ip, &open.uid));
+                context.signal(target(signin, ip, open));
             }
             open.succeeded_users = succeeding;
             // Past the listing cap, the window's distinct count is the best lower bound.
             open.user_count = open.user_count.max(failing);
             return;
         }
-        if !failed || failing < self.config.min_users || failing <= succeeding {
+        // A spray's shape: enough users tried once or twice, and more failing than succeeding.
+        if !failed || shaped < self.config.min_users || failing <= succeeding {
             return;
         }
         let Some(entry) = self.windows.get(ip) else {
@@ -386,8 +506,16 @@ impl PasswordSpray {
             apps: BTreeMap::new(),
             evidence: Vec::new(),
             succeeded_users: succeeding,
+            egress,
             grew: false,
         };
+        if !egress {
+            context.signal(Signal::SprayAddress {
+                ip: ip.to_owned(),
+                time: signin.time,
+                finding_uid: open.uid.clone(),
+            });
+        }
         for attempt in &entry.attempts {
             if attempt.failed {
                 open.attempts += 1;
@@ -399,7 +527,7 @@ impl PasswordSpray {
             // any whose password was right.
             context.signal(Signal::SprayTarget {
                 user: attempt.user.to_string(),
-                ip: Some(ip.to_owned()),
+                ip: (!egress).then(|| ip.to_owned()),
                 time: attempt.time,
                 finding_uid: open.uid.clone(),
             });
@@ -434,6 +562,7 @@ impl PasswordSpray {
         unmapped.insert("users".into(), json!(open.users));
         unmapped.insert("attempts".into(), json!(open.attempts));
         unmapped.insert("succeeded_users".into(), json!(open.succeeded_users));
+        unmapped.insert("egress".into(), json!(open.egress));
         unmapped.insert(
             "codes".into(),
             json!(open
@@ -468,12 +597,20 @@ impl PasswordSpray {
     }
 }
 
-fn target(signin: &SignIn, ip: &str, finding_uid: &str) -> Signal {
+/// FNV-1a, folded to 32 bits.
+fn stable_hash(text: &str) -> u32 {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash ^ hash >> 32) as u32
+}
+
+fn target(signin: &SignIn, ip: &str, open: &OpenSpray) -> Signal {
     Signal::SprayTarget {
         user: signin.user().to_owned(),
-        ip: Some(ip.to_owned()),
+        ip: (!open.egress).then(|| ip.to_owned()),
         time: signin.time,
-        finding_uid: finding_uid.to_owned(),
+        finding_uid: open.uid.clone(),
     }
 }
 
@@ -496,7 +633,9 @@ fn count_capped(counts: &mut BTreeMap<String, u64>, key: Option<&str>) {
 impl Detector for PasswordSpray {
     super::persist!(keep: [config, allowlist, hasher], after: |this, hasher| {
         this.windows.reseed(hasher);
-        this.windows.for_each_mut(|window| window.recount(hasher));
+        this.egress.reseed(hasher);
+        let tries = this.config.max_attempts_per_user;
+        this.windows.for_each_mut(|window| window.recount(tries, hasher));
     });
 
     fn id(&self) -> &'static str {
@@ -527,6 +666,8 @@ impl Detector for PasswordSpray {
         }
         if watermark.saturating_sub(self.last_expiry) > window {
             self.windows.expire(watermark.saturating_sub(window));
+            self.egress
+                .expire(watermark.saturating_sub(self.config.egress_horizon.0));
             self.last_expiry = watermark;
         }
     }
@@ -541,9 +682,10 @@ impl Detector for PasswordSpray {
 
     fn state(&self) -> StateStats {
         StateStats {
-            entries: self.windows.len(),
-            evicted: self.windows.evicted() + self.attempts_dropped,
+            entries: self.windows.len() + self.egress.len(),
+            evicted: self.windows.evicted() + self.egress.evicted() + self.attempts_dropped,
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }
@@ -556,8 +698,9 @@ mod tests {
 
     use super::*;
 
-    /// The distinct failing and succeeding users, counted from the attempts themselves.
-    fn counted(window: &IpWindow) -> (usize, usize) {
+    /// The distinct failing and succeeding users, and the users failing once or twice, counted
+    /// from the attempts themselves.
+    fn counted(window: &IpWindow) -> (usize, usize, usize) {
         let users = |failed: bool| {
             let set: BTreeSet<&str> = window
                 .attempts
@@ -565,9 +708,21 @@ mod tests {
                 .filter(|attempt| attempt.failed == failed)
                 .map(|attempt| &*attempt.user)
                 .collect();
-            set.len()
+            set
         };
-        (users(true), users(false))
+        let failing = users(true);
+        let shaped = failing
+            .iter()
+            .filter(|user| {
+                let tries = window
+                    .attempts
+                    .iter()
+                    .filter(|a| a.failed && &*a.user == **user)
+                    .count();
+                (1..=2).contains(&tries)
+            })
+            .count();
+        (failing.len(), users(false).len(), shaped)
     }
 
     proptest! {
@@ -583,16 +738,16 @@ mod tests {
             let mut time = 0;
             for (user, failed, forget) in steps {
                 time += 1;
-                window.forget_before(time - forget, &hasher);
+                window.forget_before(time - forget, 2, &hasher);
                 let attempt = Attempt { time, user: format!("u{user}").into(), failed };
-                window.record(attempt, cap, &hasher);
+                window.record(attempt, cap, 2, &hasher);
                 prop_assert!(window.attempts.len() <= cap);
-                prop_assert_eq!((window.failing, window.succeeding), counted(&window));
+                prop_assert_eq!((window.failing, window.succeeding, window.shaped), counted(&window));
             }
             let written = serde_json::to_string(&window).unwrap();
             let mut restored: IpWindow = serde_json::from_str(&written).unwrap();
-            restored.recount(&crate::state::hasher(99));
-            prop_assert_eq!((restored.failing, restored.succeeding), counted(&window));
+            restored.recount(2, &crate::state::hasher(99));
+            prop_assert_eq!((restored.failing, restored.succeeding, restored.shaped), counted(&window));
             prop_assert_eq!(serde_json::to_string(&restored).unwrap(), written);
         }
     }

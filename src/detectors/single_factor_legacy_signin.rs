@@ -214,7 +214,9 @@ impl Detector for SingleFactorLegacySignin {
     }
 
     fn on_signal(&mut self, signal: &Signal, context: &mut Context) {
-        let Signal::SprayTarget { user, time, .. } = signal;
+        let Signal::SprayTarget { user, time, .. } = signal else {
+            return;
+        };
         let live_since = context.watermark.saturating_sub(self.config.horizon.0);
         let entry = self.sprayed.get_or_insert_with(user, live_since, || *time);
         *entry = (*entry).min(*time);
@@ -229,6 +231,7 @@ impl Detector for SingleFactorLegacySignin {
             entries: self.last_signin.len() + self.sprayed.len(),
             evicted: self.last_signin.evicted() + self.sprayed.evicted(),
             open_findings: self.open.len(),
+            ..StateStats::default()
         }
     }
 }

@@ -1,25 +1,39 @@
-//! `spray-then-success`: a user who was sprayed signs in with the right password.
+//! `spray-then-success`: someone proves a password the spray was after, graded by evidence.
 //!
-//! **What.** A user named as a target by a spray detector proves a password correct within the
-//! horizon (default 24 h) after being sprayed: a successful sign-in (result 0), a code that means
-//! "the password was correct" but sign-in was interrupted (MFA required, Conditional Access block,
-//! …: 50074, 50076, 50079, 50072, 50158, 53003, 53000, 53001, 50105, 50129, 50133, 50005, 50155,
-//! 50173), an expired password (50055), or `authenticationDetails` saying `Correct password`.
+//! **What.** A password proven correct (a successful sign-in; a code that means the password was
+//! right but sign-in was interrupted: MFA required, Conditional Access block, … 50074, 50076,
+//! 50079, 50072, 50158, 53003, 53000, 53001, 50105, 50129, 50133, 50005, 50155, 50173; an expired
+//! password, 50055; or `authenticationDetails` saying `Correct password`), graded by what shows it
+//! was the attacker:
+//! - **critical**: proven from *spray infrastructure* (an IP that failed for other users in a
+//!   recognised spray, and not a known egress that users share) by **any** user, targeted or not;
+//!   or a targeted user's single-factor or legacy-protocol success;
+//! - **high**: a targeted user's password proven from a place unfamiliar to that user (no network
+//!   /24 or /48, device id, or ASN with country seen in a successful multi-factor sign-in of theirs
+//!   within `baseline`, default 30 d; see `familiar_places`), whether the sign-in completed or MFA
+//!   or Conditional Access stopped it: the password is known to someone else;
+//! - **informational**: a targeted user's password proven from a familiar place. Counted in
+//!   `stats` (`informational`); emitted only with `report_informational: true`.
 //!
-//! **Why.** The spray found an account: in the Midnight Blizzard intrusion, a legacy test account
-//! without MFA.
+//! A user is targeted when a spray detector (or a `passwordSpray` risk detection) names them,
+//! within the horizon (default 24 h) after.
 //!
-//! **Logic.** Spray detectors signal their targets with the time each was sprayed. A sign-in that
-//! proves the password after that time fires. Because a spray is recognised only once enough
-//! users failed, password-proving sign-ins are kept for `lookback` (in a log, not by user), and
-//! a user's last one is still caught when it came before the spray was recognised. One finding
-//! per user per horizon; later hits update it.
+//! **Why.** The question an analyst asks after a spray is not "was this user sprayed?" but "did
+//! the attacker get a password right, and where was it used?". A sprayed user's next ordinary
+//! sign-in is not an answer; a hit from the spray's own addresses is, even for a user the spray
+//! guessed right at the first try (who never failed, so was never a target).
 //!
-//! **Severity.** High; critical when the sign-in was single-factor, used a legacy protocol
-//! (ROPC, `BAV2ROPC`, basic-auth clients) or came from an IP that took part in the spray.
+//! **Logic.** Spray detectors signal their targets with the time and IP of each attempt, and
+//! whether that IP is the spray's own. Because a spray is recognised only once enough users
+//! failed, password-proving sign-ins are kept for `lookback` (in a log, not by user) with how
+//! familiar their place was then: a user's last one is still graded when it came before the spray
+//! was recognised, and every one from an address that turns out to be the spray's. One finding
+//! per user per horizon; later hits update it, and a finding kept back at informational is
+//! emitted when a later hit raises it.
 //!
-//! **False positives.** The real user signing in after being sprayed also proves the password;
-//! a multi-factor sign-in from a non-spray IP stays high, not critical, and the evidence shows it.
+//! **False positives.** A traveller or a new phone, sprayed, signing in with MFA from somewhere
+//! new: high, and the evidence says MFA was satisfied. Users behind the same egress as a spray
+//! (an insider's, or a NAT's lockout wave taken for one) are kept out by the egress rule.
 //!
 //! **ATT&CK.** T1110.003, T1078.004.
 
@@ -30,6 +44,7 @@ use ahash::RandomState;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
 
+use super::familiar_places::{FamiliarPlaces, Verdict};
 use super::{push_capped, Context, Detector, Signal, StateStats};
 use crate::allowlist::Allowlist;
 use crate::attack::{CLOUD_ACCOUNTS, PASSWORD_SPRAYING};
@@ -38,7 +53,7 @@ use crate::event::{Event, FactorRequirement, SignIn};
 use crate::finding::{stable_uid, Activity, Finding, Observable, ObservableKind, Severity};
 use crate::packed::Packed;
 use crate::state::{BoundedMap, Expiring};
-use crate::time::{self, Timestamp, HOUR};
+use crate::time::{self, Timestamp, DAY, HOUR};
 use crate::Error;
 
 /// The detector id.
@@ -50,16 +65,25 @@ pub const ID: &str = "spray-then-success";
 pub struct Config {
     /// Run this detector.
     pub enabled: bool,
-    /// Report findings at this severity instead of `high` / `critical`.
+    /// Report findings at this severity instead of `informational` / `high` / `critical`.
     pub severity: Option<Severity>,
-    /// How long after being sprayed a correct password counts (default `24h`).
+    /// How long after being sprayed a correct password counts, and how long a spray's address
+    /// stays its infrastructure (default `24h`).
     pub horizon: Duration,
     /// How long a password-proving sign-in is remembered in case its user is named as a spray
-    /// target afterwards (default `2h`).
+    /// target, or its address as the spray's, afterwards (default `2h`).
     pub lookback: Duration,
-    /// Targeted users tracked at once, and password-proving sign-ins remembered at once
-    /// (default 200000 each).
+    /// How long a place stays familiar after a successful multi-factor sign-in from it (default
+    /// `30d`).
+    pub baseline: Duration,
+    /// Emit the findings graded informational (a targeted user's password proven from a familiar
+    /// place) instead of only counting them (default false).
+    pub report_informational: bool,
+    /// Targeted users tracked at once, password-proving sign-ins remembered at once, and spray
+    /// addresses remembered at once (default 200000 each).
     pub max_users: usize,
+    /// Users whose familiar places are kept (default 500000).
+    pub max_baseline_users: usize,
 }
 
 impl Default for Config {
@@ -69,7 +93,10 @@ impl Default for Config {
             severity: None,
             horizon: Duration(24 * HOUR),
             lookback: Duration(2 * HOUR),
+            baseline: Duration(30 * DAY),
+            report_informational: false,
             max_users: 200_000,
+            max_baseline_users: 500_000,
         }
     }
 }
@@ -77,7 +104,11 @@ impl Default for Config {
 impl Config {
     /// Checks the settings; errors name the field under `path`.
     pub fn validate(&self, path: &str) -> Result<(), Error> {
-        positive(&format!("{path}.max_users"), self.max_users)
+        positive(&format!("{path}.max_users"), self.max_users)?;
+        positive(
+            &format!("{path}.max_baseline_users"),
+            self.max_baseline_users,
+        )
     }
 }
 
@@ -97,6 +128,33 @@ impl Expiring for Target {
     }
 }
 
+/// A hit's place as its user's familiar places judged it when it happened, one bit each.
+const FAMILIAR_NETWORK: u8 = 1;
+const FAMILIAR_DEVICE: u8 = 2;
+const FAMILIAR_PROVIDER: u8 = 4;
+const KNOWN_USER: u8 = 8;
+
+fn place_bits(verdict: Verdict) -> u8 {
+    [
+        (verdict.network, FAMILIAR_NETWORK),
+        (verdict.device, FAMILIAR_DEVICE),
+        (verdict.provider, FAMILIAR_PROVIDER),
+        (verdict.known_user, KNOWN_USER),
+    ]
+    .into_iter()
+    .filter_map(|(set, bit)| set.then_some(bit))
+    .fold(0, |bits, bit| bits | bit)
+}
+
+fn verdict_of(bits: u8) -> Verdict {
+    Verdict {
+        network: bits & FAMILIAR_NETWORK != 0,
+        device: bits & FAMILIAR_DEVICE != 0,
+        provider: bits & FAMILIAR_PROVIDER != 0,
+        known_user: bits & KNOWN_USER != 0,
+    }
+}
+
 /// A password-proving sign-in in a finding.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(into = "HitFields", from = "HitFields")]
@@ -105,6 +163,10 @@ struct Hit {
     result_code: u32,
     single_factor: bool,
     legacy: bool,
+    /// Its place, judged when it happened (see [`place_bits`]).
+    place: u8,
+    /// Multi-factor authentication was satisfied.
+    mfa: bool,
     /// id, ip, app: one allocation.
     strings: Packed<3>,
 }
@@ -120,6 +182,8 @@ struct HitFields<S = String> {
     single_factor: bool,
     legacy: bool,
     app: Option<S>,
+    place: u8,
+    mfa: bool,
 }
 
 impl From<Hit> for HitFields {
@@ -132,6 +196,8 @@ impl From<Hit> for HitFields {
             single_factor: hit.single_factor,
             legacy: hit.legacy,
             app: hit.app().map(str::to_owned),
+            place: hit.place,
+            mfa: hit.mfa,
         }
     }
 }
@@ -143,6 +209,8 @@ impl<S: AsRef<str>> From<HitFields<S>> for Hit {
             result_code: fields.result_code,
             single_factor: fields.single_factor,
             legacy: fields.legacy,
+            place: fields.place,
+            mfa: fields.mfa,
             strings: Packed::new([
                 Some(fields.id.as_ref()),
                 fields.ip.as_ref().map(AsRef::as_ref),
@@ -159,7 +227,7 @@ impl std::fmt::Debug for Hit {
 }
 
 impl<'a> HitFields<&'a str> {
-    fn of(signin: &'a SignIn) -> Self {
+    fn of(signin: &'a SignIn, verdict: Verdict) -> Self {
         HitFields {
             time: signin.time,
             id: signin.id(),
@@ -170,6 +238,8 @@ impl<'a> HitFields<&'a str> {
             single_factor: signin.factor == FactorRequirement::Single && signin.succeeded(),
             legacy: signin.legacy,
             app: signin.app_name().or(signin.app_id()),
+            place: place_bits(verdict),
+            mfa: signin.factor == FactorRequirement::Multi && signin.succeeded(),
         }
     }
 }
@@ -199,6 +269,9 @@ struct HitLog {
     /// Each hit's user, hashed, in the order of `entries`: the search reads these eight bytes a
     /// hit, and a hit's user only where they match.
     users: VecDeque<u64>,
+    /// Each hit's IP, hashed (0: none), in the order of `entries`: searched when an address turns
+    /// out to be a spray's.
+    ips: VecDeque<u64>,
     /// The hits' strings, one after the other (user, id, ip, app), oldest first.
     text: VecDeque<u8>,
     /// Bytes dropped from the front of `text` so far: an entry's strings start at its `start`
@@ -215,6 +288,8 @@ struct Logged {
     result_code: u32,
     single_factor: bool,
     legacy: bool,
+    place: u8,
+    mfa: bool,
     /// Reported already: this user's hits up to here are done with.
     fired: bool,
     /// Where its strings start in the log's text, counted from the log's first byte ever.
@@ -228,6 +303,7 @@ impl HitLog {
         HitLog {
             entries: VecDeque::new(),
             users: VecDeque::new(),
+            ips: VecDeque::new(),
             text: VecDeque::new(),
             dropped_bytes: 0,
             dropped: 0,
@@ -258,19 +334,29 @@ impl HitLog {
             }
         }
         self.users.push_back(self.hasher.hash_one(user));
+        self.ips
+            .push_back(hit.ip.as_ref().map_or(0, |ip| self.ip_hash(ip.as_ref())));
         self.entries.push_back(Logged {
             time: hit.time,
             result_code: hit.result_code,
             single_factor: hit.single_factor,
             legacy: hit.legacy,
+            place: hit.place,
+            mfa: hit.mfa,
             fired: false,
             start,
             lengths,
         });
     }
 
+    /// An IP's hash in `ips`: never 0, which stands for none.
+    fn ip_hash(&self, ip: &str) -> u64 {
+        self.hasher.hash_one(ip).max(1)
+    }
+
     fn pop_front(&mut self) {
         self.users.pop_front();
+        self.ips.pop_front();
         if self.entries.pop_front().is_some() {
             // The next entry's strings start where this one's ended.
             let end = self.entries.front().map_or(self.text.len() as u64, |next| {
@@ -298,6 +384,7 @@ impl HitLog {
             let room = self.entries.len() + self.entries.len() / 4;
             self.entries.shrink_to(room);
             self.users.shrink_to(room);
+            self.ips.shrink_to(room);
             self.text.shrink_to(self.text.len() + self.text.len() / 4);
         }
     }
@@ -342,6 +429,34 @@ impl HitLog {
         Some(Hit::from(hit))
     }
 
+    /// Every hit from `ip` at or after `since` not reported yet, with its user (each then marked
+    /// reported), oldest first.
+    fn take_from(&mut self, ip: &str, since: Timestamp) -> Vec<(String, Hit)> {
+        let hash = self.ip_hash(ip);
+        let matching: Vec<usize> = self
+            .ips
+            .iter()
+            .enumerate()
+            .filter(|(_, hashed)| **hashed == hash)
+            .map(|(index, _)| index)
+            .collect();
+        let mut taken = Vec::new();
+        for index in matching {
+            let Some((user, hit)) = self.hit(index) else {
+                continue;
+            };
+            let Some(entry) = self.entries.get_mut(index) else {
+                continue;
+            };
+            if entry.fired || entry.time < since || hit.ip.as_deref() != Some(ip) {
+                continue;
+            }
+            entry.fired = true;
+            taken.push((user, Hit::from(hit)));
+        }
+        taken
+    }
+
     /// The hit at `index`, and its user.
     fn hit(&self, index: usize) -> Option<(String, HitFields)> {
         let entry = self.entries.get(index)?;
@@ -354,6 +469,8 @@ impl HitLog {
             single_factor: entry.single_factor,
             legacy: entry.legacy,
             app,
+            place: entry.place,
+            mfa: entry.mfa,
         };
         Some((user.unwrap_or_default(), hit))
     }
@@ -366,11 +483,16 @@ impl HitLog {
     /// Seeds the search with `hasher` (after a restore).
     fn reseed(&mut self, hasher: &RandomState) {
         self.hasher = hasher.clone();
-        self.users = (0..self.entries.len())
-            .map(|index| {
-                let user = self.strings(index).and_then(|[user, ..]| user);
-                hasher.hash_one(user.unwrap_or_default())
-            })
+        let strings: Vec<_> = (0..self.entries.len())
+            .map(|index| self.strings(index).unwrap_or_default())
+            .collect();
+        self.users = strings
+            .iter()
+            .map(|[user, ..]| hasher.hash_one(user.as_deref().unwrap_or_default()))
+            .collect();
+        self.ips = strings
+            .iter()
+            .map(|[_, _, ip, _]| ip.as_deref().map_or(0, |ip| self.ip_hash(ip)))
             .collect();
     }
 }
@@ -441,7 +563,28 @@ struct OpenHit {
     hits: Vec<Hit>,
     reasons: Vec<String>,
     grew: bool,
+    /// Emitted at least once (a finding kept back at informational is not, until raised).
+    emitted: bool,
+    /// The spray findings behind it: the user's sprays, and the sprays whose address it came from.
+    spray_findings: Vec<String>,
 }
+
+/// An address a spray used that no users share: a password proven from it is the spray's hit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SprayAddress {
+    last_seen: Timestamp,
+    finding_uid: String,
+}
+
+impl Expiring for SprayAddress {
+    fn last_seen(&self) -> Timestamp {
+        self.last_seen
+    }
+}
+
+/// Bits of a filter over the spray addresses held: a sign-in's IP is looked up in the table only
+/// when its bit is set (almost no sign-in comes from a spray's address).
+const FILTER_BITS: usize = 1 << 16;
 
 /// The `spray-then-success` detector.
 #[derive(Debug, Serialize, Deserialize)]
@@ -454,6 +597,50 @@ pub struct SprayThenSuccess {
     recent: HitLog,
     open: BTreeMap<String, OpenHit>,
     last_expiry: Timestamp,
+    places: FamiliarPlaces,
+    addresses: BoundedMap<SprayAddress>,
+    #[serde(skip, default = "empty_filter")]
+    filter: Vec<u64>,
+    #[serde(skip, default = "crate::state::unseeded")]
+    hasher: RandomState,
+    /// Findings kept back at informational.
+    informational: u64,
+}
+
+fn empty_filter() -> Vec<u64> {
+    vec![0; FILTER_BITS / 64]
+}
+
+/// How a hit is graded, and why.
+fn grade(hit: &Hit, targeted_from: Option<&Target>, address: bool) -> (Severity, Vec<String>) {
+    let mut reasons: Vec<String> = Vec::new();
+    let mut severity = Severity::Informational;
+    if address {
+        reasons.push("from-spray-address".into());
+        severity = Severity::Critical;
+    }
+    if targeted_from.is_some() {
+        if hit.single_factor {
+            reasons.push("single-factor".into());
+            severity = Severity::Critical;
+        }
+        if hit.legacy && hit.result_code == 0 {
+            reasons.push("legacy-protocol".into());
+            severity = Severity::Critical;
+        }
+        let verdict = verdict_of(hit.place);
+        if !verdict.familiar() {
+            reasons.push("unfamiliar-place".into());
+            reasons.extend(verdict.new_parts().into_iter().map(str::to_owned));
+            severity = severity.max(Severity::High);
+        }
+    }
+    if hit.mfa {
+        reasons.push("mfa-satisfied".into());
+    } else if hit.result_code != 0 {
+        reasons.push("stopped-after-the-password".into());
+    }
+    (severity, reasons)
 }
 
 impl SprayThenSuccess {
@@ -463,30 +650,70 @@ impl SprayThenSuccess {
             allowlist,
             targets: BoundedMap::new(config.max_users, hasher),
             recent: HitLog::new(hasher),
+            places: FamiliarPlaces::new(config.max_baseline_users, config.baseline.0, hasher),
+            addresses: BoundedMap::new(config.max_users, hasher),
+            filter: empty_filter(),
+            hasher: hasher.clone(),
             config,
             open: BTreeMap::new(),
             last_expiry: Timestamp::MIN,
+            informational: 0,
         }
     }
 
+    fn filter_bit(&self, ip: &str) -> (usize, u64) {
+        let bit = (self.hasher.hash_one(ip) as usize) % FILTER_BITS;
+        (bit / 64, 1 << (bit % 64))
+    }
+
+    /// The spray address `ip` is, if it is one and still live at `time`.
+    fn spray_address(&self, ip: &str, time: Timestamp) -> Option<&SprayAddress> {
+        let (word, bit) = self.filter_bit(ip);
+        if self.filter.get(word).is_none_or(|bits| bits & bit == 0) {
+            return None;
+        }
+        self.addresses
+            .get(ip)
+            .filter(|address| time <= address.last_seen.saturating_add(self.config.horizon.0))
+    }
+
+    fn rebuild_filter(&mut self) {
+        let mut filter = empty_filter();
+        for (ip, _) in self.addresses.iter() {
+            let (word, bit) = self.filter_bit(ip);
+            if let Some(bits) = filter.get_mut(word) {
+                *bits |= bit;
+            }
+        }
+        self.filter = filter;
+    }
+
     fn on_signin(&mut self, signin: &SignIn, context: &mut Context) {
-        if !signin.category.is_user()
-            || !signin.password_correct()
-            || self.allowlist.service_account(signin.user())
-        {
+        if !signin.category.is_user() || self.allowlist.service_account(signin.user()) {
             return;
         }
-        let horizon = self.config.horizon.0;
-        let time = signin.time;
-        let matched = self.targets.get(signin.user()).is_some_and(|target| {
-            time >= target.first_sprayed && time <= target.last_sprayed + horizon
-        });
-        let hit = HitFields::of(signin);
-        if matched {
-            self.fire(signin.user(), Hit::from(hit), context);
-        } else {
-            self.recent.push(signin.user(), &hit, self.config.max_users);
+        if signin.password_correct() {
+            let verdict = self.places.judge(signin);
+            let hit = Hit::from(HitFields::of(signin, verdict));
+            let time = signin.time;
+            let horizon = self.config.horizon.0;
+            let address = signin
+                .ip()
+                .and_then(|ip| self.spray_address(ip, time))
+                .map(|address| address.finding_uid.clone());
+            let targeted = self.targets.get(signin.user()).is_some_and(|target| {
+                time >= target.first_sprayed && time <= target.last_sprayed + horizon
+            });
+            if address.is_some() || targeted {
+                self.fire(signin.user(), hit, address, context);
+            } else {
+                let fields = HitFields::of(signin, verdict);
+                self.recent
+                    .push(signin.user(), &fields, self.config.max_users);
+            }
         }
+        let live_since = context.watermark.saturating_sub(self.config.baseline.0);
+        self.places.learn(signin, live_since);
     }
 
     fn on_target(
@@ -518,57 +745,95 @@ impl SprayThenSuccess {
         );
         let first_sprayed = target.first_sprayed;
         if let Some(hit) = self.recent.take_last(user, first_sprayed) {
-            self.fire(user, hit, context);
+            self.fire(user, hit, None, context);
         }
     }
 
-    fn fire(&mut self, user: &str, hit: Hit, context: &mut Context) {
-        let Some(target) = self.targets.get(user) else {
+    /// A spray's own address: remembered, and the passwords proven from it lately are its hits.
+    fn learn_address(
+        &mut self,
+        ip: &str,
+        time: Timestamp,
+        finding_uid: &str,
+        context: &mut Context,
+    ) {
+        let live_since = context.watermark.saturating_sub(self.config.horizon.0);
+        let mut new = false;
+        let address = self.addresses.get_or_insert_with(ip, live_since, || {
+            new = true;
+            SprayAddress {
+                last_seen: time,
+                finding_uid: finding_uid.to_owned(),
+            }
+        });
+        address.last_seen = address.last_seen.max(time);
+        if !finding_uid.is_empty() {
+            address.finding_uid = finding_uid.to_owned();
+        }
+        if !new {
             return;
-        };
-        let mut reasons: Vec<String> = Vec::new();
-        if hit.single_factor {
-            reasons.push("single-factor".into());
         }
-        if hit.legacy {
-            reasons.push("legacy-protocol".into());
+        let (word, bit) = self.filter_bit(ip);
+        if let Some(bits) = self.filter.get_mut(word) {
+            *bits |= bit;
         }
-        if hit
-            .ip()
-            .is_some_and(|ip| target.ips.iter().any(|spray| spray == ip))
-        {
-            reasons.push("from-spray-ip".into());
+        let since = time.saturating_sub(self.config.lookback.0);
+        for (user, hit) in self.recent.take_from(ip, since) {
+            self.fire(&user, hit, Some(finding_uid.to_owned()), context);
         }
-        let severity = if reasons.is_empty() {
-            Severity::High
-        } else {
-            Severity::Critical
-        };
+    }
+
+    fn fire(&mut self, user: &str, hit: Hit, address: Option<String>, context: &mut Context) {
         let horizon = self.config.horizon.0;
+        // Whichever signal came first, a hit from a spray's address is graded as one.
+        let address = address.or_else(|| {
+            hit.ip()
+                .and_then(|ip| self.spray_address(ip, hit.time))
+                .map(|address| address.finding_uid.clone())
+        });
+        let target = self.targets.get(user).filter(|target| {
+            hit.time >= target.first_sprayed && hit.time <= target.last_sprayed + horizon
+        });
+        let (severity, reasons) = grade(&hit, target, address.is_some());
+        let mut sprays: Vec<String> = target.map(|t| t.spray_findings.clone()).unwrap_or_default();
+        if let Some(uid) = address.filter(|uid| !uid.is_empty()) {
+            push_capped(&mut sprays, uid, MAX_LISTED);
+        }
+        let report_informational = self.config.report_informational;
+        let shown = |severity: Severity| severity > Severity::Informational || report_informational;
         if let Some(open) = self.open.get_mut(user) {
             if hit.time <= open.last_seen.saturating_add(horizon) {
                 open.last_seen = open.last_seen.max(hit.time);
                 let raised = severity > open.severity;
                 open.severity = open.severity.max(severity);
                 for reason in reasons {
-                    push_capped(&mut open.reasons, reason, 8);
+                    if !open.reasons.contains(&reason) {
+                        push_capped(&mut open.reasons, reason, 16);
+                    }
+                }
+                for uid in sprays {
+                    if !open.spray_findings.contains(&uid) {
+                        push_capped(&mut open.spray_findings, uid, MAX_LISTED);
+                    }
                 }
                 open.grew |= push_capped(&mut open.hits, hit, MAX_LISTED);
-                if raised {
-                    let finding = finding(user, open, target, Activity::Update);
+                if raised && shown(open.severity) {
+                    let activity = if open.emitted {
+                        Activity::Update
+                    } else {
+                        Activity::Create
+                    };
+                    let finding = finding(user, open, self.targets.get(user), activity);
                     open.grew = false;
+                    open.emitted = true;
                     context.emit(finding);
                 }
                 return;
             }
             // The earlier finding's horizon lapsed: close it before opening a new one.
-            if let Some(closed) = self.open.remove(user) {
-                if closed.grew {
-                    context.emit(finding(user, &closed, target, Activity::Update));
-                }
-            }
+            self.close(user, context);
         }
-        let open = OpenHit {
+        let mut open = OpenHit {
             uid: stable_uid(&[ID, user, &hit.time.to_string()]),
             first_seen: hit.time,
             last_seen: hit.time,
@@ -576,23 +841,38 @@ impl SprayThenSuccess {
             hits: vec![hit],
             reasons,
             grew: false,
+            emitted: false,
+            spray_findings: sprays,
         };
-        context.emit(finding(user, &open, target, Activity::Create));
+        if shown(severity) {
+            context.emit(finding(
+                user,
+                &open,
+                self.targets.get(user),
+                Activity::Create,
+            ));
+            open.emitted = true;
+        } else {
+            self.informational += 1;
+        }
         self.open.insert(user.to_owned(), open);
     }
 
     fn close(&mut self, user: &str, context: &mut Context) {
         if let Some(open) = self.open.remove(user) {
-            if open.grew {
-                if let Some(target) = self.targets.get(user) {
-                    context.emit(finding(user, &open, target, Activity::Update));
-                }
+            if open.grew && open.emitted {
+                context.emit(finding(
+                    user,
+                    &open,
+                    self.targets.get(user),
+                    Activity::Update,
+                ));
             }
         }
     }
 }
 
-fn finding(user: &str, open: &OpenHit, target: &Target, activity: Activity) -> Finding {
+fn finding(user: &str, open: &OpenHit, target: Option<&Target>, activity: Activity) -> Finding {
     let mut observables = vec![Observable {
         name: "user.name".into(),
         kind: ObservableKind::UserName,
@@ -609,10 +889,13 @@ fn finding(user: &str, open: &OpenHit, target: &Target, activity: Activity) -> F
         .hits
         .iter()
         .map(|hit| {
+            let place = verdict_of(hit.place);
             json!({
                 "time": hit.time, "event_uid": hit.id(), "ip": hit.ip(),
                 "result_code": hit.result_code, "single_factor": hit.single_factor,
-                "legacy": hit.legacy, "app": hit.app(),
+                "legacy": hit.legacy, "app": hit.app(), "mfa_satisfied": hit.mfa,
+                "familiar": {"network": place.network, "device": place.device,
+                    "provider": place.provider, "user_has_baseline": place.known_user},
             })
         })
         .collect();
@@ -620,30 +903,46 @@ fn finding(user: &str, open: &OpenHit, target: &Target, activity: Activity) -> F
     unmapped.insert("user".into(), json!(user));
     unmapped.insert("hits".into(), json!(hits));
     unmapped.insert("reasons".into(), json!(open.reasons));
-    unmapped.insert("spray_ips".into(), json!(target.ips));
-    unmapped.insert("spray_findings".into(), json!(target.spray_findings));
-    unmapped.insert("first_sprayed".into(), json!(target.first_sprayed));
+    unmapped.insert("targeted".into(), json!(target.is_some()));
+    unmapped.insert("spray_ips".into(), json!(target.map(|t| &t.ips)));
+    unmapped.insert("spray_findings".into(), json!(open.spray_findings));
+    if let Some(target) = target {
+        unmapped.insert("first_sprayed".into(), json!(target.first_sprayed));
+    }
     let first = open.hits.first();
     let how = if open.reasons.is_empty() {
         String::new()
     } else {
         format!(" ({})", open.reasons.join(", "))
     };
+    let from = first.and_then(Hit::ip).unwrap_or("an unknown IP");
+    let (title, message) = match target {
+        Some(target) => (
+            format!("Sprayed account {user} signed in with the correct password"),
+            format!(
+                "{user}, sprayed from {} IP(s) since {}, proved its password at {} from {from}{how}",
+                target.ips.len(),
+                time::format(target.first_sprayed),
+                time::format(open.first_seen),
+            ),
+        ),
+        None => (
+            format!("Password of {user} proven from a spray's address"),
+            format!(
+                "{user} proved its password at {} from {from}, an address of a password spray{how}",
+                time::format(open.first_seen),
+            ),
+        ),
+    };
     Finding {
         uid: open.uid.clone(),
         detector: ID,
-        title: format!("Sprayed account {user} signed in with the correct password"),
+        title,
         severity: open.severity,
         activity,
         time: open.last_seen,
         first_seen: open.first_seen,
-        message: format!(
-            "{user}, sprayed from {} IP(s) since {}, proved its password at {} from {}{how}",
-            target.ips.len(),
-            time::format(target.first_sprayed),
-            time::format(open.first_seen),
-            first.and_then(Hit::ip).unwrap_or("an unknown IP"),
-        ),
+        message,
         techniques: vec![PASSWORD_SPRAYING, CLOUD_ACCOUNTS],
         observables,
         evidence: open.hits.iter().map(|hit| hit.id().to_owned()).collect(),
@@ -655,6 +954,10 @@ impl Detector for SprayThenSuccess {
     super::persist!(keep: [config, allowlist], after: |this, hasher| {
         this.targets.reseed(hasher);
         this.recent.reseed(hasher);
+        this.places.reseed(hasher);
+        this.addresses.reseed(hasher);
+        this.hasher = hasher.clone();
+        this.rebuild_filter();
     });
 
     fn id(&self) -> &'static str {
@@ -674,9 +977,12 @@ impl Detector for SprayThenSuccess {
                 ip,
                 time,
                 finding_uid,
-            } => {
-                self.on_target(user, ip.as_deref(), *time, finding_uid, context);
-            }
+            } => self.on_target(user, ip.as_deref(), *time, finding_uid, context),
+            Signal::SprayAddress {
+                ip,
+                time,
+                finding_uid,
+            } => self.learn_address(ip, *time, finding_uid, context),
         }
     }
 
@@ -696,6 +1002,13 @@ impl Detector for SprayThenSuccess {
             .expire(watermark.saturating_sub(self.config.lookback.0));
         if watermark.saturating_sub(self.last_expiry) > self.config.lookback.0 {
             self.targets.expire(watermark.saturating_sub(horizon));
+            let before = self.addresses.len();
+            self.addresses.expire(watermark.saturating_sub(horizon));
+            if self.addresses.len() != before {
+                self.rebuild_filter();
+            }
+            self.places
+                .expire(watermark.saturating_sub(self.config.baseline.0));
             self.last_expiry = watermark;
         }
     }
@@ -709,9 +1022,16 @@ impl Detector for SprayThenSuccess {
 
     fn state(&self) -> StateStats {
         StateStats {
-            entries: self.targets.len() + self.recent.len(),
-            evicted: self.targets.evicted() + self.recent.dropped,
+            entries: self.targets.len()
+                + self.recent.len()
+                + self.places.len()
+                + self.addresses.len(),
+            evicted: self.targets.evicted()
+                + self.recent.dropped
+                + self.places.evicted()
+                + self.addresses.evicted(),
             open_findings: self.open.len(),
+            informational: self.informational,
         }
     }
 }
@@ -729,6 +1049,8 @@ mod tests {
             single_factor: false,
             legacy: true,
             app: Some("Exchange"),
+            place: 0,
+            mfa: false,
         }
     }
 

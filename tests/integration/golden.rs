@@ -147,7 +147,7 @@ fn spray_then_success_from_the_spray_ip_is_critical_in_every_shape() {
         assert_eq!(hits[0].unmapped["user"], "user3@contoso.com");
         assert!(hits[0].unmapped["reasons"]
             .to_string()
-            .contains("from-spray-ip"));
+            .contains("from-spray-address"));
         assert_eq!(hits[0].evidence.len(), 1);
     }
 }

@@ -18,6 +18,7 @@ mod golden;
 mod helpers;
 mod hostile;
 mod issue24;
+mod issue25;
 mod properties;
 mod real;
 mod samples;

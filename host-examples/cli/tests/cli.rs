@@ -374,7 +374,11 @@ fn a_state_file_carries_everything_across_runs() {
 
 #[test]
 fn a_damaged_state_file_is_refused_with_the_reason() {
-    let state = temp("damaged.snap", "SNOWYOWL-SNAPSHOT 2 0000\n{}");
+    let header = format!(
+        "SNOWYOWL-SNAPSHOT {} 0000\n{{}}",
+        snowyowl::engine::SNAPSHOT_VERSION
+    );
+    let state = temp("damaged.snap", &header);
     let (code, _, stderr) = snowyowl(&[
         "scan",
         "--state-file",
