@@ -4,6 +4,10 @@
 Usage: python3 bench/bench.py [--events N] [--users N] [--out build/bench]
 Expects `make build fluent-bit node` done, target/release/snowyowl-bench built, and (optional)
 `rsigma` on PATH and PyPI `duckdb` importable; a peer that is missing is reported as such.
+Beside speed, precision: recall of the planted attacks, findings at medium or above that name no
+attacker entity (must be 0), findings per 1,000 users per day, and the queue of the benign-only
+day (`--scenario tenant-benign`, the same day without the attacks, scanned with `snowyowl scan
+--engine native`: nothing at medium or above).
 Prints a table and writes OUT/results.json and OUT/results.md.
 """
 
@@ -41,7 +45,9 @@ def timed_child(cmd, stdout=subprocess.DEVNULL):
 
 
 def generate(scenario, events, users, path, truth=None):
-    if path.exists() and path.stat().st_size > 0 and (truth is None or truth.exists()):
+    # A file written by an older build of the generator (which is in the CLI) is written again.
+    fresh = path.exists() and path.stat().st_size > 0 and path.stat().st_mtime >= CLI.stat().st_mtime
+    if fresh and (truth is None or truth.exists()):
         return
     cmd = [CLI, "generate", "--scenario", scenario, "--events", str(events), "--users", str(users), "-o", path]
     if truth:
@@ -63,11 +69,51 @@ def rate(result):
     return result["events"] / result["seconds"], result["bytes"] / result["seconds"] / 1e6
 
 
+# OCSF severity_id: 3 is Medium, 4 High, 5 Critical.
+MEDIUM = 3
+SEVERITY_ORDER = {"Informational": 1, "Low": 2, "Medium": 3, "High": 4, "Critical": 5}
+
+
+def read_findings(path):
+    """Each finding once, as it stands last (its latest record by uid), in the order first seen."""
+    latest = {}
+    for line in Path(path).read_text().splitlines():
+        if line:
+            f = json.loads(line)
+            latest[f["finding_info"]["uid"]] = f
+    return list(latest.values())
+
+
+def entities(f):
+    return {o["value"] for o in f.get("observables", [])}
+
+
+def by_detector(findings):
+    """Findings per detector and severity: {detector: {severity: count}}."""
+    table = {}
+    for f in findings:
+        row = table.setdefault(f["finding_info"]["analytic"]["uid"], {})
+        row[f.get("severity", "?")] = row.get(f.get("severity", "?"), 0) + 1
+    return dict(sorted(table.items()))
+
+
+def queue(findings, users):
+    """How many findings an analyst gets: all emitted, and at medium or above, also per 1,000
+    users per day (the file is one day)."""
+    medium = [f for f in findings if f.get("severity_id", 0) >= MEDIUM]
+    return {
+        "findings": len(findings),
+        "medium_or_above": len(medium),
+        "per_1000_users_day": round(len(findings) * 1000 / max(users, 1), 3),
+        "medium_or_above_per_1000_users_day": round(len(medium) * 1000 / max(users, 1), 3),
+        "by_detector": by_detector(findings),
+        "medium_or_above_titles": [f["finding_info"]["title"] for f in medium[:20]],
+    }
+
+
 def quality(findings_path, truth_path):
     truth = json.loads(Path(truth_path).read_text())
-    findings = [json.loads(line) for line in Path(findings_path).read_text().splitlines() if line]
-    def entities(f):
-        return {o["value"] for o in f.get("observables", [])}
+    findings = read_findings(findings_path)
     recall = {}
     for attack in truth["attacks"]:
         hit = any(
@@ -92,17 +138,26 @@ def quality(findings_path, truth_path):
                 return True
         return False
 
-    latest = {}
-    for f in findings:
-        latest[f["finding_info"]["uid"]] = f
-    false = [f for f in latest.values() if not attack_related(f)]
+    false = [f for f in findings if not attack_related(f)]
+    false_medium = [f for f in false if f.get("severity_id", 0) >= MEDIUM]
+    users_count = truth.get("users", 0)
     return {
         "recall": recall,
-        "recall_rate": sum(recall.values()) / len(recall),
-        "findings": len(latest),
+        "recall_rate": sum(recall.values()) / max(len(recall), 1),
+        "findings": len(findings),
         "false_findings": len(false),
         "false_examples": [f["finding_info"]["title"] for f in false[:5]],
+        # Findings at medium or above that name no attacker entity: must be 0.
+        "false_medium_or_above": len(false_medium),
+        "false_medium_or_above_titles": [f["finding_info"]["title"] for f in false_medium[:20]],
+        **{k: v for k, v in queue(findings, users_count).items() if k != "findings"},
     }
+
+
+def benign_day(cli_findings, truth_path):
+    """The queue on the benign-only day (same tenant, look-alikes and all, no attack)."""
+    truth = json.loads(Path(truth_path).read_text())
+    return queue(read_findings(cli_findings), truth.get("users", 0))
 
 
 def main():
@@ -123,7 +178,9 @@ def main():
     generate("tenant", args.events, args.users, main_file, truth)
     results["generate_seconds"] = time.perf_counter() - t
     results["file_bytes"] = main_file.stat().st_size
+    results["records"] = json.loads(truth.read_text()).get("records", {})
     sizes = sorted(len(line) for line in open(main_file, "rb"))
+    results["records"]["total"] = len(sizes)
     results["record_bytes"] = {"median": sizes[len(sizes) // 2], "p99": sizes[int(len(sizes) * 0.99)], "max": sizes[-1]}
     del sizes
 
@@ -140,6 +197,7 @@ def main():
     in_memory = {"ignored-any": "ignored_any", "typed": "typed", "normalize": "normalize",
                  "native": "native", "component": "component", "fluent-bit": "fluent_bit"}
     findings_file = out / "findings-native.ndjson"
+    findings_file.unlink(missing_ok=True)  # a previous run's must not stand in for this one's
     fb_records = min(args.events, 100_000)
 
     def measure_in_memory():
@@ -216,7 +274,33 @@ def main():
     # The floor of every whole run: reading the file (from the page cache, as they all do).
     step("read_file", lambda: best_of(WHOLE_RUNS, lambda: timed_child(["cat", main_file])))
 
-    step("quality", lambda: quality(findings_file, truth))
+    def measure_quality():
+        if not findings_file.exists():
+            # The in-memory run did not write them (a build missing): the CLI's native engine, untimed.
+            subprocess.run([CLI, "scan", "--quiet", "--engine", "native", "-o", findings_file, main_file],
+                           check=True, cwd=ROOT)
+        return quality(findings_file, truth)
+
+    step("quality", measure_quality)
+
+    # The benign-only day: the same tenant day without the attacks; its queue must hold nothing at
+    # medium or above.
+    benign_file = out / f"tenant-benign-{args.events}.ndjson"
+    benign_truth = out / f"tenant-benign-{args.events}.truth.json"
+    benign_findings = out / "findings-benign.ndjson"
+
+    def benign():
+        generate("tenant-benign", args.events, args.users, benign_file, benign_truth)
+        run = timed_child([CLI, "scan", "--quiet", "--engine", "native", "-o", benign_findings, benign_file])
+        benign_file.unlink(missing_ok=True)
+        return {**benign_day(benign_findings, benign_truth), "seconds": run["seconds"]}
+
+    print("  benign day…", flush=True)
+    try:
+        results["benign_day"] = benign()
+    except Exception as error:
+        results["benign_day"] = {"error": str(error)}
+        print(f"    benign_day: {error}", file=sys.stderr)
     results["bench_seconds"] = time.perf_counter() - started
     results["machine"] = {
         "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor()),
@@ -232,8 +316,13 @@ def main():
 
 
 def render(r):
+    records = r.get("records", {})
+    parts = [f"{records[key]:,} {name}" for key, name in
+             [("warm_up", "warm-up"), ("background", "background"), ("look_alikes", "look-alikes"), ("attacks", "attacks")]
+             if key in records]
     lines = [
-        f"Generated tenant: {r['events']:,} records ({r['file_bytes'] / 1e6:,.0f} MB; record median "
+        f"Generated tenant: {records.get('total', r['events']):,} records ({', '.join(parts) or 'background'}; "
+        f"{r['file_bytes'] / 1e6:,.0f} MB; record median "
         f"{r['record_bytes']['median']:,} B, p99 {r['record_bytes']['p99']:,} B, max {r['record_bytes']['max']:,} B), "
         f"{r['users']:,} users. Machine: {r['machine']['cpu']}, {r['machine']['cores']} cores.",
         "",
@@ -305,6 +394,33 @@ def render(r):
         lines += [f"| {name} | {'yes' if hit else '**no**'} |" for name, hit in q["recall"].items()]
         lines += ["", f"Recall {q['recall_rate'] * 100:.0f} %; {q['findings']} findings, {q['false_findings']} on the benign population"
                   + (f" (e.g. {'; '.join(q['false_examples'])})" if q["false_examples"] else "") + "."]
+    benign = r.get("benign_day", {})
+    if "false_medium_or_above" in q or benign:
+        lines += ["", "| precision | tenant day | benign-only day |", "|---|---:|---:|"]
+
+        def cell(d, key):
+            return f"{d[key]:,}" if key in d else "–"
+        lines.append(f"| findings at medium or above naming no attacker entity (must be 0) | "
+                     f"{cell(q, 'false_medium_or_above')} | {cell(benign, 'medium_or_above')} |")
+        lines.append(f"| findings (distinct, every severity emitted) | {cell(q, 'findings')} | {cell(benign, 'findings')} |")
+        lines.append(f"| findings at medium or above | {cell(q, 'medium_or_above')} | {cell(benign, 'medium_or_above')} |")
+        lines.append(f"| findings per 1,000 users per day | {cell(q, 'per_1000_users_day')} | {cell(benign, 'per_1000_users_day')} |")
+        lines.append(f"| at medium or above, per 1,000 users per day | {cell(q, 'medium_or_above_per_1000_users_day')} | "
+                     f"{cell(benign, 'medium_or_above_per_1000_users_day')} |")
+        for name, titles in [("tenant day", q.get("false_medium_or_above_titles")),
+                             ("benign-only day", benign.get("medium_or_above_titles"))]:
+            if titles:
+                lines.append(f"\n**Findings at medium or above about the benign population ({name})**: " + "; ".join(titles) + ".")
+        if "error" in benign:
+            lines.append(f"\nBenign-only day: {benign['error']}")
+        detectors = sorted(set(q.get("by_detector", {})) | set(benign.get("by_detector", {})))
+        if detectors:
+            lines += ["", "| detector | tenant day | benign-only day |", "|---|---|---|"]
+
+            def counts(d, detector):
+                row = d.get("by_detector", {}).get(detector, {})
+                return ", ".join(f"{n} {sev.lower()}" for sev, n in sorted(row.items(), key=lambda kv: -SEVERITY_ORDER.get(kv[0], 0))) or "0"
+            lines += [f"| {d} | {counts(q, d)} | {counts(benign, d)} |" for d in detectors]
     lines += ["", f"Benchmark wall time: {r['bench_seconds'] / 60:.1f} min (generation {r['generate_seconds']:.0f} s)."]
     return "\n".join(lines) + "\n"
 

@@ -84,6 +84,12 @@ test('the bundled scenario shows the spray, the chain and the same findings as t
 });
 
 test('sorting and filtering the findings table', async () => {
+  // By default: low and above, the most severe first, then the one that began first.
+  assert.equal(await page.$eval('#severity-filter', (s) => s.value), '2');
+  const order = await page.$$eval('#findings tbody tr td:first-child', (cells) => cells.map((c) => c.textContent));
+  const rank = ['Critical', 'High', 'Medium', 'Low'];
+  assert.deepEqual(order, [...order].sort((a, b) => rank.indexOf(a) - rank.indexOf(b)));
+  assert.equal(order[0], 'Critical');
   await page.fill('#filter', 'svc-legacy-test');
   const rows = await page.$$eval('#findings tbody tr', (r) => r.length);
   assert.ok(rows > 0);
@@ -172,7 +178,8 @@ test('a 100 MB export is scanned off the main thread with progress', async () =>
   assert.ok([...seen].some((v) => v > 0 && v < 1), `progress seen: ${[...seen]}`);
   const summary = await page.textContent('#summary');
   // Every record is read; the copies repeat event ids, so the detectors see each event once.
-  assert.match(summary, new RegExp(`${(copies * 4909).toLocaleString('en-US')} records`));
+  const lines = text.toString().split('\n').filter(Boolean).length;
+  assert.match(summary, new RegExp(`${(copies * lines).toLocaleString('en-US')} records`));
   const stats = await page.evaluate(() => window.snowyowl.stats);
   assert.ok(stats.duplicates > 0, 'the repeated event ids are recognised');
   assert.ok((await detectorsShown()).includes('attack-chain'));

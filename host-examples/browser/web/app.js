@@ -150,6 +150,10 @@ function entities(finding) {
   return unique.length > 3 ? `${unique.slice(0, 3).join(', ')} +${unique.length - 3}` : unique.join(', ');
 }
 
+function began(finding) {
+  return finding.finding_info.first_seen_time ?? finding.time;
+}
+
 function rowValue(finding, key) {
   switch (key) {
     case 'severity':
@@ -173,9 +177,10 @@ function renderTable() {
     .filter((f) => f.severity_id >= minimum)
     .filter((f) => !text || JSON.stringify([f.finding_info, f.observables]).toLowerCase().includes(text))
     .sort((a, b) => {
+      // Ties: the finding that began first, whichever way the column sorts.
       const [x, y] = [rowValue(a, key), rowValue(b, key)];
-      const order = x < y ? -1 : x > y ? 1 : a.time - b.time;
-      return descending ? -order : order;
+      const order = x < y ? -1 : x > y ? 1 : 0;
+      return (descending ? -order : order) || began(a) - began(b);
     });
   const body = $('#findings tbody');
   body.replaceChildren(

@@ -232,43 +232,93 @@ fn tenant_users() -> Vec<String> {
         .collect()
 }
 
+/// Where a user signs in from.
+#[derive(Clone, Copy)]
+enum Place {
+    Office,
+    Home,
+    Phone,
+}
+
+/// A user's sign-in from one of their places: the place's IP, and the device, provider (ASN)
+/// and country that come with it, the same every day (what the familiar-place baselines learn).
+fn at_place(signin: &mut SignInFields<String>, user: usize, place: Place) {
+    let (device, asn) = match place {
+        Place::Office => (format!("laptop-{user:03}"), 64_500),
+        Place::Home => (format!("laptop-{user:03}"), 64_510 + (user % 5) as u32),
+        Place::Phone => (format!("phone-{user:03}"), 64_520 + (user % 3) as u32),
+    };
+    signin.device_id = Some(format!("{:08x}-0000-4000-8000-{device:0>12}", user));
+    signin.asn = Some(asn);
+    signin.country = Some("NL".to_owned());
+}
+
+fn place_ip(rng: &mut Rng, user: usize, place: Place) -> String {
+    match place {
+        Place::Office => ["198.51.100.10", "198.51.100.11"]
+            .get(rng.below(2) as usize)
+            .copied()
+            .unwrap_or("198.51.100.10")
+            .to_owned(),
+        Place::Home => format!("192.0.2.{}", 1 + user % 250),
+        Place::Phone => format!("100.64.{}.{}", user % 256, 1 + user % 254),
+    }
+}
+
+/// The day before the scenario, as the engine saw it: each user's multi-factor sign-in from each
+/// of their places (office, home, phone), so its baselines are a running engine's.
+fn seen_before(drafts: &mut Drafts, users: &[String], day: Timestamp) {
+    for (i, user) in users.iter().enumerate() {
+        for (k, place) in [Place::Office, Place::Home, Place::Phone]
+            .into_iter()
+            .enumerate()
+        {
+            let time =
+                day - DAY + (8 + 4 * k as i64) * HOUR + drafts.rng.below(3 * HOUR as u64) as i64;
+            let ip = place_ip(&mut drafts.rng, i, place);
+            let mut signin = drafts.signin(time, user, &ip, 0);
+            at_place(&mut signin, i, place);
+            drafts.push(Event::SignIn(signin.into()));
+        }
+    }
+}
+
 /// One ordinary working day of `users`: sign-ins from the office NAT, homes and phones, with
 /// mistyped passwords and MFA prompts.
 fn benign_day(drafts: &mut Drafts, users: &[String], day: Timestamp) {
-    let office = ["198.51.100.10", "198.51.100.11"];
     for (i, user) in users.iter().enumerate() {
-        let home = format!("192.0.2.{}", 1 + i % 250);
-        let phone = format!("100.64.{}.{}", i % 256, 1 + i % 254);
         for _ in 0..(2 + drafts.rng.below(6)) {
             let time = day + 7 * HOUR + drafts.rng.below(12 * HOUR as u64) as i64;
-            let ip = match drafts.rng.below(10) {
-                0..=5 => office
-                    .get(drafts.rng.below(2) as usize)
-                    .copied()
-                    .unwrap_or("198.51.100.10")
-                    .to_owned(),
-                6..=8 => home.clone(),
-                _ => phone.clone(),
+            let place = match drafts.rng.below(10) {
+                0..=5 => Place::Office,
+                6..=8 => Place::Home,
+                _ => Place::Phone,
+            };
+            let ip = place_ip(&mut drafts.rng, i, place);
+            let attempt = |drafts: &mut Drafts, time: Timestamp, code: u32| {
+                let mut signin = drafts.signin(time, user, &ip, code);
+                at_place(&mut signin, i, place);
+                signin
             };
             match drafts.rng.below(100) {
                 // A mistyped password, then the right one.
                 0..=3 => {
-                    let typo = drafts.signin(time, user, &ip, 50126);
+                    let typo = attempt(drafts, time, 50126);
                     drafts.push(Event::SignIn(typo.into()));
-                    let fixed = drafts.signin(time + 40_000, user, &ip, 0);
+                    let fixed = attempt(drafts, time + 40_000, 0);
                     drafts.push(Event::SignIn(fixed.into()));
                 }
                 // An MFA prompt, then success.
                 4..=6 => {
-                    let mut prompt = drafts.signin(time, user, &ip, 50074);
+                    let mut prompt = attempt(drafts, time, 50074);
                     prompt.correct_password_step = true;
                     prompt.factor = FactorRequirement::Multi;
                     drafts.push(Event::SignIn(prompt.into()));
-                    let done = drafts.signin(time + 25_000, user, &ip, 0);
+                    let done = attempt(drafts, time + 25_000, 0);
                     drafts.push(Event::SignIn(done.into()));
                 }
                 _ => {
-                    let signin = drafts.signin(time, user, &ip, 0);
+                    let signin = attempt(drafts, time, 0);
                     drafts.push(Event::SignIn(signin.into()));
                 }
             }
@@ -280,6 +330,7 @@ fn benign_day(drafts: &mut Drafts, users: &[String], day: Timestamp) {
 pub fn demo(seed: u64) -> String {
     let mut drafts = Drafts::new(seed);
     let users = tenant_users();
+    seen_before(&mut drafts, &users, DEMO_DAY);
     benign_day(&mut drafts, &users, DEMO_DAY);
     // The spray: one IP, two rounds of one password each against 40 accounts (three of which do
     // not exist), 10:02 to 10:24 and 11:05 to 11:27. The test account falls in round two.
@@ -448,6 +499,7 @@ fn mb_mail(
 pub fn midnight_blizzard(seed: u64) -> String {
     let mut drafts = Drafts::new(seed);
     let users = tenant_users();
+    seen_before(&mut drafts, &users, DEMO_DAY);
     for day in 0..3 {
         benign_day(&mut drafts, &users, DEMO_DAY + day * DAY);
     }

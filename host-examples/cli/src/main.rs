@@ -109,9 +109,13 @@ struct ScanArgs {
     #[arg(long, default_value_t = 20, value_name = "N")]
     show_rejections: usize,
     /// Print one readable line per finding on stdout instead of the NDJSON (which still goes to
-    /// --output when given).
+    /// --output when given): at the end, each finding once as it stands last, the most severe
+    /// first, then by when it began.
     #[arg(long)]
     brief: bool,
+    /// With --brief, list informational findings too.
+    #[arg(long, requires = "brief")]
+    informational: bool,
     /// Print the engine's stats (JSON) on stderr at the end.
     #[arg(long)]
     stats: bool,
@@ -212,9 +216,14 @@ enum Scenario {
     /// A stress test: --events distinct users failing from distinct IPs, with one real spray.
     Flood,
     /// A realistic day of a --users tenant (--events records: 80 % sign-ins, 10 % directory
-    /// audit, 10 % Exchange) with planted attacks: single-IP, distributed (1,200 proxies) and
-    /// low-and-slow sprays and the whole OAuth-to-mail chain. --truth writes what must be found.
+    /// audit, 10 % Exchange) after a warm-up (the week before: each user's MFA sign-ins from
+    /// their usual places, 3 records per user), with benign look-alikes (a lockout wave,
+    /// conference Wi-Fi, travellers, a VPN egress) and planted attacks: single-IP, distributed
+    /// (1,200 proxies, with a first-try hit) and low-and-slow sprays and the whole OAuth-to-mail
+    /// chain. --truth writes what must be found.
     Tenant,
+    /// The tenant day with its warm-up and look-alikes but no planted attack.
+    TenantBenign,
     /// The tenant day with every sign-in from a distinct IP.
     TenantDistinctIps,
     /// The tenant day with every sign-in by a distinct user.
@@ -326,6 +335,7 @@ fn run_scan(args: ScanArgs) -> Result<()> {
         batch_size: args.batch_size as usize,
         progress_from: show_progress.then_some(8 << 20),
         brief: args.brief,
+        informational: args.informational,
         flush_at_end: args.engine.state_file.is_none() || args.engine.r#final,
     };
     let summary = scan(backend.as_mut(), &options, &mut out, &mut brief)?;
@@ -397,12 +407,13 @@ fn run_serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_tenant(args: &GenerateArgs, stress: Stress) -> Result<()> {
+fn run_tenant(args: &GenerateArgs, stress: Stress, attacks: bool) -> Result<()> {
     let options = TenantOptions {
         users: args.users,
         events: args.events,
         seed: args.seed,
         stress,
+        attacks,
     };
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::with_capacity(
@@ -425,6 +436,7 @@ fn run_generate(args: GenerateArgs) -> Result<()> {
     let tenant_scenario = matches!(
         args.scenario,
         Scenario::Tenant
+            | Scenario::TenantBenign
             | Scenario::TenantDistinctIps
             | Scenario::TenantDistinctUsers
             | Scenario::TenantHotIp
@@ -438,10 +450,11 @@ fn run_generate(args: GenerateArgs) -> Result<()> {
         Scenario::MidnightBlizzard => generate::midnight_blizzard(args.seed),
         Scenario::AppAbuse => generate::app_abuse(args.seed),
         Scenario::Flood => generate::flood(0, args.events, args.events),
-        Scenario::Tenant => return run_tenant(&args, Stress::None),
-        Scenario::TenantDistinctIps => return run_tenant(&args, Stress::DistinctIps),
-        Scenario::TenantDistinctUsers => return run_tenant(&args, Stress::DistinctUsers),
-        Scenario::TenantHotIp => return run_tenant(&args, Stress::HotIp),
+        Scenario::Tenant => return run_tenant(&args, Stress::None, true),
+        Scenario::TenantBenign => return run_tenant(&args, Stress::None, false),
+        Scenario::TenantDistinctIps => return run_tenant(&args, Stress::DistinctIps, true),
+        Scenario::TenantDistinctUsers => return run_tenant(&args, Stress::DistinctUsers, true),
+        Scenario::TenantHotIp => return run_tenant(&args, Stress::HotIp, true),
     };
     match args.output {
         Some(path) => {

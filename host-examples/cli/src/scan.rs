@@ -28,31 +28,64 @@ pub struct ScanOptions {
     /// Draw a progress bar on stderr for inputs of at least this many bytes (when stderr is a
     /// terminal); `None` never.
     pub progress_from: Option<u64>,
-    /// Also write one human-readable line per finding to the `brief` writer.
+    /// Also write one human-readable line per finding to the `brief` writer, at the end: each
+    /// finding once as it stands last, the most severe first, then by when it began.
     pub brief: bool,
+    /// In the brief, list informational findings too (hidden otherwise).
+    pub informational: bool,
     /// Close every open window at the end (end of input). Off when the state is kept for the
     /// next run.
     pub flush_at_end: bool,
 }
 
-/// One line for a person: time, severity, create/update, detector, title.
+/// When a finding began (`finding_info.first_seen_time`, else its time), ms.
+fn began(finding: &HostFinding) -> i64 {
+    let value: serde_json::Value = serde_json::from_str(&finding.json).unwrap_or_default();
+    value
+        .pointer("/finding_info/first_seen_time")
+        .or_else(|| value.pointer("/time"))
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(i64::MAX)
+}
+
+/// A severity's rank, the most severe first.
+fn rank(severity: &str) -> u8 {
+    match severity {
+        "critical" => 0,
+        "high" => 1,
+        "medium" => 2,
+        "low" => 3,
+        _ => 4,
+    }
+}
+
+/// One line for a person: when it began, severity, detector, title.
 pub fn brief_line(finding: &HostFinding) -> String {
     let value: serde_json::Value = serde_json::from_str(&finding.json).unwrap_or_default();
-    let field = |pointer: &str| value.pointer(pointer).cloned().unwrap_or_default();
-    let time = field("/time")
-        .as_i64()
-        .map_or_else(String::new, snowyowl::time::format);
-    let activity = if field("/activity_id") == 2 {
-        "update"
-    } else {
-        "new"
-    };
-    let title = field("/finding_info/title");
-    let title = title.as_str().unwrap_or("");
+    let title = value
+        .pointer("/finding_info/title")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    let time = snowyowl::time::format(began(finding));
     format!(
-        "{time}  {:<8}  {activity:<6}  {:<28}  {title}",
+        "{time}  {:<8}  {:<28}  {title}",
         finding.severity, finding.detector
     )
+}
+
+/// The brief: each finding once, as it stands last, the most severe first, then by when it
+/// began (then by uid, so the order is the same every run); informational ones only when asked.
+pub fn brief_lines(findings: &BTreeMap<String, HostFinding>, informational: bool) -> Vec<String> {
+    let mut shown: Vec<(u8, i64, &String, &HostFinding)> = findings
+        .iter()
+        .filter(|(_, finding)| informational || rank(finding.severity) < 4)
+        .map(|(uid, finding)| (rank(finding.severity), began(finding), uid, finding))
+        .collect();
+    shown.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    shown
+        .into_iter()
+        .map(|(.., finding)| brief_line(finding))
+        .collect()
 }
 
 /// How many kinds of ignored records the summary names.
@@ -89,7 +122,10 @@ pub struct Summary {
     pub findings: BTreeMap<String, u64>,
     /// Distinct findings (by uid), by detector.
     pub distinct: BTreeMap<String, u64>,
-    seen_uids: std::collections::BTreeSet<String>,
+    /// Findings kept back at informational (from the engine's `stats`).
+    pub informational: u64,
+    /// The latest version of each finding, by uid (kept for the brief).
+    latest: BTreeMap<String, HostFinding>,
 }
 
 impl Summary {
@@ -101,17 +137,34 @@ impl Summary {
         &mut self,
         findings: &[HostFinding],
         out: &mut dyn Write,
-        brief: &mut dyn Write,
-        show_brief: bool,
+        keep: bool,
     ) -> Result<()> {
         for finding in findings {
             out.write_all(finding.json.as_bytes())?;
             out.write_all(b"\n")?;
-            if show_brief {
-                writeln!(brief, "{}", brief_line(finding))?;
-            }
             *self.findings.entry(finding.detector.clone()).or_insert(0) += 1;
-            if self.seen_uids.insert(finding.uid.clone()) {
+            let new = match self.latest.get_mut(&finding.uid) {
+                Some(kept) => {
+                    if keep {
+                        *kept = finding.clone();
+                    }
+                    false
+                }
+                None => {
+                    // Without the brief only the uid is kept, to count findings once.
+                    let kept = if keep {
+                        finding.clone()
+                    } else {
+                        HostFinding {
+                            json: String::new(),
+                            ..finding.clone()
+                        }
+                    };
+                    self.latest.insert(finding.uid.clone(), kept);
+                    true
+                }
+            };
+            if new {
                 *self.distinct.entry(finding.detector.clone()).or_insert(0) += 1;
             }
         }
@@ -175,6 +228,13 @@ impl Summary {
             text.push_str(&format!(
                 "snowyowl: {distinct} findings ({written} records with updates): {}\n",
                 per.join(", ")
+            ));
+        }
+        if self.informational > 0 {
+            text.push_str(&format!(
+                "snowyowl: {} more kept back at informational (a sprayed user's password proven from a familiar place; \
+                 \"report_informational\": true in spray-then-success's settings emits them)\n",
+                self.informational
             ));
         }
         text
@@ -287,7 +347,7 @@ pub fn scan(
                         rejected.reason
                     ));
                 }
-                summary.add_findings(&pushed.findings, out, brief, options.brief)?;
+                summary.add_findings(&pushed.findings, out, options.brief)?;
             }
             progress.set_position(batch.consumed);
             Ok(())
@@ -297,8 +357,21 @@ pub fn scan(
     }
     if options.flush_at_end {
         let findings = backend.flush()?;
-        summary.add_findings(&findings, out, brief, options.brief)?;
+        summary.add_findings(&findings, out, options.brief)?;
     }
+    if options.brief {
+        for line in brief_lines(&summary.latest, options.informational) {
+            writeln!(brief, "{line}")?;
+        }
+    }
+    let stats: serde_json::Value = serde_json::from_str(&backend.stats()?)?;
+    summary.informational = stats
+        .get("detectors")
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, detector)| detector.get("informational")?.as_u64())
+        .sum();
     if summary.ignored > 0 {
         for (name, n) in ignored_by_name(backend)? {
             let before = ignored_before.get(&name).copied().unwrap_or(0);

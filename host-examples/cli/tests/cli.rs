@@ -420,12 +420,15 @@ fn the_component_snapshot_restores_in_the_native_core_and_back() {
 /// and of a key reads the same in both.
 #[test]
 fn string_ends_at_every_offset_read_the_same_in_the_component_and_the_core() {
-    let record = demo().lines().next().unwrap().to_owned();
     let (value, key) = (
         r#""appDisplayName":"Microsoft Office""#,
         r#""appDisplayName""#,
     );
-    assert!(record.contains(value));
+    let record = demo()
+        .lines()
+        .find(|line| line.contains(value))
+        .unwrap()
+        .to_owned();
     let mut lines = Vec::new();
     for special in [r#"\""#, r"\\", r"\u0041", r"\n", "\u{1}", "\u{1f}", "é"] {
         for offset in 0..40 {
@@ -483,6 +486,7 @@ fn the_benchmark_tenant_reads_cleanly_and_every_planted_attack_is_found() {
         events: 30_000,
         seed: 9,
         stress: Stress::None,
+        attacks: true,
     };
     let mut text = Vec::new();
     let truth = tenant(&options, &mut text).unwrap();
@@ -490,21 +494,26 @@ fn the_benchmark_tenant_reads_cleanly_and_every_planted_attack_is_found() {
     tenant(&options, &mut again).unwrap();
     assert!(text == again, "the same options give the same bytes");
 
-    let mut backend = NativeBackend::new(r#"{"seed": 3}"#).unwrap();
-    let pushed = backend.push(&text).unwrap();
-    assert!(pushed.rejected.is_empty(), "{:?}", pushed.rejected.first());
-    let mut findings: Vec<serde_json::Value> = pushed
-        .findings
-        .iter()
-        .map(|f| serde_json::from_str(&f.json).unwrap())
-        .collect();
-    findings.extend(
-        backend
-            .flush()
-            .unwrap()
+    // Every finding once, as it stands last.
+    let scan = |text: &[u8]| -> Vec<serde_json::Value> {
+        let mut backend = NativeBackend::new(r#"{"seed": 3}"#).unwrap();
+        let pushed = backend.push(text).unwrap();
+        assert!(pushed.rejected.is_empty(), "{:?}", pushed.rejected.first());
+        let mut latest: Vec<serde_json::Value> = Vec::new();
+        for json in pushed
+            .findings
             .iter()
-            .map(|f| serde_json::from_str(&f.json).unwrap()),
-    );
+            .chain(backend.flush().unwrap().iter())
+            .map(|f| f.json.clone())
+        {
+            let finding: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let uid = finding["finding_info"]["uid"].clone();
+            latest.retain(|f| f["finding_info"]["uid"] != uid);
+            latest.push(finding);
+        }
+        latest
+    };
+    let findings = scan(&text);
     let entities = |f: &serde_json::Value| -> Vec<String> {
         f["observables"]
             .as_array()
@@ -515,50 +524,125 @@ fn the_benchmark_tenant_reads_cleanly_and_every_planted_attack_is_found() {
             })
             .unwrap_or_default()
     };
-    for attack in truth["attacks"].as_array().unwrap() {
-        let detectors: Vec<&str> = attack["detectors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|d| d.as_str())
-            .collect();
-        let wanted: Vec<&str> = attack["entities"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|e| e.as_str())
-            .collect();
-        let found = findings.iter().any(|f| {
-            let seen = entities(f);
-            detectors.contains(&f["finding_info"]["analytic"]["uid"].as_str().unwrap_or(""))
-                && wanted.iter().all(|w| seen.iter().any(|s| s == w))
-        });
-        assert!(found, "planted attack {} not found", attack["name"]);
-    }
-    // Nothing about the benign population: every finding names an attacker IP, a sprayed or
-    // compromised user, or the attacker's apps.
-    let known = &truth["attack_entities"];
-    let listed = |key: &str| -> Vec<String> {
-        known[key]
+    let strings = |value: &serde_json::Value| -> Vec<String> {
+        value
             .as_array()
             .unwrap()
             .iter()
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect()
     };
-    let (users, apps) = (listed("users"), listed("apps"));
-    for finding in &findings {
-        let related = entities(finding).iter().any(|value| {
+    let medium_or_above = |f: &serde_json::Value| f["severity_id"].as_u64().unwrap_or(0) >= 3;
+    for attack in truth["attacks"].as_array().unwrap() {
+        let detectors = strings(&attack["detectors"]);
+        let wanted = strings(&attack["entities"]);
+        let found = findings.iter().any(|f| {
+            let seen = entities(f);
+            detectors
+                .iter()
+                .any(|d| f["finding_info"]["analytic"]["uid"] == d.as_str())
+                && wanted.iter().all(|w| seen.contains(w))
+        });
+        assert!(found, "planted attack {} not found", attack["name"]);
+    }
+    // The first-try hit: a user the spray never tried, single-factor from one of its proxies, is
+    // critical, and the finding names both.
+    let first_try = truth["attacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|attack| attack["name"] == "first-try-hit")
+        .expect("the truth lists the first-try hit");
+    let wanted = strings(&first_try["entities"]);
+    assert!(
+        wanted.len() == 2 && wanted[1].starts_with("198.18."),
+        "{wanted:?}"
+    );
+    assert!(
+        findings.iter().any(|f| {
+            f["finding_info"]["analytic"]["uid"] == "spray-then-success"
+                && f["severity"] == "Critical"
+                && wanted.iter().all(|w| entities(f).contains(w))
+        }),
+        "no critical spray-then-success naming {wanted:?}"
+    );
+
+    // Nothing at medium or above about the benign population: every such finding names an
+    // attacker IP (or network), a sprayed or compromised user, or the attacker's apps.
+    let known = &truth["attack_entities"];
+    let (users, apps, networks) = (
+        strings(&known["users"]),
+        strings(&known["apps"]),
+        strings(&known["ips"]),
+    );
+    let in_network = |value: &str, network: &str| -> bool {
+        use std::net::IpAddr;
+        let Some((base, bits)) = network.split_once('/') else {
+            return value == network;
+        };
+        let (Ok(ip), Ok(base), Ok(bits)) = (
+            value.parse::<IpAddr>(),
+            base.parse::<IpAddr>(),
+            bits.parse::<u32>(),
+        ) else {
+            return false;
+        };
+        match (ip, base) {
+            (IpAddr::V4(ip), IpAddr::V4(base)) => {
+                bits == 0 || (u32::from(ip) ^ u32::from(base)) >> (32 - bits.min(32)) == 0
+            }
+            (IpAddr::V6(ip), IpAddr::V6(base)) => {
+                bits == 0 || (u128::from(ip) ^ u128::from(base)) >> (128 - bits.min(128)) == 0
+            }
+            _ => false,
+        }
+    };
+    assert!(
+        in_network("198.18.4.94", "198.18.0.0/21") && !in_network("198.18.8.1", "198.18.0.0/21")
+    );
+    let related = |f: &serde_json::Value| {
+        entities(f).iter().any(|value| {
             users.contains(value)
                 || apps.contains(value)
-                || ["203.0.113.66", "198.19.77.14", "198.19.77.15"].contains(&value.as_str())
-                || value.starts_with("198.18.")
-                || value.starts_with("2001:db8:5107::")
-        });
+                || networks.iter().any(|network| in_network(value, network))
+        })
+    };
+    for finding in findings.iter().filter(|f| medium_or_above(f)) {
         assert!(
-            related,
+            related(finding),
             "a finding about the benign population: {}",
             finding["finding_info"]["title"]
         );
     }
+    // The look-alikes are benign: none of their users or IPs is an attacker's.
+    for look_alike in truth["look_alikes"].as_array().unwrap() {
+        for value in strings(&look_alike["users"])
+            .iter()
+            .chain(&strings(&look_alike["ips"]))
+        {
+            assert!(
+                !users.contains(value) && !networks.iter().any(|n| in_network(value, n)),
+                "{value} of look-alike {} is an attack entity",
+                look_alike["name"]
+            );
+        }
+    }
+
+    // The same day without the attacks: nothing at medium or above.
+    let benign = TenantOptions {
+        attacks: false,
+        ..options
+    };
+    let mut text = Vec::new();
+    let truth = tenant(&benign, &mut text).unwrap();
+    assert!(truth["attacks"].as_array().unwrap().is_empty());
+    let queue: Vec<String> = scan(&text)
+        .iter()
+        .filter(|f| medium_or_above(f))
+        .map(|f| f["finding_info"]["title"].to_string())
+        .collect();
+    assert!(
+        queue.is_empty(),
+        "findings on the benign-only day: {queue:?}"
+    );
 }

@@ -187,7 +187,11 @@ fn one_client_gets_the_findings_the_cli_finds() {
     assert_same(&all, &scan(&data("midnight-blizzard.ndjson")));
     assert!(answers.contains("distributed-password-spray"));
     let summary = stderr.last().unwrap();
-    assert!(summary.contains("4909 events, 0 rejected"), "{summary}");
+    let records = scenario().lines().count();
+    assert!(
+        summary.contains(&format!("{records} events, 0 rejected")),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -218,8 +222,9 @@ fn two_clients_at_once_share_one_engine() {
         &scan_with(&data("midnight-blizzard.ndjson"), &["--config", config_arg]),
     );
     let summary = stderr.last().unwrap();
+    let records = scenario().lines().count();
     assert!(
-        summary.contains("2 clients, 4909 lines, 4909 events"),
+        summary.contains(&format!("2 clients, {records} lines, {records} events")),
         "{summary}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

@@ -33,7 +33,7 @@ test('finds exactly what the CLI finds on the same file', { skip: !existsSync(cl
     .sort();
   const engine = createEngine({});
   const pushed = engine.push(scenario);
-  assert.equal(pushed.accepted, 4909);
+  assert.equal(pushed.accepted, scenario.toString().split('\n').filter(Boolean).length);
   const findings = [...pushed.findings, ...engine.flush()];
   assert.deepEqual(sorted(findings), expected);
   const detectors = new Set(findings.map((f) => f.detector));
