@@ -19,7 +19,9 @@
 //! `additionalDetails.AppId` ↔ the target object, an acting app's app id ↔ its service principal)
 //! and mailboxes. Each finding joins its entities: a spray its IPs and *targets*; a compromise
 //! bridges the target to the acting *user* when the sign-in was unprotected (a critical
-//! `spray-then-success`, a sprayed or dormant account's single-factor sign-in); foothold and
+//! `spray-then-success`, a sprayed or dormant account's single-factor sign-in), and to the sprays
+//! it names (`unmapped.spray_findings`: the first-try hit from a spray's address, whose user the
+//! spray never targeted, joins that spray's incident); foothold and
 //! privilege findings join their actor and apps; collection joins the app and the mailboxes. A
 //! sprayed user's own app work therefore links only once the account is shown compromised. Incidents idle for longer than the horizon are
 //! dropped; state is capped (`max_entities`) and pruning for the cap is counted.
