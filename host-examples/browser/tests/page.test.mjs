@@ -109,7 +109,7 @@ test("a finding's detail shows its evidence events", async () => {
   await page.click('#findings tbody tr[data-detector=oauth-high-privilege-grant]');
   await page.waitForSelector('#detail:not([hidden]) #evidence details', { timeout: 60_000 });
   const evidence = await page.textContent('#evidence');
-  assert.match(evidence, /28fecbde-a00f-49aa-8b90-0ac187957133/);
+  assert.match(evidence, /7a708d54-2516-4d22-8457-a23e648232a9/);
   assert.match(await page.textContent('#ocsf'), /"class_uid": 2004/);
   await page.click('#evidence details summary');
   assert.match(await page.textContent('#evidence details pre'), /full_access_as_app|dc890d15-9560-4a4c-9b7f-a736ec74ec40/);
