@@ -98,20 +98,18 @@ fn fingerprint(parts: &[&[u8]]) -> u64 {
     ((hash ^ hash >> 40) & ((1 << 40) - 1)).max(1)
 }
 
-/// The network an IP is in, as bytes: the first three octets of an IPv4 address (its /24) or the
-/// first three groups of an IPv6 address (its /48), after the family.
-pub fn network(ip: &str) -> Option<Vec<u8>> {
+/// The fingerprint of the network an IP is in: the first three octets of an IPv4 address (its
+/// /24) or the first three groups of an IPv6 address (its /48), with the family.
+pub fn network(ip: &str) -> Option<u64> {
     match ip.trim().parse::<std::net::IpAddr>().ok()? {
         std::net::IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
-            Some(vec![4, a, b, c])
+            Some(fingerprint(&[&[4, a, b, c]]))
         }
         std::net::IpAddr::V6(v6) => {
-            let mut bytes = vec![6];
-            for group in v6.segments().iter().take(3) {
-                bytes.extend(group.to_be_bytes());
-            }
-            Some(bytes)
+            let [a, b, c, ..] = v6.segments();
+            let [a, b, c] = [a, b, c].map(u16::to_be_bytes);
+            Some(fingerprint(&[&[6], &a, &b, &c]))
         }
     }
 }
@@ -170,10 +168,7 @@ impl FamiliarPlaces {
     }
 
     fn parts(signin: &SignIn) -> [(Kind, Option<u64>); 3] {
-        let network = signin
-            .ip()
-            .and_then(network)
-            .map(|net| fingerprint(&[&net]));
+        let network = signin.ip().and_then(network);
         let device = signin.device_id().map(|id| fingerprint(&[id.as_bytes()]));
         let provider = signin.asn.map(|asn| {
             let country = signin.country().unwrap_or_default();
@@ -186,41 +181,40 @@ impl FamiliarPlaces {
         ]
     }
 
-    /// How the place of `signin` compares with its user's familiar places (before it is learnt).
-    pub fn judge(&self, signin: &SignIn) -> Verdict {
-        let Some(places) = self.users.get(signin.user()) else {
-            return Verdict::default();
-        };
+    /// How the place of `signin` compares with its user's familiar places, before it is learnt;
+    /// and, when it is a successful multi-factor sign-in of a user, learns it (one lookup of the
+    /// user either way). `live_since`: the oldest time that still matters (users dropped for the
+    /// cap since then count as evictions).
+    pub fn judge_and_learn(&mut self, signin: &SignIn, live_since: Timestamp) -> Verdict {
+        let parts = Self::parts(signin);
         let since = day_of(signin.time.saturating_sub(self.baseline));
-        let [network, device, provider] = Self::parts(signin)
-            .map(|(kind, fingerprint)| fingerprint.is_some_and(|f| places.has(kind, f, since)));
-        Verdict {
-            network,
-            device,
-            provider,
-            known_user: places.last_seen() >= since as i64 * DAY,
+        let judge = |places: &Places| {
+            let [network, device, provider] = parts
+                .map(|(kind, fingerprint)| fingerprint.is_some_and(|f| places.has(kind, f, since)));
+            Verdict {
+                network,
+                device,
+                provider,
+                known_user: places.last_seen() >= since as i64 * DAY,
+            }
+        };
+        let learns = signin.succeeded()
+            && signin.factor == crate::event::FactorRequirement::Multi
+            && signin.category.is_user();
+        if !learns {
+            return self.users.get(signin.user()).map(judge).unwrap_or_default();
         }
-    }
-
-    /// Learns the place of `signin` when it is a successful multi-factor sign-in of a user.
-    /// `live_since`: the oldest time that still matters (users dropped for the cap since then
-    /// count as evictions).
-    pub fn learn(&mut self, signin: &SignIn, live_since: Timestamp) {
-        if !signin.succeeded()
-            || signin.factor != crate::event::FactorRequirement::Multi
-            || !signin.category.is_user()
-        {
-            return;
-        }
-        let day = day_of(signin.time);
         let places = self
             .users
             .get_or_insert_with(signin.user(), live_since, Places::default);
-        for (kind, fingerprint) in Self::parts(signin) {
+        let verdict = judge(places);
+        let day = day_of(signin.time);
+        for (kind, fingerprint) in parts {
             if let Some(fingerprint) = fingerprint {
                 places.learn(kind, fingerprint, day);
             }
         }
+        verdict
     }
 
     /// Forgets users with no place seen since `live_since`.
@@ -246,11 +240,6 @@ impl FamiliarPlaces {
     /// Rebuilds the table with `hasher` (after a restore).
     pub fn reseed(&mut self, hasher: &ahash::RandomState) {
         self.users.reseed(hasher);
-    }
-
-    /// How long a place stays familiar.
-    pub fn baseline(&self) -> Timestamp {
-        self.baseline
     }
 }
 
@@ -285,17 +274,30 @@ mod tests {
         assert_eq!(network("nonsense"), None);
     }
 
+    impl FamiliarPlaces {
+        fn judge(&mut self, signin: &SignIn) -> Verdict {
+            let mut fields = signin.fields();
+            fields.result_code = 50126;
+            self.judge_and_learn(&SignIn::from(fields), 0)
+        }
+
+        fn learn(&mut self, signin: &SignIn, live_since: Timestamp) {
+            self.judge_and_learn(signin, live_since);
+        }
+    }
+
     #[test]
     fn only_second_factor_successes_make_a_place_familiar_and_only_for_the_baseline() {
         let mut places = FamiliarPlaces::new(100, 30 * DAY, &crate::state::hasher(1));
         let home = signin("198.51.100.7", Some("laptop"), Some(64_500), 0);
-        assert!(!places.judge(&home).known_user);
         // A password alone teaches nothing.
         let mut single = home.fields();
         single.factor = FactorRequirement::Single;
-        places.learn(&SignIn::from(single), 0);
-        assert!(!places.judge(&home).familiar());
-        places.learn(&home, 0);
+        assert!(!places.judge_and_learn(&SignIn::from(single), 0).known_user);
+        assert!(
+            !places.judge_and_learn(&home, 0).familiar(),
+            "judged before learnt"
+        );
         let later = signin("198.51.100.99", None, None, 10);
         let verdict = places.judge(&later);
         assert!(verdict.known_user && verdict.network && !verdict.device && !verdict.provider);
@@ -323,7 +325,7 @@ mod tests {
         {
             places.learn(&signin(ip, None, None, day as i64), 0);
         }
-        let at = |ip: &str| places.judge(&signin(ip, None, None, 5)).network;
+        let mut at = |ip: &str| places.judge(&signin(ip, None, None, 5)).network;
         assert!(!at("10.0.1.9"), "the oldest went");
         assert!(at("10.0.2.9") && at("10.0.3.9") && at("10.0.4.9"));
     }

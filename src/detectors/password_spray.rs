@@ -135,12 +135,21 @@ impl Config {
 /// Most distinct users an egress entry tells apart ([`Egress`]).
 const EGRESS_USERS: usize = 8;
 
-/// An IP users sign in from: a few of the users it saw complete a multi-factor sign-in (hashed),
-/// and when.
+/// An IP users sign in from: a few of the users it saw complete a multi-factor sign-in (hashed,
+/// the first `count` of `users`: no allocation per IP), and when.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Egress {
-    users: Vec<u32>,
+    users: [u32; EGRESS_USERS],
+    count: u8,
     last_seen: Timestamp,
+}
+
+impl Egress {
+    fn seen(&self) -> &[u32] {
+        self.users
+            .get(..usize::from(self.count))
+            .unwrap_or_default()
+    }
 }
 
 impl Expiring for Egress {
@@ -408,11 +417,14 @@ impl PasswordSpray {
                 .egress
                 .get_or_insert_with(ip, live_since, Egress::default);
             if egress.last_seen < live_since {
-                egress.users.clear();
+                egress.count = 0;
             }
             egress.last_seen = egress.last_seen.max(signin.time);
-            if egress.users.len() < need && !egress.users.contains(&user) {
-                egress.users.push(user);
+            if egress.seen().len() < need && !egress.seen().contains(&user) {
+                if let Some(slot) = egress.users.get_mut(usize::from(egress.count)) {
+                    *slot = user;
+                    egress.count += 1;
+                }
             }
         }
         let window = self.config.window.0;
@@ -445,7 +457,7 @@ impl PasswordSpray {
         let egress = succeeding >= self.config.egress_window_users
             || self.egress.get(ip).is_some_and(|egress| {
                 egress.last_seen >= known_since
-                    && egress.users.len() >= self.config.egress_min_users
+                    && egress.seen().len() >= self.config.egress_min_users
             });
 
         // A finding whose window lapsed closes here, whenever the watermark sweep runs, so the

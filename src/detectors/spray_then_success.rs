@@ -693,7 +693,8 @@ impl SprayThenSuccess {
             return;
         }
         if signin.password_correct() {
-            let verdict = self.places.judge(signin);
+            let live_since = context.watermark.saturating_sub(self.config.baseline.0);
+            let verdict = self.places.judge_and_learn(signin, live_since);
             let hit = Hit::from(HitFields::of(signin, verdict));
             let time = signin.time;
             let horizon = self.config.horizon.0;
@@ -712,8 +713,6 @@ impl SprayThenSuccess {
                     .push(signin.user(), &fields, self.config.max_users);
             }
         }
-        let live_since = context.watermark.saturating_sub(self.config.baseline.0);
-        self.places.learn(signin, live_since);
     }
 
     fn on_target(
