@@ -400,16 +400,9 @@ impl TryFrom<SavedFinding> for Finding {
 /// A stable, platform-independent id built from the parts that identify a finding (detector,
 /// key, start time): two FNV-1a 64 passes, formatted like a UUID.
 pub fn stable_uid(parts: &[&str]) -> String {
-    let hash = |offset: u64| {
-        parts.iter().fold(offset, |hash, part| {
-            part.bytes()
-                .chain(std::iter::once(0xff))
-                .fold(hash, |hash, byte| {
-                    (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-                })
-        })
-    };
-    crate::state::guid_text(hash(0xcbf2_9ce4_8422_2325), hash(0x6c62_272e_07bb_0142))
+    use crate::state::{fnv1a, FNV_OFFSET};
+    let hash = |offset: u64| fnv1a(parts.iter().map(|part| part.as_bytes()), offset);
+    crate::state::guid_text(hash(FNV_OFFSET), hash(0x6c62_272e_07bb_0142))
 }
 
 #[cfg(test)]

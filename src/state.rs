@@ -30,6 +30,23 @@ impl Expiring for Timestamp {
     }
 }
 
+/// FNV-1a 64 of `parts`, each followed by a `0xff` byte (so `["ab", ""]` and `["a", "b"]` differ),
+/// from `offset` (FNV's offset basis, or another to get a second, independent hash). Fixed, not
+/// seeded: for values that are saved (snapshots, finding uids), never for table keys an attacker
+/// chooses.
+pub fn fnv1a<'a>(parts: impl IntoIterator<Item = &'a [u8]>, offset: u64) -> u64 {
+    parts.into_iter().fold(offset, |hash, part| {
+        part.iter()
+            .chain(std::iter::once(&0xff))
+            .fold(hash, |hash, byte| {
+                (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+            })
+    })
+}
+
+/// FNV-1a 64's offset basis.
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
 /// Builds the seeded hasher for every table of an engine.
 pub fn hasher(seed: u64) -> RandomState {
     RandomState::with_seeds(
@@ -263,6 +280,22 @@ impl<V: Expiring> BoundedMap<V> {
                 entry.insert_hashed_nocheck(hash, key, value).1
             }
         }
+    }
+
+    /// Inserts `key` with `make`'s value unless it is held; true when it was not (a key remembered
+    /// once per horizon: "not signalled yet").
+    pub fn insert_if_absent(
+        &mut self,
+        key: &str,
+        live_since: Timestamp,
+        make: impl FnOnce() -> V,
+    ) -> bool {
+        let mut new = false;
+        self.get_or_insert_with(key, live_since, || {
+            new = true;
+            make()
+        });
+        new
     }
 
     /// Removes `key`.

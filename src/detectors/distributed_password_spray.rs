@@ -251,39 +251,10 @@ impl DistributedPasswordSpray {
                 });
         let mut signals = Vec::new();
         let horizon = now.saturating_sub(self.config.window.0);
+        // Every address counted is the spray's own: only IPs with no password-proving sign-in
+        // within `known_ip_horizon` count. (The finding's uid is set below, once it exists.)
         for failure in &counted {
-            let mut new = false;
-            self.signalled
-                .get_or_insert_with(failure.user(), horizon, || {
-                    new = true;
-                    failure.time
-                });
-            if new {
-                signals.push(Signal::SprayTarget {
-                    user: failure.user().to_owned(),
-                    ip: Some(failure.ip().to_owned()),
-                    time: failure.time,
-                    finding_uid: String::new(),
-                });
-            }
-            // Every address counted is the spray's own: only IPs with no password-proving
-            // sign-in within `known_ip_horizon` count.
-            let mut new = false;
-            self.signalled.get_or_insert_with(
-                &format!("address {}", failure.ip()),
-                horizon,
-                || {
-                    new = true;
-                    failure.time
-                },
-            );
-            if new {
-                signals.push(Signal::SprayAddress {
-                    ip: failure.ip().to_owned(),
-                    time: failure.time,
-                    finding_uid: String::new(),
-                });
-            }
+            failure.signals_once(&mut self.signalled, horizon, "", &mut signals);
         }
         let evidence: Vec<&str> = counted.iter().map(|f| f.id()).collect();
         let user_list: Vec<&str> = users.iter().copied().collect();

@@ -86,15 +86,7 @@ enum Kind {
 
 /// FNV-1a over the parts, folded to 40 bits, never zero (a zero slot is empty).
 fn fingerprint(parts: &[&[u8]]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for &byte in *part {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        hash ^= 0xff;
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = crate::state::fnv1a(parts.iter().copied(), crate::state::FNV_OFFSET);
     ((hash ^ hash >> 40) & ((1 << 40) - 1)).max(1)
 }
 

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::unresolved_failures::{Failure, UnresolvedFailures};
-use super::{Context, Detector, Signal, StateStats, Suppression};
+use super::{Context, Detector, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::PASSWORD_SPRAYING;
 use crate::config::{positive, Duration};
@@ -275,35 +275,9 @@ impl LowAndSlowSpray {
             .map(|f| f.uid.clone())
             .unwrap_or_default();
         let mut targets = Vec::new();
+        // Every address of the spray is its own: single-use, no user signed in from it.
         for failure in &counted {
-            let mut new = false;
-            self.signalled
-                .get_or_insert_with(failure.user(), since, || {
-                    new = true;
-                    failure.time
-                });
-            if new {
-                targets.push(Signal::SprayTarget {
-                    user: failure.user().to_owned(),
-                    ip: Some(failure.ip().to_owned()),
-                    time: failure.time,
-                    finding_uid: uid.clone(),
-                });
-            }
-            // Every address of the spray is its own: single-use, no user signed in from it.
-            let mut new = false;
-            self.signalled
-                .get_or_insert_with(&format!("address {}", failure.ip()), since, || {
-                    new = true;
-                    failure.time
-                });
-            if new {
-                targets.push(Signal::SprayAddress {
-                    ip: failure.ip().to_owned(),
-                    time: failure.time,
-                    finding_uid: uid.clone(),
-                });
-            }
+            failure.signals_once(&mut self.signalled, since, &uid, &mut targets);
         }
         for signal in targets {
             context.signal(signal);

@@ -611,9 +611,7 @@ impl PasswordSpray {
 
 /// FNV-1a, folded to 32 bits.
 fn stable_hash(text: &str) -> u32 {
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = crate::state::fnv1a([text.as_bytes()], crate::state::FNV_OFFSET);
     (hash ^ hash >> 32) as u32
 }
 

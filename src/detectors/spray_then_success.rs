@@ -612,14 +612,14 @@ fn empty_filter() -> Vec<u64> {
 }
 
 /// How a hit is graded, and why.
-fn grade(hit: &Hit, targeted_from: Option<&Target>, address: bool) -> (Severity, Vec<String>) {
+fn grade(hit: &Hit, targeted: bool, address: bool) -> (Severity, Vec<String>) {
     let mut reasons: Vec<String> = Vec::new();
     let mut severity = Severity::Informational;
     if address {
         reasons.push("from-spray-address".into());
         severity = Severity::Critical;
     }
-    if targeted_from.is_some() {
+    if targeted {
         if hit.single_factor {
             reasons.push("single-factor".into());
             severity = Severity::Critical;
@@ -692,27 +692,30 @@ impl SprayThenSuccess {
         if !signin.category.is_user() || self.allowlist.service_account(signin.user()) {
             return;
         }
-        if signin.password_correct() {
-            let live_since = context.watermark.saturating_sub(self.config.baseline.0);
-            let verdict = self.places.judge_and_learn(signin, live_since);
-            let hit = Hit::from(HitFields::of(signin, verdict));
-            let time = signin.time;
-            let horizon = self.config.horizon.0;
-            let address = signin
-                .ip()
-                .and_then(|ip| self.spray_address(ip, time))
-                .map(|address| address.finding_uid.clone());
-            let targeted = self.targets.get(signin.user()).is_some_and(|target| {
-                time >= target.first_sprayed && time <= target.last_sprayed + horizon
-            });
-            if address.is_some() || targeted {
-                self.fire(signin.user(), hit, address, context);
-            } else {
-                let fields = HitFields::of(signin, verdict);
-                self.recent
-                    .push(signin.user(), &fields, self.config.max_users);
-            }
+        if !signin.password_correct() {
+            return;
         }
+        let live_since = context.watermark.saturating_sub(self.config.baseline.0);
+        let verdict = self.places.judge_and_learn(signin, live_since);
+        let hit = HitFields::of(signin, verdict);
+        let address = signin
+            .ip()
+            .and_then(|ip| self.spray_address(ip, signin.time))
+            .map(|address| address.finding_uid.clone());
+        if address.is_some() || self.target_at(signin.user(), signin.time).is_some() {
+            self.fire(signin.user(), Hit::from(hit), address, context);
+        } else {
+            // Most sign-ins: into the log, without an allocation of their own.
+            self.recent.push(signin.user(), &hit, self.config.max_users);
+        }
+    }
+
+    /// The user's sprays, when `time` lies within their horizon.
+    fn target_at(&self, user: &str, time: Timestamp) -> Option<&Target> {
+        let horizon = self.config.horizon.0;
+        self.targets.get(user).filter(|target| {
+            time >= target.first_sprayed && time <= target.last_sprayed.saturating_add(horizon)
+        })
     }
 
     fn on_target(
@@ -790,10 +793,8 @@ impl SprayThenSuccess {
                 .and_then(|ip| self.spray_address(ip, hit.time))
                 .map(|address| address.finding_uid.clone())
         });
-        let target = self.targets.get(user).filter(|target| {
-            hit.time >= target.first_sprayed && hit.time <= target.last_sprayed + horizon
-        });
-        let (severity, reasons) = grade(&hit, target, address.is_some());
+        let target = self.target_at(user, hit.time);
+        let (severity, reasons) = grade(&hit, target.is_some(), address.is_some());
         let mut sprays: Vec<String> = target.map(|t| t.spray_findings.clone()).unwrap_or_default();
         if let Some(uid) = address.filter(|uid| !uid.is_empty()) {
             push_capped(&mut sprays, uid, MAX_LISTED);

@@ -13,9 +13,11 @@ use ahash::RandomState;
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
+use super::Signal;
 use crate::allowlist::Allowlist;
 use crate::event::SignIn;
 use crate::packed::Packed;
+use crate::state::BoundedMap;
 use crate::time::Timestamp;
 
 /// A failure worth counting. Its strings are one allocation (failures are held by two detectors,
@@ -31,6 +33,36 @@ pub struct Failure {
     pub asn: Option<u32>,
     /// user, ip, user agent, app, network, id.
     strings: Packed<6>,
+}
+
+impl Failure {
+    /// The signals a counted failure of a tenant-wide spray gives, each once while `signalled`
+    /// remembers it (from `live_since`): its user as a target, and its IP as the spray's own
+    /// address (the tenant-wide sprays count only IPs no user vouches for).
+    pub fn signals_once(
+        &self,
+        signalled: &mut BoundedMap<Timestamp>,
+        live_since: Timestamp,
+        finding_uid: &str,
+        out: &mut Vec<Signal>,
+    ) {
+        if signalled.insert_if_absent(self.user(), live_since, || self.time) {
+            out.push(Signal::SprayTarget {
+                user: self.user().to_owned(),
+                ip: Some(self.ip().to_owned()),
+                time: self.time,
+                finding_uid: finding_uid.to_owned(),
+            });
+        }
+        let address = format!("address {}", self.ip());
+        if signalled.insert_if_absent(&address, live_since, || self.time) {
+            out.push(Signal::SprayAddress {
+                ip: self.ip().to_owned(),
+                time: self.time,
+                finding_uid: finding_uid.to_owned(),
+            });
+        }
+    }
 }
 
 /// The fields of a [`Failure`].

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::office::id_types;
 use super::raw::{elements, first, get, member_text, nested, value_text, Raw, Record, Text};
-use super::{ignored, invalid, owned, parse_time, synthesized_id, Normalized, Rejection};
+use super::{done, ignored, invalid, owned, parse_time, synthesized_id, Normalized, Rejection};
 use crate::event::{Actor, AuditActivity, AuditTarget, DirectoryAudit, Event, Modified, Shape};
 
 fn success(result: Option<&Text>) -> bool {
@@ -44,10 +44,7 @@ pub fn graph<P>(
     if activity == AuditActivity::Other {
         return ignored("directory audit", name);
     }
-    match read_graph(record, envelope, text, name, activity, shape) {
-        Ok(audit) => Normalized::Event(Event::DirectoryAudit(audit)),
-        Err(rejection) => Normalized::Rejected(rejection),
-    }
+    done(read_graph(record, envelope, text, name, activity, shape).map(Event::DirectoryAudit))
 }
 
 fn read_graph<P>(
@@ -150,10 +147,7 @@ pub fn unified(raw: &Record, operation: &str, text: &str) -> Normalized {
     if activity == AuditActivity::Other {
         return ignored("directory audit", operation);
     }
-    match read_unified(raw, operation, activity, text) {
-        Ok(audit) => Normalized::Event(Event::DirectoryAudit(audit)),
-        Err(rejection) => Normalized::Rejected(rejection),
-    }
+    done(read_unified(raw, operation, activity, text).map(Event::DirectoryAudit))
 }
 
 fn read_unified(

@@ -352,7 +352,9 @@ fn classify(raw: &Record, text: &str) -> Normalized {
     if let Some(properties) = raw.properties.as_ref() {
         let category = self::text(&raw.category);
         if is_signin(properties, Some(raw)) {
-            return done(signin(properties, Shape::AzureMonitor, Some(raw), text));
+            return done(
+                signin(properties, Shape::AzureMonitor, Some(raw), text).map(Event::SignIn),
+            );
         }
         if is_directory_audit(properties) || eq(category, "AuditLogs") {
             return audit::graph(properties, Shape::AzureMonitor, Some(raw), text);
@@ -393,7 +395,7 @@ fn classify(raw: &Record, text: &str) -> Normalized {
         return risk::risk_detection(raw, shape, None, text);
     }
     if is_signin(raw, None) {
-        return done(signin(raw, shape, None, text));
+        return done(signin(raw, shape, None, text).map(Event::SignIn));
     }
     if let Some(table) = self::text(&raw.table).or_else(|| self::text(&raw.operation_name)) {
         return ignored("log analytics table", table);
@@ -406,9 +408,10 @@ fn classify(raw: &Record, text: &str) -> Normalized {
     ))
 }
 
-fn done(result: Result<SignIn, Rejection>) -> Normalized {
+/// An event read, or why not: what becomes of the record.
+fn done(result: Result<Event, Rejection>) -> Normalized {
     match result {
-        Ok(signin) => Normalized::Event(Event::SignIn(signin)),
+        Ok(event) => Normalized::Event(event),
         Err(rejection) => Normalized::Rejected(rejection),
     }
 }

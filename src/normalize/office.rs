@@ -33,10 +33,10 @@ pub fn unified(
     text: &str,
 ) -> Normalized {
     if is_logon(operation) {
-        return done(signin(raw, operation, text));
+        return done(signin(raw, operation, text).map(Event::SignIn));
     }
     if operation.eq_ignore_ascii_case("MailItemsAccessed") {
-        return mailbox_access(raw, text);
+        return done(mailbox_access(raw, text).map(Event::MailboxAccess));
     }
     let is = |wanted: &str| workload.is_some_and(|w| w.eq_ignore_ascii_case(wanted));
     // A cmdlet with its parameters is Exchange's, also in a projection that dropped `Workload`.
@@ -172,14 +172,7 @@ fn signin(raw: &Record, operation: &str, text: &str) -> Result<SignIn, Rejection
 }
 
 /// A `MailItemsAccessed` record.
-fn mailbox_access(raw: &Record, text: &str) -> Normalized {
-    match read_mailbox_access(raw, text) {
-        Ok(access) => Normalized::Event(Event::MailboxAccess(access)),
-        Err(rejection) => Normalized::Rejected(rejection),
-    }
-}
-
-fn read_mailbox_access(raw: &Record, text: &str) -> Result<MailboxAccess, Rejection> {
+fn mailbox_access(raw: &Record, text: &str) -> Result<MailboxAccess, Rejection> {
     let time = record_time(raw, "a mailbox access")?;
     let mailbox = first(&[&raw.mailbox_owner])
         .ok_or_else(|| invalid("missing mailbox (MailboxOwnerUPN)".into()))?;

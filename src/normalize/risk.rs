@@ -2,7 +2,9 @@
 //! `UserRiskEvents` export and Log Analytics `AADUserRiskEvents`.
 
 use super::raw::{first, Raw, Record};
-use super::{canonical_ip, invalid, owned, parse_time, synthesized_id, Normalized, Rejection};
+use super::{
+    canonical_ip, done, invalid, owned, parse_time, synthesized_id, Normalized, Rejection,
+};
 use crate::event::{Event, RiskDetection, Shape};
 
 /// A risk detection record.
@@ -12,10 +14,7 @@ pub fn risk_detection<P>(
     envelope: Option<&Record>,
     text: &str,
 ) -> Normalized {
-    match read(record, shape, envelope, text) {
-        Ok(risk) => Normalized::Event(Event::RiskDetection(risk)),
-        Err(rejection) => Normalized::Rejected(rejection),
-    }
+    done(read(record, shape, envelope, text).map(Event::RiskDetection))
 }
 
 fn read<P>(
