@@ -91,16 +91,31 @@ pub fn brief_lines(findings: &BTreeMap<String, HostFinding>, informational: bool
 /// How many kinds of ignored records the summary names.
 const IGNORED_SHOWN: usize = 5;
 
-/// The engine's counts of ignored records by what they were.
-fn ignored_by_name(backend: &mut dyn Backend) -> Result<BTreeMap<String, u64>> {
-    let stats: serde_json::Value = serde_json::from_str(&backend.stats()?)?;
-    Ok(stats
-        .get("ignored_by_name")
-        .and_then(serde_json::Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter_map(|(name, n)| Some((name.clone(), n.as_u64()?)))
-        .collect())
+/// What the summary reads from the engine's `stats`: ignored records by what they were, and
+/// findings kept back at informational.
+#[derive(Default)]
+struct Counted {
+    ignored: BTreeMap<String, u64>,
+    informational: u64,
+}
+
+impl Counted {
+    fn of(backend: &mut dyn Backend) -> Result<Counted> {
+        let stats: serde_json::Value = serde_json::from_str(&backend.stats()?)?;
+        let object = |key: &str| stats.get(key).and_then(serde_json::Value::as_object);
+        Ok(Counted {
+            ignored: object("ignored_by_name")
+                .into_iter()
+                .flatten()
+                .filter_map(|(name, n)| Some((name.clone(), n.as_u64()?)))
+                .collect(),
+            informational: object("detectors")
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, detector)| detector.get("informational")?.as_u64())
+                .sum(),
+        })
+    }
 }
 
 /// What a scan saw, for the summary.
@@ -122,9 +137,10 @@ pub struct Summary {
     pub findings: BTreeMap<String, u64>,
     /// Distinct findings (by uid), by detector.
     pub distinct: BTreeMap<String, u64>,
-    /// Findings kept back at informational (from the engine's `stats`).
+    /// Findings kept back at informational in this run (from the engine's `stats`).
     pub informational: u64,
-    /// The latest version of each finding, by uid (kept for the brief).
+    seen_uids: std::collections::BTreeSet<String>,
+    /// The latest version of each finding, by uid (kept for the brief only).
     latest: BTreeMap<String, HostFinding>,
 }
 
@@ -143,29 +159,11 @@ impl Summary {
             out.write_all(finding.json.as_bytes())?;
             out.write_all(b"\n")?;
             *self.findings.entry(finding.detector.clone()).or_insert(0) += 1;
-            let new = match self.latest.get_mut(&finding.uid) {
-                Some(kept) => {
-                    if keep {
-                        *kept = finding.clone();
-                    }
-                    false
-                }
-                None => {
-                    // Without the brief only the uid is kept, to count findings once.
-                    let kept = if keep {
-                        finding.clone()
-                    } else {
-                        HostFinding {
-                            json: String::new(),
-                            ..finding.clone()
-                        }
-                    };
-                    self.latest.insert(finding.uid.clone(), kept);
-                    true
-                }
-            };
-            if new {
+            if self.seen_uids.insert(finding.uid.clone()) {
                 *self.distinct.entry(finding.detector.clone()).or_insert(0) += 1;
+            }
+            if keep {
+                self.latest.insert(finding.uid.clone(), finding.clone());
             }
         }
         Ok(())
@@ -281,7 +279,7 @@ pub fn scan(
 ) -> Result<Summary> {
     let mut summary = Summary::default();
     // A restored state has counted records before this run: only this run's are shown.
-    let ignored_before = ignored_by_name(backend)?;
+    let before = Counted::of(backend)?;
     let inputs: Vec<Option<PathBuf>> = if options.inputs.is_empty() {
         vec![None]
     } else {
@@ -364,20 +362,13 @@ pub fn scan(
             writeln!(brief, "{line}")?;
         }
     }
-    let stats: serde_json::Value = serde_json::from_str(&backend.stats()?)?;
-    summary.informational = stats
-        .get("detectors")
-        .and_then(serde_json::Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter_map(|(_, detector)| detector.get("informational")?.as_u64())
-        .sum();
-    if summary.ignored > 0 {
-        for (name, n) in ignored_by_name(backend)? {
-            let before = ignored_before.get(&name).copied().unwrap_or(0);
-            if n > before {
-                summary.ignored_by_name.insert(name, n - before);
-            }
+    // This run's share: a restored state counted records and findings before it.
+    let after = Counted::of(backend)?;
+    summary.informational = after.informational.saturating_sub(before.informational);
+    for (name, n) in after.ignored {
+        let earlier = before.ignored.get(&name).copied().unwrap_or(0);
+        if n > earlier {
+            summary.ignored_by_name.insert(name, n - earlier);
         }
     }
     out.flush()?;
