@@ -110,12 +110,13 @@ fn detect(reader: &mut dyn BufRead, name: &str) -> Result<Format> {
             }
         }
         Some(_) => {
-            // A CSV export starts with a header row: printable text with commas. Anything else
-            // is read as lines, so that each line that is not JSON is reported where it is.
+            // A CSV export starts with a header row: printable text with delimiters (a comma, or
+            // what `delimiter` also reads). Anything else is read as lines, so that each line
+            // that is not JSON is reported where it is.
             let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
             let line = head.get(..line_end).unwrap_or(head);
             let printable = line.iter().all(|&b| b >= 0x20 || b == b'\t' || b == b'\r');
-            if printable && line.contains(&b',') {
+            if printable && DELIMITERS.iter().any(|d| line.contains(d)) {
                 Format::Csv
             } else {
                 Format::Ndjson
@@ -189,11 +190,15 @@ fn delimiter(reader: &mut dyn BufRead) -> Result<u8> {
     let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
     let header = head.get(..line_end).unwrap_or(head);
     let count = |delimiter: u8| header.iter().filter(|&&b| b == delimiter).count();
-    Ok([b';', b'\t']
+    let [comma, others @ ..] = DELIMITERS;
+    Ok(others
         .into_iter()
-        .find(|&other| count(other) > count(b','))
-        .unwrap_or(b','))
+        .find(|&other| count(other) > count(comma))
+        .unwrap_or(comma))
 }
+
+/// The delimiters of CSV exports, the usual one first.
+const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
 
 fn read_csv(
     reader: &mut dyn BufRead,
@@ -354,5 +359,19 @@ mod tests {
         }
         let (rows, _) = rows(b"a,b;c\n1,2;3\n");
         assert_eq!(rows[0]["b;c"], "2;3");
+        // Told from their content too, without the `.csv` name.
+        let mut found = Vec::new();
+        read_batches(
+            &mut &b"a;b\n1;2\n"[..],
+            "<stdin>",
+            Format::Auto,
+            10,
+            &mut |batch| {
+                found.extend_from_slice(&batch.bytes);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(found, b"{\"a\":\"1\",\"b\":\"2\"}\n");
     }
 }
