@@ -71,6 +71,9 @@ pub struct Limits {
     pub max_time_jump: Duration,
     /// Held events that must agree before the stream is taken to have jumped forward.
     pub time_jump_confirmations: usize,
+    /// Findings one detector keeps open (still gathering occurrences) at once; beyond it those
+    /// idle longest are closed early, and counted.
+    pub max_open_findings: Count,
 }
 
 impl Default for Limits {
@@ -80,6 +83,7 @@ impl Default for Limits {
             max_dedup_ids: 1_000_000,
             max_time_jump: Duration(crate::time::DAY),
             time_jump_confirmations: 16,
+            max_open_findings: Count::new(100_000),
         }
     }
 }
@@ -165,6 +169,36 @@ impl Config {
     }
 }
 
+/// A count or cap that is at least 1 (a cap of 0 would switch a detector off without a word):
+/// written in config as a number; 0 is refused where it is read, with the field named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct Count(std::num::NonZeroUsize);
+
+impl Count {
+    /// `n`, or 1 if `n` is 0 (for defaults, which are never 0).
+    pub const fn new(n: usize) -> Count {
+        match std::num::NonZeroUsize::new(n) {
+            Some(n) => Count(n),
+            None => Count(std::num::NonZeroUsize::MIN),
+        }
+    }
+
+    /// The count.
+    pub const fn get(self) -> usize {
+        self.0.get()
+    }
+}
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let n = usize::deserialize(deserializer)?;
+        std::num::NonZeroUsize::new(n)
+            .map(Count)
+            .ok_or_else(|| serde::de::Error::custom("must be at least 1"))
+    }
+}
+
 /// Checks that a count is at least 1; the error names the field.
 pub fn positive(field: &str, value: usize) -> Result<(), Error> {
     if value == 0 {
@@ -218,9 +252,15 @@ mod tests {
             "{message}"
         );
         let message = error(r#"{"detectors": {"password-spray": {"min_users": 0}}}"#);
-        assert_eq!(
-            message,
-            "detectors.password-spray.min_users: must be at least 1"
+        assert!(
+            message.starts_with("detectors.password-spray.min_users: must be at least 1"),
+            "{message}"
+        );
+        // Every detector's settings are checked, the chain's too (it was once left out).
+        let message = error(r#"{"detectors": {"attack-chain": {"max_entities": 0}}}"#);
+        assert!(
+            message.starts_with("detectors.attack-chain.max_entities: must be at least 1"),
+            "{message}"
         );
         let message = error(r#"{"allowed_lateness": -5}"#);
         assert!(
@@ -238,6 +278,34 @@ mod tests {
             "{message}"
         );
         assert!(error("[").contains("EOF"), "{}", error("["));
+    }
+
+    /// Every whole-number setting of every detector, and every limit, set to 0 is refused with
+    /// its field named: a count or cap of 0 would switch detection off without a word.
+    #[test]
+    fn no_setting_can_be_zero() {
+        let defaults: serde_json::Value =
+            serde_json::from_str(&Config::default().to_json()).unwrap_or_default();
+        let mut checked = 0;
+        let mut paths = Vec::new();
+        for (id, settings) in defaults["detectors"].as_object().into_iter().flatten() {
+            for (field, value) in settings.as_object().into_iter().flatten() {
+                if value.is_u64() {
+                    paths.push((format!("detectors.{id}.{field}"), serde_json::json!({"detectors": {id: {field: 0}}})));
+                }
+            }
+        }
+        for (field, value) in defaults["limits"].as_object().into_iter().flatten() {
+            if value.is_u64() {
+                paths.push((format!("limits.{field}"), serde_json::json!({"limits": {field: 0}})));
+            }
+        }
+        for (path, config) in paths {
+            let message = error(&config.to_string());
+            assert!(message.starts_with(&format!("{path}: ")), "{path} = 0 gave {message}");
+            checked += 1;
+        }
+        assert!(checked > 30, "only {checked} settings checked");
     }
 
     #[test]

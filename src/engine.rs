@@ -13,7 +13,7 @@ use ahash::RandomState;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::detectors::{self, Context, Registered, Signal, Suppression, STATE_PRESSURE};
+use crate::detectors::{self, Context, Parts, Registered, Signal, Suppression, STATE_PRESSURE};
 use crate::event::Event;
 use crate::finding::{Finding, Severity};
 use crate::input::{self, Framed};
@@ -149,8 +149,9 @@ const SNAPSHOT_MAGIC: &str = "SNOWYOWL-SNAPSHOT";
 /// recent sign-ins, and the spray detectors' unresolved failures a table of the users with
 /// failures held, where format 1 had tables of every user; 3: `spray-then-success` keeps users'
 /// familiar places and the sprays' addresses, and grades its hits, `password-spray` its known
-/// egress IPs, `distributed-password-spray` IPs known for one user).
-pub const SNAPSHOT_VERSION: u32 = 3;
+/// egress IPs, `distributed-password-spray` IPs known for one user; 4: a detector built from a
+/// rule saves its open findings and its rule's tables apart, and open findings count evictions).
+pub const SNAPSHOT_VERSION: u32 = 4;
 
 /// The engine's own state in a snapshot (each detector saves its own).
 #[derive(Serialize, Deserialize)]
@@ -220,7 +221,14 @@ impl Engine {
         let hasher: RandomState = state::hasher(config.seed);
         let allowlist = std::sync::Arc::new(config.allowlist()?);
         Ok(Engine {
-            detectors: detectors::build(&config.detectors, &allowlist, &hasher),
+            detectors: detectors::build(
+                &config.detectors,
+                &Parts {
+                    allowlist: &allowlist,
+                    hasher: &hasher,
+                    max_open: config.limits.max_open_findings.get(),
+                },
+            ),
             dedup: BoundedMap::new(config.limits.max_dedup_ids, &hasher),
             buffer: BinaryHeap::new(),
             max_time: None,
@@ -228,7 +236,7 @@ impl Engine {
             last_sweep: Timestamp::MIN,
             sequence: 0,
             stats: Stats::default(),
-            pressure: Suppression::new(STATE_PRESSURE, HOUR),
+            pressure: Suppression::new(STATE_PRESSURE, HOUR, 1),
             pressure_reported: 0,
             held: Vec::new(),
             config,
@@ -435,7 +443,9 @@ impl Engine {
         }
         while let Some(finding) = context.next_to_offer() {
             for registered in &mut self.detectors {
-                if registered.detector.id() != finding.detector {
+                if registered.detector.reads_findings()
+                    && registered.detector.id() != finding.detector
+                {
                     registered.detector.on_finding(&finding, context);
                 }
             }
@@ -669,7 +679,7 @@ impl Engine {
         engine.sequence = saved.sequence;
         engine.stats = saved.stats;
         engine.pressure = saved.pressure;
-        engine.pressure.configure(STATE_PRESSURE, HOUR);
+        engine.pressure.configure(STATE_PRESSURE, HOUR, 1);
         engine.pressure_reported = saved.pressure_reported;
         engine.held = saved.held;
         Ok(engine)

@@ -37,119 +37,24 @@ use ahash::{AHashMap, RandomState};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::kit::{self, Meta, Parts, Registrable, Stage};
 use super::{Context, Detector, StateStats};
 use crate::attack::Technique;
-use crate::config::{positive, Duration};
+use crate::config::{Count, Duration};
 use crate::event::{AuditActivity, DirectoryAudit, Event};
 use crate::finding::{stable_uid, Activity, Finding, ObservableKind, Severity};
 use crate::time::{self, Timestamp, DAY};
-use crate::Error;
 
 /// The detector id.
 pub const ID: &str = "attack-chain";
 
-/// Settings of `attack-chain`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report incidents at this severity instead of `high` / `critical`.
-    pub severity: Option<Severity>,
+kit::config! {
+    "attack-chain";
     /// Findings link while their incident has been active within this horizon (default `14d`).
-    pub horizon: Duration,
+    horizon: Duration = Duration(14 * DAY),
     /// Entities (and aliases) tracked at once (default 200000); beyond it the oldest incidents
     /// are dropped, and counted.
-    pub max_entities: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            horizon: Duration(14 * DAY),
-            max_entities: 200_000,
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings; errors name the field under `path`.
-    pub fn validate(&self, path: &str) -> Result<(), Error> {
-        positive(&format!("{path}.max_entities"), self.max_entities)
-    }
-}
-
-/// The stages of the intrusion, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Stage {
-    /// Password spraying.
-    Spray,
-    /// An account broken into.
-    Compromise,
-    /// An OAuth application created, credentialed, owned, consented or opened to other tenants.
-    Foothold,
-    /// High privileges granted to an application or identity.
-    Privilege,
-    /// Mail read.
-    Collection,
-}
-
-impl Stage {
-    const ALL: [Stage; 5] = [
-        Stage::Spray,
-        Stage::Compromise,
-        Stage::Foothold,
-        Stage::Privilege,
-        Stage::Collection,
-    ];
-
-    fn of(detector: &str) -> Option<Stage> {
-        Some(match detector {
-            "password-spray"
-            | "distributed-password-spray"
-            | "low-and-slow-spray"
-            | "identity-protection-risk" => Stage::Spray,
-            "spray-then-success" | "single-factor-legacy-signin" => Stage::Compromise,
-            "oauth-app-created"
-            | "oauth-credential-added"
-            | "oauth-owner-added"
-            | "oauth-consent-grant"
-            | "multitenant-app" => Stage::Foothold,
-            "oauth-high-privilege-grant"
-            | "app-privileged-directory-role"
-            | "exchange-impersonation-role" => Stage::Privilege,
-            "mailbox-access-by-app" | "multi-mailbox-access" | "mail-access-throttled" => {
-                Stage::Collection
-            }
-            _ => return None,
-        })
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Stage::Spray => "spray",
-            Stage::Compromise => "compromised-account",
-            Stage::Foothold => "oauth-foothold",
-            Stage::Privilege => "privilege",
-            Stage::Collection => "mail-collection",
-        }
-    }
-
-    fn bit(self) -> u8 {
-        1 << (self as u8)
-    }
-
-    fn weight(self) -> u32 {
-        match self {
-            Stage::Spray => 10,
-            Stage::Compromise => 25,
-            Stage::Foothold => 20,
-            Stage::Privilege => 25,
-            Stage::Collection => 20,
-        }
-    }
+    max_entities: Count = Count::new(200_000),
 }
 
 /// Whether a compromise finding shows the account in the actor's hands.
@@ -266,9 +171,18 @@ pub struct AttackChain {
     last_prune: Timestamp,
 }
 
-impl AttackChain {
-    /// A detector with these settings.
-    pub fn new(config: Config, hasher: &RandomState) -> Self {
+impl Registrable for AttackChain {
+    const META: Meta = Meta {
+        id: ID,
+        stage: None,
+        attack: &[],
+        severity: Severity::High,
+    };
+    type Config = Config;
+
+    fn build(config: Config, parts: &Parts) -> Self {
+        let hasher = parts.hasher;
+
         AttackChain {
             config,
             hasher: hasher.clone(),
@@ -280,7 +194,9 @@ impl AttackChain {
             last_prune: Timestamp::MIN,
         }
     }
+}
 
+impl AttackChain {
     fn node(&mut self, key: &str) -> usize {
         if let Some(node) = self.index.get(key) {
             return *node;
@@ -509,7 +425,7 @@ impl AttackChain {
                 .sum()
         };
         incidents.sort_by(|a, b| (b.last_seen, &a.uid).cmp(&(a.last_seen, &b.uid)));
-        while keys(&incidents) + 2 * self.aliases.len() > self.config.max_entities {
+        while keys(&incidents) + 2 * self.aliases.len() > self.config.max_entities.get() {
             if let Some(mut dropped) = incidents.pop() {
                 self.pruned += 1;
                 if dropped.emitted_stages != 0 && dropped.dirty {
@@ -746,13 +662,13 @@ impl Detector for AttackChain {
     }
 
     fn on_finding(&mut self, finding: &Finding, context: &mut Context) {
-        if let Some(stage) = Stage::of(finding.detector) {
+        if let Some(stage) = super::stage_of(finding.detector) {
             self.on_member(finding, stage, context);
         }
     }
 
     fn on_watermark(&mut self, context: &mut Context) {
-        let over_cap = self.index.len() > self.config.max_entities;
+        let over_cap = self.index.len() > self.config.max_entities.get();
         if over_cap || context.watermark.saturating_sub(self.last_prune) >= DAY {
             self.prune(context.watermark, context);
         }

@@ -30,15 +30,15 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use ahash::RandomState;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::unresolved_failures::{Failure, UnresolvedFailures};
+use super::kit::unresolved_failures::{Failure, UnresolvedFailures};
+use super::kit::{self, Meta, Parts, Registrable, Stage};
 use super::{Context, Detector, Signal, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::{EXTERNAL_PROXY, PASSWORD_SPRAYING};
-use crate::config::{positive, Duration};
+use crate::config::{Count, Duration};
 use crate::event::{Event, FactorRequirement};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::state::BoundedMap;
@@ -48,71 +48,34 @@ use crate::Error;
 /// The detector id.
 pub const ID: &str = "distributed-password-spray";
 
-/// Settings of `distributed-password-spray`.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `high`.
-    pub severity: Option<Severity>,
+kit::config! {
+    "distributed-password-spray";
     /// Distinct users failing (default 15).
-    pub min_users: usize,
+    min_users: Count = Count::new(15),
     /// Distinct IPs they fail from (default 10).
-    pub min_ips: usize,
+    min_ips: Count = Count::new(10),
     /// Attempts an IP may make and still count as churn (default 2).
-    pub max_attempts_per_ip: usize,
+    max_attempts_per_ip: Count = Count::new(2),
     /// Share of IPs within `max_attempts_per_ip` (default 0.8).
-    pub min_churn: f64,
+    min_churn: f64 = 0.8,
     /// An IP with a completed sign-in within this horizon is known (for everyone after a
     /// multi-factor one, for its user after another), and its failures do not count (default
     /// `7d`).
-    pub known_ip_horizon: Duration,
+    known_ip_horizon: Duration = Duration(7 * DAY),
     /// IPs (and users' own IPs) remembered as known (default 1000000).
-    pub max_known_ips: usize,
+    max_known_ips: Count = Count::new(1_000_000),
     /// The sliding window (default `30m`).
-    pub window: Duration,
+    window: Duration = Duration(30 * MINUTE),
     /// A failure the user fixes within this time is a typo (default `10m`).
-    pub resolve_within: Duration,
+    resolve_within: Duration = Duration(10 * MINUTE),
     /// Failures held at once (default 200000).
-    pub max_failures: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            min_users: 15,
-            min_ips: 10,
-            max_attempts_per_ip: 2,
-            min_churn: 0.8,
-            known_ip_horizon: Duration(7 * DAY),
-            max_known_ips: 1_000_000,
-            window: Duration(30 * MINUTE),
-            resolve_within: Duration(10 * MINUTE),
-            max_failures: 200_000,
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings; errors name the field under `path`.
-    pub fn validate(&self, path: &str) -> Result<(), Error> {
-        positive(&format!("{path}.min_users"), self.min_users)?;
-        positive(&format!("{path}.min_ips"), self.min_ips)?;
-        positive(
-            &format!("{path}.max_attempts_per_ip"),
-            self.max_attempts_per_ip,
-        )?;
-        positive(&format!("{path}.max_known_ips"), self.max_known_ips)?;
-        positive(&format!("{path}.max_failures"), self.max_failures)?;
-        if !(0.0..=1.0).contains(&self.min_churn) {
+    max_failures: Count = Count::new(200_000),
+    ; check |config, path| {
+        if !(0.0..=1.0).contains(&config.min_churn) {
             return Err(Error::InvalidConfig(format!(
                 "{path}.min_churn: must be between 0 and 1"
             )));
         }
-        Ok(())
     }
 }
 
@@ -154,21 +117,37 @@ fn round(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
 }
 
-impl DistributedPasswordSpray {
-    /// A detector with these settings.
-    pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
+impl Registrable for DistributedPasswordSpray {
+    const META: Meta = Meta {
+        id: ID,
+        stage: Some(Stage::Spray),
+        attack: &[PASSWORD_SPRAYING, EXTERNAL_PROXY],
+        severity: Severity::Medium,
+    };
+    type Config = Config;
+
+    fn build(config: Config, parts: &Parts) -> Self {
+        let hasher = parts.hasher;
+        let allowlist = Arc::clone(parts.allowlist);
+
         DistributedPasswordSpray {
-            failures: UnresolvedFailures::new(config.resolve_within.0, config.max_failures, hasher),
+            failures: UnresolvedFailures::new(
+                config.resolve_within.0,
+                config.max_failures.get(),
+                hasher,
+            ),
             allowlist,
-            known_ips: BoundedMap::new(config.max_known_ips, hasher),
+            known_ips: BoundedMap::new(config.max_known_ips.get(), hasher),
             window: VecDeque::new(),
             dropped: 0,
-            signalled: BoundedMap::new(config.max_failures, hasher),
-            open: Suppression::new(ID, config.window.0),
+            signalled: BoundedMap::new(config.max_failures.get(), hasher),
+            open: Suppression::new(ID, config.window.0, parts.max_open),
             config,
         }
     }
+}
 
+impl DistributedPasswordSpray {
     fn evaluate(&mut self, now: Timestamp, context: &mut Context) {
         let since = now.saturating_sub(self.config.window.0);
         while self
@@ -194,7 +173,7 @@ impl DistributedPasswordSpray {
         if per_ip.is_empty() {
             return;
         }
-        let max_ip = self.config.max_attempts_per_ip;
+        let max_ip = self.config.max_attempts_per_ip.get();
         let churning = per_ip.values().filter(|n| **n <= max_ip).count();
         let churn = churning as f64 / per_ip.len() as f64;
         let counted: Vec<&Failure> = self
@@ -204,8 +183,8 @@ impl DistributedPasswordSpray {
             .collect();
         let users: BTreeSet<&str> = counted.iter().map(|f| f.user()).collect();
         let ips: BTreeSet<&str> = counted.iter().map(|f| f.ip()).collect();
-        if users.len() < self.config.min_users
-            || ips.len() < self.config.min_ips
+        if users.len() < self.config.min_users.get()
+            || ips.len() < self.config.min_ips.get()
             || churn < self.config.min_churn
         {
             return;
@@ -364,11 +343,11 @@ fn code_name(code: u32) -> &'static str {
 }
 
 impl Detector for DistributedPasswordSpray {
-    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+    super::kit::persist!(keep: [config, allowlist], after: |this, hasher| {
         this.failures.reseed(hasher);
         this.known_ips.reseed(hasher);
         this.signalled.reseed(hasher);
-        this.open.configure(ID, this.config.window.0);
+        this.open.configure(ID, this.config.window.0, this.open.cap());
     });
 
     fn id(&self) -> &'static str {
@@ -400,7 +379,7 @@ impl Detector for DistributedPasswordSpray {
     }
 
     fn on_watermark(&mut self, context: &mut Context) {
-        let cap = self.config.max_failures;
+        let cap = self.config.max_failures.get();
         let (moved, dropped) = self
             .failures
             .release_into(context.watermark, &mut self.window, cap);
@@ -413,7 +392,7 @@ impl Detector for DistributedPasswordSpray {
     }
 
     fn flush(&mut self, context: &mut Context) {
-        let cap = self.config.max_failures;
+        let cap = self.config.max_failures.get();
         let (moved, dropped) = self.failures.release_all_into(&mut self.window, cap);
         self.dropped += dropped;
         if moved > 0 {

@@ -15,58 +15,21 @@
 //!
 //! **ATT&CK.** T1110.003.
 
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-
-use super::{Context, Detector, Signal, StateStats, Suppression};
+use super::kit::{self, Meta, Parts, Report, Rule, Signal, Stage};
 use crate::attack::PASSWORD_SPRAYING;
 use crate::config::Duration;
 use crate::event::Event;
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::time::{Timestamp, DAY};
-use crate::Error;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-/// The detector id.
-pub const ID: &str = "identity-protection-risk";
-
-/// Settings of `identity-protection-risk`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `medium` / `high`.
-    pub severity: Option<Severity>,
+kit::config! {
+    "identity-protection-risk";
     /// Risk event types passed through (empty: all).
-    pub risk_types: Vec<String>,
+    risk_types: Vec<String> = Vec::new(),
     /// One finding per user and type per window (default `24h`).
-    pub window: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            risk_types: Vec::new(),
-            window: Duration(DAY),
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings (nothing can be wrong beyond types).
-    pub fn validate(&self, _path: &str) -> Result<(), Error> {
-        Ok(())
-    }
-}
-
-/// The `identity-protection-risk` detector.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct IdentityProtectionRisk {
-    #[serde(skip)]
-    config: Config,
-    open: Suppression,
+    window: Duration = Duration(DAY),
 }
 
 struct Risk<'a> {
@@ -79,98 +42,33 @@ struct Risk<'a> {
     source: &'static str,
 }
 
-impl IdentityProtectionRisk {
-    /// A detector with these settings.
-    pub fn new(config: Config) -> Self {
-        IdentityProtectionRisk {
-            open: Suppression::new(ID, config.window.0),
-            config,
-        }
+/// The `identity-protection-risk` detector.
+pub type IdentityProtectionRisk = kit::Keyed<RiskReported>;
+
+/// The rule of `identity-protection-risk`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RiskReported;
+
+impl Rule for RiskReported {
+    const META: Meta = Meta {
+        id: "identity-protection-risk",
+        stage: Some(Stage::Spray),
+        attack: &[PASSWORD_SPRAYING],
+        severity: Severity::Medium,
+    };
+    type Config = Config;
+
+    fn new(_: &Config, _: &Parts) -> Self {
+        RiskReported
     }
 
-    fn wanted(&self, risk_type: &str) -> bool {
-        self.config.risk_types.is_empty()
-            || self
-                .config
-                .risk_types
-                .iter()
-                .any(|wanted| wanted.eq_ignore_ascii_case(risk_type))
+    fn window(config: &Config) -> Timestamp {
+        config.window.0
     }
 
-    fn report(&mut self, risk: Risk, context: &mut Context) {
-        let severity = if risk.level.eq_ignore_ascii_case("high") {
-            Severity::High
-        } else {
-            Severity::Medium
-        };
-        let add = |finding: &mut Finding| {
-            finding.severity = finding.severity.max(severity);
-            finding.add_evidence(risk.id);
-            if let Some(ip) = risk.ip {
-                finding.observe("src_endpoint.ip", ObservableKind::IpAddress, ip);
-            }
-        };
-        self.open.report(
-            &format!("{}|{}", risk.user, risk.risk_type),
-            risk.time,
-            context,
-            |uid| {
-                let mut finding = Finding::new(
-                    ID,
-                    uid,
-                    severity,
-                    risk.time,
-                    format!("Identity Protection: {} for {}", risk.risk_type, risk.user),
-                    &[PASSWORD_SPRAYING],
-                );
-                finding.message = format!(
-                    "Entra ID Protection reported {} ({}) for {} in a {}",
-                    risk.risk_type,
-                    if risk.level.is_empty() {
-                        "no level"
-                    } else {
-                        risk.level
-                    },
-                    risk.user,
-                    risk.source
-                );
-                finding.observe("user.name", ObservableKind::UserName, risk.user);
-                finding.set("risk_type", json!(risk.risk_type));
-                finding.set("risk_level", json!(risk.level));
-                finding.set("source", json!(risk.source));
-                add(&mut finding);
-                finding
-            },
-            |finding| add(finding),
-        );
-        if risk.risk_type.eq_ignore_ascii_case("passwordSpray") {
-            let uid = self
-                .open
-                .get(&format!("{}|{}", risk.user, risk.risk_type))
-                .map(|f| f.uid.clone());
-            context.signal(Signal::SprayTarget {
-                user: risk.user.to_owned(),
-                ip: risk.ip.map(str::to_owned),
-                time: risk.time,
-                finding_uid: uid.unwrap_or_default(),
-            });
-        }
-    }
-}
-
-impl Detector for IdentityProtectionRisk {
-    super::persist!(keep: [config], after: |this, hasher| {
-        let _ = hasher;
-        this.open.configure(ID, this.config.window.0);
-    });
-
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn on_event(&mut self, event: &Event, context: &mut Context) {
+    fn on_event(&mut self, config: &Config, event: &Event, report: &mut Report) {
         match event {
-            Event::RiskDetection(detection) if self.wanted(&detection.risk_type) => {
+            Event::RiskDetection(detection) if wanted(config, &detection.risk_type) => {
                 let risk = Risk {
                     user: &detection.user,
                     risk_type: &detection.risk_type,
@@ -180,7 +78,7 @@ impl Detector for IdentityProtectionRisk {
                     id: &detection.id,
                     source: "risk detection",
                 };
-                self.report(risk, context);
+                raise(risk, report);
             }
             Event::SignIn(signin)
                 if signin
@@ -197,22 +95,75 @@ impl Detector for IdentityProtectionRisk {
                     id: signin.id(),
                     source: "sign-in",
                 };
-                self.report(risk, context);
+                raise(risk, report);
             }
             _ => {}
         }
     }
+}
 
-    fn suppression(&mut self) -> Option<&mut Suppression> {
-        Some(&mut self.open)
-    }
+fn wanted(config: &Config, risk_type: &str) -> bool {
+    config.risk_types.is_empty()
+        || config
+            .risk_types
+            .iter()
+            .any(|wanted| wanted.eq_ignore_ascii_case(risk_type))
+}
 
-    fn state(&self) -> StateStats {
-        StateStats {
-            entries: self.open.len(),
-            evicted: 0,
-            open_findings: self.open.len(),
-            ..StateStats::default()
+fn raise(risk: Risk, report: &mut Report) {
+    let severity = if risk.level.eq_ignore_ascii_case("high") {
+        Severity::High
+    } else {
+        Severity::Medium
+    };
+    let add = |finding: &mut Finding| {
+        finding.severity = finding.severity.max(severity);
+        finding.add_evidence(risk.id);
+        if let Some(ip) = risk.ip {
+            finding.observe("src_endpoint.ip", ObservableKind::IpAddress, ip);
         }
+    };
+    report.report(
+        &format!("{}|{}", risk.user, risk.risk_type),
+        risk.time,
+        |uid| {
+            let mut finding = Finding::new(
+                RiskReported::META.id,
+                uid,
+                severity,
+                risk.time,
+                format!("Identity Protection: {} for {}", risk.risk_type, risk.user),
+                RiskReported::META.attack,
+            );
+            finding.message = format!(
+                "Entra ID Protection reported {} ({}) for {} in a {}",
+                risk.risk_type,
+                if risk.level.is_empty() {
+                    "no level"
+                } else {
+                    risk.level
+                },
+                risk.user,
+                risk.source
+            );
+            finding.observe("user.name", ObservableKind::UserName, risk.user);
+            finding.set("risk_type", json!(risk.risk_type));
+            finding.set("risk_level", json!(risk.level));
+            finding.set("source", json!(risk.source));
+            add(&mut finding);
+            finding
+        },
+        |finding| add(finding),
+    );
+    if risk.risk_type.eq_ignore_ascii_case("passwordSpray") {
+        let uid = report
+            .open(&format!("{}|{}", risk.user, risk.risk_type))
+            .map(|f| f.uid.clone());
+        report.signal(Signal::SprayTarget {
+            user: risk.user.to_owned(),
+            ip: risk.ip.map(str::to_owned),
+            time: risk.time,
+            finding_uid: uid.unwrap_or_default(),
+        });
     }
 }

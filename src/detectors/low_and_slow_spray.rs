@@ -19,75 +19,39 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use ahash::RandomState;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::unresolved_failures::{Failure, UnresolvedFailures};
+use super::kit::unresolved_failures::{Failure, UnresolvedFailures};
+use super::kit::{self, Meta, Parts, Registrable, Stage};
 use super::{Context, Detector, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::PASSWORD_SPRAYING;
-use crate::config::{positive, Duration};
+use crate::config::{Count, Duration};
 use crate::event::Event;
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::state::{BoundedMap, Expiring};
 use crate::time::{Timestamp, DAY, HOUR, MINUTE};
-use crate::Error;
 
 /// The detector id.
 pub const ID: &str = "low-and-slow-spray";
 
-/// Settings of `low-and-slow-spray`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `medium`.
-    pub severity: Option<Severity>,
+kit::config! {
+    "low-and-slow-spray";
     /// Distinct users failing from single-use IPs (default 10).
-    pub min_users: usize,
+    min_users: Count = Count::new(10),
     /// The horizon (default `24h`).
-    pub horizon: Duration,
+    horizon: Duration = Duration(DAY),
     /// Failures per user per hour above which a user is a stale client, not a target (default 2).
-    pub max_attempts_per_user_per_hour: usize,
+    max_attempts_per_user_per_hour: Count = Count::new(2),
     /// How long after a failure its IP must stay unused to count as single-use (default `1h`).
-    pub settle: Duration,
+    settle: Duration = Duration(HOUR),
     /// A failure the user fixes within this time is a typo (default `10m`).
-    pub resolve_within: Duration,
+    resolve_within: Duration = Duration(10 * MINUTE),
     /// IPs whose use is counted at once (default 1000000).
-    pub max_ips: usize,
+    max_ips: Count = Count::new(1_000_000),
     /// Failures held over the horizon (default 100000).
-    pub max_failures: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            min_users: 10,
-            horizon: Duration(DAY),
-            max_attempts_per_user_per_hour: 2,
-            settle: Duration(HOUR),
-            resolve_within: Duration(10 * MINUTE),
-            max_ips: 1_000_000,
-            max_failures: 100_000,
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings; errors name the field under `path`.
-    pub fn validate(&self, path: &str) -> Result<(), Error> {
-        positive(&format!("{path}.min_users"), self.min_users)?;
-        positive(
-            &format!("{path}.max_attempts_per_user_per_hour"),
-            self.max_attempts_per_user_per_hour,
-        )?;
-        positive(&format!("{path}.max_ips"), self.max_ips)?;
-        positive(&format!("{path}.max_failures"), self.max_failures)
-    }
+    max_failures: Count = Count::new(100_000),
 }
 
 /// A user's spray-code failures per clock hour (resolved or not): the busiest hour seen.
@@ -144,23 +108,39 @@ const EXCLUDED: u8 = 1;
 /// The failure was added to the open finding.
 const LISTED: u8 = 2;
 
-impl LowAndSlowSpray {
-    /// A detector with these settings.
-    pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
+impl Registrable for LowAndSlowSpray {
+    const META: Meta = Meta {
+        id: ID,
+        stage: Some(Stage::Spray),
+        attack: &[PASSWORD_SPRAYING],
+        severity: Severity::Medium,
+    };
+    type Config = Config;
+
+    fn build(config: Config, parts: &Parts) -> Self {
+        let hasher = parts.hasher;
+        let allowlist = Arc::clone(parts.allowlist);
+
         LowAndSlowSpray {
-            failures: UnresolvedFailures::new(config.resolve_within.0, config.max_failures, hasher),
+            failures: UnresolvedFailures::new(
+                config.resolve_within.0,
+                config.max_failures.get(),
+                hasher,
+            ),
             allowlist,
-            ip_uses: BoundedMap::new(config.max_ips, hasher),
-            user_rates: BoundedMap::new(config.max_failures, hasher),
+            ip_uses: BoundedMap::new(config.max_ips.get(), hasher),
+            user_rates: BoundedMap::new(config.max_failures.get(), hasher),
             horizon: VecDeque::new(),
             dropped: 0,
-            signalled: BoundedMap::new(config.max_failures, hasher),
-            open: Suppression::new(ID, config.horizon.0),
+            signalled: BoundedMap::new(config.max_failures.get(), hasher),
+            open: Suppression::new(ID, config.horizon.0, parts.max_open),
             flags: VecDeque::new(),
             config,
         }
     }
+}
 
+impl LowAndSlowSpray {
     /// Keeps `flags` beside the horizon after `moved` failures were appended to it and `dropped`
     /// pushed out of its front.
     fn note_released(&mut self, moved: usize, dropped: u64) {
@@ -190,7 +170,7 @@ impl LowAndSlowSpray {
         // A settled failure counts while its IP was used once and its user is not stale: a user
         // failing more than the rate in any hour (a fast spray, a stale client) is not a
         // low-and-slow target; the rate counts every failure, fixed by the user or not.
-        let max_rate = self.config.max_attempts_per_user_per_hour;
+        let max_rate = self.config.max_attempts_per_user_per_hour.get();
         let mut counted_at: Vec<usize> = Vec::new();
         for (index, (failure, flags)) in self.horizon.iter().zip(self.flags.iter_mut()).enumerate()
         {
@@ -219,7 +199,7 @@ impl LowAndSlowSpray {
             .filter_map(|&i| self.horizon.get(i))
             .collect();
         let users: BTreeSet<&str> = counted.iter().map(|f| f.user()).collect();
-        if users.len() < self.config.min_users {
+        if users.len() < self.config.min_users.get() {
             return;
         }
         let Some(last) = counted.iter().map(|f| f.time).max() else {
@@ -286,12 +266,12 @@ impl LowAndSlowSpray {
 }
 
 impl Detector for LowAndSlowSpray {
-    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+    super::kit::persist!(keep: [config, allowlist], after: |this, hasher| {
         this.failures.reseed(hasher);
         this.ip_uses.reseed(hasher);
         this.user_rates.reseed(hasher);
         this.signalled.reseed(hasher);
-        this.open.configure(ID, this.config.horizon.0);
+        this.open.configure(ID, this.config.horizon.0, this.open.cap());
     });
 
     fn id(&self) -> &'static str {
@@ -342,7 +322,7 @@ impl Detector for LowAndSlowSpray {
     }
 
     fn on_watermark(&mut self, context: &mut Context) {
-        let cap = self.config.max_failures;
+        let cap = self.config.max_failures.get();
         let (moved, dropped) =
             self.failures
                 .release_into(context.watermark, &mut self.horizon, cap);
@@ -355,7 +335,7 @@ impl Detector for LowAndSlowSpray {
     }
 
     fn flush(&mut self, context: &mut Context) {
-        let cap = self.config.max_failures;
+        let cap = self.config.max_failures.get();
         let (moved, dropped) = self.failures.release_all_into(&mut self.horizon, cap);
         self.dropped += dropped;
         self.note_released(moved, dropped);

@@ -11,166 +11,113 @@
 //!
 //! **ATT&CK.** T1114.002.
 
-use std::sync::Arc;
-
+use super::kit::{self, Meta, Parts, Report, Rule, Stage};
+use crate::attack::REMOTE_EMAIL_COLLECTION;
+use crate::config::{Count, Duration};
+use crate::event::{Event, MailboxAccess};
+use crate::finding::{Finding, ObservableKind, Severity};
+use crate::time::{Timestamp, HOUR};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Context, Detector, StateStats, Suppression};
-use crate::allowlist::Allowlist;
-use crate::attack::REMOTE_EMAIL_COLLECTION;
-use crate::config::{positive, Duration};
-use crate::event::{Event, MailboxAccess};
-use crate::finding::{Finding, ObservableKind, Severity};
-use crate::time::HOUR;
-use crate::Error;
-
-/// The detector id.
-pub const ID: &str = "mail-access-throttled";
-
-/// Settings of `mail-access-throttled`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `medium`.
-    pub severity: Option<Severity>,
+kit::config! {
+    "mail-access-throttled";
     /// Items in one record that count as bulk (default 100).
-    pub min_operations: usize,
+    min_operations: Count = Count::new(100),
     /// Suppression window per mailbox and app (default `1h`).
-    pub window: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            min_operations: 100,
-            window: Duration(HOUR),
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings; errors name the field under `path`.
-    pub fn validate(&self, path: &str) -> Result<(), Error> {
-        positive(&format!("{path}.min_operations"), self.min_operations)
-    }
+    window: Duration = Duration(HOUR),
 }
 
 /// The `mail-access-throttled` detector.
+pub type MailAccessThrottled = kit::Keyed<Throttled>;
+
+/// The rule of `mail-access-throttled`.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct MailAccessThrottled {
-    #[serde(skip)]
-    config: Config,
-    #[serde(skip)]
-    allowlist: Arc<Allowlist>,
-    open: Suppression,
-}
+pub struct Throttled;
 
-impl MailAccessThrottled {
-    /// A detector with these settings.
-    pub fn new(config: Config, allowlist: Arc<Allowlist>) -> Self {
-        MailAccessThrottled {
-            open: Suppression::new(ID, config.window.0),
-            allowlist,
-            config,
-        }
+impl Rule for Throttled {
+    const META: Meta = Meta {
+        id: "mail-access-throttled",
+        stage: Some(Stage::Collection),
+        attack: &[REMOTE_EMAIL_COLLECTION],
+        severity: Severity::Medium,
+    };
+    type Config = Config;
+
+    fn new(_: &Config, _: &Parts) -> Self {
+        Throttled
     }
 
-    fn on_access(&mut self, access: &MailboxAccess, context: &mut Context) {
-        let bulk = access.operation_count >= self.config.min_operations as u64;
-        if !(access.throttled || bulk) {
-            return;
-        }
-        let app = access.client_app_id.as_deref().unwrap_or("");
-        if !app.is_empty() && self.allowlist.known_app(app) && !access.throttled {
-            return;
-        }
-        let key = format!("{}|{app}", access.mailbox);
-        let add = |finding: &mut Finding| {
-            finding.add_evidence(&access.id);
-            if access.throttled {
-                finding.set("throttled", json!(true));
-            }
-            let total = finding
-                .unmapped
-                .get("operations")
-                .and_then(|n| n.as_u64())
-                .unwrap_or(0);
-            finding.set("operations", json!(total + access.operation_count));
-        };
-        self.open.report(
-            &key,
-            access.time,
-            context,
-            |uid| {
-                let what = if access.throttled {
-                    "throttled"
-                } else {
-                    "read in bulk"
-                };
-                let mut finding = Finding::new(
-                    ID,
-                    uid,
-                    Severity::Medium,
-                    access.time,
-                    format!("Mailbox {} {what}", access.mailbox),
-                    &[REMOTE_EMAIL_COLLECTION],
-                );
-                finding.message = format!(
-                    "mailbox {} {what}: {} items in one record by {}{}",
-                    access.mailbox,
-                    access.operation_count,
-                    access.user,
-                    if app.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" through app {app}")
-                    }
-                );
-                finding.observe("mailbox", ObservableKind::EmailAddress, &access.mailbox);
-                finding.observe("resources.uid", ObservableKind::ResourceUid, app);
-                finding.observe("user.name", ObservableKind::UserName, &access.user);
-                finding.set("mailbox", json!(access.mailbox));
-                finding.set("client_app_id", json!(app));
-                finding.set("throttled", json!(access.throttled));
-                add(&mut finding);
-                finding
-            },
-            |finding| add(finding),
-        );
-    }
-}
-
-impl Detector for MailAccessThrottled {
-    super::persist!(keep: [config, allowlist], after: |this, hasher| {
-        let _ = hasher;
-        this.open.configure(ID, this.config.window.0);
-    });
-
-    fn id(&self) -> &'static str {
-        ID
+    fn window(config: &Config) -> Timestamp {
+        config.window.0
     }
 
-    fn on_event(&mut self, event: &Event, context: &mut Context) {
+    fn on_event(&mut self, config: &Config, event: &Event, report: &mut Report) {
         if let Event::MailboxAccess(access) = event {
-            self.on_access(access, context);
+            on_access(config, access, report);
         }
     }
+}
 
-    fn suppression(&mut self) -> Option<&mut Suppression> {
-        Some(&mut self.open)
+fn on_access(config: &Config, access: &MailboxAccess, report: &mut Report) {
+    let bulk = access.operation_count >= config.min_operations.get() as u64;
+    if !(access.throttled || bulk) {
+        return;
     }
-
-    fn state(&self) -> StateStats {
-        StateStats {
-            entries: self.open.len(),
-            evicted: 0,
-            open_findings: self.open.len(),
-            ..StateStats::default()
+    let app = access.client_app_id.as_deref().unwrap_or("");
+    if !app.is_empty() && report.allowlist.known_app(app) && !access.throttled {
+        return;
+    }
+    let key = format!("{}|{app}", access.mailbox);
+    let add = |finding: &mut Finding| {
+        finding.add_evidence(&access.id);
+        if access.throttled {
+            finding.set("throttled", json!(true));
         }
-    }
+        let total = finding
+            .unmapped
+            .get("operations")
+            .and_then(|n| n.as_u64())
+            .unwrap_or(0);
+        finding.set("operations", json!(total + access.operation_count));
+    };
+    report.report(
+        &key,
+        access.time,
+        |uid| {
+            let what = if access.throttled {
+                "throttled"
+            } else {
+                "read in bulk"
+            };
+            let mut finding = Finding::new(
+                Throttled::META.id,
+                uid,
+                Severity::Medium,
+                access.time,
+                format!("Mailbox {} {what}", access.mailbox),
+                Throttled::META.attack,
+            );
+            finding.message = format!(
+                "mailbox {} {what}: {} items in one record by {}{}",
+                access.mailbox,
+                access.operation_count,
+                access.user,
+                if app.is_empty() {
+                    String::new()
+                } else {
+                    format!(" through app {app}")
+                }
+            );
+            finding.observe("mailbox", ObservableKind::EmailAddress, &access.mailbox);
+            finding.observe("resources.uid", ObservableKind::ResourceUid, app);
+            finding.observe("user.name", ObservableKind::UserName, &access.user);
+            finding.set("mailbox", json!(access.mailbox));
+            finding.set("client_app_id", json!(app));
+            finding.set("throttled", json!(access.throttled));
+            add(&mut finding);
+            finding
+        },
+        |finding| add(finding),
+    );
 }

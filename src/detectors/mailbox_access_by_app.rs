@@ -16,59 +16,26 @@
 //!
 //! **ATT&CK.** T1114.002.
 
-use std::sync::Arc;
-
-use ahash::RandomState;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-
-use super::{Context, Detector, StateStats, Suppression};
-use crate::allowlist::Allowlist;
+use super::kit::{self, Meta, Parts, Report, Rule, Stage, StateStats};
 use crate::attack::REMOTE_EMAIL_COLLECTION;
-use crate::config::{positive, Duration};
+use crate::config::{Count, Duration};
 use crate::event::{Event, MailClient, MailboxAccess};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::state::BoundedMap;
 use crate::time::{Timestamp, DAY, HOUR};
-use crate::Error;
+use ahash::RandomState;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-/// The detector id.
-pub const ID: &str = "mailbox-access-by-app";
-
-/// Settings of `mailbox-access-by-app`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `medium`.
-    pub severity: Option<Severity>,
+kit::config! {
+    "mailbox-access-by-app";
     /// An app not seen reading mail for this long is new again (default `7d`).
-    pub horizon: Duration,
+    horizon: Duration = Duration(7 * DAY),
     /// The finding stays open (listing mailboxes) this long after the app's last read (default
     /// `1h`).
-    pub window: Duration,
+    window: Duration = Duration(HOUR),
     /// Apps remembered (default 100000).
-    pub max_apps: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            horizon: Duration(7 * DAY),
-            window: Duration(HOUR),
-            max_apps: 100_000,
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings; errors name the field under `path`.
-    pub fn validate(&self, path: &str) -> Result<(), Error> {
-        positive(&format!("{path}.max_apps"), self.max_apps)
-    }
+    max_apps: Count = Count::new(100_000),
 }
 
 /// The application behind an app-based mail read, if it is one.
@@ -80,36 +47,62 @@ pub fn reading_app(access: &MailboxAccess) -> Option<&str> {
 }
 
 /// The `mailbox-access-by-app` detector.
+pub type MailboxAccessByApp = kit::Keyed<ByApp>;
+
+/// The rule of `mailbox-access-by-app`: its tables.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct MailboxAccessByApp {
-    #[serde(skip)]
-    config: Config,
-    #[serde(skip)]
-    allowlist: Arc<Allowlist>,
+pub struct ByApp {
     seen: BoundedMap<Timestamp>,
-    open: Suppression,
 }
 
-impl MailboxAccessByApp {
-    /// A detector with these settings.
-    pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
-        MailboxAccessByApp {
-            seen: BoundedMap::new(config.max_apps, hasher),
-            open: Suppression::new(ID, config.window.0),
-            allowlist,
-            config,
+impl Rule for ByApp {
+    const META: Meta = Meta {
+        id: "mailbox-access-by-app",
+        stage: Some(Stage::Collection),
+        attack: &[REMOTE_EMAIL_COLLECTION],
+        severity: Severity::Medium,
+    };
+    type Config = Config;
+
+    fn new(config: &Config, parts: &Parts) -> Self {
+        ByApp {
+            seen: BoundedMap::new(config.max_apps.get(), parts.hasher),
         }
     }
 
-    fn on_access(&mut self, access: &MailboxAccess, context: &mut Context) {
+    fn window(config: &Config) -> Timestamp {
+        config.window.0
+    }
+
+    fn on_event(&mut self, config: &Config, event: &Event, report: &mut Report) {
+        if let Event::MailboxAccess(access) = event {
+            self.on_access(config, access, report);
+        }
+    }
+
+    fn state(&self) -> StateStats {
+        StateStats {
+            entries: self.seen.len(),
+            evicted: self.seen.evicted(),
+            ..StateStats::default()
+        }
+    }
+
+    fn reseed(&mut self, hasher: &RandomState) {
+        self.seen.reseed(hasher);
+    }
+}
+
+impl ByApp {
+    fn on_access(&mut self, config: &Config, access: &MailboxAccess, report: &mut Report) {
         let Some(app) = reading_app(access) else {
             return;
         };
-        if self.allowlist.known_app(app) {
+        if report.allowlist.known_app(app) {
             return;
         }
-        let horizon = self.config.horizon.0;
-        let live_since = context.watermark.saturating_sub(horizon);
+        let horizon = config.horizon.0;
+        let live_since = report.watermark().saturating_sub(horizon);
         let mut new = false;
         let last = self.seen.get_or_insert_with(app, live_since, || {
             new = true;
@@ -117,7 +110,7 @@ impl MailboxAccessByApp {
         });
         let lapsed = access.time.saturating_sub(*last) > horizon;
         *last = (*last).max(access.time);
-        if !(new || lapsed || self.open.get(app).is_some()) {
+        if !(new || lapsed || report.open(app).is_some()) {
             return;
         }
         let via = if access.client == MailClient::Ews {
@@ -141,18 +134,17 @@ impl MailboxAccessByApp {
                 "application {app} read {count} mailbox(es) through {via}, for the first time"
             );
         };
-        self.open.report(
+        report.report(
             app,
             access.time,
-            context,
             |uid| {
                 let mut finding = Finding::new(
-                    ID,
+                    ByApp::META.id,
                     uid,
                     Severity::Medium,
                     access.time,
                     format!("Application {app} reads mail"),
-                    &[REMOTE_EMAIL_COLLECTION],
+                    ByApp::META.attack,
                 );
                 finding.observe("resources.uid", ObservableKind::ResourceUid, app);
                 finding.set("client_app_id", json!(app));
@@ -162,35 +154,5 @@ impl MailboxAccessByApp {
             },
             |finding| add(finding),
         );
-    }
-}
-
-impl Detector for MailboxAccessByApp {
-    super::persist!(keep: [config, allowlist], after: |this, hasher| {
-        this.seen.reseed(hasher);
-        this.open.configure(ID, this.config.window.0);
-    });
-
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn on_event(&mut self, event: &Event, context: &mut Context) {
-        if let Event::MailboxAccess(access) = event {
-            self.on_access(access, context);
-        }
-    }
-
-    fn suppression(&mut self) -> Option<&mut Suppression> {
-        Some(&mut self.open)
-    }
-
-    fn state(&self) -> StateStats {
-        StateStats {
-            entries: self.seen.len(),
-            evicted: self.seen.evicted(),
-            open_findings: self.open.len(),
-            ..StateStats::default()
-        }
     }
 }

@@ -12,98 +12,88 @@
 //!
 //! **ATT&CK.** T1114.002.
 
-use std::sync::Arc;
-
+use super::kit::{self, Meta, Parts, Report, Rule, Stage, StateStats};
+use crate::attack::REMOTE_EMAIL_COLLECTION;
+use crate::config::{Count, Duration};
+use crate::event::{Event, MailboxAccess};
+use crate::finding::{Finding, ObservableKind, Severity};
+use crate::state::{BoundedMap, DistinctWindow};
+use crate::time::{Timestamp, MINUTE};
 use ahash::RandomState;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Context, Detector, StateStats, Suppression};
-use crate::allowlist::Allowlist;
-use crate::attack::REMOTE_EMAIL_COLLECTION;
-use crate::config::{positive, Duration};
-use crate::event::{Event, MailboxAccess};
-use crate::finding::{Finding, ObservableKind, Severity};
-use crate::state::{BoundedMap, DistinctWindow};
-use crate::time::MINUTE;
-use crate::Error;
-
-/// The detector id.
-pub const ID: &str = "multi-mailbox-access";
-
-/// Settings of `multi-mailbox-access`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `high`.
-    pub severity: Option<Severity>,
+kit::config! {
+    "multi-mailbox-access";
     /// More distinct mailboxes than this within the window fires (default 5).
-    pub max_mailboxes: usize,
+    max_mailboxes: Count = Count::new(5),
     /// The sliding window (default `10m`).
-    pub window: Duration,
+    window: Duration = Duration(10 * MINUTE),
     /// Apps tracked at once (default 10000).
-    pub max_apps: usize,
+    max_apps: Count = Count::new(10_000),
     /// Reads kept per app within the window (default 10000).
-    pub max_reads_per_app: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            max_mailboxes: 5,
-            window: Duration(10 * MINUTE),
-            max_apps: 10_000,
-            max_reads_per_app: 10_000,
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings; errors name the field under `path`.
-    pub fn validate(&self, path: &str) -> Result<(), Error> {
-        positive(&format!("{path}.max_mailboxes"), self.max_mailboxes)?;
-        positive(&format!("{path}.max_apps"), self.max_apps)?;
-        positive(&format!("{path}.max_reads_per_app"), self.max_reads_per_app)
-    }
+    max_reads_per_app: Count = Count::new(10_000),
 }
 
 /// The `multi-mailbox-access` detector.
+pub type MultiMailboxAccess = kit::Keyed<ManyMailboxes>;
+
+/// The rule of `multi-mailbox-access`: its tables.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct MultiMailboxAccess {
-    #[serde(skip)]
-    config: Config,
-    #[serde(skip)]
-    allowlist: Arc<Allowlist>,
+pub struct ManyMailboxes {
     windows: BoundedMap<DistinctWindow>,
     dropped: u64,
-    open: Suppression,
 }
 
-impl MultiMailboxAccess {
-    /// A detector with these settings.
-    pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
-        MultiMailboxAccess {
-            windows: BoundedMap::new(config.max_apps, hasher),
-            open: Suppression::new(ID, config.window.0),
+impl Rule for ManyMailboxes {
+    const META: Meta = Meta {
+        id: "multi-mailbox-access",
+        stage: Some(Stage::Collection),
+        attack: &[REMOTE_EMAIL_COLLECTION],
+        severity: Severity::High,
+    };
+    type Config = Config;
+
+    fn new(config: &Config, parts: &Parts) -> Self {
+        ManyMailboxes {
+            windows: BoundedMap::new(config.max_apps.get(), parts.hasher),
             dropped: 0,
-            allowlist,
-            config,
         }
     }
 
-    fn on_access(&mut self, access: &MailboxAccess, context: &mut Context) {
+    fn window(config: &Config) -> Timestamp {
+        config.window.0
+    }
+
+    fn on_event(&mut self, config: &Config, event: &Event, report: &mut Report) {
+        if let Event::MailboxAccess(access) = event {
+            self.on_access(config, access, report);
+        }
+    }
+
+    fn state(&self) -> StateStats {
+        StateStats {
+            entries: self.windows.len(),
+            evicted: self.windows.evicted() + self.dropped,
+            ..StateStats::default()
+        }
+    }
+
+    fn reseed(&mut self, hasher: &RandomState) {
+        self.windows.reseed(hasher);
+    }
+}
+
+impl ManyMailboxes {
+    fn on_access(&mut self, config: &Config, access: &MailboxAccess, report: &mut Report) {
         let Some(app) = access.client_app_id.as_deref() else {
             return;
         };
-        if self.allowlist.known_app(app) || access.mailbox.is_empty() {
+        if report.allowlist.known_app(app) || access.mailbox.is_empty() {
             return;
         }
-        let window = self.config.window.0;
-        let live_since = context.watermark.saturating_sub(window);
+        let window = config.window.0;
+        let live_since = report.watermark().saturating_sub(window);
         let entry = self
             .windows
             .get_or_insert_with(app, live_since, DistinctWindow::default);
@@ -111,10 +101,10 @@ impl MultiMailboxAccess {
             access.time,
             &access.mailbox,
             window,
-            self.config.max_reads_per_app,
+            config.max_reads_per_app.get(),
         );
         let distinct = entry.distinct();
-        if distinct <= self.config.max_mailboxes && self.open.get(app).is_none() {
+        if distinct <= config.max_mailboxes.get() && report.open(app).is_none() {
             return;
         }
         let mailboxes: Vec<String> = entry.members().map(str::to_owned).collect();
@@ -132,13 +122,12 @@ impl MultiMailboxAccess {
             finding.set("mailbox_count", json!(count));
             finding.message = format!("application {app} read {count} distinct mailboxes");
         };
-        self.open.report(
+        report.report(
             app,
             access.time,
-            context,
             |uid| {
                 let mut finding = Finding::new(
-                    ID,
+                    ManyMailboxes::META.id,
                     uid,
                     Severity::High,
                     access.time,
@@ -146,7 +135,7 @@ impl MultiMailboxAccess {
                         "Application {app} read {distinct} mailboxes within {} min",
                         window / MINUTE
                     ),
-                    &[REMOTE_EMAIL_COLLECTION],
+                    ManyMailboxes::META.attack,
                 );
                 finding.observe("resources.uid", ObservableKind::ResourceUid, app);
                 finding.set("client_app_id", json!(app));
@@ -156,35 +145,5 @@ impl MultiMailboxAccess {
             },
             |finding| add(finding),
         );
-    }
-}
-
-impl Detector for MultiMailboxAccess {
-    super::persist!(keep: [config, allowlist], after: |this, hasher| {
-        this.windows.reseed(hasher);
-        this.open.configure(ID, this.config.window.0);
-    });
-
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn on_event(&mut self, event: &Event, context: &mut Context) {
-        if let Event::MailboxAccess(access) = event {
-            self.on_access(access, context);
-        }
-    }
-
-    fn suppression(&mut self) -> Option<&mut Suppression> {
-        Some(&mut self.open)
-    }
-
-    fn state(&self) -> StateStats {
-        StateStats {
-            entries: self.windows.len(),
-            evicted: self.windows.evicted() + self.dropped,
-            open_findings: self.open.len(),
-            ..StateStats::default()
-        }
     }
 }

@@ -15,40 +15,19 @@
 //!
 //! **ATT&CK.** T1199.
 
-use std::sync::Arc;
-
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-
-use super::oauth_app_created::observe_actor;
-use super::{Context, Detector, StateStats, Suppression};
-use crate::allowlist::Allowlist;
+use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage};
 use crate::attack::TRUSTED_RELATIONSHIP;
+use crate::config::Duration;
 use crate::event::{AuditActivity, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::time::{Timestamp, DAY};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-/// The detector id.
-pub const ID: &str = "multitenant-app";
-
-super::window_config!(
-    "multitenant-app",
-    DAY,
-    "Suppression window per app (default `24h`)."
-);
-
-fn differs(a: Option<&str>, b: Option<&str>) -> bool {
-    matches!((a, b), (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() && !a.eq_ignore_ascii_case(b))
-}
-
-/// The `multitenant-app` detector.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct MultitenantApp {
-    #[serde(skip)]
-    config: Config,
-    #[serde(skip)]
-    allowlist: Arc<Allowlist>,
-    open: Suppression,
+kit::config! {
+    "multitenant-app";
+    /// Suppression window per app (default `24h`).
+    window: Duration = Duration(DAY),
 }
 
 struct Crossing<'a> {
@@ -60,86 +39,31 @@ struct Crossing<'a> {
     time: Timestamp,
 }
 
-impl MultitenantApp {
-    /// A detector with these settings.
-    pub fn new(config: Config, allowlist: Arc<Allowlist>) -> Self {
-        MultitenantApp {
-            config: config.clone(),
-            allowlist,
-            open: Suppression::new(ID, config.window.0),
-        }
+/// The `multitenant-app` detector.
+pub type MultitenantApp = kit::Keyed<Multitenant>;
+
+/// The rule of `multitenant-app`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Multitenant;
+
+impl Rule for Multitenant {
+    const META: Meta = Meta {
+        id: "multitenant-app",
+        stage: Some(Stage::Foothold),
+        attack: &[TRUSTED_RELATIONSHIP],
+        severity: Severity::Medium,
+    };
+    type Config = Config;
+
+    fn new(_: &Config, _: &Parts) -> Self {
+        Multitenant
     }
 
-    fn crossing(
-        &mut self,
-        crossing: Crossing,
-        context: &mut Context,
-        decorate: impl Fn(&mut Finding),
-    ) {
-        if crossing.app.is_empty() || self.allowlist.known_app(crossing.app) {
-            return;
-        }
-        let add = |finding: &mut Finding| {
-            finding.add_evidence(crossing.event_id);
-            finding.add_to("how", json!(crossing.how));
-            decorate(finding);
-        };
-        self.open.report(
-            crossing.app,
-            crossing.time,
-            context,
-            |uid| {
-                let mut finding = Finding::new(
-                    ID,
-                    uid,
-                    Severity::Medium,
-                    crossing.time,
-                    format!(
-                        "Application {} crosses tenants: {}",
-                        crossing.app, crossing.how
-                    ),
-                    &[TRUSTED_RELATIONSHIP],
-                );
-                finding.message = format!(
-                    "application {} {} (owner or token tenant {}, this tenant {})",
-                    crossing.app,
-                    crossing.how,
-                    crossing.home_tenant.unwrap_or("unknown"),
-                    crossing.tenant.unwrap_or("unknown"),
-                );
-                finding.observe("resources.uid", ObservableKind::ResourceUid, crossing.app);
-                finding.observe(
-                    "cloud.org.uid",
-                    ObservableKind::ResourceUid,
-                    crossing.home_tenant.unwrap_or(""),
-                );
-                finding.observe(
-                    "cloud.org.uid",
-                    ObservableKind::ResourceUid,
-                    crossing.tenant.unwrap_or(""),
-                );
-                finding.set("app", json!(crossing.app));
-                finding.set("other_tenant", json!(crossing.home_tenant));
-                finding.set("tenant", json!(crossing.tenant));
-                add(&mut finding);
-                finding
-            },
-            |finding| add(finding),
-        );
-    }
-}
-
-impl Detector for MultitenantApp {
-    super::persist!(keep: [config, allowlist], after: |this, hasher| {
-        let _ = hasher;
-        this.open.configure(ID, this.config.window.0);
-    });
-
-    fn id(&self) -> &'static str {
-        ID
+    fn window(config: &Config) -> Timestamp {
+        config.window.0
     }
 
-    fn on_event(&mut self, event: &Event, context: &mut Context) {
+    fn on_event(&mut self, _: &Config, event: &Event, report: &mut Report) {
         match event {
             Event::DirectoryAudit(audit)
                 if audit.activity == AuditActivity::UpdateApplication && audit.success =>
@@ -173,7 +97,7 @@ impl Detector for MultitenantApp {
                     event_id: &audit.id,
                     time: audit.time,
                 };
-                self.crossing(crossing, context, |finding| {
+                report_crossing(crossing, report, |finding| {
                     observe_actor(finding, &audit.actor)
                 });
             }
@@ -186,7 +110,7 @@ impl Detector for MultitenantApp {
                     event_id: signin.id(),
                     time: signin.time,
                 };
-                self.crossing(crossing, context, |finding| {
+                report_crossing(crossing, report, |finding| {
                     if let Some(ip) = signin.ip() {
                         finding.observe("src_endpoint.ip", ObservableKind::IpAddress, ip);
                     }
@@ -206,24 +130,67 @@ impl Detector for MultitenantApp {
                     event_id: &access.id,
                     time: access.time,
                 };
-                self.crossing(crossing, context, |finding| {
+                report_crossing(crossing, report, |finding| {
                     finding.observe("mailbox", ObservableKind::EmailAddress, &access.mailbox);
                 });
             }
             _ => {}
         }
     }
+}
 
-    fn suppression(&mut self) -> Option<&mut Suppression> {
-        Some(&mut self.open)
-    }
+fn differs(a: Option<&str>, b: Option<&str>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() && !a.eq_ignore_ascii_case(b))
+}
 
-    fn state(&self) -> StateStats {
-        StateStats {
-            entries: self.open.len(),
-            evicted: 0,
-            open_findings: self.open.len(),
-            ..StateStats::default()
-        }
+fn report_crossing(crossing: Crossing, report: &mut Report, decorate: impl Fn(&mut Finding)) {
+    if crossing.app.is_empty() || report.allowlist.known_app(crossing.app) {
+        return;
     }
+    let add = |finding: &mut Finding| {
+        finding.add_evidence(crossing.event_id);
+        finding.add_to("how", json!(crossing.how));
+        decorate(finding);
+    };
+    report.report(
+        crossing.app,
+        crossing.time,
+        |uid| {
+            let mut finding = Finding::new(
+                Multitenant::META.id,
+                uid,
+                Severity::Medium,
+                crossing.time,
+                format!(
+                    "Application {} crosses tenants: {}",
+                    crossing.app, crossing.how
+                ),
+                Multitenant::META.attack,
+            );
+            finding.message = format!(
+                "application {} {} (owner or token tenant {}, this tenant {})",
+                crossing.app,
+                crossing.how,
+                crossing.home_tenant.unwrap_or("unknown"),
+                crossing.tenant.unwrap_or("unknown"),
+            );
+            finding.observe("resources.uid", ObservableKind::ResourceUid, crossing.app);
+            finding.observe(
+                "cloud.org.uid",
+                ObservableKind::ResourceUid,
+                crossing.home_tenant.unwrap_or(""),
+            );
+            finding.observe(
+                "cloud.org.uid",
+                ObservableKind::ResourceUid,
+                crossing.tenant.unwrap_or(""),
+            );
+            finding.set("app", json!(crossing.app));
+            finding.set("other_tenant", json!(crossing.home_tenant));
+            finding.set("tenant", json!(crossing.tenant));
+            add(&mut finding);
+            finding
+        },
+        |finding| add(finding),
+    );
 }

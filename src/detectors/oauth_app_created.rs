@@ -14,205 +14,135 @@
 //!
 //! **ATT&CK.** T1136.003.
 
-use std::sync::Arc;
-
+use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage};
+use crate::attack::CLOUD_ACCOUNT_CREATION;
+use crate::config::{Count, Duration};
+use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
+use crate::finding::{Finding, ObservableKind, Severity};
+use crate::time::{Timestamp, MINUTE};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Context, Detector, StateStats, Suppression};
-use crate::allowlist::Allowlist;
-use crate::attack::CLOUD_ACCOUNT_CREATION;
-use crate::config::{positive, Duration};
-use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
-use crate::finding::{Finding, ObservableKind, Severity};
-use crate::time::MINUTE;
-use crate::Error;
-
-/// The detector id.
-pub const ID: &str = "oauth-app-created";
-
-/// Settings of `oauth-app-created`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `low` / `medium`.
-    pub severity: Option<Severity>,
+kit::config! {
+    "oauth-app-created";
     /// More apps than this by one actor within the window is a burst (default 3).
-    pub burst: usize,
+    burst: Count = Count::new(3),
     /// The window (default `10m`).
-    pub window: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            burst: 3,
-            window: Duration(10 * MINUTE),
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings; errors name the field under `path`.
-    pub fn validate(&self, path: &str) -> Result<(), Error> {
-        positive(&format!("{path}.burst"), self.burst)
-    }
+    window: Duration = Duration(10 * MINUTE),
 }
 
 /// The `oauth-app-created` detector.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct OauthAppCreated {
-    #[serde(skip)]
-    config: Config,
-    #[serde(skip)]
-    allowlist: Arc<Allowlist>,
-    open: Suppression,
-}
+pub type OauthAppCreated = kit::Keyed<AppCreated>;
 
-impl OauthAppCreated {
-    /// A detector with these settings.
-    pub fn new(config: Config, allowlist: Arc<Allowlist>) -> Self {
-        let open = Suppression::new(ID, config.window.0);
-        OauthAppCreated {
-            config,
-            allowlist,
-            open,
-        }
+/// The rule of `oauth-app-created`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AppCreated;
+
+impl Rule for AppCreated {
+    const META: Meta = Meta {
+        id: "oauth-app-created",
+        stage: Some(Stage::Foothold),
+        attack: &[CLOUD_ACCOUNT_CREATION],
+        severity: Severity::Low,
+    };
+    type Config = Config;
+
+    fn new(_: &Config, _: &Parts) -> Self {
+        AppCreated
     }
 
-    fn on_audit(&mut self, audit: &DirectoryAudit, context: &mut Context) {
-        if !matches!(
-            audit.activity,
-            AuditActivity::AddApplication | AuditActivity::AddServicePrincipal
-        ) || !audit.success
-        {
-            return;
+    fn window(config: &Config) -> Timestamp {
+        config.window.0
+    }
+
+    fn on_event(&mut self, config: &Config, event: &Event, report: &mut Report) {
+        if let Event::DirectoryAudit(audit) = event {
+            on_audit(config, audit, report);
         }
-        let actor = &audit.actor;
-        if actor
-            .app_id
+    }
+}
+
+fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {
+    if !matches!(
+        audit.activity,
+        AuditActivity::AddApplication | AuditActivity::AddServicePrincipal
+    ) || !audit.success
+    {
+        return;
+    }
+    let actor = &audit.actor;
+    if actor
+        .app_id
+        .as_deref()
+        .is_some_and(|app| report.allowlist.known_app(app))
+        || actor
+            .user
             .as_deref()
-            .is_some_and(|app| self.allowlist.known_app(app))
-            || actor
-                .user
-                .as_deref()
-                .is_some_and(|user| self.allowlist.service_account(user))
-            || actor.name() == "unknown"
-        {
-            return;
-        }
-        let target = audit.targets.first();
-        let app_name = target.map(AuditTarget::label).unwrap_or_default();
-        let object_id = target.and_then(|t| t.id.clone()).unwrap_or_default();
-        let app_id = audit
-            .new_value("AppId")
-            .or(audit.detail("AppId"))
-            .unwrap_or("")
-            .to_owned();
-        let burst = self.config.burst;
-        let add = |finding: &mut Finding| {
-            finding.add_evidence(&audit.id);
-            finding.add_to("apps", json!({"name": app_name, "object_id": object_id, "app_id": app_id, "activity": audit.activity_name}));
-            finding.observe("resources.uid", ObservableKind::ResourceUid, &object_id);
-            finding.observe("resources.uid", ObservableKind::ResourceUid, &app_id);
-            let names: std::collections::BTreeSet<String> = finding
-                .unmapped
-                .get("apps")
-                .and_then(|apps| apps.as_array())
-                .map(|apps| {
-                    apps.iter()
-                        .filter_map(|app| {
-                            app.get("name")
-                                .and_then(|n| n.as_str())
-                                .map(str::to_lowercase)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            finding.set("app_count", json!(names.len()));
-            if names.len() > burst {
-                finding.severity = Severity::Medium;
-                finding.title = format!(
-                    "{} created {} applications in a burst",
-                    actor.name(),
-                    names.len()
-                );
-            }
-            finding.message = format!(
-                "{} created or registered {} application(s)",
+            .is_some_and(|user| report.allowlist.service_account(user))
+        || actor.name() == "unknown"
+    {
+        return;
+    }
+    let target = audit.targets.first();
+    let app_name = target.map(AuditTarget::label).unwrap_or_default();
+    let object_id = target.and_then(|t| t.id.clone()).unwrap_or_default();
+    let app_id = audit
+        .new_value("AppId")
+        .or(audit.detail("AppId"))
+        .unwrap_or("")
+        .to_owned();
+    let burst = config.burst.get();
+    let add = |finding: &mut Finding| {
+        finding.add_evidence(&audit.id);
+        finding.add_to("apps", json!({"name": app_name, "object_id": object_id, "app_id": app_id, "activity": audit.activity_name}));
+        finding.observe("resources.uid", ObservableKind::ResourceUid, &object_id);
+        finding.observe("resources.uid", ObservableKind::ResourceUid, &app_id);
+        let names: std::collections::BTreeSet<String> = finding
+            .unmapped
+            .get("apps")
+            .and_then(|apps| apps.as_array())
+            .map(|apps| {
+                apps.iter()
+                    .filter_map(|app| {
+                        app.get("name")
+                            .and_then(|n| n.as_str())
+                            .map(str::to_lowercase)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        finding.set("app_count", json!(names.len()));
+        if names.len() > burst {
+            finding.severity = Severity::Medium;
+            finding.title = format!(
+                "{} created {} applications in a burst",
                 actor.name(),
                 names.len()
             );
-        };
-        self.open.report(
+        }
+        finding.message = format!(
+            "{} created or registered {} application(s)",
             actor.name(),
-            audit.time,
-            context,
-            |uid| {
-                let mut finding = Finding::new(
-                    ID,
-                    uid,
-                    Severity::Low,
-                    audit.time,
-                    format!("{} created application {app_name}", actor.name()),
-                    &[CLOUD_ACCOUNT_CREATION],
-                );
-                observe_actor(&mut finding, actor);
-                finding.set("actor", json!(actor.name()));
-                add(&mut finding);
-                finding
-            },
-            |finding| add(finding),
+            names.len()
         );
-    }
-}
-
-/// Names the actor of a directory change as observables.
-pub fn observe_actor(finding: &mut Finding, actor: &crate::event::Actor) {
-    if let Some(user) = &actor.user {
-        finding.observe("actor.user.name", ObservableKind::UserName, user);
-    }
-    if let Some(app) = &actor.app_id {
-        finding.observe("actor.app_uid", ObservableKind::ResourceUid, app);
-    }
-    if let Some(sp) = &actor.service_principal_id {
-        finding.observe("actor.app_uid", ObservableKind::ResourceUid, sp);
-    }
-    if let Some(ip) = &actor.ip {
-        finding.observe("src_endpoint.ip", ObservableKind::IpAddress, ip);
-    }
-}
-
-impl Detector for OauthAppCreated {
-    super::persist!(keep: [config, allowlist], after: |this, hasher| {
-        let _ = hasher;
-        this.open.configure(ID, this.config.window.0);
-    });
-
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn on_event(&mut self, event: &Event, context: &mut Context) {
-        if let Event::DirectoryAudit(audit) = event {
-            self.on_audit(audit, context);
-        }
-    }
-
-    fn suppression(&mut self) -> Option<&mut Suppression> {
-        Some(&mut self.open)
-    }
-
-    fn state(&self) -> StateStats {
-        StateStats {
-            entries: self.open.len(),
-            evicted: 0,
-            open_findings: self.open.len(),
-            ..StateStats::default()
-        }
-    }
+    };
+    report.report(
+        actor.name(),
+        audit.time,
+        |uid| {
+            let mut finding = Finding::new(
+                AppCreated::META.id,
+                uid,
+                Severity::Low,
+                audit.time,
+                format!("{} created application {app_name}", actor.name()),
+                AppCreated::META.attack,
+            );
+            observe_actor(&mut finding, actor);
+            finding.set("actor", json!(actor.name()));
+            add(&mut finding);
+            finding
+        },
+        |finding| add(finding),
+    );
 }

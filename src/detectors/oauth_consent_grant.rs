@@ -17,153 +17,125 @@
 //!
 //! **ATT&CK.** T1528, T1098.003.
 
-use std::sync::Arc;
-
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-
-use super::oauth_app_created::observe_actor;
-use super::{Context, Detector, StateStats, Suppression};
-use crate::allowlist::Allowlist;
+use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage};
 use crate::attack::{ADDITIONAL_CLOUD_ROLES, STEAL_APPLICATION_TOKEN};
+use crate::config::Duration;
 use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::reference::high_risk_permissions_in;
-use crate::time::HOUR;
+use crate::time::{Timestamp, HOUR};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-/// The detector id.
-pub const ID: &str = "oauth-consent-grant";
-
-super::window_config!(
-    "oauth-consent-grant",
-    HOUR,
-    "Suppression window per application (default `1h`)."
-);
+kit::config! {
+    "oauth-consent-grant";
+    /// Suppression window per application (default `1h`).
+    window: Duration = Duration(HOUR),
+}
 
 /// The `oauth-consent-grant` detector.
+pub type OauthConsentGrant = kit::Keyed<ConsentGrant>;
+
+/// The rule of `oauth-consent-grant`.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct OauthConsentGrant {
-    #[serde(skip)]
-    config: Config,
-    #[serde(skip)]
-    allowlist: Arc<Allowlist>,
-    open: Suppression,
-}
+pub struct ConsentGrant;
 
-impl OauthConsentGrant {
-    /// A detector with these settings.
-    pub fn new(config: Config, allowlist: Arc<Allowlist>) -> Self {
-        OauthConsentGrant {
-            config: config.clone(),
-            allowlist,
-            open: Suppression::new(ID, config.window.0),
-        }
+impl Rule for ConsentGrant {
+    const META: Meta = Meta {
+        id: "oauth-consent-grant",
+        stage: Some(Stage::Foothold),
+        attack: &[STEAL_APPLICATION_TOKEN, ADDITIONAL_CLOUD_ROLES],
+        severity: Severity::High,
+    };
+    type Config = Config;
+
+    fn new(_: &Config, _: &Parts) -> Self {
+        ConsentGrant
     }
 
-    fn on_audit(&mut self, audit: &DirectoryAudit, context: &mut Context) {
-        if audit.activity != AuditActivity::ConsentToApplication || !audit.success {
-            return;
-        }
-        let permissions = audit.new_value("ConsentAction.Permissions").unwrap_or("");
-        let admin = audit
-            .new_value("ConsentContext.IsAdminConsent")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-            || permissions.contains("AllPrincipals");
-        let app_only = audit
-            .new_value("ConsentContext.IsAppOnly")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let risky = high_risk_permissions_in(permissions);
-        if !admin && risky.is_empty() {
-            return;
-        }
-        let target = audit
-            .target_of_kind("ServicePrincipal")
-            .or(audit.targets.first());
-        let object_id = target.and_then(|t| t.id.clone()).unwrap_or_default();
-        let app_name = target.map(AuditTarget::label).unwrap_or_default();
-        let app_id = audit.detail("AppId").unwrap_or("").to_owned();
-        if !app_id.is_empty() && self.allowlist.known_app(&app_id) {
-            return;
-        }
-        let severity = if risky.is_empty() {
-            Severity::Medium
-        } else {
-            Severity::High
-        };
-        let actor = &audit.actor;
-        let add = |finding: &mut Finding| {
-            finding.severity = finding.severity.max(severity);
-            finding.add_evidence(&audit.id);
-            for permission in &risky {
-                finding.add_to("high_risk_permissions", json!(permission));
-            }
-            observe_actor(finding, actor);
-        };
-        self.open.report(
-            &object_id,
-            audit.time,
-            context,
-            |uid| {
-                let scope = if admin { "tenant-wide" } else { "user" };
-                let mut finding = Finding::new(
-                    ID,
-                    uid,
-                    severity,
-                    audit.time,
-                    format!("{} {scope} consent to {app_name}", actor.name()),
-                    &[STEAL_APPLICATION_TOKEN, ADDITIONAL_CLOUD_ROLES],
-                );
-                finding.message = format!(
-                    "{} granted {scope} consent to {app_name} ({object_id}){}",
-                    actor.name(),
-                    if risky.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" including {}", risky.join(", "))
-                    }
-                );
-                finding.observe("resources.uid", ObservableKind::ResourceUid, &object_id);
-                finding.observe("resources.uid", ObservableKind::ResourceUid, &app_id);
-                finding.set("object_id", json!(object_id));
-                finding.set("object_name", json!(app_name));
-                finding.set("app_id", json!(app_id));
-                finding.set("tenant_wide", json!(admin));
-                finding.set("app_only", json!(app_only));
-                finding.set("permissions", json!(permissions));
-                add(&mut finding);
-                finding
-            },
-            |finding| add(finding),
-        );
-    }
-}
-
-impl Detector for OauthConsentGrant {
-    super::persist!(keep: [config, allowlist], after: |this, hasher| {
-        let _ = hasher;
-        this.open.configure(ID, this.config.window.0);
-    });
-
-    fn id(&self) -> &'static str {
-        ID
+    fn window(config: &Config) -> Timestamp {
+        config.window.0
     }
 
-    fn on_event(&mut self, event: &Event, context: &mut Context) {
+    fn on_event(&mut self, _: &Config, event: &Event, report: &mut Report) {
         if let Event::DirectoryAudit(audit) = event {
-            self.on_audit(audit, context);
+            on_audit(audit, report);
         }
     }
+}
 
-    fn suppression(&mut self) -> Option<&mut Suppression> {
-        Some(&mut self.open)
+fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
+    if audit.activity != AuditActivity::ConsentToApplication || !audit.success {
+        return;
     }
-
-    fn state(&self) -> StateStats {
-        StateStats {
-            entries: self.open.len(),
-            evicted: 0,
-            open_findings: self.open.len(),
-            ..StateStats::default()
+    let permissions = audit.new_value("ConsentAction.Permissions").unwrap_or("");
+    let admin = audit
+        .new_value("ConsentContext.IsAdminConsent")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        || permissions.contains("AllPrincipals");
+    let app_only = audit
+        .new_value("ConsentContext.IsAppOnly")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let risky = high_risk_permissions_in(permissions);
+    if !admin && risky.is_empty() {
+        return;
+    }
+    let target = audit
+        .target_of_kind("ServicePrincipal")
+        .or(audit.targets.first());
+    let object_id = target.and_then(|t| t.id.clone()).unwrap_or_default();
+    let app_name = target.map(AuditTarget::label).unwrap_or_default();
+    let app_id = audit.detail("AppId").unwrap_or("").to_owned();
+    if !app_id.is_empty() && report.allowlist.known_app(&app_id) {
+        return;
+    }
+    let severity = if risky.is_empty() {
+        Severity::Medium
+    } else {
+        Severity::High
+    };
+    let actor = &audit.actor;
+    let add = |finding: &mut Finding| {
+        finding.severity = finding.severity.max(severity);
+        finding.add_evidence(&audit.id);
+        for permission in &risky {
+            finding.add_to("high_risk_permissions", json!(permission));
         }
-    }
+        observe_actor(finding, actor);
+    };
+    report.report(
+        &object_id,
+        audit.time,
+        |uid| {
+            let scope = if admin { "tenant-wide" } else { "user" };
+            let mut finding = Finding::new(
+                ConsentGrant::META.id,
+                uid,
+                severity,
+                audit.time,
+                format!("{} {scope} consent to {app_name}", actor.name()),
+                ConsentGrant::META.attack,
+            );
+            finding.message = format!(
+                "{} granted {scope} consent to {app_name} ({object_id}){}",
+                actor.name(),
+                if risky.is_empty() {
+                    String::new()
+                } else {
+                    format!(" including {}", risky.join(", "))
+                }
+            );
+            finding.observe("resources.uid", ObservableKind::ResourceUid, &object_id);
+            finding.observe("resources.uid", ObservableKind::ResourceUid, &app_id);
+            finding.set("object_id", json!(object_id));
+            finding.set("object_name", json!(app_name));
+            finding.set("app_id", json!(app_id));
+            finding.set("tenant_wide", json!(admin));
+            finding.set("app_only", json!(app_only));
+            finding.set("permissions", json!(permissions));
+            add(&mut finding);
+            finding
+        },
+        |finding| add(finding),
+    );
 }

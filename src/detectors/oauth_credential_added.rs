@@ -18,56 +18,23 @@
 //!
 //! **ATT&CK.** T1098.001.
 
-use std::sync::Arc;
-
-use ahash::RandomState;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-
-use super::oauth_app_created::observe_actor;
-use super::{Context, Detector, StateStats, Suppression};
-use crate::allowlist::Allowlist;
+use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage, StateStats};
 use crate::attack::ADDITIONAL_CLOUD_CREDENTIALS;
-use crate::config::{positive, Duration};
+use crate::config::{Count, Duration};
 use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::state::{BoundedMap, Expiring};
 use crate::time::{Timestamp, HOUR};
-use crate::Error;
+use ahash::RandomState;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-/// The detector id.
-pub const ID: &str = "oauth-credential-added";
-
-/// Settings of `oauth-credential-added`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `medium` / `high`.
-    pub severity: Option<Severity>,
+kit::config! {
+    "oauth-credential-added";
     /// Credentials added to one object within this window update one finding (default `1h`).
-    pub window: Duration,
+    window: Duration = Duration(HOUR),
     /// Objects whose owners are remembered (default 100000).
-    pub max_objects: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            window: Duration(HOUR),
-            max_objects: 100_000,
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings; errors name the field under `path`.
-    pub fn validate(&self, path: &str) -> Result<(), Error> {
-        positive(&format!("{path}.max_objects"), self.max_objects)
-    }
+    max_objects: Count = Count::new(100_000),
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -99,27 +66,53 @@ fn key_description(text: &str) -> (Option<String>, Option<String>) {
 }
 
 /// The `oauth-credential-added` detector.
+pub type OauthCredentialAdded = kit::Keyed<CredentialAdded>;
+
+/// The rule of `oauth-credential-added`: its tables.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct OauthCredentialAdded {
-    #[serde(skip)]
-    config: Config,
-    #[serde(skip)]
-    allowlist: Arc<Allowlist>,
+pub struct CredentialAdded {
     owners: BoundedMap<Owners>,
-    open: Suppression,
 }
 
-impl OauthCredentialAdded {
-    /// A detector with these settings.
-    pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
-        OauthCredentialAdded {
-            config: config.clone(),
-            allowlist,
-            owners: BoundedMap::new(config.max_objects, hasher),
-            open: Suppression::new(ID, config.window.0),
+impl Rule for CredentialAdded {
+    const META: Meta = Meta {
+        id: "oauth-credential-added",
+        stage: Some(Stage::Foothold),
+        attack: &[ADDITIONAL_CLOUD_CREDENTIALS],
+        severity: Severity::Medium,
+    };
+    type Config = Config;
+
+    fn new(config: &Config, parts: &Parts) -> Self {
+        CredentialAdded {
+            owners: BoundedMap::new(config.max_objects.get(), parts.hasher),
         }
     }
 
+    fn window(config: &Config) -> Timestamp {
+        config.window.0
+    }
+
+    fn on_event(&mut self, _: &Config, event: &Event, report: &mut Report) {
+        if let Event::DirectoryAudit(audit) = event {
+            self.on_audit(audit, report);
+        }
+    }
+
+    fn state(&self) -> StateStats {
+        StateStats {
+            entries: self.owners.len(),
+            evicted: self.owners.evicted(),
+            ..StateStats::default()
+        }
+    }
+
+    fn reseed(&mut self, hasher: &RandomState) {
+        self.owners.reseed(hasher);
+    }
+}
+
+impl CredentialAdded {
     fn learn_owner(&mut self, object: Option<&str>, owner: Option<&str>, time: Timestamp) {
         let (Some(object), Some(owner)) = (object, owner) else {
             return;
@@ -131,7 +124,7 @@ impl OauthCredentialAdded {
         super::push_capped(&mut entry.names, owner.to_lowercase(), 64);
     }
 
-    fn on_audit(&mut self, audit: &DirectoryAudit, context: &mut Context) {
+    fn on_audit(&mut self, audit: &DirectoryAudit, report: &mut Report) {
         if !audit.success {
             return;
         }
@@ -157,11 +150,11 @@ impl OauthCredentialAdded {
         if actor
             .app_id
             .as_deref()
-            .is_some_and(|app| self.allowlist.known_app(app))
+            .is_some_and(|app| report.allowlist.known_app(app))
             || actor
                 .user
                 .as_deref()
-                .is_some_and(|user| self.allowlist.service_account(user))
+                .is_some_and(|user| report.allowlist.service_account(user))
         {
             return;
         }
@@ -202,18 +195,17 @@ impl OauthCredentialAdded {
             finding.add_to("credentials", json!({"key_type": key_type, "key_name": key_name, "by": actor.name(), "time": audit.time}));
             observe_actor(finding, actor);
         };
-        self.open.report(
+        report.report(
             &object_id,
             audit.time,
-            context,
             |uid| {
                 let mut finding = Finding::new(
-                    ID,
+                    CredentialAdded::META.id,
                     uid,
                     severity,
                     audit.time,
                     format!("Credential added to {object_name}"),
-                    &[ADDITIONAL_CLOUD_CREDENTIALS],
+                    CredentialAdded::META.attack,
                 );
                 finding.message = format!(
                     "{} added a {} credential to {} {object_name} ({object_id})",
@@ -231,36 +223,6 @@ impl OauthCredentialAdded {
             },
             |finding| add(finding),
         );
-    }
-}
-
-impl Detector for OauthCredentialAdded {
-    super::persist!(keep: [config, allowlist], after: |this, hasher| {
-        this.owners.reseed(hasher);
-        this.open.configure(ID, this.config.window.0);
-    });
-
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn on_event(&mut self, event: &Event, context: &mut Context) {
-        if let Event::DirectoryAudit(audit) = event {
-            self.on_audit(audit, context);
-        }
-    }
-
-    fn suppression(&mut self) -> Option<&mut Suppression> {
-        Some(&mut self.open)
-    }
-
-    fn state(&self) -> StateStats {
-        StateStats {
-            entries: self.owners.len(),
-            evicted: self.owners.evicted(),
-            open_findings: self.open.len(),
-            ..StateStats::default()
-        }
     }
 }
 

@@ -18,28 +18,52 @@
 //!
 //! **ATT&CK.** T1098.003.
 
-use std::sync::Arc;
-
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-
-use super::oauth_app_created::observe_actor;
-use super::{Context, Detector, StateStats, Suppression};
-use crate::allowlist::Allowlist;
+use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage};
 use crate::attack::ADDITIONAL_CLOUD_ROLES;
+use crate::config::Duration;
 use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::reference::{high_risk_permission, high_risk_permissions_in};
-use crate::time::HOUR;
+use crate::time::{Timestamp, HOUR};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-/// The detector id.
-pub const ID: &str = "oauth-high-privilege-grant";
+kit::config! {
+    "oauth-high-privilege-grant";
+    /// Suppression window per grantee (default `1h`).
+    window: Duration = Duration(HOUR),
+}
 
-super::window_config!(
-    "oauth-high-privilege-grant",
-    HOUR,
-    "Suppression window per grantee (default `1h`)."
-);
+/// The `oauth-high-privilege-grant` detector.
+pub type OauthHighPrivilegeGrant = kit::Keyed<HighPrivilegeGrant>;
+
+/// The rule of `oauth-high-privilege-grant`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HighPrivilegeGrant;
+
+impl Rule for HighPrivilegeGrant {
+    const META: Meta = Meta {
+        id: "oauth-high-privilege-grant",
+        stage: Some(Stage::Privilege),
+        attack: &[ADDITIONAL_CLOUD_ROLES],
+        severity: Severity::High,
+    };
+    type Config = Config;
+
+    fn new(_: &Config, _: &Parts) -> Self {
+        HighPrivilegeGrant
+    }
+
+    fn window(config: &Config) -> Timestamp {
+        config.window.0
+    }
+
+    fn on_event(&mut self, _: &Config, event: &Event, report: &mut Report) {
+        if let Event::DirectoryAudit(audit) = event {
+            on_audit(audit, report);
+        }
+    }
+}
 
 /// What the grant was.
 struct Grant {
@@ -142,124 +166,72 @@ fn grant_of(audit: &DirectoryAudit) -> Option<Grant> {
     })
 }
 
-/// The `oauth-high-privilege-grant` detector.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct OauthHighPrivilegeGrant {
-    #[serde(skip)]
-    config: Config,
-    #[serde(skip)]
-    allowlist: Arc<Allowlist>,
-    open: Suppression,
-}
-
-impl OauthHighPrivilegeGrant {
-    /// A detector with these settings.
-    pub fn new(config: Config, allowlist: Arc<Allowlist>) -> Self {
-        OauthHighPrivilegeGrant {
-            config: config.clone(),
-            allowlist,
-            open: Suppression::new(ID, config.window.0),
-        }
+fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
+    if !audit.success {
+        return;
     }
-
-    fn on_audit(&mut self, audit: &DirectoryAudit, context: &mut Context) {
-        if !audit.success {
-            return;
-        }
-        let Some(grant) = grant_of(audit) else { return };
-        if grant.permissions.is_empty()
-            || (!grant.grantee_app_id.is_empty() && self.allowlist.known_app(&grant.grantee_app_id))
-        {
-            return;
-        }
-        let actor = &audit.actor;
-        if actor
-            .user
-            .as_deref()
-            .is_some_and(|user| self.allowlist.service_account(user))
-        {
-            return;
-        }
-        let by_app = actor.is_app();
-        let severity = if by_app {
-            Severity::Critical
-        } else {
-            Severity::High
-        };
-        let key = if grant.grantee_object_id.is_empty() {
-            &grant.grantee_app_id
-        } else {
-            &grant.grantee_object_id
-        };
-        let add = |finding: &mut Finding| {
-            finding.severity = finding.severity.max(severity);
-            finding.add_evidence(&audit.id);
-            for permission in &grant.permissions {
-                finding.add_to("permissions", json!(permission));
-            }
-            finding.add_to("grants", json!({"kind": grant.kind, "permissions": grant.permissions, "resource": grant.resource, "by": actor.name(), "by_application": by_app, "time": audit.time}));
-            observe_actor(finding, actor);
-        };
-        self.open.report(
-            key,
-            audit.time,
-            context,
-            |uid| {
-                let mut finding = Finding::new(
-                    ID,
-                    uid,
-                    severity,
-                    audit.time,
-                    format!("{} to {}: {}", grant.kind, grant.grantee_name, grant.permissions.join(", ")),
-                    &[ADDITIONAL_CLOUD_ROLES],
-                );
-                finding.message = format!(
-                    "{} {} ({}) {} {}{}",
-                    if by_app { "application" } else { "user" },
-                    actor.name(),
-                    grant.kind,
-                    grant.permissions.join(", "),
-                    if grant.resource.is_empty() { String::new() } else { format!("on {} ", grant.resource) },
-                    format_args!("to {} ({})", grant.grantee_name, grant.grantee_app_id),
-                );
-                finding.observe("resources.uid", ObservableKind::ResourceUid, &grant.grantee_app_id);
-                finding.observe("resources.uid", ObservableKind::ResourceUid, &grant.grantee_object_id);
-                finding.set("grantee", json!({"app_id": grant.grantee_app_id, "object_id": grant.grantee_object_id, "name": grant.grantee_name}));
-                finding.set("initiated_by_application", json!(by_app));
-                add(&mut finding);
-                finding
-            },
-            |finding| add(finding),
-        );
+    let Some(grant) = grant_of(audit) else { return };
+    if grant.permissions.is_empty()
+        || (!grant.grantee_app_id.is_empty() && report.allowlist.known_app(&grant.grantee_app_id))
+    {
+        return;
     }
-}
-
-impl Detector for OauthHighPrivilegeGrant {
-    super::persist!(keep: [config, allowlist], after: |this, hasher| {
-        let _ = hasher;
-        this.open.configure(ID, this.config.window.0);
-    });
-
-    fn id(&self) -> &'static str {
-        ID
+    let actor = &audit.actor;
+    if actor
+        .user
+        .as_deref()
+        .is_some_and(|user| report.allowlist.service_account(user))
+    {
+        return;
     }
-
-    fn on_event(&mut self, event: &Event, context: &mut Context) {
-        if let Event::DirectoryAudit(audit) = event {
-            self.on_audit(audit, context);
+    let by_app = actor.is_app();
+    let severity = if by_app {
+        Severity::Critical
+    } else {
+        Severity::High
+    };
+    let key = if grant.grantee_object_id.is_empty() {
+        &grant.grantee_app_id
+    } else {
+        &grant.grantee_object_id
+    };
+    let add = |finding: &mut Finding| {
+        finding.severity = finding.severity.max(severity);
+        finding.add_evidence(&audit.id);
+        for permission in &grant.permissions {
+            finding.add_to("permissions", json!(permission));
         }
-    }
-
-    fn suppression(&mut self) -> Option<&mut Suppression> {
-        Some(&mut self.open)
-    }
-
-    fn state(&self) -> StateStats {
-        StateStats {
-            entries: self.open.len(),
-            evicted: 0,
-            open_findings: self.open.len(),
-            ..StateStats::default()
-        }
-    }
+        finding.add_to("grants", json!({"kind": grant.kind, "permissions": grant.permissions, "resource": grant.resource, "by": actor.name(), "by_application": by_app, "time": audit.time}));
+        observe_actor(finding, actor);
+    };
+    report.report(
+        key,
+        audit.time,
+        |uid| {
+            let mut finding = Finding::new(
+                HighPrivilegeGrant::META.id,
+                uid,
+                severity,
+                audit.time,
+                format!("{} to {}: {}", grant.kind, grant.grantee_name, grant.permissions.join(", ")),
+                HighPrivilegeGrant::META.attack,
+            );
+            finding.message = format!(
+                "{} {} ({}) {} {}{}",
+                if by_app { "application" } else { "user" },
+                actor.name(),
+                grant.kind,
+                grant.permissions.join(", "),
+                if grant.resource.is_empty() { String::new() } else { format!("on {} ", grant.resource) },
+                format_args!("to {} ({})", grant.grantee_name, grant.grantee_app_id),
+            );
+            finding.observe("resources.uid", ObservableKind::ResourceUid, &grant.grantee_app_id);
+            finding.observe("resources.uid", ObservableKind::ResourceUid, &grant.grantee_object_id);
+            finding.set("grantee", json!({"app_id": grant.grantee_app_id, "object_id": grant.grantee_object_id, "name": grant.grantee_name}));
+            finding.set("initiated_by_application", json!(by_app));
+            add(&mut finding);
+            finding
+        },
+        |finding| add(finding),
+    );
 }

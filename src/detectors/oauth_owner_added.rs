@@ -15,154 +15,124 @@
 //!
 //! **ATT&CK.** T1098.
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::oauth_app_created::observe_actor;
-use super::{Context, Detector, StateStats, Suppression};
-use crate::allowlist::Allowlist;
+use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage};
 use crate::attack::ACCOUNT_MANIPULATION;
+use crate::config::Duration;
 use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
-use crate::finding::{Finding, ObservableKind, Severity};
-use crate::time::HOUR;
+use crate::finding::{ObservableKind, Severity};
+use crate::time::{Timestamp, HOUR};
 
-/// The detector id.
-pub const ID: &str = "oauth-owner-added";
-
-super::window_config!(
-    "oauth-owner-added",
-    HOUR,
-    "Suppression window per application and new owner (default `1h`)."
-);
+kit::config! {
+    "oauth-owner-added";
+    /// Suppression window per application and new owner (default `1h`).
+    window: Duration = Duration(HOUR),
+}
 
 /// The `oauth-owner-added` detector.
+pub type OauthOwnerAdded = kit::Keyed<OwnerAdded>;
+
+/// The rule of `oauth-owner-added`.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct OauthOwnerAdded {
-    #[serde(skip)]
-    config: Config,
-    #[serde(skip)]
-    allowlist: Arc<Allowlist>,
-    open: Suppression,
-}
+pub struct OwnerAdded;
 
-impl OauthOwnerAdded {
-    /// A detector with these settings.
-    pub fn new(config: Config, allowlist: Arc<Allowlist>) -> Self {
-        OauthOwnerAdded {
-            config: config.clone(),
-            allowlist,
-            open: Suppression::new(ID, config.window.0),
-        }
+impl Rule for OwnerAdded {
+    const META: Meta = Meta {
+        id: "oauth-owner-added",
+        stage: Some(Stage::Foothold),
+        attack: &[ACCOUNT_MANIPULATION],
+        severity: Severity::Medium,
+    };
+    type Config = Config;
+
+    fn new(_: &Config, _: &Parts) -> Self {
+        OwnerAdded
     }
 
-    fn on_audit(&mut self, audit: &DirectoryAudit, context: &mut Context) {
-        if !matches!(
-            audit.activity,
-            AuditActivity::AddOwnerToApplication | AuditActivity::AddOwnerToServicePrincipal
-        ) || !audit.success
-        {
-            return;
-        }
-        let actor = &audit.actor;
-        if actor
-            .user
-            .as_deref()
-            .is_some_and(|user| self.allowlist.service_account(user))
-        {
-            return;
-        }
-        let Some(owner) = audit.targets.first() else {
-            return;
-        };
-        let owner_name = owner
-            .user
-            .clone()
-            .or_else(|| owner.display_name.clone())
-            .unwrap_or_default();
-        let owner_id = owner.id.clone().unwrap_or_default();
-        let same = [
-            actor.user.as_deref(),
-            actor.object_id.as_deref(),
-            actor.service_principal_id.as_deref(),
-        ]
-        .iter()
-        .flatten()
-        .any(|who| who.eq_ignore_ascii_case(&owner_name) || who.eq_ignore_ascii_case(&owner_id));
-        if same {
-            return;
-        }
-        let app = audit.targets.get(1);
-        let app_id = app.and_then(|t| t.id.clone()).unwrap_or_default();
-        let app_name = app.map(AuditTarget::label).unwrap_or_default();
-        let key = format!("{app_id}|{owner_name}{owner_id}");
-        self.open.report(
-            &key,
-            audit.time,
-            context,
-            |uid| {
-                let mut finding = Finding::new(
-                    ID,
-                    uid,
-                    Severity::Medium,
-                    audit.time,
-                    format!("{owner_name} made owner of {app_name} by {}", actor.name()),
-                    &[ACCOUNT_MANIPULATION],
-                );
-                finding.message = format!(
-                    "{} added {} {owner_name} as owner of {app_name} ({app_id})",
-                    actor.name(),
-                    owner.kind.as_deref().unwrap_or("an identity"),
-                );
-                observe_actor(&mut finding, actor);
-                finding.observe(
-                    "user.name",
-                    ObservableKind::UserName,
-                    owner.user.as_deref().unwrap_or(""),
-                );
-                finding.observe("resources.uid", ObservableKind::ResourceUid, &owner_id);
-                finding.observe("resources.uid", ObservableKind::ResourceUid, &app_id);
-                finding.set(
-                    "owner",
-                    json!({"name": owner_name, "id": owner_id, "type": owner.kind}),
-                );
-                finding.set("object_id", json!(app_id));
-                finding.set("object_name", json!(app_name));
-                finding.add_evidence(&audit.id);
-                finding
-            },
-            |finding| finding.add_evidence(&audit.id),
-        );
-    }
-}
-
-impl Detector for OauthOwnerAdded {
-    super::persist!(keep: [config, allowlist], after: |this, hasher| {
-        let _ = hasher;
-        this.open.configure(ID, this.config.window.0);
-    });
-
-    fn id(&self) -> &'static str {
-        ID
+    fn window(config: &Config) -> Timestamp {
+        config.window.0
     }
 
-    fn on_event(&mut self, event: &Event, context: &mut Context) {
+    fn on_event(&mut self, _: &Config, event: &Event, report: &mut Report) {
         if let Event::DirectoryAudit(audit) = event {
-            self.on_audit(audit, context);
+            on_audit(audit, report);
         }
     }
+}
 
-    fn suppression(&mut self) -> Option<&mut Suppression> {
-        Some(&mut self.open)
+fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
+    if !matches!(
+        audit.activity,
+        AuditActivity::AddOwnerToApplication | AuditActivity::AddOwnerToServicePrincipal
+    ) || !audit.success
+    {
+        return;
     }
-
-    fn state(&self) -> StateStats {
-        StateStats {
-            entries: self.open.len(),
-            evicted: 0,
-            open_findings: self.open.len(),
-            ..StateStats::default()
-        }
+    let actor = &audit.actor;
+    if actor
+        .user
+        .as_deref()
+        .is_some_and(|user| report.allowlist.service_account(user))
+    {
+        return;
     }
+    let Some(owner) = audit.targets.first() else {
+        return;
+    };
+    let owner_name = owner
+        .user
+        .clone()
+        .or_else(|| owner.display_name.clone())
+        .unwrap_or_default();
+    let owner_id = owner.id.clone().unwrap_or_default();
+    let same = [
+        actor.user.as_deref(),
+        actor.object_id.as_deref(),
+        actor.service_principal_id.as_deref(),
+    ]
+    .iter()
+    .flatten()
+    .any(|who| who.eq_ignore_ascii_case(&owner_name) || who.eq_ignore_ascii_case(&owner_id));
+    if same {
+        return;
+    }
+    let app = audit.targets.get(1);
+    let app_id = app.and_then(|t| t.id.clone()).unwrap_or_default();
+    let app_name = app.map(AuditTarget::label).unwrap_or_default();
+    let key = format!("{app_id}|{owner_name}{owner_id}");
+    report.report(
+        &key,
+        audit.time,
+        |uid| {
+            let mut finding = OwnerAdded::META.finding(
+                uid,
+                audit.time,
+                format!("{owner_name} made owner of {app_name} by {}", actor.name()),
+            );
+            finding.message = format!(
+                "{} added {} {owner_name} as owner of {app_name} ({app_id})",
+                actor.name(),
+                owner.kind.as_deref().unwrap_or("an identity"),
+            );
+            observe_actor(&mut finding, actor);
+            finding.observe(
+                "user.name",
+                ObservableKind::UserName,
+                owner.user.as_deref().unwrap_or(""),
+            );
+            finding.observe("resources.uid", ObservableKind::ResourceUid, &owner_id);
+            finding.observe("resources.uid", ObservableKind::ResourceUid, &app_id);
+            finding.set(
+                "owner",
+                json!({"name": owner_name, "id": owner_id, "type": owner.kind}),
+            );
+            finding.set("object_id", json!(app_id));
+            finding.set("object_name", json!(app_name));
+            finding.add_evidence(&audit.id);
+            finding
+        },
+        |finding| finding.add_evidence(&audit.id),
+    );
 }

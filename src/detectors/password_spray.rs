@@ -42,10 +42,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
 use smol_str::SmolStr;
 
+use super::kit::{self, Meta, Parts, Registrable, Stage};
 use super::{push_capped, Context, Detector, Signal, StateStats};
 use crate::allowlist::Allowlist;
 use crate::attack::PASSWORD_SPRAYING;
-use crate::config::{positive, Duration};
+use crate::config::{Count, Duration};
 use crate::event::{Event, FactorRequirement, SignIn};
 use crate::finding::{stable_uid, Activity, Finding, Observable, ObservableKind, Severity};
 use crate::state::{same, BoundedMap, Expiring};
@@ -55,80 +56,36 @@ use crate::Error;
 /// The detector id.
 pub const ID: &str = "password-spray";
 
-/// Settings of `password-spray`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `medium`.
-    pub severity: Option<Severity>,
+kit::config! {
+    "password-spray";
     /// Distinct users one IP must fail for (default 5).
-    pub min_users: usize,
+    min_users: Count = Count::new(5),
     /// The sliding window (default `20m`).
-    pub window: Duration,
+    window: Duration = Duration(20 * MINUTE),
     /// Source IPs tracked at once (default 200000); beyond it the quietest are evicted.
-    pub max_ips: usize,
+    max_ips: Count = Count::new(200_000),
     /// Attempts kept per IP within the window (default 10000); older ones are dropped first.
-    pub max_attempts_per_ip: usize,
+    max_attempts_per_ip: Count = Count::new(10_000),
     /// A user failing from the IP more often than this within the window is retrying (a lockout,
     /// a stale password), not being sprayed, and does not count toward `min_users` (default 2).
-    pub max_attempts_per_user: u32,
+    max_attempts_per_user: Count = Count::new(2),
     /// Distinct users with a completed multi-factor sign-in from the IP within `egress_horizon`
     /// that make it a known egress rather than the spray's own IP (default 3, at most 8).
-    pub egress_min_users: usize,
+    egress_min_users: Count = Count::new(3),
     /// How long such sign-ins count (default `7d`).
-    pub egress_horizon: Duration,
+    egress_horizon: Duration = Duration(7 * DAY),
     /// Distinct users signing in successfully from the IP within the window that make it a known
     /// egress too (default 10).
-    pub egress_window_users: usize,
+    egress_window_users: Count = Count::new(10),
     /// IPs remembered as known egress (default 1000000).
-    pub max_egress_ips: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            min_users: 5,
-            window: Duration(20 * MINUTE),
-            max_ips: 200_000,
-            max_attempts_per_ip: 10_000,
-            max_attempts_per_user: 2,
-            egress_min_users: 3,
-            egress_horizon: Duration(7 * DAY),
-            egress_window_users: 10,
-            max_egress_ips: 1_000_000,
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings; errors name the field under `path`.
-    pub fn validate(&self, path: &str) -> Result<(), Error> {
-        positive(&format!("{path}.min_users"), self.min_users)?;
-        positive(&format!("{path}.max_ips"), self.max_ips)?;
-        positive(
-            &format!("{path}.max_attempts_per_user"),
-            self.max_attempts_per_user as usize,
-        )?;
-        positive(&format!("{path}.egress_min_users"), self.egress_min_users)?;
-        if self.egress_min_users > EGRESS_USERS {
+    max_egress_ips: Count = Count::new(1_000_000),
+    ; check |config, path| {
+        if config.egress_min_users.get() > EGRESS_USERS {
             return Err(Error::InvalidConfig(format!(
                 "{path}.egress_min_users: at most {EGRESS_USERS}, got {}",
-                self.egress_min_users
+                config.egress_min_users.get()
             )));
         }
-        positive(
-            &format!("{path}.egress_window_users"),
-            self.egress_window_users,
-        )?;
-        positive(&format!("{path}.max_egress_ips"), self.max_egress_ips)?;
-        positive(
-            &format!("{path}.max_attempts_per_ip"),
-            self.max_attempts_per_ip,
-        )
     }
 }
 
@@ -377,13 +334,23 @@ pub struct PasswordSpray {
     last_expiry: Timestamp,
 }
 
-impl PasswordSpray {
-    /// A detector with these settings.
-    pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
+impl Registrable for PasswordSpray {
+    const META: Meta = Meta {
+        id: ID,
+        stage: Some(Stage::Spray),
+        attack: &[PASSWORD_SPRAYING],
+        severity: Severity::Medium,
+    };
+    type Config = Config;
+
+    fn build(config: Config, parts: &Parts) -> Self {
+        let hasher = parts.hasher;
+        let allowlist = Arc::clone(parts.allowlist);
+
         PasswordSpray {
             allowlist,
-            windows: BoundedMap::new(config.max_ips, hasher),
-            egress: BoundedMap::new(config.max_egress_ips, hasher),
+            windows: BoundedMap::new(config.max_ips.get(), hasher),
+            egress: BoundedMap::new(config.max_egress_ips.get(), hasher),
             hasher: hasher.clone(),
             config,
             open: BTreeMap::new(),
@@ -391,7 +358,9 @@ impl PasswordSpray {
             last_expiry: Timestamp::MIN,
         }
     }
+}
 
+impl PasswordSpray {
     fn on_signin(&mut self, signin: &SignIn, context: &mut Context) {
         let Some(ip) = signin.ip() else {
             return;
@@ -412,7 +381,7 @@ impl PasswordSpray {
                 .saturating_sub(self.config.egress_horizon.0);
             // A fixed hash (not the tables' seeded one): it is saved in snapshots.
             let user = stable_hash(signin.user());
-            let need = self.config.egress_min_users;
+            let need = self.config.egress_min_users.get();
             let egress = self
                 .egress
                 .get_or_insert_with(ip, live_since, Egress::default);
@@ -439,7 +408,7 @@ impl PasswordSpray {
                 None => return,
             }
         };
-        let tries = self.config.max_attempts_per_user;
+        let tries = u32::try_from(self.config.max_attempts_per_user.get()).unwrap_or(u32::MAX);
         entry.forget_before(signin.time.saturating_sub(window), tries, &self.hasher);
         let attempt = Attempt {
             time: signin.time,
@@ -448,16 +417,16 @@ impl PasswordSpray {
         };
         self.attempts_dropped += entry.record(
             attempt,
-            self.config.max_attempts_per_ip,
+            self.config.max_attempts_per_ip.get(),
             tries,
             &self.hasher,
         );
         let (failing, succeeding, shaped) = (entry.failing, entry.succeeding, entry.shaped);
         let known_since = signin.time.saturating_sub(self.config.egress_horizon.0);
-        let egress = succeeding >= self.config.egress_window_users
+        let egress = succeeding >= self.config.egress_window_users.get()
             || self.egress.get(ip).is_some_and(|egress| {
                 egress.last_seen >= known_since
-                    && egress.seen().len() >= self.config.egress_min_users
+                    && egress.seen().len() >= self.config.egress_min_users.get()
             });
 
         // A finding whose window lapsed closes here, whenever the watermark sweep runs, so the
@@ -495,7 +464,7 @@ impl PasswordSpray {
             return;
         }
         // A spray's shape: enough users tried once or twice, and more failing than succeeding.
-        if !failed || shaped < self.config.min_users || failing <= succeeding {
+        if !failed || shaped < self.config.min_users.get() || failing <= succeeding {
             return;
         }
         let Some(entry) = self.windows.get(ip) else {
@@ -641,10 +610,10 @@ fn count_capped(counts: &mut BTreeMap<String, u64>, key: Option<&str>) {
 }
 
 impl Detector for PasswordSpray {
-    super::persist!(keep: [config, allowlist, hasher], after: |this, hasher| {
+    super::kit::persist!(keep: [config, allowlist, hasher], after: |this, hasher| {
         this.windows.reseed(hasher);
         this.egress.reseed(hasher);
-        let tries = this.config.max_attempts_per_user;
+        let tries = u32::try_from(this.config.max_attempts_per_user.get()).unwrap_or(u32::MAX);
         this.windows.for_each_mut(|window| window.recount(tries, hasher));
     });
 

@@ -18,96 +18,98 @@
 //!
 //! **ATT&CK.** T1078.004.
 
-use std::sync::Arc;
-
-use ahash::RandomState;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-
-use super::{Context, Detector, Signal, StateStats, Suppression};
-use crate::allowlist::Allowlist;
+use super::kit::{self, Meta, Parts, Report, Rule, Signal, Stage, StateStats};
 use crate::attack::CLOUD_ACCOUNTS;
-use crate::config::{positive, Duration};
+use crate::config::{Count, Duration};
 use crate::event::{Event, FactorRequirement, SignIn};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::state::BoundedMap;
 use crate::time::{Timestamp, DAY};
-use crate::Error;
+use ahash::RandomState;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-/// The detector id.
-pub const ID: &str = "single-factor-legacy-signin";
-
-/// Settings of `single-factor-legacy-signin`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `low` / `medium`.
-    pub severity: Option<Severity>,
+kit::config! {
+    "single-factor-legacy-signin";
     /// An account with no sign-in for this long is dormant (default `30d`).
-    pub dormant_after: Duration,
+    dormant_after: Duration = Duration(30 * DAY),
     /// A sprayed account stays sprayed this long (default `24h`).
-    pub horizon: Duration,
+    horizon: Duration = Duration(DAY),
     /// One finding per user per window (default `24h`).
-    pub window: Duration,
+    window: Duration = Duration(DAY),
     /// Users whose last sign-in is remembered (default 500000).
-    pub max_users: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            dormant_after: Duration(30 * DAY),
-            horizon: Duration(DAY),
-            window: Duration(DAY),
-            max_users: 500_000,
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings; errors name the field under `path`.
-    pub fn validate(&self, path: &str) -> Result<(), Error> {
-        positive(&format!("{path}.max_users"), self.max_users)
-    }
+    max_users: Count = Count::new(500_000),
 }
 
 /// The `single-factor-legacy-signin` detector.
+pub type SingleFactorLegacySignin = kit::Keyed<SingleFactor>;
+
+/// The rule of `single-factor-legacy-signin`: its tables.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct SingleFactorLegacySignin {
-    #[serde(skip)]
-    config: Config,
-    #[serde(skip)]
-    allowlist: Arc<Allowlist>,
+pub struct SingleFactor {
     last_signin: BoundedMap<Timestamp>,
     sprayed: BoundedMap<Timestamp>,
     watching_since: Option<Timestamp>,
-    open: Suppression,
 }
 
-impl SingleFactorLegacySignin {
-    /// A detector with these settings.
-    pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
-        SingleFactorLegacySignin {
-            last_signin: BoundedMap::new(config.max_users, hasher),
-            sprayed: BoundedMap::new(config.max_users, hasher),
+impl Rule for SingleFactor {
+    const META: Meta = Meta {
+        id: "single-factor-legacy-signin",
+        stage: Some(Stage::Compromise),
+        attack: &[CLOUD_ACCOUNTS],
+        severity: Severity::Low,
+    };
+    type Config = Config;
+
+    fn new(config: &Config, parts: &Parts) -> Self {
+        SingleFactor {
+            last_signin: BoundedMap::new(config.max_users.get(), parts.hasher),
+            sprayed: BoundedMap::new(config.max_users.get(), parts.hasher),
             watching_since: None,
-            open: Suppression::new(ID, config.window.0),
-            allowlist,
-            config,
         }
     }
 
-    fn on_signin(&mut self, signin: &SignIn, context: &mut Context) {
+    fn window(config: &Config) -> Timestamp {
+        config.window.0
+    }
+
+    fn on_event(&mut self, config: &Config, event: &Event, report: &mut Report) {
+        if let Event::SignIn(signin) = event {
+            self.on_signin(config, signin, report);
+        }
+    }
+
+    fn on_signal(&mut self, config: &Config, signal: &Signal, watermark: Timestamp) {
+        let Signal::SprayTarget { user, time, .. } = signal else {
+            return;
+        };
+        let live_since = watermark.saturating_sub(config.horizon.0);
+        let entry = self.sprayed.get_or_insert_with(user, live_since, || *time);
+        *entry = (*entry).min(*time);
+    }
+
+    fn state(&self) -> StateStats {
+        StateStats {
+            entries: self.last_signin.len() + self.sprayed.len(),
+            evicted: self.last_signin.evicted() + self.sprayed.evicted(),
+            ..StateStats::default()
+        }
+    }
+
+    fn reseed(&mut self, hasher: &RandomState) {
+        self.last_signin.reseed(hasher);
+        self.sprayed.reseed(hasher);
+    }
+}
+
+impl SingleFactor {
+    fn on_signin(&mut self, config: &Config, signin: &SignIn, report: &mut Report) {
         if !signin.category.is_user() {
             return;
         }
         let since = *self.watching_since.get_or_insert(signin.time);
-        let dormant_after = self.config.dormant_after.0;
-        let live_since = context.watermark.saturating_sub(dormant_after);
+        let dormant_after = config.dormant_after.0;
+        let live_since = report.watermark().saturating_sub(dormant_after);
         let mut first = false;
         let last = self
             .last_signin
@@ -117,7 +119,7 @@ impl SingleFactorLegacySignin {
             });
         let previous = if first { None } else { Some(*last) };
         *last = (*last).max(signin.time);
-        if !signin.succeeded() || self.allowlist.service_account(signin.user()) {
+        if !signin.succeeded() || report.allowlist.service_account(signin.user()) {
             return;
         }
         let guest = matches!((signin.home_tenant_id(), signin.tenant_id()), (Some(home), Some(tenant)) if !home.eq_ignore_ascii_case(tenant));
@@ -132,9 +134,10 @@ impl SingleFactorLegacySignin {
         let dormant = watched_long_enough
             && previous
                 .is_none_or(|previous| signin.time.saturating_sub(previous) >= dormant_after);
-        let sprayed = self.sprayed.get(signin.user()).is_some_and(|time| {
-            signin.time >= *time && signin.time - *time <= self.config.horizon.0
-        });
+        let sprayed = self
+            .sprayed
+            .get(signin.user())
+            .is_some_and(|time| signin.time >= *time && signin.time - *time <= config.horizon.0);
         if !(signin.legacy || dormant || sprayed) {
             return;
         }
@@ -167,18 +170,17 @@ impl SingleFactorLegacySignin {
             }
             finding.add_to("sign_ins", json!({"time": signin.time, "ip": signin.ip(), "app": signin.app_name().or(signin.app_id()), "user_agent": signin.user_agent()}));
         };
-        self.open.report(
+        report.report(
             signin.user(),
             signin.time,
-            context,
             |uid| {
                 let mut finding = Finding::new(
-                    ID,
+                    SingleFactor::META.id,
                     uid,
                     severity,
                     signin.time,
                     format!("{} signed in with {}", signin.user(), reasons.join(", ")),
-                    &[CLOUD_ACCOUNTS],
+                    SingleFactor::META.attack,
                 );
                 finding.message = format!(
                     "{} signed in successfully ({}) from {}",
@@ -193,45 +195,5 @@ impl SingleFactorLegacySignin {
             },
             |finding| add(finding),
         );
-    }
-}
-
-impl Detector for SingleFactorLegacySignin {
-    super::persist!(keep: [config, allowlist], after: |this, hasher| {
-        this.last_signin.reseed(hasher);
-        this.sprayed.reseed(hasher);
-        this.open.configure(ID, this.config.window.0);
-    });
-
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn on_event(&mut self, event: &Event, context: &mut Context) {
-        if let Event::SignIn(signin) = event {
-            self.on_signin(signin, context);
-        }
-    }
-
-    fn on_signal(&mut self, signal: &Signal, context: &mut Context) {
-        let Signal::SprayTarget { user, time, .. } = signal else {
-            return;
-        };
-        let live_since = context.watermark.saturating_sub(self.config.horizon.0);
-        let entry = self.sprayed.get_or_insert_with(user, live_since, || *time);
-        *entry = (*entry).min(*time);
-    }
-
-    fn suppression(&mut self) -> Option<&mut Suppression> {
-        Some(&mut self.open)
-    }
-
-    fn state(&self) -> StateStats {
-        StateStats {
-            entries: self.last_signin.len() + self.sprayed.len(),
-            evicted: self.last_signin.evicted() + self.sprayed.evicted(),
-            open_findings: self.open.len(),
-            ..StateStats::default()
-        }
     }
 }

@@ -44,72 +44,40 @@ use ahash::RandomState;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
 
-use super::familiar_places::{FamiliarPlaces, Verdict};
+use super::kit::familiar_places::{FamiliarPlaces, Verdict};
+use super::kit::{self, Meta, Parts, Registrable, Stage};
 use super::{push_capped, Context, Detector, Signal, StateStats};
 use crate::allowlist::Allowlist;
 use crate::attack::{CLOUD_ACCOUNTS, PASSWORD_SPRAYING};
-use crate::config::{positive, Duration};
+use crate::config::{Count, Duration};
 use crate::event::{Event, FactorRequirement, SignIn};
 use crate::finding::{stable_uid, Activity, Finding, Observable, ObservableKind, Severity};
 use crate::packed::Packed;
 use crate::state::{BoundedMap, Expiring};
 use crate::time::{self, Timestamp, DAY, HOUR};
-use crate::Error;
 
 /// The detector id.
 pub const ID: &str = "spray-then-success";
 
-/// Settings of `spray-then-success`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Report findings at this severity instead of `informational` / `high` / `critical`.
-    pub severity: Option<Severity>,
+kit::config! {
+    "spray-then-success";
     /// How long after being sprayed a correct password counts, and how long a spray's address
     /// stays its infrastructure (default `24h`).
-    pub horizon: Duration,
+    horizon: Duration = Duration(24 * HOUR),
     /// How long a password-proving sign-in is remembered in case its user is named as a spray
     /// target, or its address as the spray's, afterwards (default `2h`).
-    pub lookback: Duration,
+    lookback: Duration = Duration(2 * HOUR),
     /// How long a place stays familiar after a successful multi-factor sign-in from it (default
     /// `30d`).
-    pub baseline: Duration,
+    baseline: Duration = Duration(30 * DAY),
     /// Emit the findings graded informational (a targeted user's password proven from a familiar
     /// place) instead of only counting them (default false).
-    pub report_informational: bool,
+    report_informational: bool = false,
     /// Targeted users tracked at once, password-proving sign-ins remembered at once, and spray
     /// addresses remembered at once (default 200000 each).
-    pub max_users: usize,
+    max_users: Count = Count::new(200_000),
     /// Users whose familiar places are kept (default 500000).
-    pub max_baseline_users: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            enabled: true,
-            severity: None,
-            horizon: Duration(24 * HOUR),
-            lookback: Duration(2 * HOUR),
-            baseline: Duration(30 * DAY),
-            report_informational: false,
-            max_users: 200_000,
-            max_baseline_users: 500_000,
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings; errors name the field under `path`.
-    pub fn validate(&self, path: &str) -> Result<(), Error> {
-        positive(&format!("{path}.max_users"), self.max_users)?;
-        positive(
-            &format!("{path}.max_baseline_users"),
-            self.max_baseline_users,
-        )
-    }
+    max_baseline_users: Count = Count::new(500_000),
 }
 
 const MAX_LISTED: usize = 64;
@@ -643,15 +611,25 @@ fn grade(hit: &Hit, targeted: bool, address: bool) -> (Severity, Vec<String>) {
     (severity, reasons)
 }
 
-impl SprayThenSuccess {
-    /// A detector with these settings.
-    pub fn new(config: Config, allowlist: Arc<Allowlist>, hasher: &RandomState) -> Self {
+impl Registrable for SprayThenSuccess {
+    const META: Meta = Meta {
+        id: ID,
+        stage: Some(Stage::Compromise),
+        attack: &[PASSWORD_SPRAYING, CLOUD_ACCOUNTS],
+        severity: Severity::High,
+    };
+    type Config = Config;
+
+    fn build(config: Config, parts: &Parts) -> Self {
+        let hasher = parts.hasher;
+        let allowlist = Arc::clone(parts.allowlist);
+
         SprayThenSuccess {
             allowlist,
-            targets: BoundedMap::new(config.max_users, hasher),
+            targets: BoundedMap::new(config.max_users.get(), hasher),
             recent: HitLog::new(hasher),
-            places: FamiliarPlaces::new(config.max_baseline_users, config.baseline.0, hasher),
-            addresses: BoundedMap::new(config.max_users, hasher),
+            places: FamiliarPlaces::new(config.max_baseline_users.get(), config.baseline.0, hasher),
+            addresses: BoundedMap::new(config.max_users.get(), hasher),
             filter: empty_filter(),
             hasher: hasher.clone(),
             config,
@@ -660,7 +638,9 @@ impl SprayThenSuccess {
             informational: 0,
         }
     }
+}
 
+impl SprayThenSuccess {
     fn filter_bit(&self, ip: &str) -> (usize, u64) {
         let bit = (self.hasher.hash_one(ip) as usize) % FILTER_BITS;
         (bit / 64, 1 << (bit % 64))
@@ -706,7 +686,8 @@ impl SprayThenSuccess {
             self.fire(signin.user(), Hit::from(hit), address, context);
         } else {
             // Most sign-ins: into the log, without an allocation of their own.
-            self.recent.push(signin.user(), &hit, self.config.max_users);
+            self.recent
+                .push(signin.user(), &hit, self.config.max_users.get());
         }
     }
 
@@ -951,7 +932,7 @@ fn finding(user: &str, open: &OpenHit, target: Option<&Target>, activity: Activi
 }
 
 impl Detector for SprayThenSuccess {
-    super::persist!(keep: [config, allowlist], after: |this, hasher| {
+    super::kit::persist!(keep: [config, allowlist], after: |this, hasher| {
         this.targets.reseed(hasher);
         this.recent.reseed(hasher);
         this.places.reseed(hasher);

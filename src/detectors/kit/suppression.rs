@@ -5,6 +5,10 @@
 //! has passed the last occurrence by the window), or at once if its severity rose. An occurrence
 //! after the window has lapsed closes the old finding and opens a new one. Every detector that
 //! reports per key uses this, so the same finding is never emitted twice as new.
+//!
+//! At most `cap` findings are open at once. A new key beyond it first closes the findings idle
+//! longest (an eighth of the cap at a time, so a flood of keys costs no scan per key): each goes
+//! out with what it gathered, as when its window ends, and is counted as evicted.
 
 use std::collections::BTreeMap;
 
@@ -20,31 +24,69 @@ struct Open {
     grew: bool,
 }
 
-/// The open findings of one detector. A snapshot keeps the open findings; the detector id and
-/// window come from the running detector ([`Suppression::configure`]).
+/// The open findings of one detector. A snapshot keeps the open findings and the evictions; the
+/// detector id, window and cap come from the running detector ([`Suppression::configure`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Suppression {
     #[serde(skip)]
     detector: &'static str,
     #[serde(skip)]
     window: Timestamp,
+    #[serde(skip)]
+    cap: usize,
     open: BTreeMap<String, Open>,
+    #[serde(default)]
+    evicted: u64,
 }
 
 impl Suppression {
-    /// Suppression for `detector`, keeping a finding open for `window` after its last occurrence.
-    pub fn new(detector: &'static str, window: Timestamp) -> Self {
+    /// Suppression for `detector`, keeping a finding open for `window` after its last occurrence,
+    /// and at most `cap` findings open.
+    pub fn new(detector: &'static str, window: Timestamp, cap: usize) -> Self {
         Suppression {
             detector,
             window,
+            cap: cap.max(1),
             open: BTreeMap::new(),
+            evicted: 0,
         }
     }
 
-    /// Sets the detector id and window (after a restore).
-    pub fn configure(&mut self, detector: &'static str, window: Timestamp) {
+    /// Sets the detector id, window and cap (after a restore).
+    pub fn configure(&mut self, detector: &'static str, window: Timestamp, cap: usize) {
         self.detector = detector;
         self.window = window;
+        self.cap = cap.max(1);
+    }
+
+    /// The most findings open at once.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Open findings closed early because the cap was reached.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// Makes room for one more key: closes the findings idle longest, an eighth of the cap.
+    fn make_room(&mut self, context: &mut Context) {
+        if self.open.len() < self.cap {
+            return;
+        }
+        let mut idle: Vec<(Timestamp, String)> = self
+            .open
+            .iter()
+            .map(|(key, open)| (open.finding.time, key.clone()))
+            .collect();
+        let count = (self.cap / 8).max(1).min(idle.len());
+        idle.select_nth_unstable(count - 1);
+        idle.truncate(count);
+        idle.sort();
+        for (_, key) in idle {
+            self.close(&key, context);
+            self.evicted += 1;
+        }
     }
 
     /// Reports an occurrence of `key` at `time`: `create` builds a new finding (given its uid),
@@ -78,6 +120,7 @@ impl Suppression {
                 }
             }
             None => {
+                self.make_room(context);
                 let uid = stable_uid(&[self.detector, key, &time.to_string()]);
                 let mut finding = create(uid);
                 finding.activity = Activity::Create;
