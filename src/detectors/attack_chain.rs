@@ -418,15 +418,13 @@ impl AttackChain {
         }
         self.aliases.retain(|(_, _, time)| *time >= live_since);
         // Over the cap: drop the incidents idle longest, and count them.
-        let keys = |incidents: &[Incident]| -> usize {
-            incidents
-                .iter()
-                .map(|i| i.members.iter().map(|m| m.keys.len()).sum::<usize>())
-                .sum()
-        };
+        let keys = |incident: &Incident| -> usize { incident.members.iter().map(|m| m.keys.len()).sum() };
+        let mut held: usize = incidents.iter().map(keys).sum::<usize>() + 2 * self.aliases.len();
         incidents.sort_by(|a, b| (b.last_seen, &a.uid).cmp(&(a.last_seen, &b.uid)));
-        while keys(&incidents) + 2 * self.aliases.len() > self.config.max_entities.get() {
+        let mut aliases_dropped = 0;
+        while held > self.config.max_entities.get() {
             if let Some(mut dropped) = incidents.pop() {
+                held -= keys(&dropped);
                 self.pruned += 1;
                 if dropped.emitted_stages != 0 && dropped.dirty {
                     // Dropped for the cap: what it learnt since it was last emitted still goes out.
@@ -434,13 +432,16 @@ impl AttackChain {
                     let severity = severity_of(dropped.stages());
                     context.emit(incident_finding(&dropped, severity, Activity::Update));
                 }
-            } else if !self.aliases.is_empty() {
-                self.aliases.remove(0);
+            } else if aliases_dropped < self.aliases.len() {
+                // The oldest aliases first.
+                aliases_dropped += 1;
+                held -= 2;
                 self.pruned += 1;
             } else {
                 break;
             }
         }
+        self.aliases.drain(..aliases_dropped);
         self.rebuild(incidents);
         self.last_prune = watermark;
     }
@@ -664,6 +665,10 @@ impl Detector for AttackChain {
     fn on_finding(&mut self, finding: &Finding, context: &mut Context) {
         if let Some(stage) = super::stage_of(finding.detector) {
             self.on_member(finding, stage, context);
+            // Between sweeps too, the index never holds more than twice the cap.
+            if self.index.len() > 2 * self.config.max_entities.get() {
+                self.prune(context.watermark, context);
+            }
         }
     }
 

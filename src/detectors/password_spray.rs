@@ -331,6 +331,9 @@ pub struct PasswordSpray {
     egress: BoundedMap<Egress>,
     open: BTreeMap<String, OpenSpray>,
     attempts_dropped: u64,
+    /// Open sprays closed early because `max_ips` were open.
+    #[serde(default)]
+    open_evicted: u64,
     last_expiry: Timestamp,
 }
 
@@ -355,6 +358,7 @@ impl Registrable for PasswordSpray {
             config,
             open: BTreeMap::new(),
             attempts_dropped: 0,
+            open_evicted: 0,
             last_expiry: Timestamp::MIN,
         }
     }
@@ -436,11 +440,7 @@ impl PasswordSpray {
             .get(ip)
             .is_some_and(|open| open.last_seen.saturating_add(window) < signin.time)
         {
-            if let Some(open) = self.open.remove(ip) {
-                if open.grew {
-                    context.emit(self.finding(ip, &open, Activity::Update));
-                }
-            }
+            self.close(ip, context);
         }
         if let Some(open) = self.open.get_mut(ip) {
             open.last_seen = open.last_seen.max(signin.time);
@@ -517,7 +517,21 @@ impl PasswordSpray {
         // and app counts start with the attempt that crossed the threshold.
         add_details(&mut open, signin);
         context.emit(self.finding(ip, &open, Activity::Create));
+        // As many sprays open as IPs tracked: beyond it those idle longest close early.
+        for idle in kit::idle_longest(&self.open, self.config.max_ips.get(), |o| o.last_seen) {
+            self.close(&idle, context);
+            self.open_evicted += 1;
+        }
         self.open.insert(ip.to_owned(), open);
+    }
+
+    /// Closes the spray of `ip`: what it gathered since it was last emitted goes out.
+    fn close(&mut self, ip: &str, context: &mut Context) {
+        if let Some(open) = self.open.remove(ip) {
+            if open.grew {
+                context.emit(self.finding(ip, &open, Activity::Update));
+            }
+        }
     }
 
     fn finding(&self, ip: &str, open: &OpenSpray, activity: Activity) -> Finding {
@@ -637,11 +651,7 @@ impl Detector for PasswordSpray {
             .map(|(ip, _)| ip.clone())
             .collect();
         for ip in closed {
-            if let Some(open) = self.open.remove(&ip) {
-                if open.grew {
-                    context.emit(self.finding(&ip, &open, Activity::Update));
-                }
-            }
+            self.close(&ip, context);
         }
         if watermark.saturating_sub(self.last_expiry) > window {
             self.windows.expire(watermark.saturating_sub(window));
@@ -662,7 +672,10 @@ impl Detector for PasswordSpray {
     fn state(&self) -> StateStats {
         StateStats {
             entries: self.windows.len() + self.egress.len(),
-            evicted: self.windows.evicted() + self.egress.evicted() + self.attempts_dropped,
+            evicted: self.windows.evicted()
+                + self.egress.evicted()
+                + self.attempts_dropped
+                + self.open_evicted,
             open_findings: self.open.len(),
             ..StateStats::default()
         }

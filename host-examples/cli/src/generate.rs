@@ -746,10 +746,19 @@ pub fn app_abuse(seed: u64) -> String {
     drafts.finish()
 }
 
+/// The short sprays of the `flood` scenario: their address, and where in the flood they start.
+pub const FLOOD_BURSTS: [(&str, f64); 3] = [
+    ("203.0.113.67", 0.05),
+    ("203.0.113.68", 0.5),
+    ("203.0.113.69", 0.95),
+];
+
 /// Lines `first..first + count` of the `flood` scenario (of `total`): distinct users failing from
 /// distinct IPs (10.x.y.z and 2001:db8::/32, never repeated), two per millisecond of event time
 /// from 2024-03-04, and every 20 s of event time a spray attempt from 203.0.113.66 against a new
-/// user. Built to push every table to its cap while one real spray goes on underneath.
+/// user. Three short sprays burst in early, midway and late (at 5 %, 50 % and 95 % of `total`,
+/// from [`FLOOD_BURSTS`]: one attempt a second against six users). Built to push every table to
+/// its cap while real sprays go on underneath, whenever they come.
 pub fn flood(first: u64, count: u64, total: u64) -> String {
     const START: Timestamp = 1_709_510_400_000;
     let mut text = String::with_capacity(count as usize * 170);
@@ -769,6 +778,16 @@ pub fn flood(first: u64, count: u64, total: u64) -> String {
                 text,
                 r#"{{"id":"s{n}","createdDateTime":"{time}","userPrincipalName":"target{n}@contoso.com","ipAddress":"203.0.113.66","status":{{"errorCode":50126}}}}"#
             );
+        }
+        for (ip, at) in FLOOD_BURSTS {
+            let start = (total as f64 * at) as u64;
+            let k = n.wrapping_sub(start);
+            if n >= start && k % 2_000 == 0 && k / 2_000 < 6 {
+                let _ = writeln!(
+                    text,
+                    r#"{{"id":"b{n}","createdDateTime":"{time}","userPrincipalName":"burst{k}@contoso.com","ipAddress":"{ip}","status":{{"errorCode":50126}}}}"#
+                );
+            }
         }
     }
     text

@@ -1,7 +1,8 @@
 //! A flood of ten million distinct IPs and users mixed with a real spray, through the native core
 //! and through the component: state stays within its caps (the component's linear memory, which
 //! never shrinks, is measured), the evictions surface as a `state-pressure` finding, and the spray
-//! is still found. `SNOWYOWL_FLOOD_EVENTS` sets the size (default 10,000,000).
+//! is still found, as are short sprays early, midway and late in it. `SNOWYOWL_FLOOD_EVENTS` sets
+//! the size (default 10,000,000).
 
 #![allow(
     missing_docs,
@@ -11,7 +12,7 @@
     clippy::indexing_slicing
 )]
 
-use snowyowl_cli::generate::flood;
+use snowyowl_cli::generate::{flood, FLOOD_BURSTS};
 use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
 use snowyowl_cli::{Backend, ComponentBackend, HostFinding, NativeBackend};
 
@@ -49,6 +50,12 @@ fn check(findings: &[HostFinding], host: &str) {
         .iter()
         .any(|f| f.detector == "password-spray" && f.json.contains("203.0.113.66"));
     assert!(spray, "{host}: the spray was lost in the flood");
+    for (ip, at) in FLOOD_BURSTS {
+        let found = findings
+            .iter()
+            .any(|f| f.detector == "password-spray" && f.json.contains(ip));
+        assert!(found, "{host}: the short spray from {ip} at {at} of the flood was lost");
+    }
     let pressure = findings.iter().rfind(|f| f.detector == "state-pressure");
     let pressure = pressure.unwrap_or_else(|| panic!("{host}: no state-pressure finding"));
     let value: serde_json::Value = serde_json::from_str(&pressure.json).unwrap();

@@ -16,7 +16,7 @@ pub mod familiar_places;
 mod suppression;
 pub mod unresolved_failures;
 
-pub use suppression::Suppression;
+pub use suppression::{idle_longest, Suppression};
 
 use std::sync::Arc;
 

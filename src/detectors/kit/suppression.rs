@@ -18,6 +18,26 @@ use super::Context;
 use crate::finding::{stable_uid, Activity, Finding};
 use crate::time::Timestamp;
 
+/// When `map` holds `cap` entries or more: the keys of those idle longest (by `last_seen`), an
+/// eighth of the cap (at least one), oldest first, for the caller to close and count. Dropping a
+/// batch at a time keeps a flood of new keys from paying a scan of the map per key.
+pub fn idle_longest<V>(
+    map: &BTreeMap<String, V>,
+    cap: usize,
+    last_seen: impl Fn(&V) -> Timestamp,
+) -> Vec<String> {
+    if map.len() < cap {
+        return Vec::new();
+    }
+    let mut idle: Vec<(Timestamp, &String)> =
+        map.iter().map(|(key, value)| (last_seen(value), key)).collect();
+    let count = (cap / 8).clamp(1, idle.len());
+    idle.select_nth_unstable(count - 1);
+    idle.truncate(count);
+    idle.sort();
+    idle.into_iter().map(|(_, key)| key.clone()).collect()
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Open {
     finding: Finding,
@@ -71,19 +91,7 @@ impl Suppression {
 
     /// Makes room for one more key: closes the findings idle longest, an eighth of the cap.
     fn make_room(&mut self, context: &mut Context) {
-        if self.open.len() < self.cap {
-            return;
-        }
-        let mut idle: Vec<(Timestamp, String)> = self
-            .open
-            .iter()
-            .map(|(key, open)| (open.finding.time, key.clone()))
-            .collect();
-        let count = (self.cap / 8).max(1).min(idle.len());
-        idle.select_nth_unstable(count - 1);
-        idle.truncate(count);
-        idle.sort();
-        for (_, key) in idle {
+        for key in idle_longest(&self.open, self.cap, |open| open.finding.time) {
             self.close(&key, context);
             self.evicted += 1;
         }
