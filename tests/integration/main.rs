@@ -15,6 +15,7 @@ mod dress;
 mod engine;
 mod exports;
 mod golden;
+mod golden_data;
 mod helpers;
 mod hostile;
 mod issue24;
