@@ -291,18 +291,27 @@ mod tests {
         for (id, settings) in defaults["detectors"].as_object().into_iter().flatten() {
             for (field, value) in settings.as_object().into_iter().flatten() {
                 if value.is_u64() {
-                    paths.push((format!("detectors.{id}.{field}"), serde_json::json!({"detectors": {id: {field: 0}}})));
+                    paths.push((
+                        format!("detectors.{id}.{field}"),
+                        serde_json::json!({"detectors": {id: {field: 0}}}),
+                    ));
                 }
             }
         }
         for (field, value) in defaults["limits"].as_object().into_iter().flatten() {
             if value.is_u64() {
-                paths.push((format!("limits.{field}"), serde_json::json!({"limits": {field: 0}})));
+                paths.push((
+                    format!("limits.{field}"),
+                    serde_json::json!({"limits": {field: 0}}),
+                ));
             }
         }
         for (path, config) in paths {
             let message = error(&config.to_string());
-            assert!(message.starts_with(&format!("{path}: ")), "{path} = 0 gave {message}");
+            assert!(
+                message.starts_with(&format!("{path}: ")),
+                "{path} = 0 gave {message}"
+            );
             checked += 1;
         }
         assert!(checked > 30, "only {checked} settings checked");

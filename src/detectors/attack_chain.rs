@@ -418,7 +418,8 @@ impl AttackChain {
         }
         self.aliases.retain(|(_, _, time)| *time >= live_since);
         // Over the cap: drop the incidents idle longest, and count them.
-        let keys = |incident: &Incident| -> usize { incident.members.iter().map(|m| m.keys.len()).sum() };
+        let keys =
+            |incident: &Incident| -> usize { incident.members.iter().map(|m| m.keys.len()).sum() };
         let mut held: usize = incidents.iter().map(keys).sum::<usize>() + 2 * self.aliases.len();
         incidents.sort_by(|a, b| (b.last_seen, &a.uid).cmp(&(a.last_seen, &b.uid)));
         let mut aliases_dropped = 0;

@@ -573,6 +573,12 @@ pub struct SprayThenSuccess {
     hasher: RandomState,
     /// Findings kept back at informational.
     informational: u64,
+    /// The most hits open at once (`limits.max_open_findings`).
+    #[serde(skip)]
+    max_open: usize,
+    /// Open hits closed early because that many were open.
+    #[serde(default)]
+    open_evicted: u64,
 }
 
 fn empty_filter() -> Vec<u64> {
@@ -636,6 +642,8 @@ impl Registrable for SprayThenSuccess {
             open: BTreeMap::new(),
             last_expiry: Timestamp::MIN,
             informational: 0,
+            max_open: parts.max_open,
+            open_evicted: 0,
         }
     }
 }
@@ -836,6 +844,10 @@ impl SprayThenSuccess {
         } else {
             self.informational += 1;
         }
+        for idle in kit::idle_longest(&self.open, self.max_open, |open| open.last_seen) {
+            self.close(&idle, context);
+            self.open_evicted += 1;
+        }
         self.open.insert(user.to_owned(), open);
     }
 
@@ -932,7 +944,7 @@ fn finding(user: &str, open: &OpenHit, target: Option<&Target>, activity: Activi
 }
 
 impl Detector for SprayThenSuccess {
-    super::kit::persist!(keep: [config, allowlist], after: |this, hasher| {
+    super::kit::persist!(keep: [config, allowlist, max_open], after: |this, hasher| {
         this.targets.reseed(hasher);
         this.recent.reseed(hasher);
         this.places.reseed(hasher);
@@ -1010,7 +1022,8 @@ impl Detector for SprayThenSuccess {
             evicted: self.targets.evicted()
                 + self.recent.dropped
                 + self.places.evicted()
-                + self.addresses.evicted(),
+                + self.addresses.evicted()
+                + self.open_evicted,
             open_findings: self.open.len(),
             informational: self.informational,
         }

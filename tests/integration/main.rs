@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+mod bounds;
 mod catalog;
 mod chain;
 mod dress;

@@ -54,7 +54,10 @@ fn check(findings: &[HostFinding], host: &str) {
         let found = findings
             .iter()
             .any(|f| f.detector == "password-spray" && f.json.contains(ip));
-        assert!(found, "{host}: the short spray from {ip} at {at} of the flood was lost");
+        assert!(
+            found,
+            "{host}: the short spray from {ip} at {at} of the flood was lost"
+        );
     }
     let pressure = findings.iter().rfind(|f| f.detector == "state-pressure");
     let pressure = pressure.unwrap_or_else(|| panic!("{host}: no state-pressure finding"));

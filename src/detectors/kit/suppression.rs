@@ -29,8 +29,10 @@ pub fn idle_longest<V>(
     if map.len() < cap {
         return Vec::new();
     }
-    let mut idle: Vec<(Timestamp, &String)> =
-        map.iter().map(|(key, value)| (last_seen(value), key)).collect();
+    let mut idle: Vec<(Timestamp, &String)> = map
+        .iter()
+        .map(|(key, value)| (last_seen(value), key))
+        .collect();
     let count = (cap / 8).clamp(1, idle.len());
     idle.select_nth_unstable(count - 1);
     idle.truncate(count);
