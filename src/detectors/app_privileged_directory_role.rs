@@ -14,14 +14,13 @@
 //!
 //! **ATT&CK.** T1098.003.
 
-use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage};
+use super::kit::{self, observe_actor, Meta, Report, Rule, Stage};
 use crate::attack::ADDITIONAL_CLOUD_ROLES;
 use crate::config::Duration;
 use crate::event::{AuditActivity, DirectoryAudit, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::reference::privileged_role;
-use crate::time::{Timestamp, HOUR};
-use serde::{Deserialize, Serialize};
+use crate::time::HOUR;
 use serde_json::json;
 
 kit::config! {
@@ -30,35 +29,12 @@ kit::config! {
     window: Duration = Duration(HOUR),
 }
 
-/// The `app-privileged-directory-role` detector.
-pub type AppPrivilegedDirectoryRole = kit::Keyed<PrivilegedRole>;
-
-/// The rule of `app-privileged-directory-role`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PrivilegedRole;
-
-impl Rule for PrivilegedRole {
-    const META: Meta = Meta {
-        id: "app-privileged-directory-role",
-        stage: Some(Stage::Privilege),
-        attack: &[ADDITIONAL_CLOUD_ROLES],
-        severity: Severity::High,
-    };
-    type Config = Config;
-
-    fn new(_: &Config, _: &Parts) -> Self {
-        PrivilegedRole
-    }
-
-    fn window(config: &Config) -> Timestamp {
-        config.window.0
-    }
-
-    fn on_event(&mut self, _: &Config, event: &Event, report: &mut Report) {
-        if let Event::DirectoryAudit(audit) = event {
-            on_audit(audit, report);
-        }
-    }
+kit::rule! {
+    /// The rule of `app-privileged-directory-role`.
+    PrivilegedRole as AppPrivilegedDirectoryRole,
+    Meta { id: "app-privileged-directory-role", stage: Some(Stage::Privilege),
+           attack: &[ADDITIONAL_CLOUD_ROLES], severity: Severity::High },
+    |_, event, report| if let Event::DirectoryAudit(audit) = event { on_audit(audit, report) }
 }
 
 fn on_audit(audit: &DirectoryAudit, report: &mut Report) {

@@ -13,13 +13,12 @@
 //!
 //! **ATT&CK.** T1098.002.
 
-use super::kit::{self, Meta, Parts, Report, Rule, Stage};
+use super::kit::{self, Meta, Report, Rule, Stage};
 use crate::attack::ADDITIONAL_EMAIL_DELEGATE;
 use crate::config::Duration;
 use crate::event::{Event, ExchangeAdmin};
 use crate::finding::{Finding, ObservableKind, Severity};
-use crate::time::{Timestamp, HOUR};
-use serde::{Deserialize, Serialize};
+use crate::time::HOUR;
 use serde_json::json;
 
 kit::config! {
@@ -28,35 +27,12 @@ kit::config! {
     window: Duration = Duration(HOUR),
 }
 
-/// The `exchange-impersonation-role` detector.
-pub type ExchangeImpersonationRole = kit::Keyed<ImpersonationRole>;
-
-/// The rule of `exchange-impersonation-role`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ImpersonationRole;
-
-impl Rule for ImpersonationRole {
-    const META: Meta = Meta {
-        id: "exchange-impersonation-role",
-        stage: Some(Stage::Privilege),
-        attack: &[ADDITIONAL_EMAIL_DELEGATE],
-        severity: Severity::High,
-    };
-    type Config = Config;
-
-    fn new(_: &Config, _: &Parts) -> Self {
-        ImpersonationRole
-    }
-
-    fn window(config: &Config) -> Timestamp {
-        config.window.0
-    }
-
-    fn on_event(&mut self, _: &Config, event: &Event, report: &mut Report) {
-        if let Event::ExchangeAdmin(admin) = event {
-            on_admin(admin, report);
-        }
-    }
+kit::rule! {
+    /// The rule of `exchange-impersonation-role`.
+    ImpersonationRole as ExchangeImpersonationRole,
+    Meta { id: "exchange-impersonation-role", stage: Some(Stage::Privilege),
+           attack: &[ADDITIONAL_EMAIL_DELEGATE], severity: Severity::High },
+    |_, event, report| if let Event::ExchangeAdmin(admin) = event { on_admin(admin, report) }
 }
 
 const DANGEROUS_RIGHTS: [&str; 3] = ["FullAccess", "ChangePermission", "ChangeOwner"];

@@ -15,13 +15,12 @@
 //!
 //! **ATT&CK.** T1110.003.
 
-use super::kit::{self, Meta, Parts, Report, Rule, Signal, Stage};
+use super::kit::{self, Meta, Report, Rule, Signal, Stage};
 use crate::attack::PASSWORD_SPRAYING;
 use crate::config::Duration;
 use crate::event::Event;
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::time::{Timestamp, DAY};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 kit::config! {
@@ -42,63 +41,46 @@ struct Risk<'a> {
     source: &'static str,
 }
 
-/// The `identity-protection-risk` detector.
-pub type IdentityProtectionRisk = kit::Keyed<RiskReported>;
+kit::rule! {
+    /// The rule of `identity-protection-risk`.
+    RiskReported as IdentityProtectionRisk,
+    Meta { id: "identity-protection-risk", stage: Some(Stage::Spray),
+           attack: &[PASSWORD_SPRAYING], severity: Severity::Medium },
+    |config, event, report| on_event(config, event, report)
+}
 
-/// The rule of `identity-protection-risk`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct RiskReported;
-
-impl Rule for RiskReported {
-    const META: Meta = Meta {
-        id: "identity-protection-risk",
-        stage: Some(Stage::Spray),
-        attack: &[PASSWORD_SPRAYING],
-        severity: Severity::Medium,
-    };
-    type Config = Config;
-
-    fn new(_: &Config, _: &Parts) -> Self {
-        RiskReported
-    }
-
-    fn window(config: &Config) -> Timestamp {
-        config.window.0
-    }
-
-    fn on_event(&mut self, config: &Config, event: &Event, report: &mut Report) {
-        match event {
-            Event::RiskDetection(detection) if wanted(config, &detection.risk_type) => {
-                let risk = Risk {
-                    user: &detection.user,
-                    risk_type: &detection.risk_type,
-                    level: &detection.risk_level,
-                    ip: detection.ip.as_deref(),
-                    time: detection.time,
-                    id: &detection.id,
-                    source: "risk detection",
-                };
-                raise(risk, report);
-            }
-            Event::SignIn(signin)
-                if signin
-                    .risk_event_types
-                    .iter()
-                    .any(|t| t.eq_ignore_ascii_case("passwordSpray")) =>
-            {
-                let risk = Risk {
-                    user: signin.user(),
-                    risk_type: "passwordSpray",
-                    level: "",
-                    ip: signin.ip(),
-                    time: signin.time,
-                    id: signin.id(),
-                    source: "sign-in",
-                };
-                raise(risk, report);
-            }
-            _ => {}
+fn on_event(config: &Config, event: &Event, report: &mut Report) {
+    match event {
+        Event::RiskDetection(detection) if wanted(config, &detection.risk_type) => {
+            let risk = Risk {
+                user: &detection.user,
+                risk_type: &detection.risk_type,
+                level: &detection.risk_level,
+                ip: detection.ip.as_deref(),
+                time: detection.time,
+                id: &detection.id,
+                source: "risk detection",
+            };
+            raise(risk, report);
         }
+        Event::SignIn(signin)
+            if signin
+                .risk_event_types
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case("passwordSpray")) =>
+        {
+            let risk = Risk {
+                user: signin.user(),
+                risk_type: "passwordSpray",
+                level: "",
+                ip: signin.ip(),
+                time: signin.time,
+                id: signin.id(),
+                source: "sign-in",
+            };
+            raise(risk, report);
+        }
+        _ => {}
     }
 }
 

@@ -11,13 +11,12 @@
 //!
 //! **ATT&CK.** T1114.002.
 
-use super::kit::{self, Meta, Parts, Report, Rule, Stage};
+use super::kit::{self, Meta, Report, Rule, Stage};
 use crate::attack::REMOTE_EMAIL_COLLECTION;
 use crate::config::{Count, Duration};
 use crate::event::{Event, MailboxAccess};
 use crate::finding::{Finding, ObservableKind, Severity};
-use crate::time::{Timestamp, HOUR};
-use serde::{Deserialize, Serialize};
+use crate::time::HOUR;
 use serde_json::json;
 
 kit::config! {
@@ -28,35 +27,12 @@ kit::config! {
     window: Duration = Duration(HOUR),
 }
 
-/// The `mail-access-throttled` detector.
-pub type MailAccessThrottled = kit::Keyed<Throttled>;
-
-/// The rule of `mail-access-throttled`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Throttled;
-
-impl Rule for Throttled {
-    const META: Meta = Meta {
-        id: "mail-access-throttled",
-        stage: Some(Stage::Collection),
-        attack: &[REMOTE_EMAIL_COLLECTION],
-        severity: Severity::Medium,
-    };
-    type Config = Config;
-
-    fn new(_: &Config, _: &Parts) -> Self {
-        Throttled
-    }
-
-    fn window(config: &Config) -> Timestamp {
-        config.window.0
-    }
-
-    fn on_event(&mut self, config: &Config, event: &Event, report: &mut Report) {
-        if let Event::MailboxAccess(access) = event {
-            on_access(config, access, report);
-        }
-    }
+kit::rule! {
+    /// The rule of `mail-access-throttled`.
+    Throttled as MailAccessThrottled,
+    Meta { id: "mail-access-throttled", stage: Some(Stage::Collection),
+           attack: &[REMOTE_EMAIL_COLLECTION], severity: Severity::Medium },
+    |config, event, report| if let Event::MailboxAccess(access) = event { on_access(config, access, report) }
 }
 
 fn on_access(config: &Config, access: &MailboxAccess, report: &mut Report) {

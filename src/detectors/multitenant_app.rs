@@ -15,13 +15,12 @@
 //!
 //! **ATT&CK.** T1199.
 
-use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage};
+use super::kit::{self, observe_actor, Meta, Report, Rule, Stage};
 use crate::attack::TRUSTED_RELATIONSHIP;
 use crate::config::Duration;
 use crate::event::{AuditActivity, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::time::{Timestamp, DAY};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 kit::config! {
@@ -39,103 +38,86 @@ struct Crossing<'a> {
     time: Timestamp,
 }
 
-/// The `multitenant-app` detector.
-pub type MultitenantApp = kit::Keyed<Multitenant>;
+kit::rule! {
+    /// The rule of `multitenant-app`.
+    Multitenant as MultitenantApp,
+    Meta { id: "multitenant-app", stage: Some(Stage::Foothold),
+           attack: &[TRUSTED_RELATIONSHIP], severity: Severity::Medium },
+    |config, event, report| on_event(config, event, report)
+}
 
-/// The rule of `multitenant-app`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Multitenant;
-
-impl Rule for Multitenant {
-    const META: Meta = Meta {
-        id: "multitenant-app",
-        stage: Some(Stage::Foothold),
-        attack: &[TRUSTED_RELATIONSHIP],
-        severity: Severity::Medium,
-    };
-    type Config = Config;
-
-    fn new(_: &Config, _: &Parts) -> Self {
-        Multitenant
-    }
-
-    fn window(config: &Config) -> Timestamp {
-        config.window.0
-    }
-
-    fn on_event(&mut self, _: &Config, event: &Event, report: &mut Report) {
-        match event {
-            Event::DirectoryAudit(audit)
-                if audit.activity == AuditActivity::UpdateApplication && audit.success =>
-            {
-                let opened = audit
-                    .new_value("AvailableToOtherTenants")
-                    .is_some_and(|v| v.contains("true") || v.contains("True"))
-                    && !audit
-                        .old_value("AvailableToOtherTenants")
-                        .is_some_and(|v| v.contains("true") || v.contains("True"));
-                let audience = audit.new_value("SignInAudience").is_some_and(|v| {
-                    v.contains("AzureADMultipleOrgs")
-                        || v.contains("AzureADandPersonalMicrosoftAccount")
-                }) && !audit
-                    .old_value("SignInAudience")
-                    .is_some_and(|v| v.contains("Multiple") || v.contains("Personal"));
-                if !(opened || audience) {
-                    return;
-                }
-                let app = audit.targets.first();
-                let key = audit
-                    .detail("AppId")
-                    .map(str::to_owned)
-                    .or_else(|| app.and_then(|t| t.id.clone()))
-                    .unwrap_or_default();
-                let crossing = Crossing {
-                    app: &key,
-                    how: "made available to other tenants",
-                    home_tenant: None,
-                    tenant: audit.tenant_id.as_deref(),
-                    event_id: &audit.id,
-                    time: audit.time,
-                };
-                report_crossing(crossing, report, |finding| {
-                    observe_actor(finding, &audit.actor)
-                });
+fn on_event(_: &Config, event: &Event, report: &mut Report) {
+    match event {
+        Event::DirectoryAudit(audit)
+            if audit.activity == AuditActivity::UpdateApplication && audit.success =>
+        {
+            let opened = audit
+                .new_value("AvailableToOtherTenants")
+                .is_some_and(|v| v.contains("true") || v.contains("True"))
+                && !audit
+                    .old_value("AvailableToOtherTenants")
+                    .is_some_and(|v| v.contains("true") || v.contains("True"));
+            let audience = audit.new_value("SignInAudience").is_some_and(|v| {
+                v.contains("AzureADMultipleOrgs")
+                    || v.contains("AzureADandPersonalMicrosoftAccount")
+            }) && !audit
+                .old_value("SignInAudience")
+                .is_some_and(|v| v.contains("Multiple") || v.contains("Personal"));
+            if !(opened || audience) {
+                return;
             }
-            Event::SignIn(signin) if differs(signin.app_owner_tenant_id(), signin.tenant_id()) => {
-                let crossing = Crossing {
-                    app: signin.app_id().unwrap_or(""),
-                    how: "owned by another tenant, signed in here",
-                    home_tenant: signin.app_owner_tenant_id(),
-                    tenant: signin.tenant_id(),
-                    event_id: signin.id(),
-                    time: signin.time,
-                };
-                report_crossing(crossing, report, |finding| {
-                    if let Some(ip) = signin.ip() {
-                        finding.observe("src_endpoint.ip", ObservableKind::IpAddress, ip);
-                    }
-                });
-            }
-            Event::MailboxAccess(access)
-                if differs(
-                    access.token_tenant_id.as_deref(),
-                    access.tenant_id.as_deref(),
-                ) =>
-            {
-                let crossing = Crossing {
-                    app: access.client_app_id.as_deref().unwrap_or(""),
-                    how: "token from another tenant, read mail here",
-                    home_tenant: access.token_tenant_id.as_deref(),
-                    tenant: access.tenant_id.as_deref(),
-                    event_id: &access.id,
-                    time: access.time,
-                };
-                report_crossing(crossing, report, |finding| {
-                    finding.observe("mailbox", ObservableKind::EmailAddress, &access.mailbox);
-                });
-            }
-            _ => {}
+            let app = audit.targets.first();
+            let key = audit
+                .detail("AppId")
+                .map(str::to_owned)
+                .or_else(|| app.and_then(|t| t.id.clone()))
+                .unwrap_or_default();
+            let crossing = Crossing {
+                app: &key,
+                how: "made available to other tenants",
+                home_tenant: None,
+                tenant: audit.tenant_id.as_deref(),
+                event_id: &audit.id,
+                time: audit.time,
+            };
+            report_crossing(crossing, report, |finding| {
+                observe_actor(finding, &audit.actor)
+            });
         }
+        Event::SignIn(signin) if differs(signin.app_owner_tenant_id(), signin.tenant_id()) => {
+            let crossing = Crossing {
+                app: signin.app_id().unwrap_or(""),
+                how: "owned by another tenant, signed in here",
+                home_tenant: signin.app_owner_tenant_id(),
+                tenant: signin.tenant_id(),
+                event_id: signin.id(),
+                time: signin.time,
+            };
+            report_crossing(crossing, report, |finding| {
+                if let Some(ip) = signin.ip() {
+                    finding.observe("src_endpoint.ip", ObservableKind::IpAddress, ip);
+                }
+            });
+        }
+        Event::MailboxAccess(access)
+            if differs(
+                access.token_tenant_id.as_deref(),
+                access.tenant_id.as_deref(),
+            ) =>
+        {
+            let crossing = Crossing {
+                app: access.client_app_id.as_deref().unwrap_or(""),
+                how: "token from another tenant, read mail here",
+                home_tenant: access.token_tenant_id.as_deref(),
+                tenant: access.tenant_id.as_deref(),
+                event_id: &access.id,
+                time: access.time,
+            };
+            report_crossing(crossing, report, |finding| {
+                finding.observe("mailbox", ObservableKind::EmailAddress, &access.mailbox);
+            });
+        }
+        _ => {}
     }
 }
 

@@ -14,13 +14,12 @@
 //!
 //! **ATT&CK.** T1136.003.
 
-use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage};
+use super::kit::{self, observe_actor, Meta, Report, Rule, Stage};
 use crate::attack::CLOUD_ACCOUNT_CREATION;
 use crate::config::{Count, Duration};
 use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
-use crate::time::{Timestamp, MINUTE};
-use serde::{Deserialize, Serialize};
+use crate::time::MINUTE;
 use serde_json::json;
 
 kit::config! {
@@ -31,35 +30,12 @@ kit::config! {
     window: Duration = Duration(10 * MINUTE),
 }
 
-/// The `oauth-app-created` detector.
-pub type OauthAppCreated = kit::Keyed<AppCreated>;
-
-/// The rule of `oauth-app-created`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct AppCreated;
-
-impl Rule for AppCreated {
-    const META: Meta = Meta {
-        id: "oauth-app-created",
-        stage: Some(Stage::Foothold),
-        attack: &[CLOUD_ACCOUNT_CREATION],
-        severity: Severity::Low,
-    };
-    type Config = Config;
-
-    fn new(_: &Config, _: &Parts) -> Self {
-        AppCreated
-    }
-
-    fn window(config: &Config) -> Timestamp {
-        config.window.0
-    }
-
-    fn on_event(&mut self, config: &Config, event: &Event, report: &mut Report) {
-        if let Event::DirectoryAudit(audit) = event {
-            on_audit(config, audit, report);
-        }
-    }
+kit::rule! {
+    /// The rule of `oauth-app-created`.
+    AppCreated as OauthAppCreated,
+    Meta { id: "oauth-app-created", stage: Some(Stage::Foothold),
+           attack: &[CLOUD_ACCOUNT_CREATION], severity: Severity::Low },
+    |config, event, report| if let Event::DirectoryAudit(audit) = event { on_audit(config, audit, report) }
 }
 
 fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {

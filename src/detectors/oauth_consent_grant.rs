@@ -17,14 +17,13 @@
 //!
 //! **ATT&CK.** T1528, T1098.003.
 
-use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage};
+use super::kit::{self, observe_actor, Meta, Report, Rule, Stage};
 use crate::attack::{ADDITIONAL_CLOUD_ROLES, STEAL_APPLICATION_TOKEN};
 use crate::config::Duration;
 use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::reference::high_risk_permissions_in;
-use crate::time::{Timestamp, HOUR};
-use serde::{Deserialize, Serialize};
+use crate::time::HOUR;
 use serde_json::json;
 
 kit::config! {
@@ -33,35 +32,12 @@ kit::config! {
     window: Duration = Duration(HOUR),
 }
 
-/// The `oauth-consent-grant` detector.
-pub type OauthConsentGrant = kit::Keyed<ConsentGrant>;
-
-/// The rule of `oauth-consent-grant`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ConsentGrant;
-
-impl Rule for ConsentGrant {
-    const META: Meta = Meta {
-        id: "oauth-consent-grant",
-        stage: Some(Stage::Foothold),
-        attack: &[STEAL_APPLICATION_TOKEN, ADDITIONAL_CLOUD_ROLES],
-        severity: Severity::High,
-    };
-    type Config = Config;
-
-    fn new(_: &Config, _: &Parts) -> Self {
-        ConsentGrant
-    }
-
-    fn window(config: &Config) -> Timestamp {
-        config.window.0
-    }
-
-    fn on_event(&mut self, _: &Config, event: &Event, report: &mut Report) {
-        if let Event::DirectoryAudit(audit) = event {
-            on_audit(audit, report);
-        }
-    }
+kit::rule! {
+    /// The rule of `oauth-consent-grant`.
+    ConsentGrant as OauthConsentGrant,
+    Meta { id: "oauth-consent-grant", stage: Some(Stage::Foothold),
+           attack: &[STEAL_APPLICATION_TOKEN, ADDITIONAL_CLOUD_ROLES], severity: Severity::High },
+    |_, event, report| if let Event::DirectoryAudit(audit) = event { on_audit(audit, report) }
 }
 
 fn on_audit(audit: &DirectoryAudit, report: &mut Report) {

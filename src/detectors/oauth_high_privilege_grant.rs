@@ -18,14 +18,13 @@
 //!
 //! **ATT&CK.** T1098.003.
 
-use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage};
+use super::kit::{self, observe_actor, Meta, Report, Rule, Stage};
 use crate::attack::ADDITIONAL_CLOUD_ROLES;
 use crate::config::Duration;
 use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::reference::{high_risk_permission, high_risk_permissions_in};
-use crate::time::{Timestamp, HOUR};
-use serde::{Deserialize, Serialize};
+use crate::time::HOUR;
 use serde_json::json;
 
 kit::config! {
@@ -34,35 +33,12 @@ kit::config! {
     window: Duration = Duration(HOUR),
 }
 
-/// The `oauth-high-privilege-grant` detector.
-pub type OauthHighPrivilegeGrant = kit::Keyed<HighPrivilegeGrant>;
-
-/// The rule of `oauth-high-privilege-grant`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct HighPrivilegeGrant;
-
-impl Rule for HighPrivilegeGrant {
-    const META: Meta = Meta {
-        id: "oauth-high-privilege-grant",
-        stage: Some(Stage::Privilege),
-        attack: &[ADDITIONAL_CLOUD_ROLES],
-        severity: Severity::High,
-    };
-    type Config = Config;
-
-    fn new(_: &Config, _: &Parts) -> Self {
-        HighPrivilegeGrant
-    }
-
-    fn window(config: &Config) -> Timestamp {
-        config.window.0
-    }
-
-    fn on_event(&mut self, _: &Config, event: &Event, report: &mut Report) {
-        if let Event::DirectoryAudit(audit) = event {
-            on_audit(audit, report);
-        }
-    }
+kit::rule! {
+    /// The rule of `oauth-high-privilege-grant`.
+    HighPrivilegeGrant as OauthHighPrivilegeGrant,
+    Meta { id: "oauth-high-privilege-grant", stage: Some(Stage::Privilege),
+           attack: &[ADDITIONAL_CLOUD_ROLES], severity: Severity::High },
+    |_, event, report| if let Event::DirectoryAudit(audit) = event { on_audit(audit, report) }
 }
 
 /// What the grant was.

@@ -15,15 +15,14 @@
 //!
 //! **ATT&CK.** T1098.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage};
+use super::kit::{self, observe_actor, Meta, Report, Rule, Stage};
 use crate::attack::ACCOUNT_MANIPULATION;
 use crate::config::Duration;
 use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
 use crate::finding::{ObservableKind, Severity};
-use crate::time::{Timestamp, HOUR};
+use crate::time::HOUR;
 
 kit::config! {
     "oauth-owner-added";
@@ -31,35 +30,12 @@ kit::config! {
     window: Duration = Duration(HOUR),
 }
 
-/// The `oauth-owner-added` detector.
-pub type OauthOwnerAdded = kit::Keyed<OwnerAdded>;
-
-/// The rule of `oauth-owner-added`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct OwnerAdded;
-
-impl Rule for OwnerAdded {
-    const META: Meta = Meta {
-        id: "oauth-owner-added",
-        stage: Some(Stage::Foothold),
-        attack: &[ACCOUNT_MANIPULATION],
-        severity: Severity::Medium,
-    };
-    type Config = Config;
-
-    fn new(_: &Config, _: &Parts) -> Self {
-        OwnerAdded
-    }
-
-    fn window(config: &Config) -> Timestamp {
-        config.window.0
-    }
-
-    fn on_event(&mut self, _: &Config, event: &Event, report: &mut Report) {
-        if let Event::DirectoryAudit(audit) = event {
-            on_audit(audit, report);
-        }
-    }
+kit::rule! {
+    /// The rule of `oauth-owner-added`.
+    OwnerAdded as OauthOwnerAdded,
+    Meta { id: "oauth-owner-added", stage: Some(Stage::Foothold),
+           attack: &[ACCOUNT_MANIPULATION], severity: Severity::Medium },
+    |_, event, report| if let Event::DirectoryAudit(audit) = event { on_audit(audit, report) }
 }
 
 fn on_audit(audit: &DirectoryAudit, report: &mut Report) {

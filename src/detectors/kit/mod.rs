@@ -387,6 +387,56 @@ pub trait Rule: Serialize + DeserializeOwned + 'static {
     fn reseed(&mut self, _hasher: &RandomState) {}
 }
 
+/// Declares a rule without state of its own, whose findings stay open for its `window`
+/// setting, and the detector that runs it: its metadata, then what it does with an event.
+///
+/// ```ignore
+/// kit::rule! {
+///     /// The rule of `oauth-owner-added`.
+///     OwnerAdded as OauthOwnerAdded,
+///     Meta { id: "oauth-owner-added", stage: Some(Stage::Foothold),
+///            attack: &[ACCOUNT_MANIPULATION], severity: Severity::Medium },
+///     |_config, event, report| if let Event::DirectoryAudit(audit) = event { on_audit(audit, report) }
+/// }
+/// ```
+macro_rules! rule {
+    (
+        $(#[$doc:meta])* $rule:ident as $detector:ident,
+        $meta:expr,
+        |$config:pat_param, $event:ident, $report:ident| $body:expr
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, serde::Serialize, serde::Deserialize)]
+        pub struct $rule;
+
+        #[doc = concat!("The detector that runs [`", stringify!($rule), "`].")]
+        pub type $detector = $crate::detectors::kit::Keyed<$rule>;
+
+        impl $crate::detectors::kit::Rule for $rule {
+            const META: $crate::detectors::kit::Meta = $meta;
+            type Config = Config;
+
+            fn new(_: &Config, _: &$crate::detectors::kit::Parts) -> Self {
+                $rule
+            }
+
+            fn window(config: &Config) -> $crate::time::Timestamp {
+                config.window.0
+            }
+
+            fn on_event(
+                &mut self,
+                $config: &Config,
+                $event: &$crate::event::Event,
+                $report: &mut $crate::detectors::kit::Report,
+            ) {
+                $body
+            }
+        }
+    };
+}
+pub(crate) use rule;
+
 /// Where a [`Rule`] reports what it matched.
 pub struct Report<'a> {
     open: &'a mut Suppression,
