@@ -146,7 +146,7 @@ fuzz: ## Run every cargo-fuzz target for FUZZ_SECONDS (default 60) each, seeded 
 	@for target in push scan; do \
 		cat tests/data/*.ndjson tests/data/samples/*.jsonl | split -l 1 -a 5 - fuzz/corpus/$$target/seed-; done
 	@echo '{}' > fuzz/corpus/config/empty
-	@echo '{"seed":1,"detectors":{"password-spray":{"min_users":3,"window":"5m"}},"allowlist":{"trusted_cidrs":["10.0.0.0/8"]}}' > fuzz/corpus/config/typical
+	@echo '{"detectors":{"password-spray":{"min_users":3,"window":"5m"}},"allowlist":{"trusted_cidrs":["10.0.0.0/8"]}}' > fuzz/corpus/config/typical
 	@for target in $(FUZZ_TARGETS); do \
 		echo "fuzzing $$target for $(FUZZ_SECONDS)s"; \
 		(cd fuzz && $(CARGO) +nightly fuzz run $$target corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536) || exit 1; \

@@ -67,8 +67,8 @@ impl wit::Guest for Component {
 }
 
 impl wit::GuestEngine for EngineResource {
-    fn create(config_json: String) -> Result<wit::Engine, wit::Error> {
-        match crate::Engine::from_json(&config_json) {
+    fn create(config_json: String, seed: u64) -> Result<wit::Engine, wit::Error> {
+        match crate::Engine::from_json(&config_json, seed) {
             Ok(engine) => Ok(wit::Engine::new(EngineResource(RefCell::new(engine)))),
             Err(error) => Err(wit_error(error)),
         }
@@ -108,9 +108,13 @@ impl wit::GuestEngine for EngineResource {
         self.0.borrow().snapshot()
     }
 
-    fn restore(config_json: String, snapshot: Vec<u8>) -> Result<wit::Engine, wit::Error> {
+    fn restore(
+        config_json: String,
+        snapshot: Vec<u8>,
+        seed: u64,
+    ) -> Result<wit::Engine, wit::Error> {
         let engine = crate::Config::from_json(&config_json)
-            .and_then(|config| crate::Engine::restore(config, &snapshot));
+            .and_then(|config| crate::Engine::restore(config, &snapshot, seed));
         match engine {
             Ok(engine) => Ok(wit::Engine::new(EngineResource(RefCell::new(engine)))),
             Err(error) => Err(wit_error(error)),

@@ -2,7 +2,12 @@
 //!
 //! Every field has a default, so `{}` is a valid configuration. Unknown fields are errors, and
 //! every error names the field (`detectors.password-spray.min_users: …`).
+//!
+//! The hash seed is not configuration: it is an argument of [`Engine::new`](crate::Engine::new)
+//! and [`Engine::restore`](crate::Engine::restore), so that no engine can be built without one.
+//! A configuration that still carries `seed` is refused with an error saying so.
 
+use ahash::RandomState;
 use serde::{Deserialize, Deserializer};
 
 use crate::allowlist::{self, Allowlist};
@@ -92,9 +97,6 @@ impl Default for Limits {
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Seed of the hash tables keyed by attacker-chosen strings (IPs, user names). The core has
-    /// no randomness: hosts pass a random value so that keys cannot be chosen to collide.
-    pub seed: u64,
     /// How late (in event time) an event may arrive and still be processed in time order. The
     /// watermark is the highest event time seen minus this.
     pub allowed_lateness: Duration,
@@ -111,7 +113,6 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            seed: 0,
             allowed_lateness: Duration(5 * MINUTE),
             limits: Limits::default(),
             allowlist: allowlist::Settings::default(),
@@ -135,7 +136,9 @@ impl Config {
         let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|error| {
             let path = error.path().to_string();
             let inner = error.into_inner();
-            if path == "." {
+            if path == "seed" && inner.to_string().starts_with("unknown field `seed`") {
+                Error::InvalidConfig(RETIRED_SEED.to_owned())
+            } else if path == "." {
                 Error::InvalidConfig(inner.to_string())
             } else {
                 Error::InvalidConfig(format!("{path}: {inner}"))
@@ -146,6 +149,8 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), Error> {
+        // The allow-lists are built here only to be checked: any hasher will do.
+        self.allowlist(&crate::state::unseeded())?;
         positive(
             "limits.max_buffered_events",
             self.limits.max_buffered_events,
@@ -155,17 +160,12 @@ impl Config {
             "limits.time_jump_confirmations",
             self.limits.time_jump_confirmations,
         )?;
-        self.allowlist()?;
         self.detectors.validate()
     }
 
-    /// The validated allow-lists.
-    pub fn allowlist(&self) -> Result<Allowlist, Error> {
-        Allowlist::new(
-            &self.allowlist,
-            &self.asn_table,
-            &crate::state::hasher(self.seed),
-        )
+    /// The validated allow-lists, their sets hashed with `hasher` (the engine's seeded one).
+    pub fn allowlist(&self, hasher: &RandomState) -> Result<Allowlist, Error> {
+        Allowlist::new(&self.allowlist, &self.asn_table, hasher)
     }
 }
 
@@ -199,6 +199,11 @@ impl<'de> Deserialize<'de> for Count {
     }
 }
 
+/// Why a configuration with `seed` is refused: the field moved out of the configuration.
+const RETIRED_SEED: &str = "seed: the hash seed is no longer part of the configuration: it is \
+    passed to create/restore (Engine::new and Engine::restore in Rust), and hosts draw a random \
+    one (the CLI's --seed fixes it, to reproduce a run)";
+
 /// Checks that a count is at least 1; the error names the field.
 pub fn positive(field: &str, value: usize) -> Result<(), Error> {
     if value == 0 {
@@ -225,7 +230,7 @@ mod tests {
         assert!(text.contains(r#""window":"20m""#), "{text}");
         assert_eq!(Config::from_json(&text).ok(), Some(defaults));
         let tuned = Config::from_json(
-            r#"{"seed": 9, "allowed_lateness": "90s", "detectors": {"password-spray": {"min_users": 3, "window": 1500}},
+            r#"{"allowed_lateness": "90s", "detectors": {"password-spray": {"min_users": 3, "window": 1500}},
                 "allowlist": {"trusted_cidrs": ["10.0.0.0/8"]}}"#,
         )
         .unwrap();
@@ -315,6 +320,21 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 30, "only {checked} settings checked");
+    }
+
+    #[test]
+    fn a_seed_is_refused_and_the_error_says_where_it_went() {
+        for text in [
+            r#"{"seed": 7}"#,
+            r#"{"seed": 0, "allowed_lateness": "2m"}"#,
+            r#"{"allowed_lateness": "2m", "seed": "x"}"#,
+        ] {
+            let message = error(text);
+            assert!(message.starts_with("seed: "), "{message}");
+            assert!(message.contains("create/restore"), "{message}");
+            assert!(message.contains("--seed"), "{message}");
+        }
+        assert!(!Config::default().to_json().contains("seed"));
     }
 
     #[test]

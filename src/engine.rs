@@ -216,10 +216,13 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine with a configuration (its allow-lists are validated here too).
-    pub fn new(config: Config) -> Result<Engine, Error> {
-        let hasher: RandomState = state::hasher(config.seed);
-        let allowlist = std::sync::Arc::new(config.allowlist()?);
+    /// An engine with a configuration (its allow-lists are validated here too) and the seed of
+    /// its hash tables, whose keys (IPs, user names) attackers choose: hosts draw it from a
+    /// random source for every engine, so that no one can pick keys that collide. Findings do
+    /// not depend on it.
+    pub fn new(config: Config, seed: u64) -> Result<Engine, Error> {
+        let hasher: RandomState = state::hasher(seed);
+        let allowlist = std::sync::Arc::new(config.allowlist(&hasher)?);
         Ok(Engine {
             detectors: detectors::build(
                 &config.detectors,
@@ -243,9 +246,10 @@ impl Engine {
         })
     }
 
-    /// An engine from configuration JSON (empty: all defaults).
-    pub fn from_json(config: &str) -> Result<Engine, Error> {
-        Config::from_json(config).and_then(Engine::new)
+    /// An engine from configuration JSON (empty: all defaults) and a hash seed (see
+    /// [`Engine::new`]).
+    pub fn from_json(config: &str, seed: u64) -> Result<Engine, Error> {
+        Engine::new(Config::from_json(config)?, seed)
     }
 
     /// Reads a batch of newline-delimited JSON or JSON documents and processes every record in it.
@@ -622,9 +626,10 @@ impl Engine {
         format!("{SNAPSHOT_MAGIC} {SNAPSHOT_VERSION} {checksum}\n{body}").into_bytes()
     }
 
-    /// An engine with `config` that continues from `snapshot`. A snapshot of another format
-    /// version, or one that was cut short or altered, is refused with the reason.
-    pub fn restore(config: Config, snapshot: &[u8]) -> Result<Engine, Error> {
+    /// An engine with `config` that continues from `snapshot`, its tables seeded with `seed` (see
+    /// [`Engine::new`]; a snapshot holds no seed, so any seed continues it). A snapshot of another
+    /// format version, or one that was cut short or altered, is refused with the reason.
+    pub fn restore(config: Config, snapshot: &[u8], seed: u64) -> Result<Engine, Error> {
         let bad = |reason: String| Error::InvalidSnapshot(reason);
         let text = std::str::from_utf8(snapshot)
             .map_err(|e| bad(format!("not UTF-8 at byte {}", e.valid_up_to())))?;
@@ -654,8 +659,8 @@ impl Engine {
         }
         let saved: SavedEngine =
             serde_json::from_str(body).map_err(|e| bad(format!("unreadable state: {e}")))?;
-        let mut engine = Engine::new(config)?;
-        let hasher = state::hasher(engine.config.seed);
+        let mut engine = Engine::new(config, seed)?;
+        let hasher = state::hasher(seed);
         for registered in &mut engine.detectors {
             let id = registered.detector.id();
             if let Some(state) = saved.detectors.get(id) {

@@ -39,19 +39,20 @@ pub enum Mode {
     FindingsOnly,
 }
 
-/// The engine configuration baked in at build time, with the seed added when it has none.
-fn baked_config() -> Result<crate::Config, Error> {
-    let text = option_env!("SNOWYOWL_FLB_CONFIG").unwrap_or("{}");
-    let text = if text.trim().is_empty() { "{}" } else { text };
-    let mut value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|error| Error::InvalidConfig(format!("SNOWYOWL_FLB_CONFIG: {error}")))?;
+/// The engine built from the configuration and hash seed baked in at build time. A build without
+/// a seed (a plain `cargo build`, not `make fluent-bit`) has no engine: every record says why.
+fn baked_engine() -> Result<Engine, Error> {
+    let config = crate::Config::from_json(option_env!("SNOWYOWL_FLB_CONFIG").unwrap_or("{}"))?;
     let seed = option_env!("SNOWYOWL_FLB_SEED")
         .and_then(|seed| seed.trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    if let Some(object) = value.as_object_mut() {
-        object.entry("seed").or_insert(seed.into());
-    }
-    crate::Config::from_json(&value.to_string())
+        .ok_or_else(|| {
+            Error::InvalidConfig(
+                "SNOWYOWL_FLB_SEED: no hash seed was baked into this build (make fluent-bit \
+                 draws one)"
+                    .to_owned(),
+            )
+        })?;
+    Engine::new(config, seed)
 }
 
 /// The filter's state: the engine (or why it could not be built) and the reusable output buffer.
@@ -69,9 +70,7 @@ struct Wrapped<'a> {
 impl Filter {
     /// A filter with the configuration baked into this build.
     pub fn new() -> Filter {
-        let engine = baked_config()
-            .and_then(Engine::new)
-            .map_err(|error| error.to_string());
+        let engine = baked_engine().map_err(|error| error.to_string());
         Filter {
             engine,
             out: Vec::new(),

@@ -8,8 +8,11 @@
 //! The same core runs natively, as a WebAssembly component (feature `component`), and in every
 //! host of `host-examples/`.
 //!
+//! The hash seed is an argument of [`Engine::new`] and [`Engine::restore`]: a host draws it from a
+//! random source for every engine (a fixed one, as below, only reproduces a run).
+//!
 //! ```
-//! let mut engine = snowyowl::Engine::from_json(r#"{"seed": 7}"#).unwrap();
+//! let mut engine = snowyowl::Engine::from_json("{}", 7).unwrap();
 //! let mut batch = String::new();
 //! for (n, user) in ["ann", "bob", "cat", "dan", "eve", "fay"].iter().enumerate() {
 //!     batch.push_str(&format!(

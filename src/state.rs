@@ -1,7 +1,7 @@
 //! Bounded state shared by the detectors: a keyed map with a hard cap and counted eviction.
 //!
 //! Keys are attacker-chosen strings (IPs, user names), so the tables are seeded from the host
-//! (config `seed`) and capped. The cap is kept with two generations: new and touched keys live in
+//! (the seed of `Engine::new`) and capped. The cap is kept with two generations: new and touched keys live in
 //! the young generation; when it holds half the cap, the old generation is dropped and the young
 //! one becomes old. A key touched at least once per generation survives; a flood of one-off keys
 //! pushes out only keys that went quiet. Every dropped key still inside its detector's horizon is

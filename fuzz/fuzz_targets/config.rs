@@ -8,12 +8,12 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         match snowyowl::Config::from_json(text) {
             Ok(config) => {
-                let _ = snowyowl::Engine::new(config);
+                let _ = snowyowl::Engine::new(config, 1);
             }
             Err(error) => assert!(!error.to_string().is_empty()),
         }
     }
     if let Ok(config) = snowyowl::Config::from_json("") {
-        let _ = snowyowl::Engine::restore(config, data);
+        let _ = snowyowl::Engine::restore(config, data, 1);
     }
 });

@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(mut engine) = snowyowl::Engine::from_json(r#"{"seed": 1}"#) else { return };
+    let Ok(mut engine) = snowyowl::Engine::from_json("", 1) else { return };
     let pushed = engine.push(data);
     for rejected in &pushed.rejected {
         assert!(!rejected.reason.is_empty());

@@ -4,7 +4,7 @@ import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import { createEngine } from './index.js';
 
 const file = process.argv[2];
-const engine = createEngine({ seed: 12345 });
+const engine = createEngine({}, { seed: 12345n });
 const fd = openSync(file, 'r');
 const chunk = Buffer.alloc(16 << 20);
 let carry = Buffer.alloc(0);

@@ -55,8 +55,31 @@ export declare class Engine {
   dispose(): void;
 }
 
-/** A new engine; throws SnowyowlError naming the field for an invalid config. */
-export declare function createEngine(config?: Config | string): Engine;
+/** How an engine is made, beyond its configuration. */
+export interface EngineOptions {
+  /**
+   * The seed of the engine's hash tables (0 to 2^64 - 1). Leave it out: each engine then draws a
+   * fresh one from `crypto.getRandomValues`, so that no one can choose keys that collide. Give
+   * one only to reproduce a run; findings do not depend on it.
+   */
+  seed?: bigint | number;
+}
 
-/** An engine continuing from a snapshot; throws SnowyowlError if it is damaged or foreign. */
-export declare function restoreEngine(config: Config | string, snapshot: Uint8Array): Engine;
+/** A fresh hash seed: 64 random bits from `crypto.getRandomValues`. */
+export declare function randomSeed(): bigint;
+
+/**
+ * A new engine; throws SnowyowlError naming the field for an invalid config (including one that
+ * sets `seed`: it is `options.seed`), RangeError for a seed out of range.
+ */
+export declare function createEngine(config?: Config | string, options?: EngineOptions): Engine;
+
+/**
+ * An engine continuing from a snapshot (under any seed: a snapshot holds none); throws
+ * SnowyowlError if it is damaged or foreign.
+ */
+export declare function restoreEngine(
+  config: Config | string,
+  snapshot: Uint8Array,
+  options?: EngineOptions,
+): Engine;

@@ -13,23 +13,29 @@ export class SnowyowlError extends Error {
 
 const encoder = new TextEncoder();
 
+// Text as it is (the engine says what is wrong with it), objects as JSON.
 function configText(config) {
-  const object = typeof config === 'string' ? safeParse(config) : { ...(config ?? {}) };
-  if (object === undefined) return config; // not JSON: let the engine say what is wrong
-  if (object !== null && typeof object === 'object' && !Array.isArray(object) && object.seed === undefined) {
-    // Hash tables keyed by attacker-chosen strings need a seed the attacker cannot guess.
-    const words = crypto.getRandomValues(new Uint32Array(2));
-    object.seed = Number((BigInt(words[0] & 0x1fffff) << 32n) | BigInt(words[1]));
-  }
-  return JSON.stringify(object);
+  return typeof config === 'string' ? config : JSON.stringify(config ?? {});
 }
 
-function safeParse(text) {
-  try {
-    return text.trim() === '' ? {} : JSON.parse(text);
-  } catch {
-    return undefined;
+const MAX_SEED = (1n << 64n) - 1n;
+
+/**
+ * A fresh hash seed: 64 bits from `crypto.getRandomValues`, as the BigInt jco passes for a u64.
+ * Every engine gets one unless a seed is given (only to reproduce a run).
+ */
+export function randomSeed() {
+  return crypto.getRandomValues(new BigUint64Array(1))[0];
+}
+
+// The seed to pass: the one given (a bigint or a safe integer in the u64 range), else a fresh one.
+function seedOf(seed) {
+  if (seed === undefined) return randomSeed();
+  const value = typeof seed === 'bigint' ? seed : Number.isSafeInteger(seed) ? BigInt(seed) : undefined;
+  if (value === undefined || value < 0n || value > MAX_SEED) {
+    throw new RangeError(`seed must be an integer from 0 to 2^64 - 1, not ${String(seed)}`);
   }
+  return value;
 }
 
 function rethrow(error) {
@@ -100,19 +106,29 @@ export class Engine {
   }
 }
 
-/** A new engine. `config` is the object (or JSON text) the CLI reads with --config. */
-export function createEngine(config = {}) {
+/**
+ * A new engine. `config` is the object (or JSON text) the CLI reads with --config. The hash seed
+ * of the engine's tables is drawn afresh (`randomSeed`) unless `options.seed` gives one.
+ */
+export function createEngine(config = {}, { seed } = {}) {
+  const text = configText(config);
+  const drawn = seedOf(seed);
   try {
-    return new Engine(wit.Engine.create(configText(config)));
+    return new Engine(wit.Engine.create(text, drawn));
   } catch (error) {
     rethrow(error);
   }
 }
 
-/** An engine continuing from `snapshot` (from `engine.snapshot()`). */
-export function restoreEngine(config, snapshot) {
+/**
+ * An engine continuing from `snapshot` (from `engine.snapshot()`), with a fresh hash seed unless
+ * `options.seed` gives one (a snapshot holds no seed: any seed continues it).
+ */
+export function restoreEngine(config, snapshot, { seed } = {}) {
+  const text = configText(config);
+  const drawn = seedOf(seed);
   try {
-    return new Engine(wit.Engine.restore(configText(config), snapshot));
+    return new Engine(wit.Engine.restore(text, snapshot, drawn));
   } catch (error) {
     rethrow(error);
   }

@@ -10,7 +10,7 @@ const APP_ABUSE: &str = include_str!("../data/app-abuse.ndjson");
 const APP_ID: &str = "5f0c3a1e-7b2d-4c9e-8a61-3d2e1f0a9b7c";
 
 fn scan_in_batches(text: &str, batch: usize, advance_every: Option<usize>) -> Vec<Finding> {
-    let mut engine = Engine::from_json(r#"{"seed": 3}"#).unwrap();
+    let mut engine = Engine::from_json("{}", 3).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let mut findings = Vec::new();
     let mut latest = i64::MIN;
@@ -228,8 +228,11 @@ fn the_entity_cap_prunes_incidents_counted_and_reported() {
     // A cap so small that the full story cannot be held: incidents are pruned for it (each
     // changed one emitting its last update first), the pruning is counted, and state-pressure
     // reports it.
-    let mut engine =
-        Engine::from_json(r#"{"detectors": {"attack-chain": {"max_entities": 40}}}"#).unwrap();
+    let mut engine = Engine::from_json(
+        r#"{"detectors": {"attack-chain": {"max_entities": 40}}}"#,
+        1,
+    )
+    .unwrap();
     let mut findings = engine.push(FULL.as_bytes()).findings;
     findings.extend(engine.flush());
     let stats = engine.stats();

@@ -16,7 +16,7 @@ fn lines(text: &str) -> Vec<&str> {
 }
 
 fn run_in_batches(lines: &[&str], batch: usize) -> Vec<String> {
-    let mut engine = Engine::from_json(r#"{"seed": 42}"#).unwrap();
+    let mut engine = Engine::from_json("{}", 42).unwrap();
     let mut out = Vec::new();
     for chunk in lines.chunks(batch) {
         let text = chunk.join("\n");
@@ -70,10 +70,9 @@ fn all_test_inputs() -> Vec<Vec<u8>> {
 
 #[test]
 fn a_prepared_batch_is_processed_as_the_same_bytes_pushed() {
-    let config = r#"{"seed": 42}"#;
     let (mut pushing, mut preparing) = (
-        Engine::from_json(config).unwrap(),
-        Engine::from_json(config).unwrap(),
+        Engine::from_json("{}", 42).unwrap(),
+        Engine::from_json("{}", 42).unwrap(),
     );
     let mut rejections = 0;
     for batch in all_test_inputs() {
@@ -125,7 +124,7 @@ fn advancing_time_does_not_change_findings() {
     let lines = lines(DEMO);
     let reference = sorted(run_in_batches(&lines, 50));
     for every in [1, 10, 97] {
-        let mut engine = Engine::from_json(r#"{"seed": 42}"#).unwrap();
+        let mut engine = Engine::from_json("{}", 42).unwrap();
         let mut out = Vec::new();
         let mut latest = i64::MIN;
         for (i, chunk) in lines.chunks(50).enumerate() {
@@ -160,7 +159,7 @@ fn bad_lines_are_reported_and_the_rest_still_scanned() {
             _ => {}
         }
     }
-    let mut engine = Engine::from_json("").unwrap();
+    let mut engine = Engine::from_json("", 1).unwrap();
     let pushed = engine.push(text.as_bytes());
     let got: Vec<(u32, RejectionKind)> = pushed
         .rejected
@@ -188,9 +187,12 @@ fn bad_lines_are_reported_and_the_rest_still_scanned() {
 
 #[test]
 fn invalid_config_names_the_field() {
-    let error = Engine::from_json(r#"{"detectors":{"spray-then-success":{"horizon":"1 week"}}}"#)
-        .err()
-        .map(|e| e.to_string());
+    let error = Engine::from_json(
+        r#"{"detectors":{"spray-then-success":{"horizon":"1 week"}}}"#,
+        1,
+    )
+    .err()
+    .map(|e| e.to_string());
     assert_eq!(
         error.as_deref().map(|e| e.starts_with(
             "invalid config: detectors.spray-then-success.horizon: invalid duration \"1 week\""
@@ -202,7 +204,7 @@ fn invalid_config_names_the_field() {
 
 #[test]
 fn stats_report_state() {
-    let mut engine = Engine::from_json("").unwrap();
+    let mut engine = Engine::from_json("", 1).unwrap();
     // 15 attempts a minute apart: with 5 minutes of allowed lateness, the last 5 wait in the
     // reorder buffer and the first 10 have opened a spray finding.
     engine.push(ndjson(&spray("203.0.113.66", 15, 0.0), Shape::Graph).as_bytes());
@@ -235,7 +237,7 @@ fn a_record_redelivered_within_the_dedup_horizon_counts_once() {
     let mut replayed: Vec<&str> = lines[..replay_at].to_vec();
     replayed.extend_from_slice(&lines[..count]);
     replayed.extend_from_slice(&lines[replay_at..]);
-    let mut engine = Engine::from_json(r#"{"seed": 42}"#).unwrap();
+    let mut engine = Engine::from_json("{}", 42).unwrap();
     let mut out = Vec::new();
     let pushed = engine.push(replayed.join("\n").as_bytes());
     out.extend(pushed.findings.iter().map(Finding::to_json));

@@ -18,7 +18,7 @@ const SCENARIOS: [(&str, &str); 3] = [
     ("demo-tenant", include_str!("../data/demo-tenant.ndjson")),
 ];
 
-const CONFIG: &str = r#"{"seed": 7}"#;
+const CONFIG: &str = "{}";
 
 fn events(text: &str) -> Vec<Event> {
     let mut events = Vec::new();

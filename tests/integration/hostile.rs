@@ -40,7 +40,7 @@ fn every_hostile_line_is_answered_and_nothing_is_lost() {
             batch.push(b'\n');
         }
     }
-    let mut engine = Engine::from_json("").unwrap();
+    let mut engine = Engine::from_json("", 1).unwrap();
     let pushed = engine.push(&batch);
     // Every rejection says where and why.
     for rejected in &pushed.rejected {
@@ -84,7 +84,7 @@ fn every_hostile_line_is_answered_and_nothing_is_lost() {
 
 #[test]
 fn giant_lines_are_answered_without_harm() {
-    let mut engine = Engine::from_json("").unwrap();
+    let mut engine = Engine::from_json("", 1).unwrap();
     for line in giants() {
         let pushed = engine.push(&line);
         let answered = pushed.rejected.len() + pushed.accepted as usize + pushed.ignored as usize;
@@ -97,7 +97,7 @@ fn giant_lines_are_answered_without_harm() {
 
 #[test]
 fn times_outside_2000_to_2100_are_rejected() {
-    let mut engine = Engine::from_json("").unwrap();
+    let mut engine = Engine::from_json("", 1).unwrap();
     for time in ["2150-01-01T00:00:00Z", "1999-12-31T23:59:59Z"] {
         let line = format!(
             r#"{{"createdDateTime":"{time}","userPrincipalName":"x@y.z","status":{{"errorCode":0}}}}"#
@@ -121,7 +121,7 @@ fn at(time: &str, user: &str) -> String {
 
 #[test]
 fn one_event_far_ahead_does_not_drag_the_watermark() {
-    let mut engine = Engine::from_json("").unwrap();
+    let mut engine = Engine::from_json("", 1).unwrap();
     let mut lines: Vec<String> = (0..10)
         .map(|i| at(&format!("2024-03-04T09:{i:02}:00Z"), &format!("u{i}@c.com")))
         .collect();
@@ -155,7 +155,7 @@ fn one_event_far_ahead_does_not_drag_the_watermark() {
 
 #[test]
 fn a_real_jump_forward_is_followed_once_enough_events_agree() {
-    let mut engine = Engine::from_json(r#"{"limits": {"time_jump_confirmations": 4}}"#).unwrap();
+    let mut engine = Engine::from_json(r#"{"limits": {"time_jump_confirmations": 4}}"#, 1).unwrap();
     let january: Vec<String> = (0..5)
         .map(|i| at(&format!("2024-01-10T09:0{i}:00Z"), &format!("j{i}@c.com")))
         .collect();
@@ -172,7 +172,7 @@ fn a_real_jump_forward_is_followed_once_enough_events_agree() {
         "four agreeing events: the stream jumped"
     );
     assert!(stats.watermark > Some(1_709_000_000_000));
-    let error = Engine::from_json(r#"{"limits": {"time_jump_confirmations": 0}}"#)
+    let error = Engine::from_json(r#"{"limits": {"time_jump_confirmations": 0}}"#, 1)
         .err()
         .map(|e| e.to_string());
     assert_eq!(

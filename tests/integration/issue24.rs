@@ -134,7 +134,7 @@ fn intrusion() -> Vec<Value> {
 }
 
 fn scan(bytes: &[u8]) -> (Vec<Finding>, snowyowl::Pushed) {
-    let mut engine = Engine::from_json(r#"{"seed": 24}"#).unwrap();
+    let mut engine = Engine::from_json("{}", 24).unwrap();
     let pushed = engine.push(bytes);
     let mut findings = pushed.findings.clone();
     findings.extend(engine.flush());

@@ -260,7 +260,7 @@ fn a_sprayed_user_back_at_home_with_mfa_is_informational() {
             .contains("mfa-satisfied"));
     }
     // Counted, not emitted.
-    let mut engine = snowyowl::Engine::from_json("").unwrap();
+    let mut engine = snowyowl::Engine::from_json("", 1).unwrap();
     engine.push(ndjson(&events, Shape::Graph).as_bytes());
     engine.flush();
     assert_eq!(

@@ -86,7 +86,7 @@ fn lines(events: &[Event], shapes: &[Shape]) -> Vec<String> {
 /// the next event still allows (its time minus the lateness, minus `offset`), as an idle stream's
 /// host would. `times[i]` is the event time of line `i`.
 fn run(lines: &[String], times: &[i64], cuts: &[usize], advances: &[(usize, i64)]) -> Vec<String> {
-    let mut engine = Engine::from_json(r#"{"seed": 4}"#).unwrap();
+    let mut engine = Engine::from_json("{}", 4).unwrap();
     let mut out: Vec<String> = Vec::new();
     let mut start = 0;
     let mut bounds: Vec<usize> = cuts.iter().copied().filter(|c| *c < lines.len()).collect();

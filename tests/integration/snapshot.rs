@@ -16,10 +16,6 @@ const SCENARIOS: [(&str, &str); 3] = [
     ("app-abuse", include_str!("../data/app-abuse.ndjson")),
 ];
 
-fn config(seed: u64) -> Config {
-    Config::from_json(&format!(r#"{{"seed": {seed}}}"#)).unwrap()
-}
-
 fn push_all(engine: &mut Engine, lines: &[&str]) -> Vec<String> {
     if lines.is_empty() {
         return Vec::new();
@@ -30,19 +26,19 @@ fn push_all(engine: &mut Engine, lines: &[&str]) -> Vec<String> {
 }
 
 fn uninterrupted(lines: &[&str]) -> Vec<String> {
-    let mut engine = Engine::new(config(1)).unwrap();
+    let mut engine = Engine::new(Config::default(), 1).unwrap();
     let mut out = push_all(&mut engine, lines);
     out.extend(engine.flush().iter().map(Finding::to_json));
     out
 }
 
 fn cut_at(lines: &[&str], cut: usize) -> Vec<String> {
-    let mut first = Engine::new(config(1)).unwrap();
+    let mut first = Engine::new(Config::default(), 1).unwrap();
     let (before, after) = lines.split_at(cut);
     let mut out = push_all(&mut first, before);
     let snapshot = first.snapshot();
     drop(first);
-    let mut second = Engine::restore(config(99), &snapshot).unwrap();
+    let mut second = Engine::restore(Config::default(), &snapshot, 99).unwrap();
     out.extend(push_all(&mut second, after));
     out.extend(second.flush().iter().map(Finding::to_json));
     out
@@ -78,15 +74,15 @@ fn a_spray_cut_at_every_event() {
 fn the_same_state_writes_the_same_bytes() {
     let (_, text) = SCENARIOS[1];
     let lines: Vec<&str> = text.lines().take(2000).collect();
-    let mut a = Engine::new(config(5)).unwrap();
-    let mut b = Engine::new(config(5)).unwrap();
+    let mut a = Engine::new(Config::default(), 5).unwrap();
+    let mut b = Engine::new(Config::default(), 5).unwrap();
     push_all(&mut a, &lines);
     push_all(&mut b, &lines);
     assert_eq!(a.snapshot(), b.snapshot());
 }
 
 fn refused(snapshot: &[u8]) -> String {
-    match Engine::restore(config(1), snapshot) {
+    match Engine::restore(Config::default(), snapshot, 1) {
         Err(Error::InvalidSnapshot(reason)) => reason,
         Err(other) => format!("wrong error: {other}"),
         Ok(_) => "accepted".into(),
@@ -95,13 +91,13 @@ fn refused(snapshot: &[u8]) -> String {
 
 #[test]
 fn damaged_or_foreign_snapshots_are_refused() {
-    let mut engine = Engine::new(config(1)).unwrap();
+    let mut engine = Engine::new(Config::default(), 1).unwrap();
     push_all(
         &mut engine,
         &SCENARIOS[0].1.lines().take(300).collect::<Vec<_>>(),
     );
     let good = engine.snapshot();
-    assert!(Engine::restore(config(1), &good).is_ok());
+    assert!(Engine::restore(Config::default(), &good, 1).is_ok());
 
     let truncated = &good[..good.len() - 10];
     assert!(
@@ -146,10 +142,10 @@ fn a_restored_engine_writes_the_snapshot_it_was_restored_from() {
     for (name, text) in SCENARIOS {
         let lines: Vec<&str> = text.lines().collect();
         for cut in [lines.len() / 3, lines.len() / 2, lines.len()] {
-            let mut first = Engine::new(config(1)).unwrap();
+            let mut first = Engine::new(Config::default(), 1).unwrap();
             push_all(&mut first, &lines[..cut]);
             let snapshot = first.snapshot();
-            let restored = Engine::restore(config(99), &snapshot).unwrap();
+            let restored = Engine::restore(Config::default(), &snapshot, 99).unwrap();
             assert!(restored.snapshot() == snapshot, "{name} cut at line {cut}");
         }
     }
@@ -160,7 +156,7 @@ fn a_record_redelivered_after_a_restore_counts_once_and_its_id_is_written_in_ful
     // The duplicate table keeps a GUID id in a short form; the snapshot writes it in full and a
     // restore reads it back, so a redelivery across a restart is still caught.
     let lines: Vec<&str> = SCENARIOS[0].1.lines().collect();
-    let mut first = Engine::new(config(1)).unwrap();
+    let mut first = Engine::new(Config::default(), 1).unwrap();
     push_all(&mut first, &lines[..50]);
     let snapshot = first.snapshot();
     let text = String::from_utf8(snapshot.clone()).unwrap();
@@ -173,7 +169,7 @@ fn a_record_redelivered_after_a_restore_counts_once_and_its_id_is_written_in_ful
     assert_eq!(id.len(), 36, "a GUID: {id}");
     assert!(text.contains(&format!("\"{id}\"")), "{id}");
     assert!(!text.contains(r"\u0001"));
-    let mut second = Engine::restore(config(99), &snapshot).unwrap();
+    let mut second = Engine::restore(Config::default(), &snapshot, 99).unwrap();
     push_all(&mut second, &lines[..10]);
     assert_eq!(second.stats().duplicates, 10);
 }

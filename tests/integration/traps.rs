@@ -8,7 +8,7 @@ use snowyowl::{Engine, Finding, Severity};
 use crate::helpers::{latest, of};
 
 fn scan(text: &str) -> Vec<Finding> {
-    let mut engine = Engine::from_json("").unwrap();
+    let mut engine = Engine::from_json("", 1).unwrap();
     let pushed = engine.push(text.as_bytes());
     assert!(pushed.rejected.is_empty(), "{:?}", pushed.rejected);
     let mut findings = pushed.findings;

@@ -31,10 +31,12 @@ pub struct Scanner {
 
 #[wasm_bindgen]
 impl Scanner {
-    /// An engine with `config` (the JSON the CLI reads with `--config`).
+    /// An engine with `config` (the JSON the CLI reads with `--config`) and the seed of its hash
+    /// tables (a BigInt: the worker draws 64 bits from `crypto.getRandomValues` for each scan).
     #[wasm_bindgen(constructor)]
-    pub fn new(config: &str) -> Result<Scanner, JsError> {
-        let engine = Engine::from_json(config).map_err(|error| JsError::new(&error.to_string()))?;
+    pub fn new(config: &str, seed: u64) -> Result<Scanner, JsError> {
+        let engine =
+            Engine::from_json(config, seed).map_err(|error| JsError::new(&error.to_string()))?;
         Ok(Scanner { engine })
     }
 

@@ -55,7 +55,7 @@ worker.onerror = (event) => showMessage(`the scanner failed: ${event.message}`, 
 
 // ---------- loading ----------
 function configText() {
-  return JSON.stringify({ ...state.config, seed: crypto.getRandomValues(new Uint32Array(1))[0] });
+  return JSON.stringify(state.config);
 }
 
 function startScan(files) {
@@ -446,7 +446,6 @@ function buildSettings() {
   form.replaceChildren();
   const groups = new Map();
   for (const [path, value] of flatten(state.defaults)) {
-    if (path === 'seed') continue;
     const parts = path.split('.');
     const group = parts[0] === 'detectors' ? parts[1] : parts.length > 1 ? parts[0] : 'engine';
     if (!groups.has(group)) {

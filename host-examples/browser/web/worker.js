@@ -17,7 +17,8 @@ async function scan(newFiles, config) {
   }
   let scanner;
   try {
-    scanner = new Scanner(config);
+    // A fresh seed for the engine's hash tables, whose keys (IPs, user names) the logs choose.
+    scanner = new Scanner(config, crypto.getRandomValues(new BigUint64Array(1))[0]);
   } catch (error) {
     postMessage({ type: 'error', message: `invalid settings: ${error.message ?? error}` });
     return;

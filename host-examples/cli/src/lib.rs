@@ -10,5 +10,5 @@ pub mod serve;
 pub mod tenant;
 
 pub use runtime::{
-    Backend, ComponentBackend, HostFinding, HostPushed, HostRejected, NativeBackend,
+    random_seed, Backend, ComponentBackend, HostFinding, HostPushed, HostRejected, NativeBackend,
 };

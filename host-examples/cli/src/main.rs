@@ -9,14 +9,13 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use serde_json::Value;
 
 use snowyowl_cli::input::Format;
 use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
 use snowyowl_cli::scan::{scan, ScanOptions};
 use snowyowl_cli::serve::{serve, ServeOptions};
 use snowyowl_cli::tenant::{tenant, Stress, TenantOptions};
-use snowyowl_cli::{generate, Backend, ComponentBackend, NativeBackend};
+use snowyowl_cli::{generate, random_seed, Backend, ComponentBackend, NativeBackend};
 
 /// mimalloc instead of the system allocator: the native engine allocates small strings per event,
 /// and glibc's malloc and free were a fifth of its time (BENCHMARKS.md). WebAssembly builds keep
@@ -137,7 +136,8 @@ struct EngineArgs {
     /// Run the component in wasmtime (default), or the same core compiled natively (for checks).
     #[arg(long, value_enum, default_value_t = EngineKind::Component)]
     engine: EngineKind,
-    /// Seed for the engine's hash tables (default: random). Set it only to reproduce a run.
+    /// Seed for the engine's hash tables (default: drawn from the operating system's random
+    /// source on every run). Set it only to reproduce a run; findings do not depend on it.
     #[arg(long)]
     seed: Option<u64>,
     /// Keep the engine's state in this file across runs: read at start (if it exists), written
@@ -232,46 +232,14 @@ enum Scenario {
     TenantHotIp,
 }
 
-fn random_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    // std seeds RandomState from the operating system's random source.
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.finish()
-}
-
-/// The config text with `seed` set (from --seed, or random) unless the file sets one.
-fn config_with_seed(text: Option<String>, seed: Option<u64>) -> Result<String> {
-    let text = text.unwrap_or_else(|| "{}".to_owned());
-    let Ok(Value::Object(mut object)) = serde_json::from_str::<Value>(&text) else {
-        // Not an object: hand it over as it is, so the engine reports what is wrong.
-        return Ok(text);
-    };
-    match seed {
-        Some(seed) => {
-            object.insert("seed".into(), seed.into());
-        }
-        None => {
-            object.entry("seed").or_insert_with(|| random_seed().into());
-        }
-    }
-    Ok(Value::Object(object).to_string())
-}
-
 /// Builds the engine the arguments describe, restoring its state file when there is one.
 fn open_backend(args: &EngineArgs) -> Result<Box<dyn Backend>> {
-    let config_text = match &args.config {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading config {}", path.display()))?,
-        ),
-        None => None,
+    let config = match &args.config {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?,
+        None => String::new(),
     };
-    let config = config_with_seed(config_text, args.seed)?;
+    let seed = args.seed.unwrap_or_else(random_seed);
     let config_name = args
         .config
         .as_ref()
@@ -294,11 +262,12 @@ fn open_backend(args: &EngineArgs) -> Result<Box<dyn Backend>> {
                     .with_context(|| format!("reading component {}", path.display()))?,
                 None => EMBEDDED_COMPONENT.to_vec(),
             };
-            let backend = ComponentBackend::with_state(&bytes, &config, state.as_deref());
+            let backend = ComponentBackend::with_state(&bytes, &config, seed, state.as_deref());
             Box::new(backend.with_context(context)?)
         }
         EngineKind::Native => {
-            Box::new(NativeBackend::with_state(&config, state.as_deref()).with_context(context)?)
+            let backend = NativeBackend::with_state(&config, seed, state.as_deref());
+            Box::new(backend.with_context(context)?)
         }
     })
 }

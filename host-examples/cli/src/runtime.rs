@@ -22,6 +22,20 @@ pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(concat!(
     "/../../build/snowyowl.wasm"
 ));
 
+/// A fresh hash seed from the operating system's random source, for an engine's tables (see
+/// `snowyowl::Engine::new`): what every engine gets unless a seed is given to reproduce a run.
+pub fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    // std seeds RandomState from the operating system's random source.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
+}
+
 /// A finding as the host sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostFinding {
@@ -162,9 +176,15 @@ fn host_findings(findings: Vec<wit::Finding>) -> Vec<HostFinding> {
 pub const DEFAULT_MAX_MEMORY: usize = 4 << 30;
 
 impl ComponentBackend {
-    /// Compiles `component` (the bytes of a component) and creates an engine with `config`,
-    /// continuing from `snapshot` when one is given.
-    pub fn with_state(component: &[u8], config: &str, snapshot: Option<&[u8]>) -> Result<Self> {
+    /// Compiles `component` (the bytes of a component) and creates an engine with `config` and
+    /// the hash seed `seed` ([`random_seed`] unless reproducing a run), continuing from
+    /// `snapshot` when one is given.
+    pub fn with_state(
+        component: &[u8],
+        config: &str,
+        seed: u64,
+        snapshot: Option<&[u8]>,
+    ) -> Result<Self> {
         let mut wasm_config = Config::new();
         wasm_config.wasm_component_model(true);
         let engine = Engine::new(&wasm_config).map_err(|e| anyhow!("{e:#}"))?;
@@ -183,8 +203,8 @@ impl ComponentBackend {
             .context("instantiating the snowyowl component (it must import nothing)")?;
         let guest = bindings.snowyowl_detect_engine().engine();
         let created = match snapshot {
-            Some(snapshot) => guest.call_restore(&mut store, config, snapshot),
-            None => guest.call_create(&mut store, config),
+            Some(snapshot) => guest.call_restore(&mut store, config, snapshot, seed),
+            None => guest.call_create(&mut store, config, seed),
         }
         .map_err(|e| anyhow!("{e:#}"))
         .context("the component trapped creating the engine")?;
@@ -204,9 +224,9 @@ impl ComponentBackend {
         })
     }
 
-    /// Compiles `component` and creates an engine with `config`.
-    pub fn new(component: &[u8], config: &str) -> Result<Self> {
-        Self::with_state(component, config, None)
+    /// Compiles `component` and creates an engine with `config` and the hash seed `seed`.
+    pub fn new(component: &[u8], config: &str, seed: u64) -> Result<Self> {
+        Self::with_state(component, config, seed, None)
     }
 
     /// The most linear memory the component has had, in bytes (wasm memory never shrinks).
@@ -280,17 +300,18 @@ impl Backend for ComponentBackend {
 pub struct NativeBackend(snowyowl::Engine);
 
 impl NativeBackend {
-    /// An engine with `config`.
-    pub fn new(config: &str) -> Result<Self> {
-        Self::with_state(config, None)
+    /// An engine with `config` and the hash seed `seed`.
+    pub fn new(config: &str, seed: u64) -> Result<Self> {
+        Self::with_state(config, seed, None)
     }
 
-    /// An engine with `config`, continuing from `snapshot` when one is given.
-    pub fn with_state(config: &str, snapshot: Option<&[u8]>) -> Result<Self> {
+    /// An engine with `config` and the hash seed `seed` ([`random_seed`] unless reproducing a
+    /// run), continuing from `snapshot` when one is given.
+    pub fn with_state(config: &str, seed: u64, snapshot: Option<&[u8]>) -> Result<Self> {
         let config = snowyowl::Config::from_json(config).map_err(|e| anyhow!("{e}"))?;
         let engine = match snapshot {
-            Some(snapshot) => snowyowl::Engine::restore(config, snapshot),
-            None => snowyowl::Engine::new(config),
+            Some(snapshot) => snowyowl::Engine::restore(config, snapshot, seed),
+            None => snowyowl::Engine::new(config, seed),
         };
         engine.map(NativeBackend).map_err(|e| anyhow!("{e}"))
     }

@@ -15,7 +15,7 @@ use std::process::Command;
 use snowyowl::event::Shape;
 use snowyowl::render;
 use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
-use snowyowl_cli::{Backend, ComponentBackend, HostFinding, NativeBackend};
+use snowyowl_cli::{random_seed, Backend, ComponentBackend, HostFinding, NativeBackend};
 
 fn demo_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/demo-tenant.ndjson")
@@ -56,11 +56,10 @@ fn the_component_imports_nothing() {
 
 #[test]
 fn the_component_finds_exactly_what_the_native_core_finds() {
-    let config = r#"{"seed": 7}"#;
     let text = demo();
-    let native = run(&mut NativeBackend::new(config).unwrap(), &text, 10_000);
+    let native = run(&mut NativeBackend::new("", 7).unwrap(), &text, 10_000);
     let component = run(
-        &mut ComponentBackend::new(EMBEDDED_COMPONENT, config).unwrap(),
+        &mut ComponentBackend::new(EMBEDDED_COMPONENT, "", 7).unwrap(),
         &text,
         10_000,
     );
@@ -75,12 +74,12 @@ fn the_component_finds_exactly_what_the_native_core_finds() {
 fn the_component_gives_the_same_findings_in_any_batching() {
     let text = demo();
     let whole = run(
-        &mut ComponentBackend::new(EMBEDDED_COMPONENT, "").unwrap(),
+        &mut ComponentBackend::new(EMBEDDED_COMPONENT, "", random_seed()).unwrap(),
         &text,
         10_000,
     );
     for batch in [1, 7] {
-        let mut backend = ComponentBackend::new(EMBEDDED_COMPONENT, "").unwrap();
+        let mut backend = ComponentBackend::new(EMBEDDED_COMPONENT, "", random_seed()).unwrap();
         assert_eq!(run(&mut backend, &text, batch), whole, "batch {batch}");
     }
 }
@@ -90,6 +89,7 @@ fn the_component_reports_config_errors_with_the_field() {
     let error = ComponentBackend::new(
         EMBEDDED_COMPONENT,
         r#"{"detectors":{"password-spray":{"min_users":"five"}}}"#,
+        1,
     )
     .err()
     .map(|e| format!("{e:#}"))
@@ -97,6 +97,39 @@ fn the_component_reports_config_errors_with_the_field() {
     assert!(
         error.contains("detectors.password-spray.min_users: invalid type"),
         "{error}"
+    );
+}
+
+/// Issue 26: the seed is an argument of create/restore, drawn afresh for every engine; a config
+/// that still sets it is refused, by the component and by the CLI, saying where it went.
+#[test]
+fn a_seed_in_the_config_is_refused_and_every_engine_draws_its_own() {
+    let error = ComponentBackend::new(EMBEDDED_COMPONENT, r#"{"seed": 7}"#, 7)
+        .err()
+        .map(|e| format!("{e:#}"))
+        .unwrap_or_default();
+    assert!(
+        error.contains("invalid config: seed: ") && error.contains("--seed"),
+        "{error}"
+    );
+    let config = temp("seeded.json", r#"{"seed": 7}"#);
+    let (code, _, stderr) = snowyowl(&[
+        "scan",
+        "--config",
+        config.to_str().unwrap(),
+        demo_path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("invalid config: seed: ") && stderr.contains("--seed"),
+        "{stderr}"
+    );
+    let seeds: Vec<u64> = (0..4).map(|_| random_seed()).collect();
+    assert!(
+        seeds
+            .iter()
+            .all(|seed| seeds.iter().filter(|s| *s == seed).count() == 1),
+        "{seeds:?}"
     );
 }
 
@@ -398,20 +431,16 @@ fn the_component_snapshot_restores_in_the_native_core_and_back() {
     let text = demo();
     let lines: Vec<&str> = text.lines().collect();
     let (first, second) = lines.split_at(700);
-    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, r#"{"seed": 1}"#).unwrap();
+    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, "", 1).unwrap();
     let mut findings = component
         .push(first.join("\n").as_bytes())
         .unwrap()
         .findings;
     let snapshot = component.snapshot().unwrap();
-    let mut native = NativeBackend::with_state(r#"{"seed": 2}"#, Some(&snapshot)).unwrap();
+    let mut native = NativeBackend::with_state("", 2, Some(&snapshot)).unwrap();
     findings.extend(native.push(second.join("\n").as_bytes()).unwrap().findings);
     findings.extend(native.flush().unwrap());
-    let whole = run(
-        &mut NativeBackend::new(r#"{"seed": 3}"#).unwrap(),
-        &text,
-        10_000,
-    );
+    let whole = run(&mut NativeBackend::new("", 3).unwrap(), &text, 10_000);
     assert_eq!(findings, whole);
 }
 
@@ -438,8 +467,8 @@ fn string_ends_at_every_offset_read_the_same_in_the_component_and_the_core() {
         }
     }
     let batch = lines.join("\n");
-    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, r#"{"seed": 3}"#).unwrap();
-    let mut native = NativeBackend::new(r#"{"seed": 3}"#).unwrap();
+    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, "", 3).unwrap();
+    let mut native = NativeBackend::new("", 3).unwrap();
     let from_component = component.push(batch.as_bytes()).unwrap();
     assert!(
         !from_component.rejected.is_empty(),
@@ -454,8 +483,8 @@ fn string_ends_at_every_offset_read_the_same_in_the_component_and_the_core() {
 fn hostile_input_never_traps_the_component_or_stops_the_cli() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/hostile.ndjson");
     let bytes = std::fs::read(&corpus).unwrap();
-    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, "").unwrap();
-    let mut native = NativeBackend::new("").unwrap();
+    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, "", random_seed()).unwrap();
+    let mut native = NativeBackend::new("", random_seed()).unwrap();
     let from_component = component.push(&bytes).unwrap();
     let from_native = native.push(&bytes).unwrap();
     assert!(!from_component.rejected.is_empty());
@@ -496,7 +525,7 @@ fn the_benchmark_tenant_reads_cleanly_and_every_planted_attack_is_found() {
 
     // Every finding once, as it stands last.
     let scan = |text: &[u8]| -> Vec<serde_json::Value> {
-        let mut backend = NativeBackend::new(r#"{"seed": 3}"#).unwrap();
+        let mut backend = NativeBackend::new("", 3).unwrap();
         let pushed = backend.push(text).unwrap();
         assert!(pushed.rejected.is_empty(), "{:?}", pushed.rejected.first());
         let mut latest: Vec<serde_json::Value> = Vec::new();

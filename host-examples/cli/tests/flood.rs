@@ -67,7 +67,7 @@ fn check(findings: &[HostFinding], host: &str) {
 
 #[test]
 fn the_native_core_under_flood() {
-    let mut backend = NativeBackend::new(r#"{"seed": 11}"#).unwrap();
+    let mut backend = NativeBackend::new("", 11).unwrap();
     let mut peak = 0usize;
     let findings = run_flood(&mut backend, |backend| {
         let stats: serde_json::Value = serde_json::from_str(&backend.stats().unwrap()).unwrap();
@@ -94,7 +94,7 @@ fn the_native_core_under_flood() {
 
 #[test]
 fn the_component_under_flood() {
-    let mut backend = ComponentBackend::new(EMBEDDED_COMPONENT, r#"{"seed": 12}"#).unwrap();
+    let mut backend = ComponentBackend::new(EMBEDDED_COMPONENT, "", 12).unwrap();
     let findings = run_flood(&mut backend, |_| {});
     check(&findings, "component");
     let peak = backend.peak_memory();

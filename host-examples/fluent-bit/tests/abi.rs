@@ -13,7 +13,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
-use snowyowl_cli::{Backend, ComponentBackend};
+use snowyowl_cli::{random_seed, Backend, ComponentBackend};
 use snowyowl_fluent_bit_host::{FilterHost, Outcome, MODULE_PATH};
 
 fn repo(path: &str) -> std::path::PathBuf {
@@ -121,7 +121,7 @@ fn record_by_record_it_finds_what_the_cli_finds_and_passes_the_rest_unchanged() 
     // The same records through the component as the CLI runs it: what the module attached is
     // everything except what only closing the last windows (a flush, which Fluent Bit never
     // calls) adds.
-    let mut cli = ComponentBackend::new(EMBEDDED_COMPONENT, "").unwrap();
+    let mut cli = ComponentBackend::new(EMBEDDED_COMPONENT, "", random_seed()).unwrap();
     let pushed = cli.push(text.as_bytes()).unwrap();
     let streamed: Vec<String> = pushed.findings.iter().map(|f| canonical(&f.json)).collect();
     let at_flush: Vec<String> = cli

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createEngine, restoreEngine, SnowyowlError } from '../index.js';
+import { createEngine, restoreEngine, randomSeed, SnowyowlError } from '../index.js';
+import { engine as wit } from '../dist/snowyowl.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const scenarioPath = `${root}tests/data/midnight-blizzard.ndjson`;
@@ -47,8 +48,8 @@ test('finds exactly what the CLI finds on the same file', { skip: !existsSync(cl
 });
 
 test('batching does not change the findings', () => {
-  const whole = run(createEngine({ seed: 1 }), scenario, 1e9);
-  const small = run(createEngine({ seed: 2 }), scenario, 97);
+  const whole = run(createEngine({}, { seed: 1 }), scenario, 1e9);
+  const small = run(createEngine({}, { seed: 2n ** 64n - 1n }), scenario, 97);
   assert.ok(whole.length > 10);
   assert.deepEqual(sorted(small), sorted(whole));
 });
@@ -89,6 +90,46 @@ test('an invalid config is refused, naming the field', () => {
     () => restoreEngine({}, new Uint8Array([1, 2, 3])),
     (error) => error instanceof SnowyowlError && error.kind === 'invalid-snapshot',
   );
+});
+
+test('every engine gets a fresh 64-bit seed, passed to the component', (t) => {
+  // What the wrapper hands the component's create and restore.
+  const passed = [];
+  for (const name of ['create', 'restore']) {
+    const original = wit.Engine[name];
+    t.after(() => {
+      wit.Engine[name] = original;
+    });
+    wit.Engine[name] = (...args) => {
+      passed.push([name, args.at(-1)]);
+      return original(...args);
+    };
+  }
+  const engines = [createEngine(), createEngine({})];
+  engines.push(restoreEngine({}, engines[0].snapshot()));
+  engines.push(createEngine({}, { seed: 7 }), restoreEngine('', engines[0].snapshot(), { seed: 8n }));
+  assert.deepEqual(
+    passed.map(([name]) => name),
+    ['create', 'create', 'restore', 'create', 'restore'],
+  );
+  const drawn = passed.slice(0, 3).map(([, seed]) => seed);
+  for (const seed of drawn) assert.equal(typeof seed, 'bigint');
+  assert.equal(new Set(drawn).size, 3, `the same seed twice: ${drawn}`);
+  assert.deepEqual(passed.slice(3).map(([, seed]) => seed), [7n, 8n]);
+  const many = Array.from({ length: 64 }, randomSeed);
+  assert.ok(many.some((seed) => seed >= 1n << 53n), 'all 64 bits are drawn');
+  for (const engine of engines) engine.dispose();
+});
+
+test('a seed in the config is refused; a seed out of range throws', () => {
+  assert.throws(
+    () => createEngine({ seed: 1 }),
+    (error) =>
+      error instanceof SnowyowlError && error.kind === 'invalid-config' && /^invalid config: seed: .*create\/restore/.test(error.message),
+  );
+  for (const seed of [-1, 1.5, 2n ** 64n, '7', Number.MAX_SAFE_INTEGER + 1]) {
+    assert.throws(() => createEngine({}, { seed }), RangeError, String(seed));
+  }
 });
 
 test('advance closes windows of an idle stream', () => {

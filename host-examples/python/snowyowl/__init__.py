@@ -10,14 +10,14 @@ Finds the Midnight Blizzard (APT29) intrusion chain in Entra ID and Microsoft 36
     for finding in findings:
         print(finding.severity, finding.detector, finding.ocsf["message"])
 
-The component imports nothing (no files, clock or network); the host passes events and time.
+The component imports nothing (no files, clock or network); the host passes events, time, and
+the seed of the engine's hash tables, drawn from ``os.urandom`` for every engine.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,9 +26,11 @@ from typing import Any, Optional, Union
 import wasmtime
 import wasmtime.component as wc
 
-__all__ = ["Engine", "Finding", "Rejected", "Pushed", "SnowyowlError", "component_path"]
+__all__ = ["Engine", "Finding", "Rejected", "Pushed", "SnowyowlError", "component_path", "random_seed"]
 
 _INTERFACE = "snowyowl:detect/engine@0.1.0"
+
+_MAX_SEED = 2**64 - 1
 
 
 class SnowyowlError(Exception):
@@ -107,19 +109,25 @@ class _Runtime:
         return cls._instance
 
 
+def random_seed() -> int:
+    """A fresh hash seed: 64 bits from ``os.urandom``. Every engine gets one unless given a seed."""
+    return int.from_bytes(os.urandom(8), "little")
+
+
+def _seed(seed: Optional[int]) -> int:
+    """The seed to pass: the one given (an int from 0 to 2**64 - 1), else a fresh one."""
+    if seed is None:
+        return random_seed()
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= _MAX_SEED:
+        raise ValueError(f"seed must be an int from 0 to 2**64 - 1, not {seed!r}")
+    return seed
+
+
 def _config_text(config: Union[None, str, dict[str, Any]]) -> str:
+    """Text as it is (the engine says what is wrong with it), anything else as JSON."""
     if config is None:
-        config = {}
-    if isinstance(config, str):
-        try:
-            parsed = json.loads(config) if config.strip() else {}
-        except json.JSONDecodeError:
-            return config  # the engine says what is wrong
-        config = parsed
-    if isinstance(config, dict) and "seed" not in config:
-        # Hash tables keyed by attacker-chosen strings need a seed the attacker cannot guess.
-        config = {**config, "seed": secrets.randbits(64)}
-    return json.dumps(config)
+        return ""
+    return config if isinstance(config, str) else json.dumps(config)
 
 
 def _finding(raw: Any) -> Finding:
@@ -135,11 +143,23 @@ def _finding(raw: Any) -> Finding:
 class Engine:
     """A running engine: events in (NDJSON or JSON documents), OCSF findings out.
 
-    ``config`` is the object (or JSON text) the CLI reads with ``--config``; a random hash seed is
-    added unless it sets ``seed``. Raises :class:`SnowyowlError` naming the field when invalid.
+    ``config`` is the object (or JSON text) the CLI reads with ``--config``. Raises
+    :class:`SnowyowlError` naming the field when invalid (a ``seed`` in it too: it is an argument).
+
+    ``seed`` seeds the engine's hash tables, whose keys (IPs, user names) attackers choose: leave it
+    out and each engine draws a fresh one (:func:`random_seed`); give one (0 to 2**64 - 1) only to
+    reproduce a run. Findings do not depend on it.
     """
 
-    def __init__(self, config: Union[None, str, dict[str, Any]] = None, *, _snapshot: Optional[bytes] = None):
+    def __init__(
+        self,
+        config: Union[None, str, dict[str, Any]] = None,
+        *,
+        seed: Optional[int] = None,
+        _snapshot: Optional[bytes] = None,
+    ):
+        text = _config_text(config)
+        seed = _seed(seed)
         runtime = _Runtime.get()
         self._store = wasmtime.Store(runtime.engine)
         instance = wc.Linker(runtime.engine).instantiate(self._store, runtime.component)
@@ -157,19 +177,25 @@ class Engine:
         self._flush = func("[method]engine.flush")
         self._stats = func("[method]engine.stats")
         self._snapshot = func("[method]engine.snapshot")
-        text = _config_text(config)
         if _snapshot is None:
-            result = func("[static]engine.create")(self._store, text)
+            result = func("[static]engine.create")(self._store, text, seed)
         else:
-            result = func("[static]engine.restore")(self._store, text, bytes(_snapshot))
+            result = func("[static]engine.restore")(self._store, text, bytes(_snapshot), seed)
         if isinstance(result, wc.Variant):
             raise SnowyowlError(result.tag, result.payload)
         self._handle = result
 
     @classmethod
-    def restore(cls, snapshot: bytes, config: Union[None, str, dict[str, Any]] = None) -> "Engine":
-        """An engine continuing from ``snapshot`` (from :meth:`snapshot`)."""
-        return cls(config, _snapshot=snapshot)
+    def restore(
+        cls,
+        snapshot: bytes,
+        config: Union[None, str, dict[str, Any]] = None,
+        *,
+        seed: Optional[int] = None,
+    ) -> "Engine":
+        """An engine continuing from ``snapshot`` (from :meth:`snapshot`), with a fresh hash seed
+        unless ``seed`` is given (a snapshot holds no seed: any seed continues it)."""
+        return cls(config, seed=seed, _snapshot=snapshot)
 
     def push(self, events: Union[bytes, bytearray, memoryview, str]) -> Pushed:
         """Newline-delimited JSON or one JSON document. Push batches (megabytes), not single events."""

@@ -6,7 +6,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import wasmtime.component as wc
 
+import snowyowl
 from snowyowl import Engine, SnowyowlError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -49,8 +51,8 @@ def test_finds_exactly_what_the_cli_finds():
 
 def test_batching_does_not_change_the_findings():
     data = SCENARIO.read_bytes()
-    whole = run(Engine({"seed": 1}), data, 10**9)
-    small = run(Engine({"seed": 2}), data, 97)
+    whole = run(Engine(seed=1), data, 10**9)
+    small = run(Engine({}, seed=2**64 - 1), data, 97)
     assert len(whole) > 10
     assert jsons(small) == jsons(whole)
 
@@ -85,6 +87,38 @@ def test_an_invalid_config_or_snapshot_is_refused_with_the_reason():
     with pytest.raises(SnowyowlError) as error:
         Engine.restore(b"\x01\x02\x03")
     assert error.value.kind == "invalid-snapshot"
+
+
+def test_every_engine_gets_a_fresh_64_bit_seed_passed_to_the_component(monkeypatch):
+    # What create and restore are called with: the config text first, the seed last.
+    passed = []
+    call = wc.Func.__call__
+
+    def recording(func, store, *params):
+        if params and isinstance(params[0], str):
+            passed.append(params[-1])
+        return call(func, store, *params)
+
+    monkeypatch.setattr(wc.Func, "__call__", recording)
+    first = Engine()
+    Engine({})
+    Engine.restore(first.snapshot())
+    Engine(seed=7)
+    Engine.restore(first.snapshot(), "", seed=2**64 - 1)
+    drawn = passed[:3]
+    assert all(isinstance(seed, int) and 0 <= seed < 2**64 for seed in drawn), drawn
+    assert len(set(drawn)) == 3, drawn
+    assert passed[3:] == [7, 2**64 - 1]
+    assert any(snowyowl.random_seed() >= 2**53 for _ in range(64)), "all 64 bits are drawn"
+
+
+def test_a_seed_in_the_config_is_refused_and_one_out_of_range_raises():
+    with pytest.raises(SnowyowlError, match=r"^invalid config: seed: .*create/restore") as error:
+        Engine({"seed": 1})
+    assert error.value.kind == "invalid-config"
+    for seed in (-1, 2**64, 1.5, "7", True):
+        with pytest.raises(ValueError, match="seed must be"):
+            Engine(seed=seed)
 
 
 def test_advance_closes_the_windows_of_an_idle_stream():
