@@ -104,8 +104,8 @@ impl wit::GuestEngine for EngineResource {
         self.0.borrow().stats_json()
     }
 
-    fn snapshot(&self) -> Vec<u8> {
-        self.0.borrow().snapshot()
+    fn snapshot(&self) -> Result<Vec<u8>, wit::Error> {
+        self.0.borrow().snapshot().map_err(wit_error)
     }
 
     fn restore(

@@ -595,15 +595,17 @@ impl Engine {
     }
 
     /// The whole state as bytes: a header line (`SNOWYOWL-SNAPSHOT <version> <checksum>`) and the
-    /// state as JSON. Restoring it into an engine continues exactly where this one stands.
-    pub fn snapshot(&self) -> Vec<u8> {
+    /// state as JSON. Restoring it into an engine continues exactly where this one stands. A
+    /// detector whose state cannot be written fails the snapshot, naming it: a snapshot that left
+    /// it out would restore it empty without a word.
+    pub fn snapshot(&self) -> Result<Vec<u8>, Error> {
         let mut detectors = BTreeMap::new();
         for registered in &self.detectors {
-            // Saving never fails for these types; a detector that could not be saved is left out
-            // (it restarts empty) rather than losing the rest.
-            if let Ok(state) = registered.detector.save() {
-                detectors.insert(registered.detector.id().to_owned(), state);
-            }
+            let id = registered.detector.id();
+            let state = registered.detector.save().map_err(|error| {
+                Error::InvalidSnapshot(format!("detector {id} could not be saved: {error}"))
+            })?;
+            detectors.insert(id.to_owned(), state);
         }
         let mut buffer: Vec<&Pending> = self.buffer.iter().map(|Reverse(p)| p).collect();
         buffer.sort();
@@ -623,7 +625,7 @@ impl Engine {
         });
         let body = saved.to_string();
         let checksum = crate::finding::stable_uid(&[&body]);
-        format!("{SNAPSHOT_MAGIC} {SNAPSHOT_VERSION} {checksum}\n{body}").into_bytes()
+        Ok(format!("{SNAPSHOT_MAGIC} {SNAPSHOT_VERSION} {checksum}\n{body}").into_bytes())
     }
 
     /// An engine with `config` that continues from `snapshot`, its tables seeded with `seed` (see
@@ -717,5 +719,46 @@ impl Engine {
     pub fn stats_json(&self) -> String {
         serde_json::to_string(&self.stats())
             .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detectors::StateStats;
+
+    /// A detector whose state cannot be written.
+    struct Unsaveable;
+
+    impl crate::detectors::Detector for Unsaveable {
+        fn id(&self) -> &'static str {
+            "unsaveable"
+        }
+        fn on_event(&mut self, _: &Event, _: &mut Context) {}
+        fn state(&self) -> StateStats {
+            StateStats::default()
+        }
+        fn save(&self) -> Result<serde_json::Value, String> {
+            Err("no room".to_owned())
+        }
+        fn load(&mut self, _: serde_json::Value, _: &RandomState) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_detector_that_cannot_be_saved_fails_the_snapshot_by_name() {
+        let mut engine = Engine::from_json("", 1).expect("defaults");
+        assert!(engine.snapshot().is_ok());
+        engine.detectors.push(Registered {
+            detector: Box::new(Unsaveable),
+            severity: None,
+        });
+        assert_eq!(
+            engine.snapshot(),
+            Err(Error::InvalidSnapshot(
+                "detector unsaveable could not be saved: no room".to_owned()
+            ))
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::fmt;
 pub enum Error {
     /// The configuration is not valid; the message names the field.
     InvalidConfig(String),
-    /// A snapshot could not be read back.
+    /// A snapshot could not be written, or read back.
     InvalidSnapshot(String),
 }
 

@@ -49,7 +49,7 @@ export declare class Engine {
   flush(): Finding[];
   /** Counters and state sizes. */
   stats(): Record<string, unknown>;
-  /** The engine's state, for restoreEngine after a restart. */
+  /** The engine's state, for restoreEngine after a restart; throws SnowyowlError (`invalid-snapshot`, naming it) when a detector's state cannot be written. */
   snapshot(): Uint8Array;
   /** Frees the engine now. */
   dispose(): void;

@@ -97,7 +97,11 @@ export class Engine {
 
   /** The engine's state, to restore after a restart. */
   snapshot() {
-    return this.#inner.snapshot();
+    try {
+      return this.#inner.snapshot();
+    } catch (error) {
+      rethrow(error);
+    }
   }
 
   /** Frees the engine now rather than when it is collected. */

@@ -36,7 +36,7 @@ fn run(seed: u64, batch: usize) -> Run {
         assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
         pushed.extend(batch.findings.iter().map(Finding::to_json));
     }
-    let snapshot = engine.snapshot();
+    let snapshot = engine.snapshot().expect("a snapshot");
     let flushed = engine.flush().iter().map(Finding::to_json).collect();
     Run {
         pushed,

@@ -36,7 +36,7 @@ fn cut_at(lines: &[&str], cut: usize) -> Vec<String> {
     let mut first = Engine::new(Config::default(), 1).unwrap();
     let (before, after) = lines.split_at(cut);
     let mut out = push_all(&mut first, before);
-    let snapshot = first.snapshot();
+    let snapshot = first.snapshot().expect("a snapshot");
     drop(first);
     let mut second = Engine::restore(Config::default(), &snapshot, 99).unwrap();
     out.extend(push_all(&mut second, after));
@@ -78,7 +78,10 @@ fn the_same_state_writes_the_same_bytes() {
     let mut b = Engine::new(Config::default(), 5).unwrap();
     push_all(&mut a, &lines);
     push_all(&mut b, &lines);
-    assert_eq!(a.snapshot(), b.snapshot());
+    assert_eq!(
+        a.snapshot().expect("a snapshot"),
+        b.snapshot().expect("a snapshot")
+    );
 }
 
 fn refused(snapshot: &[u8]) -> String {
@@ -96,7 +99,7 @@ fn damaged_or_foreign_snapshots_are_refused() {
         &mut engine,
         &SCENARIOS[0].1.lines().take(300).collect::<Vec<_>>(),
     );
-    let good = engine.snapshot();
+    let good = engine.snapshot().expect("a snapshot");
     assert!(Engine::restore(Config::default(), &good, 1).is_ok());
 
     let truncated = &good[..good.len() - 10];
@@ -144,9 +147,12 @@ fn a_restored_engine_writes_the_snapshot_it_was_restored_from() {
         for cut in [lines.len() / 3, lines.len() / 2, lines.len()] {
             let mut first = Engine::new(Config::default(), 1).unwrap();
             push_all(&mut first, &lines[..cut]);
-            let snapshot = first.snapshot();
+            let snapshot = first.snapshot().expect("a snapshot");
             let restored = Engine::restore(Config::default(), &snapshot, 99).unwrap();
-            assert!(restored.snapshot() == snapshot, "{name} cut at line {cut}");
+            assert!(
+                restored.snapshot().expect("a snapshot") == snapshot,
+                "{name} cut at line {cut}"
+            );
         }
     }
 }
@@ -158,7 +164,7 @@ fn a_record_redelivered_after_a_restore_counts_once_and_its_id_is_written_in_ful
     let lines: Vec<&str> = SCENARIOS[0].1.lines().collect();
     let mut first = Engine::new(Config::default(), 1).unwrap();
     push_all(&mut first, &lines[..50]);
-    let snapshot = first.snapshot();
+    let snapshot = first.snapshot().expect("a snapshot");
     let text = String::from_utf8(snapshot.clone()).unwrap();
     let mut id = String::new();
     snowyowl::normalize::normalize(lines[0], &mut |normalized| {

@@ -208,15 +208,7 @@ impl ComponentBackend {
         }
         .map_err(|e| anyhow!("{e:#}"))
         .context("the component trapped creating the engine")?;
-        let engine = match created {
-            Ok(engine) => engine,
-            Err(wit::Error::InvalidConfig(message)) => {
-                return Err(anyhow!("invalid config: {message}"))
-            }
-            Err(wit::Error::InvalidSnapshot(message)) => {
-                return Err(anyhow!("invalid snapshot: {message}"))
-            }
-        };
+        let engine = created.map_err(|error| anyhow!("{}", error_message(error)))?;
         Ok(ComponentBackend {
             store,
             bindings,
@@ -292,7 +284,16 @@ impl Backend for ComponentBackend {
             .snowyowl_detect_engine()
             .engine()
             .call_snapshot(&mut self.store, self.engine)
-            .map_err(|e| anyhow!("the component trapped in snapshot: {e:#}"))
+            .map_err(|e| anyhow!("the component trapped in snapshot: {e:#}"))?
+            .map_err(|error| anyhow!("{}", error_message(error)))
+    }
+}
+
+/// What the component's error says, as the core's `Error` says it.
+fn error_message(error: wit::Error) -> String {
+    match error {
+        wit::Error::InvalidConfig(message) => format!("invalid config: {message}"),
+        wit::Error::InvalidSnapshot(message) => format!("invalid snapshot: {message}"),
     }
 }
 
@@ -385,6 +386,6 @@ impl Backend for NativeBackend {
     }
 
     fn snapshot(&mut self) -> Result<Vec<u8>> {
-        Ok(self.0.snapshot())
+        Ok(self.0.snapshot()?)
     }
 }

@@ -51,7 +51,7 @@ fn the_component_imports_nothing() {
         .exports(&engine)
         .map(|(name, _)| name.to_owned())
         .collect();
-    assert_eq!(exports, ["snowyowl:detect/engine@0.1.0"]);
+    assert_eq!(exports, ["snowyowl:detect/engine@0.2.0"]);
 }
 
 #[test]

@@ -28,7 +28,7 @@ import wasmtime.component as wc
 
 __all__ = ["Engine", "Finding", "Rejected", "Pushed", "SnowyowlError", "component_path", "random_seed"]
 
-_INTERFACE = "snowyowl:detect/engine@0.1.0"
+_INTERFACE = "snowyowl:detect/engine@0.2.0"
 
 _MAX_SEED = 2**64 - 1
 
@@ -223,7 +223,10 @@ class Engine:
 
     def snapshot(self) -> bytes:
         """The engine's state, for :meth:`restore` after a restart."""
-        return bytes(self._snapshot(self._store, self._handle))
+        result = self._snapshot(self._store, self._handle)
+        if isinstance(result, wc.Variant):
+            raise SnowyowlError(result.tag, result.payload)
+        return bytes(result)
 
     def close(self) -> None:
         """Frees the engine now."""
