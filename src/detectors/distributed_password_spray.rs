@@ -31,10 +31,10 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::kit::unresolved_failures::{Failure, UnresolvedFailures};
-use super::kit::{self, Meta, Parts, Registrable, Stage};
+use super::kit::{self, Distinct, Meta, Parts, Registrable, Stage};
 use super::{Context, Detector, Signal, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::{EXTERNAL_PROXY, PASSWORD_SPRAYING};
@@ -91,7 +91,11 @@ pub struct DistributedPasswordSpray {
     window: VecDeque<Failure>,
     dropped: u64,
     signalled: BoundedMap<Timestamp>,
-    open: Suppression,
+    /// The open finding, with every user it has named (its list stops at 200).
+    open: Suppression<Distinct>,
+    /// The most findings open at once (`limits.max_open_findings`).
+    #[serde(skip)]
+    max_open: usize,
 }
 
 /// The most frequent value and its share.
@@ -142,6 +146,7 @@ impl Registrable for DistributedPasswordSpray {
             dropped: 0,
             signalled: BoundedMap::new(config.max_failures.get(), hasher),
             open: Suppression::new(ID, config.window.0, parts.max_open),
+            max_open: parts.max_open,
             config,
         }
     }
@@ -240,22 +245,19 @@ impl DistributedPasswordSpray {
         let ip_list: Vec<&str> = ips.iter().copied().collect();
         let (user_count, ip_count) = (users.len(), ips.len());
         let window = self.config.window.0;
-        let fill = |finding: &mut Finding| {
+        let fill = |finding: &mut Finding, named: &mut Distinct| {
             for id in &evidence {
                 finding.add_evidence(id);
             }
             for user in &user_list {
                 finding.observe("user.name", ObservableKind::UserName, user);
                 finding.add_to("users", json!(user));
+                named.add(user);
             }
             for ip in ip_list.iter().take(100) {
                 finding.observe("src_endpoint.ip", ObservableKind::IpAddress, ip);
             }
-            let users_total = finding
-                .unmapped
-                .get("users")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
+            let users_total = named.count();
             finding.first_seen = finding.first_seen.min(first);
             finding.set("user_count", json!(users_total.max(user_count)));
             finding.set("ip_count", json!(ip_count));
@@ -293,11 +295,11 @@ impl DistributedPasswordSpray {
                 churn * 100.0,
             );
         };
-        self.open.report(
+        self.open.report_with(
             "tenant",
             last,
             context,
-            |uid| {
+            |uid, named| {
                 let mut finding = Finding::new(
                     ID,
                     uid,
@@ -306,10 +308,10 @@ impl DistributedPasswordSpray {
                     format!("Distributed password spray: {user_count} users from {ip_count} IPs"),
                     &[PASSWORD_SPRAYING, EXTERNAL_PROXY],
                 );
-                fill(&mut finding);
+                fill(&mut finding, named);
                 finding
             },
-            |finding| fill(finding),
+            fill,
         );
         let uid = self
             .open
@@ -343,11 +345,11 @@ fn code_name(code: u32) -> &'static str {
 }
 
 impl Detector for DistributedPasswordSpray {
-    super::kit::persist!(keep: [config, allowlist], after: |this, hasher| {
+    super::kit::persist!(keep: [config, allowlist, max_open], after: |this, hasher| {
         this.failures.reseed(hasher);
         this.known_ips.reseed(hasher);
         this.signalled.reseed(hasher);
-        this.open.configure(ID, this.config.window.0, this.open.cap());
+        this.open.configure(ID, this.config.window.0, this.max_open);
     });
 
     fn id(&self) -> &'static str {

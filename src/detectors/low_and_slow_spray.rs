@@ -95,6 +95,9 @@ pub struct LowAndSlowSpray {
     dropped: u64,
     signalled: BoundedMap<Timestamp>,
     open: Suppression,
+    /// The most findings open at once (`limits.max_open_findings`).
+    #[serde(skip)]
+    max_open: usize,
     /// Per failure of the horizon (same order): [`EXCLUDED`] once its IP was reused or its user
     /// turned stale (both last: uses and rates only grow, until a table drops entries and every
     /// failure is checked again), [`LISTED`] once it is in the open finding. Rebuilt when it does
@@ -134,6 +137,7 @@ impl Registrable for LowAndSlowSpray {
             dropped: 0,
             signalled: BoundedMap::new(config.max_failures.get(), hasher),
             open: Suppression::new(ID, config.horizon.0, parts.max_open),
+            max_open: parts.max_open,
             flags: VecDeque::new(),
             config,
         }
@@ -218,6 +222,7 @@ impl LowAndSlowSpray {
             }
             finding.first_seen = finding.first_seen.min(first);
             finding.set("user_count", json!(user_count));
+            finding.title = format!("Low-and-slow password spray against {user_count} users");
             finding.set("single_use_ips", json!(counted.len()));
             finding.set("span_hours", json!(hours));
             finding.set("horizon_ms", json!(horizon));
@@ -266,12 +271,12 @@ impl LowAndSlowSpray {
 }
 
 impl Detector for LowAndSlowSpray {
-    super::kit::persist!(keep: [config, allowlist], after: |this, hasher| {
+    super::kit::persist!(keep: [config, allowlist, max_open], after: |this, hasher| {
         this.failures.reseed(hasher);
         this.ip_uses.reseed(hasher);
         this.user_rates.reseed(hasher);
         this.signalled.reseed(hasher);
-        this.open.configure(ID, this.config.horizon.0, this.open.cap());
+        this.open.configure(ID, this.config.horizon.0, this.max_open);
     });
 
     fn id(&self) -> &'static str {

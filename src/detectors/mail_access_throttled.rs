@@ -29,13 +29,13 @@ kit::config! {
 
 kit::rule! {
     /// The rule of `mail-access-throttled`.
-    Throttled as MailAccessThrottled,
+    Throttled as MailAccessThrottled keeping u64,
     Meta { id: "mail-access-throttled", stage: Some(Stage::Collection),
            attack: &[REMOTE_EMAIL_COLLECTION], severity: Severity::Medium },
     |config, event, report| if let Event::MailboxAccess(access) = event { on_access(config, access, report) }
 }
 
-fn on_access(config: &Config, access: &MailboxAccess, report: &mut Report) {
+fn on_access(config: &Config, access: &MailboxAccess, report: &mut Report<u64>) {
     let bulk = access.operation_count >= config.min_operations.get() as u64;
     if !(access.throttled || bulk) {
         return;
@@ -45,22 +45,18 @@ fn on_access(config: &Config, access: &MailboxAccess, report: &mut Report) {
         return;
     }
     let key = format!("{}|{app}", access.mailbox);
-    let add = |finding: &mut Finding| {
+    let add = |finding: &mut Finding, operations: &mut u64| {
         finding.add_evidence(&access.id);
         if access.throttled {
             finding.set("throttled", json!(true));
         }
-        let total = finding
-            .unmapped
-            .get("operations")
-            .and_then(|n| n.as_u64())
-            .unwrap_or(0);
-        finding.set("operations", json!(total + access.operation_count));
+        *operations = operations.saturating_add(access.operation_count);
+        finding.set("operations", json!(*operations));
     };
-    report.report(
+    report.report_with(
         &key,
         access.time,
-        |uid| {
+        |uid, operations| {
             let what = if access.throttled {
                 "throttled"
             } else {
@@ -91,9 +87,9 @@ fn on_access(config: &Config, access: &MailboxAccess, report: &mut Report) {
             finding.set("mailbox", json!(access.mailbox));
             finding.set("client_app_id", json!(app));
             finding.set("throttled", json!(access.throttled));
-            add(&mut finding);
+            add(&mut finding, operations);
             finding
         },
-        |finding| add(finding),
+        add,
     );
 }

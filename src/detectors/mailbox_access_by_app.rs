@@ -16,7 +16,7 @@
 //!
 //! **ATT&CK.** T1114.002.
 
-use super::kit::{self, Meta, Parts, Report, Rule, Stage, StateStats};
+use super::kit::{self, Distinct, Meta, Parts, Report, Rule, Stage, StateStats};
 use crate::attack::REMOTE_EMAIL_COLLECTION;
 use crate::config::{Count, Duration};
 use crate::event::{Event, MailClient, MailboxAccess};
@@ -63,6 +63,7 @@ impl Rule for ByApp {
         severity: Severity::Medium,
     };
     type Config = Config;
+    type Open = Distinct;
 
     fn new(config: &Config, parts: &Parts) -> Self {
         ByApp {
@@ -74,7 +75,7 @@ impl Rule for ByApp {
         config.window.0
     }
 
-    fn on_event(&mut self, config: &Config, event: &Event, report: &mut Report) {
+    fn on_event(&mut self, config: &Config, event: &Event, report: &mut Report<Distinct>) {
         if let Event::MailboxAccess(access) = event {
             self.on_access(config, access, report);
         }
@@ -94,7 +95,12 @@ impl Rule for ByApp {
 }
 
 impl ByApp {
-    fn on_access(&mut self, config: &Config, access: &MailboxAccess, report: &mut Report) {
+    fn on_access(
+        &mut self,
+        config: &Config,
+        access: &MailboxAccess,
+        report: &mut Report<Distinct>,
+    ) {
         let Some(app) = reading_app(access) else {
             return;
         };
@@ -118,26 +124,23 @@ impl ByApp {
         } else {
             "Microsoft Graph"
         };
-        let add = |finding: &mut Finding| {
+        let add = |finding: &mut Finding, mailboxes: &mut Distinct| {
             finding.add_evidence(&access.id);
             finding.observe("mailbox", ObservableKind::EmailAddress, &access.mailbox);
             finding.add_to("mailboxes", json!(access.mailbox));
             if let Some(ip) = &access.ip {
                 finding.observe("src_endpoint.ip", ObservableKind::IpAddress, ip);
             }
-            let count = finding
-                .unmapped
-                .get("mailboxes")
-                .and_then(|m| m.as_array())
-                .map_or(0, Vec::len);
+            mailboxes.add(&access.mailbox);
             finding.message = format!(
-                "application {app} read {count} mailbox(es) through {via}, for the first time"
+                "application {app} read {} mailbox(es) through {via}, for the first time",
+                mailboxes.said()
             );
         };
-        report.report(
+        report.report_with(
             app,
             access.time,
-            |uid| {
+            |uid, mailboxes| {
                 let mut finding = Finding::new(
                     ByApp::META.id,
                     uid,
@@ -149,10 +152,10 @@ impl ByApp {
                 finding.observe("resources.uid", ObservableKind::ResourceUid, app);
                 finding.set("client_app_id", json!(app));
                 finding.set("via", json!(via));
-                add(&mut finding);
+                add(&mut finding, mailboxes);
                 finding
             },
-            |finding| add(finding),
+            add,
         );
     }
 }

@@ -12,7 +12,7 @@
 //!
 //! **ATT&CK.** T1114.002.
 
-use super::kit::{self, Meta, Parts, Report, Rule, Stage, StateStats};
+use super::kit::{self, Distinct, Meta, Parts, Report, Rule, Stage, StateStats};
 use crate::attack::REMOTE_EMAIL_COLLECTION;
 use crate::config::{Count, Duration};
 use crate::event::{Event, MailboxAccess};
@@ -35,6 +35,14 @@ kit::config! {
     max_reads_per_app: Count = Count::new(10_000),
 }
 
+/// What an open finding keeps: the mailboxes it has seen read, and the most read within one
+/// window (its title).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Reads {
+    mailboxes: Distinct,
+    most_in_window: usize,
+}
+
 /// The `multi-mailbox-access` detector.
 pub type MultiMailboxAccess = kit::Keyed<ManyMailboxes>;
 
@@ -53,6 +61,7 @@ impl Rule for ManyMailboxes {
         severity: Severity::High,
     };
     type Config = Config;
+    type Open = Reads;
 
     fn new(config: &Config, parts: &Parts) -> Self {
         ManyMailboxes {
@@ -65,7 +74,7 @@ impl Rule for ManyMailboxes {
         config.window.0
     }
 
-    fn on_event(&mut self, config: &Config, event: &Event, report: &mut Report) {
+    fn on_event(&mut self, config: &Config, event: &Event, report: &mut Report<Reads>) {
         if let Event::MailboxAccess(access) = event {
             self.on_access(config, access, report);
         }
@@ -85,7 +94,7 @@ impl Rule for ManyMailboxes {
 }
 
 impl ManyMailboxes {
-    fn on_access(&mut self, config: &Config, access: &MailboxAccess, report: &mut Report) {
+    fn on_access(&mut self, config: &Config, access: &MailboxAccess, report: &mut Report<Reads>) {
         let Some(app) = access.client_app_id.as_deref() else {
             return;
         };
@@ -108,24 +117,29 @@ impl ManyMailboxes {
             return;
         }
         let mailboxes: Vec<String> = entry.members().map(str::to_owned).collect();
-        let add = |finding: &mut Finding| {
+        let add = |finding: &mut Finding, reads: &mut Reads| {
             finding.add_evidence(&access.id);
             for mailbox in &mailboxes {
                 finding.observe("mailbox", ObservableKind::EmailAddress, mailbox);
                 finding.add_to("mailboxes", json!(mailbox));
+                reads.mailboxes.add(mailbox);
             }
-            let count = finding
-                .unmapped
-                .get("mailboxes")
-                .and_then(|m| m.as_array())
-                .map_or(0, Vec::len);
-            finding.set("mailbox_count", json!(count));
-            finding.message = format!("application {app} read {count} distinct mailboxes");
+            reads.most_in_window = reads.most_in_window.max(distinct);
+            finding.title = format!(
+                "Application {app} read {} mailboxes within {} min",
+                reads.most_in_window,
+                window / MINUTE
+            );
+            finding.set("mailbox_count", json!(reads.mailboxes.count()));
+            finding.message = format!(
+                "application {app} read {} distinct mailboxes",
+                reads.mailboxes.said()
+            );
         };
-        report.report(
+        report.report_with(
             app,
             access.time,
-            |uid| {
+            |uid, reads| {
                 let mut finding = Finding::new(
                     ManyMailboxes::META.id,
                     uid,
@@ -140,10 +154,10 @@ impl ManyMailboxes {
                 finding.observe("resources.uid", ObservableKind::ResourceUid, app);
                 finding.set("client_app_id", json!(app));
                 finding.set("window_ms", json!(window));
-                add(&mut finding);
+                add(&mut finding, reads);
                 finding
             },
-            |finding| add(finding),
+            add,
         );
     }
 }

@@ -14,7 +14,7 @@
 //!
 //! **ATT&CK.** T1136.003.
 
-use super::kit::{self, observe_actor, Meta, Report, Rule, Stage};
+use super::kit::{self, observe_actor, Distinct, Meta, Report, Rule, Stage};
 use crate::attack::CLOUD_ACCOUNT_CREATION;
 use crate::config::{Count, Duration};
 use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
@@ -32,13 +32,13 @@ kit::config! {
 
 kit::rule! {
     /// The rule of `oauth-app-created`.
-    AppCreated as OauthAppCreated,
+    AppCreated as OauthAppCreated keeping Distinct,
     Meta { id: "oauth-app-created", stage: Some(Stage::Foothold),
            attack: &[CLOUD_ACCOUNT_CREATION], severity: Severity::Low },
     |config, event, report| if let Event::DirectoryAudit(audit) = event { on_audit(config, audit, report) }
 }
 
-fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {
+fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report<Distinct>) {
     if !matches!(
         audit.activity,
         AuditActivity::AddApplication | AuditActivity::AddServicePrincipal
@@ -68,44 +68,31 @@ fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {
         .unwrap_or("")
         .to_owned();
     let burst = config.burst.get();
-    let add = |finding: &mut Finding| {
+    let add = |finding: &mut Finding, names: &mut Distinct| {
         finding.add_evidence(&audit.id);
         finding.add_to("apps", json!({"name": app_name, "object_id": object_id, "app_id": app_id, "activity": audit.activity_name}));
         finding.observe("resources.uid", ObservableKind::ResourceUid, &object_id);
         finding.observe("resources.uid", ObservableKind::ResourceUid, &app_id);
-        let names: std::collections::BTreeSet<String> = finding
-            .unmapped
-            .get("apps")
-            .and_then(|apps| apps.as_array())
-            .map(|apps| {
-                apps.iter()
-                    .filter_map(|app| {
-                        app.get("name")
-                            .and_then(|n| n.as_str())
-                            .map(str::to_lowercase)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        finding.set("app_count", json!(names.len()));
-        if names.len() > burst {
+        names.add(&app_name.to_lowercase());
+        finding.set("app_count", json!(names.count()));
+        if names.count() > burst {
             finding.severity = Severity::Medium;
             finding.title = format!(
                 "{} created {} applications in a burst",
                 actor.name(),
-                names.len()
+                names.said()
             );
         }
         finding.message = format!(
             "{} created or registered {} application(s)",
             actor.name(),
-            names.len()
+            names.said()
         );
     };
-    report.report(
+    report.report_with(
         actor.name(),
         audit.time,
-        |uid| {
+        |uid, names| {
             let mut finding = Finding::new(
                 AppCreated::META.id,
                 uid,
@@ -116,9 +103,9 @@ fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {
             );
             observe_actor(&mut finding, actor);
             finding.set("actor", json!(actor.name()));
-            add(&mut finding);
+            add(&mut finding, names);
             finding
         },
-        |finding| add(finding),
+        add,
     );
 }

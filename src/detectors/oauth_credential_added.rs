@@ -82,6 +82,7 @@ impl Rule for CredentialAdded {
         severity: Severity::Medium,
     };
     type Config = Config;
+    type Open = ();
 
     fn new(config: &Config, parts: &Parts) -> Self {
         CredentialAdded {

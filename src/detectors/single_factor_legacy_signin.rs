@@ -60,6 +60,7 @@ impl Rule for SingleFactor {
         severity: Severity::Low,
     };
     type Config = Config;
+    type Open = ();
 
     fn new(config: &Config, parts: &Parts) -> Self {
         SingleFactor {

@@ -12,6 +12,7 @@
 mod bounds;
 mod catalog;
 mod chain;
+mod counts;
 mod dress;
 mod engine;
 mod exports;

@@ -289,7 +289,7 @@ pub struct StateStats {
 
 impl StateStats {
     /// These figures with an open-findings table's added in (its keys, evictions, findings).
-    pub fn with_open(mut self, open: &Suppression) -> StateStats {
+    pub fn with_open<S>(mut self, open: &Suppression<S>) -> StateStats {
         self.entries += open.len();
         self.evicted += open.evicted();
         self.open_findings += open.len();
@@ -371,12 +371,15 @@ pub trait Rule: Serialize + DeserializeOwned + 'static {
     const META: Meta;
     /// Its settings.
     type Config: Settings;
+    /// What it keeps of each open finding besides the finding (a count, the distinct values
+    /// seen; `()` for nothing): typed, never read back from the finding's output.
+    type Open: Default + Clone + std::fmt::Debug + Serialize + DeserializeOwned + 'static;
     /// The rule's state, for these settings.
     fn new(config: &Self::Config, parts: &Parts) -> Self;
     /// How long a finding stays open after its last occurrence.
     fn window(config: &Self::Config) -> Timestamp;
     /// Offers an event; matches go to `report`.
-    fn on_event(&mut self, config: &Self::Config, event: &Event, report: &mut Report);
+    fn on_event(&mut self, config: &Self::Config, event: &Event, report: &mut Report<Self::Open>);
     /// Offers a signal another detector raised.
     fn on_signal(&mut self, _config: &Self::Config, _signal: &Signal, _watermark: Timestamp) {}
     /// The rule's own state figures (its tables; the open findings are counted by [`Keyed`]).
@@ -401,7 +404,7 @@ pub trait Rule: Serialize + DeserializeOwned + 'static {
 /// ```
 macro_rules! rule {
     (
-        $(#[$doc:meta])* $rule:ident as $detector:ident,
+        $(#[$doc:meta])* $rule:ident as $detector:ident $(keeping $open:ty)?,
         $meta:expr,
         |$config:pat_param, $event:ident, $report:ident| $body:expr
     ) => {
@@ -415,6 +418,8 @@ macro_rules! rule {
         impl $crate::detectors::kit::Rule for $rule {
             const META: $crate::detectors::kit::Meta = $meta;
             type Config = Config;
+            #[allow(unused_parens)]
+            type Open = ($($open)?);
 
             fn new(_: &Config, _: &$crate::detectors::kit::Parts) -> Self {
                 $rule
@@ -428,7 +433,7 @@ macro_rules! rule {
                 &mut self,
                 $config: &Config,
                 $event: &$crate::event::Event,
-                $report: &mut $crate::detectors::kit::Report,
+                $report: &mut $crate::detectors::kit::Report<Self::Open>,
             ) {
                 $body
             }
@@ -438,14 +443,14 @@ macro_rules! rule {
 pub(crate) use rule;
 
 /// Where a [`Rule`] reports what it matched.
-pub struct Report<'a> {
-    open: &'a mut Suppression,
+pub struct Report<'a, S = ()> {
+    open: &'a mut Suppression<S>,
     context: &'a mut Context,
     /// The allow-lists shared by every detector.
     pub allowlist: &'a Allowlist,
 }
 
-impl Report<'_> {
+impl<S: Default> Report<'_, S> {
     /// Reports an occurrence of `key` at `time`: `create` builds a new finding (given its uid),
     /// `update` adds this occurrence to an open one (see [`Suppression::report`]).
     pub fn report(
@@ -456,6 +461,18 @@ impl Report<'_> {
         update: impl FnOnce(&mut Finding),
     ) {
         self.open.report(key, time, self.context, create, update);
+    }
+
+    /// [`Report::report`] with the finding's typed state (see [`Suppression::report_with`]).
+    pub fn report_with(
+        &mut self,
+        key: &str,
+        time: Timestamp,
+        create: impl FnOnce(String, &mut S) -> Finding,
+        update: impl FnOnce(&mut Finding, &mut S),
+    ) {
+        self.open
+            .report_with(key, time, self.context, create, update);
     }
 
     /// The open finding of `key`, if any.
@@ -479,7 +496,7 @@ impl Report<'_> {
 pub struct Keyed<R: Rule> {
     config: R::Config,
     allowlist: Arc<Allowlist>,
-    open: Suppression,
+    open: Suppression<R::Open>,
     rule: R,
 }
 
@@ -522,8 +539,12 @@ impl<R: Rule> Detector for Keyed<R> {
         self.rule.on_signal(&self.config, signal, context.watermark);
     }
 
-    fn suppression(&mut self) -> Option<&mut Suppression> {
-        Some(&mut self.open)
+    fn on_watermark(&mut self, context: &mut Context) {
+        self.open.sweep(context);
+    }
+
+    fn flush(&mut self, context: &mut Context) {
+        self.open.flush(context);
     }
 
     fn state(&self) -> StateStats {
@@ -539,7 +560,7 @@ impl<R: Rule> Detector for Keyed<R> {
     }
 
     fn load(&mut self, state: serde_json::Value, hasher: &RandomState) -> Result<(), String> {
-        let saved: SavedKeyed<Suppression, R> =
+        let saved: SavedKeyed<Suppression<R::Open>, R> =
             serde_json::from_value(state).map_err(|error| error.to_string())?;
         let max_open = self.open.cap();
         self.open = saved.open;
@@ -548,6 +569,54 @@ impl<R: Rule> Detector for Keyed<R> {
         self.rule = saved.rule;
         self.rule.reseed(hasher);
         Ok(())
+    }
+}
+
+/// How many distinct values [`Distinct`] tells apart exactly; past it, its count is a lower bound.
+pub const DISTINCT_EXACT: usize = 1024;
+
+/// The distinct values a finding has seen (mailboxes, app names), counted exactly up to
+/// [`DISTINCT_EXACT`] (by a fixed 64-bit hash of each, 8 bytes apiece), then as a lower bound:
+/// the finding's own lists stop at 200 names, its counts do not.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Distinct {
+    seen: std::collections::BTreeSet<u64>,
+    /// Values arrived after the exact count was full.
+    more: bool,
+}
+
+impl Distinct {
+    /// Counts `value`; whether it was new (past the exact count: whether it is not known).
+    pub fn add(&mut self, value: &str) -> bool {
+        let hash = crate::state::fnv1a([value.as_bytes()], crate::state::FNV_OFFSET);
+        if self.seen.contains(&hash) {
+            return false;
+        }
+        if self.seen.len() < DISTINCT_EXACT {
+            self.seen.insert(hash);
+        } else {
+            self.more = true;
+        }
+        true
+    }
+
+    /// Distinct values seen (a lower bound when not [`Distinct::exact`]).
+    pub fn count(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Whether [`Distinct::count`] is exact.
+    pub fn exact(&self) -> bool {
+        !self.more
+    }
+
+    /// The count as a finding says it: `12`, or `at least 1024`.
+    pub fn said(&self) -> String {
+        if self.exact() {
+            self.count().to_string()
+        } else {
+            format!("at least {}", self.count())
+        }
     }
 }
 

@@ -41,27 +41,50 @@ pub fn idle_longest<V>(
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Open {
+#[serde(bound(
+    serialize = "S: Serialize + 'static",
+    deserialize = "S: Deserialize<'de> + Default"
+))]
+struct Open<S> {
     finding: Finding,
     grew: bool,
+    /// What the detector keeps of this finding besides the finding itself (a count, the
+    /// distinct values seen): typed state, never read back from the finding's output.
+    #[serde(default, skip_serializing_if = "is_unit")]
+    state: S,
 }
 
-/// The open findings of one detector. A snapshot keeps the open findings and the evictions; the
-/// detector id, window and cap come from the running detector ([`Suppression::configure`]).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Suppression {
+fn is_unit<S: 'static>(_: &S) -> bool {
+    std::any::TypeId::of::<S>() == std::any::TypeId::of::<()>()
+}
+
+/// The open findings of one detector, each with the typed state `S` the detector keeps of it. A
+/// snapshot keeps the open findings and the evictions; the detector id, window and cap come from
+/// the running detector ([`Suppression::configure`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "S: Serialize + 'static",
+    deserialize = "S: Deserialize<'de> + Default"
+))]
+pub struct Suppression<S = ()> {
     #[serde(skip)]
     detector: &'static str,
     #[serde(skip)]
     window: Timestamp,
     #[serde(skip)]
     cap: usize,
-    open: BTreeMap<String, Open>,
+    open: BTreeMap<String, Open<S>>,
     #[serde(default)]
     evicted: u64,
 }
 
-impl Suppression {
+impl<S> Default for Suppression<S> {
+    fn default() -> Self {
+        Suppression::new("", 0, 1)
+    }
+}
+
+impl<S> Suppression<S> {
     /// Suppression for `detector`, keeping a finding open for `window` after its last occurrence,
     /// and at most `cap` findings open.
     pub fn new(detector: &'static str, window: Timestamp, cap: usize) -> Self {
@@ -108,7 +131,24 @@ impl Suppression {
         context: &mut Context,
         create: impl FnOnce(String) -> Finding,
         update: impl FnOnce(&mut Finding),
-    ) {
+    ) where
+        S: Default,
+    {
+        self.report_with(key, time, context, |uid, _| create(uid), |f, _| update(f));
+    }
+
+    /// [`Suppression::report`], with the finding's typed state: `create` starts it (from its
+    /// default), `update` carries it on.
+    pub fn report_with(
+        &mut self,
+        key: &str,
+        time: Timestamp,
+        context: &mut Context,
+        create: impl FnOnce(String, &mut S) -> Finding,
+        update: impl FnOnce(&mut Finding, &mut S),
+    ) where
+        S: Default,
+    {
         let lapsed = self
             .open
             .get(key)
@@ -119,7 +159,7 @@ impl Suppression {
         match self.open.get_mut(key) {
             Some(open) => {
                 let before = open.finding.severity;
-                update(&mut open.finding);
+                update(&mut open.finding, &mut open.state);
                 open.finding.time = open.finding.time.max(time);
                 open.grew = true;
                 if open.finding.severity > before {
@@ -132,7 +172,8 @@ impl Suppression {
             None => {
                 self.make_room(context);
                 let uid = stable_uid(&[self.detector, key, &time.to_string()]);
-                let mut finding = create(uid);
+                let mut state = S::default();
+                let mut finding = create(uid, &mut state);
                 finding.activity = Activity::Create;
                 finding.first_seen = finding.first_seen.min(time);
                 finding.time = finding.time.max(time);
@@ -142,6 +183,7 @@ impl Suppression {
                     Open {
                         finding,
                         grew: false,
+                        state,
                     },
                 );
             }
