@@ -341,6 +341,10 @@ fn is_directory_audit<P>(record: &Raw<P>) -> bool {
     record.activity_display_name.is_some()
         || (record.operation_name.is_some()
             && !is_signin_operation(record.operation_name.as_ref())
+            // A risk event (`AADUserRiskEvents` has `OperationName` "User Risk Detection" and
+            // `ActivityDateTime` too) is no directory audit.
+            && record.risk_event_type.is_none()
+            && record.risk_type.is_none()
             && (record.initiated_by.is_some()
                 || record.target_resources.is_some()
                 || record.activity_date_time.is_some()

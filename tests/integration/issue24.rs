@@ -7,6 +7,7 @@ use snowyowl::normalize::{normalize, Normalized, RejectionKind};
 use snowyowl::{Engine, Finding};
 
 use crate::dress::{as_pushed, dress, Dress};
+use crate::helpers::{of, run};
 
 const APP_OBJECT: &str = "7d4b1c2a-8e3f-4a6b-9c1d-2e3f4a5b6c7d";
 const APP_ID: &str = "c3a1b2d4-5e6f-4708-9a1b-2c3d4e5f6a7b";
@@ -368,4 +369,16 @@ fn the_log_analytics_query_api_tables_are_read_row_by_row() {
             .as_bytes(),
     );
     assert_eq!(findings, ndjson_findings);
+}
+
+/// A Log Analytics `AADUserRiskEvents` row carries `OperationName` ("User Risk Detection") and
+/// `ActivityDateTime` as directory audits do: it was read as an audit and ignored, so
+/// `identity-protection-risk` never saw it (found while writing tests/golden).
+#[test]
+fn a_log_analytics_risk_event_row_is_a_risk_detection() {
+    let row = r#"{"TenantId":"72f988bf-86f1-41af-91ab-2d7cd011db47","TimeGenerated":"2024-03-04T10:05:00Z","Id":"9b7a2c1e5d3f4a6b8c0d1e2f3a4b5c6d","RequestId":"4f2d8c1a-6b3e-4d5f-9a7c-1e2b3c4d5e6f","OperationName":"User Risk Detection","Source":"IdentityProtection","ActivityDateTime":"2024-03-04T10:04:12.000Z","DetectedDateTime":"2024-03-04T10:04:12.000Z","RiskEventType":"passwordSpray","RiskLevel":"high","RiskState":"atRisk","RiskDetail":"none","DetectionTimingType":"offline","UserPrincipalName":"adele.vance@contoso.com","UserDisplayName":"Adele Vance","IpAddress":"203.0.113.66","Location":"{\"city\":\"Amsterdam\",\"countryOrRegion\":\"NL\"}","Category":"UserRiskEvents","Type":"AADUserRiskEvents"}"#;
+    let findings = run("", &format!("{row}\n"));
+    let risks = of(&findings, "identity-protection-risk");
+    assert_eq!(risks.len(), 1, "{findings:?}");
+    assert_eq!(risks[0].severity, snowyowl::Severity::High);
 }
