@@ -19,6 +19,7 @@ mod helpers;
 mod hostile;
 mod issue24;
 mod issue25;
+mod issue26;
 mod properties;
 mod real;
 mod samples;
