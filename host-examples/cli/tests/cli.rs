@@ -9,13 +9,19 @@
     clippy::indexing_slicing
 )]
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use snowyowl::event::Shape;
 use snowyowl::render;
-use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
+use snowyowl_cli::runtime::load_component;
 use snowyowl_cli::{Backend, ComponentBackend, HostFinding, NativeBackend};
+
+/// The component the CLI runs: built into it, or `build/snowyowl.wasm` (`make component`).
+fn component() -> Cow<'static, [u8]> {
+    load_component(None).unwrap_or_else(|error| panic!("{error:#}"))
+}
 
 fn demo_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/demo-tenant.ndjson")
@@ -40,7 +46,7 @@ fn run(backend: &mut dyn Backend, text: &str, batch: usize) -> Vec<HostFinding> 
 #[test]
 fn the_component_imports_nothing() {
     let engine = wasmtime::Engine::default();
-    let component = wasmtime::component::Component::new(&engine, EMBEDDED_COMPONENT).unwrap();
+    let component = wasmtime::component::Component::new(&engine, component()).unwrap();
     let ty = component.component_type();
     assert_eq!(
         ty.imports(&engine).count(),
@@ -60,7 +66,7 @@ fn the_component_finds_exactly_what_the_native_core_finds() {
     let text = demo();
     let native = run(&mut NativeBackend::new(config).unwrap(), &text, 10_000);
     let component = run(
-        &mut ComponentBackend::new(EMBEDDED_COMPONENT, config).unwrap(),
+        &mut ComponentBackend::new(&component(), config).unwrap(),
         &text,
         10_000,
     );
@@ -75,12 +81,12 @@ fn the_component_finds_exactly_what_the_native_core_finds() {
 fn the_component_gives_the_same_findings_in_any_batching() {
     let text = demo();
     let whole = run(
-        &mut ComponentBackend::new(EMBEDDED_COMPONENT, "").unwrap(),
+        &mut ComponentBackend::new(&component(), "").unwrap(),
         &text,
         10_000,
     );
     for batch in [1, 7] {
-        let mut backend = ComponentBackend::new(EMBEDDED_COMPONENT, "").unwrap();
+        let mut backend = ComponentBackend::new(&component(), "").unwrap();
         assert_eq!(run(&mut backend, &text, batch), whole, "batch {batch}");
     }
 }
@@ -88,7 +94,7 @@ fn the_component_gives_the_same_findings_in_any_batching() {
 #[test]
 fn the_component_reports_config_errors_with_the_field() {
     let error = ComponentBackend::new(
-        EMBEDDED_COMPONENT,
+        &component(),
         r#"{"detectors":{"password-spray":{"min_users":"five"}}}"#,
     )
     .err()
@@ -398,7 +404,7 @@ fn the_component_snapshot_restores_in_the_native_core_and_back() {
     let text = demo();
     let lines: Vec<&str> = text.lines().collect();
     let (first, second) = lines.split_at(700);
-    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, r#"{"seed": 1}"#).unwrap();
+    let mut component = ComponentBackend::new(&component(), r#"{"seed": 1}"#).unwrap();
     let mut findings = component
         .push(first.join("\n").as_bytes())
         .unwrap()
@@ -438,7 +444,7 @@ fn string_ends_at_every_offset_read_the_same_in_the_component_and_the_core() {
         }
     }
     let batch = lines.join("\n");
-    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, r#"{"seed": 3}"#).unwrap();
+    let mut component = ComponentBackend::new(&component(), r#"{"seed": 3}"#).unwrap();
     let mut native = NativeBackend::new(r#"{"seed": 3}"#).unwrap();
     let from_component = component.push(batch.as_bytes()).unwrap();
     assert!(
@@ -454,7 +460,7 @@ fn string_ends_at_every_offset_read_the_same_in_the_component_and_the_core() {
 fn hostile_input_never_traps_the_component_or_stops_the_cli() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/hostile.ndjson");
     let bytes = std::fs::read(&corpus).unwrap();
-    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, "").unwrap();
+    let mut component = ComponentBackend::new(&component(), "").unwrap();
     let mut native = NativeBackend::new("").unwrap();
     let from_component = component.push(&bytes).unwrap();
     let from_native = native.push(&bytes).unwrap();
