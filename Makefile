@@ -43,7 +43,7 @@ RSIGMA_VERSION := 0.23.0
 CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 BENCH_EVENTS ?= 1000000
 
-.PHONY: help tools component fluent-bit web demo-web build demo test test-hosts test-browser bench bench-peers node node-example python python-example lint fmt clean fuzz
+.PHONY: help tools component fluent-bit web demo-web build demo check test test-hosts test-browser bench bench-peers node node-example python python-example lint fmt clean fuzz
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := push scan engine_ops config
@@ -99,8 +99,17 @@ demo: build ## Run the CLI on the bundled sample tenant and print the findings
 	$(CLI) scan --brief --output build/demo-findings.ndjson $(DEMO_INPUT)
 	@echo "full OCSF findings: build/demo-findings.ndjson"
 
+# The core's tests with the Fluent Bit glue (feature fluent-bit, off in the workspace build), in
+# the `quick` profile (Cargo.toml): release speed, rebuilt incrementally after an edit.
+CORE_TESTS := $(CARGO) test --profile quick -p snowyowl --features fluent-bit
+
+check: lint ## The inner loop: rustfmt, clippy (as lint), the core's tests; no component or hosts
+	$(CORE_TESTS)
+
 test: component fluent-bit lint ## Run every test (what CI runs)
 	$(CARGO) test --release --workspace
+	@# The Fluent Bit glue's native tests: its feature is off in the workspace build.
+	$(CARGO) test --release -p snowyowl --features fluent-bit --lib fluent_bit
 	$(CARGO) test $(WASM_TOOL_ARGS)
 	$(MAKE) --no-print-directory test-hosts
 

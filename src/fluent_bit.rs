@@ -13,8 +13,9 @@
 //! - `snowyowl_findings_only`: the same, but records without findings are dropped.
 //!
 //! Records that are not Entra ID / Microsoft 365 events pass unchanged; an event of a known shape
-//! with a field detection needs missing or invalid carries the reason under `snowyowl_rejected`. A `tail` input without a parser hands over
-//! `{"log": "<line>"}`: the line inside is read when the record itself is of no known shape.
+//! with a field detection needs missing or invalid carries the reason under `snowyowl_rejected`.
+//! A `tail` input without a parser hands over `{"log": "<line>"}`: the engine reads the line
+//! inside when the record itself is of no known shape (see [`crate::normalize`]), as one record.
 //!
 //! Fluent Bit passes no configuration to a module, so the engine configuration and hash seed are
 //! fixed when the module is built (`SNOWYOWL_FLB_CONFIG`, `SNOWYOWL_FLB_SEED`; `make fluent-bit`
@@ -22,10 +23,6 @@
 //! `build/fluent-bit.seed`).
 
 #![allow(missing_docs)]
-
-use std::borrow::Cow;
-
-use serde::Deserialize;
 
 use crate::normalize::RejectionKind;
 use crate::{Engine, Error, Finding};
@@ -61,12 +58,6 @@ pub struct Filter {
     out: Vec<u8>,
 }
 
-#[derive(Deserialize)]
-struct Wrapped<'a> {
-    #[serde(borrow)]
-    log: Cow<'a, str>,
-}
-
 impl Filter {
     /// A filter with the configuration baked into this build.
     pub fn new() -> Filter {
@@ -95,16 +86,7 @@ impl Filter {
                 return &self.out;
             }
         };
-        let mut pushed = engine.push(record);
-        let unknown = pushed
-            .rejected
-            .first()
-            .is_some_and(|rejected| rejected.kind == RejectionKind::UnknownShape);
-        if unknown {
-            if let Ok(wrapped) = serde_json::from_slice::<Wrapped>(record) {
-                pushed = engine.push(wrapped.log.as_bytes());
-            }
-        }
+        let pushed = engine.push(record);
         let rejected = pushed
             .rejected
             .first()
@@ -300,5 +282,33 @@ mod abi {
         record_len: u32,
     ) -> *const u8 {
         call(record, record_len, Mode::FindingsOnly)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Filter, Mode};
+
+    const SCENARIO: &str = include_str!("../tests/data/midnight-blizzard.ndjson");
+
+    /// What `tail` without a parser hands over: the line as text under `log`.
+    fn tail(line: &str) -> String {
+        serde_json::json!({ "log": line }).to_string()
+    }
+
+    /// Issue 26: a `tail` record was pushed twice, once as itself (a record of unknown shape)
+    /// and once as the line inside, so it counted as two records and a rejection.
+    #[test]
+    fn a_tail_record_counts_once_as_the_event_inside() {
+        let line = SCENARIO.lines().next().unwrap();
+        let (mut plain, mut wrapped) = (Filter::new(), Filter::new());
+        plain.process(line.as_bytes(), Mode::PassAll);
+        let out = wrapped.process(tail(line).as_bytes(), Mode::PassAll);
+        assert_eq!(out, [tail(line).as_bytes(), b"\0"].concat());
+        let stats = |filter: &Filter| filter.engine.as_ref().unwrap().stats();
+        let (plain, wrapped) = (stats(&plain), stats(&wrapped));
+        assert_eq!((wrapped.records, wrapped.accepted), (1, 1));
+        assert!(wrapped.rejected.is_empty(), "{:?}", wrapped.rejected);
+        assert_eq!(plain, wrapped);
     }
 }

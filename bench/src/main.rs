@@ -25,7 +25,7 @@ use anyhow::{bail, Context as _, Result};
 use mimalloc::MiMalloc;
 use serde::Deserialize;
 use serde_json::{json, value::RawValue};
-use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
+use snowyowl_cli::runtime::load_component;
 use snowyowl_cli::{Backend, ComponentBackend};
 
 /// The allocator the CLI uses too (mimalloc); counts live heap bytes while [`COUNTING`] is on, so
@@ -265,9 +265,10 @@ fn run<'a>(mode: &str, text: &'a [u8], args: &[String]) -> Result<Run<'a>> {
         }
         "component" => {
             let chunks = batches(text, BATCH);
+            let component = load_component(None)?;
             Box::new(move || {
                 let started = Instant::now();
-                let mut backend = ComponentBackend::new(EMBEDDED_COMPONENT, "", SEED)?;
+                let mut backend = ComponentBackend::new(&component, "", SEED)?;
                 let compile = started.elapsed().as_secs_f64();
                 let start = Instant::now();
                 let mut findings = 0usize;

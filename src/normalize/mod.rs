@@ -15,7 +15,8 @@
 //!
 //! Keys are read in any case and with the suffixes exports add (see `raw.rs`). Wrappers
 //! (`{"records":[…]}`, `{"value":[…]}`, the Log Analytics API's `{"tables":[…]}`) yield their
-//! records. A record of a known source whose activity or operation no detector reads is
+//! records; a record of no known shape with a line of JSON under `log` (Fluent Bit's `tail`
+//! without a parser, Docker's `json-file`) yields what that line holds. A record of a known source whose activity or operation no detector reads is
 //! *ignored*, naming what it was; anything else that cannot be read is *rejected* with a reason.
 
 mod audit;
@@ -170,7 +171,25 @@ fn normalize_at(text: &str, depth: usize, emit: &mut dyn FnMut(Normalized)) {
             return query_tables(tables.0, depth, emit);
         }
     }
-    emit(classify(&raw, trimmed));
+    let normalized = classify(&raw, trimmed);
+    if depth < MAX_WRAPPER_DEPTH && is_unknown(&normalized) {
+        if let Some(line) = raw.log.as_ref().and_then(logged_json) {
+            return normalize_at(line.as_str(), depth + 1, emit);
+        }
+    }
+    emit(normalized);
+}
+
+fn is_unknown(normalized: &Normalized) -> bool {
+    matches!(normalized, Normalized::Rejected(rejection) if rejection.kind == RejectionKind::UnknownShape)
+}
+
+/// The line under `log` when it is JSON text (an object or a list of them); a line of plain text
+/// leaves the record what it was, of no known shape.
+fn logged_json<'a>(log: &Json<'a>) -> Option<Text<'a>> {
+    serde_json::from_str::<Text>(log.0)
+        .ok()
+        .filter(|line| matches!(line.as_str().as_bytes().first(), Some(b'{' | b'[')))
 }
 
 /// The elements of a JSON array, each normalized.

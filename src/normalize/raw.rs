@@ -810,6 +810,10 @@ raw_record! {
         "value": "value" => pub value: Option<Json<'a>>,
         /// `{"tables": [{"columns": […], "rows": […]}]}` (the Log Analytics query API).
         "tables": "tables" | "Tables" => pub tables: Option<Json<'a>>,
+        /// `{"log": "<a line of JSON>"}`: what Fluent Bit's `tail` (without a parser) and
+        /// Docker's `json-file` write around a line. Read only when the record is of no known
+        /// shape itself.
+        "log": "log" => pub log: Option<Json<'a>>,
 
         // Azure Monitor envelope, and the Log Analytics columns of the same meaning.
         /// Envelope time.

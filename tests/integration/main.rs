@@ -23,6 +23,7 @@ mod hostile;
 mod issue24;
 mod issue25;
 mod issue26;
+mod issue26_log;
 mod properties;
 mod real;
 mod samples;

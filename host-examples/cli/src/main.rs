@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use snowyowl_cli::input::Format;
-use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
+use snowyowl_cli::runtime::load_component;
 use snowyowl_cli::scan::{scan, ScanOptions};
 use snowyowl_cli::serve::{serve, ServeOptions};
 use snowyowl_cli::tenant::{tenant, Stress, TenantOptions};
@@ -130,7 +130,9 @@ struct EngineArgs {
     /// name the field. See the README for every key.
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Load this build of the component instead of the one built into the binary.
+    /// Load this build of the component instead of the one built into the binary (or set
+    /// SNOWYOWL_COMPONENT). A binary built before `make component` reads build/snowyowl.wasm of
+    /// its checkout.
     #[arg(long, value_name = "PATH")]
     component: Option<PathBuf>,
     /// Run the component in wasmtime (default), or the same core compiled natively (for checks).
@@ -257,11 +259,7 @@ fn open_backend(args: &EngineArgs) -> Result<Box<dyn Backend>> {
     };
     Ok(match args.engine {
         EngineKind::Component => {
-            let bytes = match &args.component {
-                Some(path) => std::fs::read(path)
-                    .with_context(|| format!("reading component {}", path.display()))?,
-                None => EMBEDDED_COMPONENT.to_vec(),
-            };
+            let bytes = load_component(args.component.as_deref())?;
             let backend = ComponentBackend::with_state(&bytes, &config, seed, state.as_deref());
             Box::new(backend.with_context(context)?)
         }

@@ -1,6 +1,9 @@
 //! Running the engine: the component in wasmtime, or the native core, behind one small trait.
 
-use anyhow::{anyhow, Context as _, Result};
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context as _, Result};
 use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::{Config, Engine, ResourceLimiter, Store};
 
@@ -16,11 +19,60 @@ mod bindings {
 use bindings::exports::snowyowl::detect::engine as wit;
 use bindings::Detector;
 
-/// The component built from this repository, embedded at build time.
-pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(concat!(
+/// The variable naming a component to load instead of the one built into the binary.
+pub const COMPONENT_VAR: &str = "SNOWYOWL_COMPONENT";
+
+/// The component built from this repository, embedded at build time when `build/snowyowl.wasm`
+/// existed then (`build.rs`); `None` in a build without it, which finds it at run time.
+#[cfg(snowyowl_embedded_component)]
+pub const EMBEDDED_COMPONENT: Option<&[u8]> = Some(include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../build/snowyowl.wasm"
-));
+)));
+
+/// The component built from this repository, embedded at build time when `build/snowyowl.wasm`
+/// existed then (`build.rs`); `None` in a build without it, which finds it at run time.
+#[cfg(not(snowyowl_embedded_component))]
+pub const EMBEDDED_COMPONENT: Option<&[u8]> = None;
+
+/// The component to run: the file at `path` (`--component`) when given, else the one
+/// [`COMPONENT_VAR`] names, else the one built into the binary, else `build/snowyowl.wasm` of the
+/// checkout the binary was built from.
+pub fn load_component(path: Option<&Path>) -> Result<Cow<'static, [u8]>> {
+    let named = path
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os(COMPONENT_VAR).map(PathBuf::from));
+    find_component(named, EMBEDDED_COMPONENT, &built_component())
+}
+
+/// The component `make component` builds, in the checkout this binary was built from (this
+/// crate is two levels down in it).
+fn built_component() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let checkout = manifest.ancestors().nth(2).unwrap_or(manifest);
+    checkout.join("build").join("snowyowl.wasm")
+}
+
+/// [`load_component`] with what it looks at passed in.
+fn find_component(
+    named: Option<PathBuf>,
+    embedded: Option<&'static [u8]>,
+    built: &Path,
+) -> Result<Cow<'static, [u8]>> {
+    let path = match (named, embedded) {
+        (Some(path), _) => path,
+        (None, Some(embedded)) => return Ok(Cow::Borrowed(embedded)),
+        (None, None) if built.exists() => built.to_path_buf(),
+        (None, None) => bail!(
+            "no snowyowl component: this binary was built without one and {} is missing; run \
+             `make component` (or set {COMPONENT_VAR} to a component's path)",
+            built.display()
+        ),
+    };
+    std::fs::read(&path)
+        .map(Cow::Owned)
+        .with_context(|| format!("reading component {}", path.display()))
+}
 
 /// A fresh hash seed from the operating system's random source, for an engine's tables (see
 /// `snowyowl::Engine::new`): what every engine gets unless a seed is given to reproduce a run.
@@ -387,5 +439,34 @@ impl Backend for NativeBackend {
 
     fn snapshot(&mut self) -> Result<Vec<u8>> {
         Ok(self.0.snapshot()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::find_component;
+
+    #[test]
+    fn without_a_component_the_error_says_how_to_get_one() {
+        let built = Path::new("/nonexistent/build/snowyowl.wasm");
+        let error = find_component(None, None, built).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "no snowyowl component: this binary was built without one and \
+             /nonexistent/build/snowyowl.wasm is missing; run `make component` (or set \
+             SNOWYOWL_COMPONENT to a component's path)"
+        );
+    }
+
+    #[test]
+    fn a_named_component_comes_before_the_embedded_one() {
+        let named = Some(PathBuf::from("/nonexistent/other.wasm"));
+        let error = find_component(named, Some(b"embedded"), Path::new("/nonexistent"));
+        let error = format!("{:#}", error.unwrap_err());
+        assert!(error.starts_with("reading component /nonexistent/other.wasm"));
+        let embedded = find_component(None, Some(b"embedded"), Path::new("/nonexistent"));
+        assert_eq!(embedded.unwrap().as_ref(), b"embedded");
     }
 }

@@ -259,7 +259,9 @@ fn device_id(hash: u64, device: Device) -> String {
         Device::Laptop => 1,
         _ => 2,
     };
-    uuid(&mut Rng::new(hash ^ (kind * 0xd1b5_4a32_d192_ed03)))
+    uuid(&mut Rng::new(
+        hash ^ 0xd1b5_4a32_d192_ed03_u64.wrapping_mul(kind),
+    ))
 }
 
 /// `deviceDetail` of a sign-in, and its user agent.

@@ -9,13 +9,19 @@
     clippy::indexing_slicing
 )]
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use snowyowl::event::Shape;
 use snowyowl::render;
-use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
+use snowyowl_cli::runtime::load_component;
 use snowyowl_cli::{random_seed, Backend, ComponentBackend, HostFinding, NativeBackend};
+
+/// The component the CLI runs: built into it, or `build/snowyowl.wasm` (`make component`).
+fn component() -> Cow<'static, [u8]> {
+    load_component(None).unwrap_or_else(|error| panic!("{error:#}"))
+}
 
 fn demo_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/demo-tenant.ndjson")
@@ -40,7 +46,7 @@ fn run(backend: &mut dyn Backend, text: &str, batch: usize) -> Vec<HostFinding> 
 #[test]
 fn the_component_imports_nothing() {
     let engine = wasmtime::Engine::default();
-    let component = wasmtime::component::Component::new(&engine, EMBEDDED_COMPONENT).unwrap();
+    let component = wasmtime::component::Component::new(&engine, component()).unwrap();
     let ty = component.component_type();
     assert_eq!(
         ty.imports(&engine).count(),
@@ -59,7 +65,7 @@ fn the_component_finds_exactly_what_the_native_core_finds() {
     let text = demo();
     let native = run(&mut NativeBackend::new("", 7).unwrap(), &text, 10_000);
     let component = run(
-        &mut ComponentBackend::new(EMBEDDED_COMPONENT, "", 7).unwrap(),
+        &mut ComponentBackend::new(&component(), "", 7).unwrap(),
         &text,
         10_000,
     );
@@ -74,12 +80,12 @@ fn the_component_finds_exactly_what_the_native_core_finds() {
 fn the_component_gives_the_same_findings_in_any_batching() {
     let text = demo();
     let whole = run(
-        &mut ComponentBackend::new(EMBEDDED_COMPONENT, "", random_seed()).unwrap(),
+        &mut ComponentBackend::new(&component(), "", random_seed()).unwrap(),
         &text,
         10_000,
     );
     for batch in [1, 7] {
-        let mut backend = ComponentBackend::new(EMBEDDED_COMPONENT, "", random_seed()).unwrap();
+        let mut backend = ComponentBackend::new(&component(), "", random_seed()).unwrap();
         assert_eq!(run(&mut backend, &text, batch), whole, "batch {batch}");
     }
 }
@@ -87,7 +93,7 @@ fn the_component_gives_the_same_findings_in_any_batching() {
 #[test]
 fn the_component_reports_config_errors_with_the_field() {
     let error = ComponentBackend::new(
-        EMBEDDED_COMPONENT,
+        &component(),
         r#"{"detectors":{"password-spray":{"min_users":"five"}}}"#,
         1,
     )
@@ -104,7 +110,7 @@ fn the_component_reports_config_errors_with_the_field() {
 /// that still sets it is refused, by the component and by the CLI, saying where it went.
 #[test]
 fn a_seed_in_the_config_is_refused_and_every_engine_draws_its_own() {
-    let error = ComponentBackend::new(EMBEDDED_COMPONENT, r#"{"seed": 7}"#, 7)
+    let error = ComponentBackend::new(&component(), r#"{"seed": 7}"#, 7)
         .err()
         .map(|e| format!("{e:#}"))
         .unwrap_or_default();
@@ -431,7 +437,7 @@ fn the_component_snapshot_restores_in_the_native_core_and_back() {
     let text = demo();
     let lines: Vec<&str> = text.lines().collect();
     let (first, second) = lines.split_at(700);
-    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, "", 1).unwrap();
+    let mut component = ComponentBackend::new(&component(), "", 1).unwrap();
     let mut findings = component
         .push(first.join("\n").as_bytes())
         .unwrap()
@@ -467,7 +473,7 @@ fn string_ends_at_every_offset_read_the_same_in_the_component_and_the_core() {
         }
     }
     let batch = lines.join("\n");
-    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, "", 3).unwrap();
+    let mut component = ComponentBackend::new(&component(), "", 3).unwrap();
     let mut native = NativeBackend::new("", 3).unwrap();
     let from_component = component.push(batch.as_bytes()).unwrap();
     assert!(
@@ -483,7 +489,7 @@ fn string_ends_at_every_offset_read_the_same_in_the_component_and_the_core() {
 fn hostile_input_never_traps_the_component_or_stops_the_cli() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/hostile.ndjson");
     let bytes = std::fs::read(&corpus).unwrap();
-    let mut component = ComponentBackend::new(EMBEDDED_COMPONENT, "", random_seed()).unwrap();
+    let mut component = ComponentBackend::new(&component(), "", random_seed()).unwrap();
     let mut native = NativeBackend::new("", random_seed()).unwrap();
     let from_component = component.push(&bytes).unwrap();
     let from_native = native.push(&bytes).unwrap();

@@ -12,9 +12,16 @@
     clippy::indexing_slicing
 )]
 
+use std::borrow::Cow;
+
 use snowyowl_cli::generate::{flood, FLOOD_BURSTS};
-use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
+use snowyowl_cli::runtime::load_component;
 use snowyowl_cli::{Backend, ComponentBackend, HostFinding, NativeBackend};
+
+/// The component the CLI runs: built into it, or `build/snowyowl.wasm` (`make component`).
+fn component() -> Cow<'static, [u8]> {
+    load_component(None).unwrap_or_else(|error| panic!("{error:#}"))
+}
 
 fn flood_size() -> u64 {
     std::env::var("SNOWYOWL_FLOOD_EVENTS")
@@ -94,7 +101,7 @@ fn the_native_core_under_flood() {
 
 #[test]
 fn the_component_under_flood() {
-    let mut backend = ComponentBackend::new(EMBEDDED_COMPONENT, "", 12).unwrap();
+    let mut backend = ComponentBackend::new(&component(), "", 12).unwrap();
     let findings = run_flood(&mut backend, |_| {});
     check(&findings, "component");
     let peak = backend.peak_memory();

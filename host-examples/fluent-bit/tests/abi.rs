@@ -9,12 +9,18 @@
     clippy::indexing_slicing
 )]
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use serde_json::Value;
-use snowyowl_cli::runtime::EMBEDDED_COMPONENT;
+use snowyowl_cli::runtime::load_component;
 use snowyowl_cli::{random_seed, Backend, ComponentBackend};
 use snowyowl_fluent_bit_host::{FilterHost, Outcome, MODULE_PATH};
+
+/// The component the CLI runs: built into it, or `build/snowyowl.wasm` (`make component`).
+fn component() -> Cow<'static, [u8]> {
+    load_component(None).unwrap_or_else(|error| panic!("{error:#}"))
+}
 
 fn repo(path: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -121,7 +127,7 @@ fn record_by_record_it_finds_what_the_cli_finds_and_passes_the_rest_unchanged() 
     // The same records through the component as the CLI runs it: what the module attached is
     // everything except what only closing the last windows (a flush, which Fluent Bit never
     // calls) adds.
-    let mut cli = ComponentBackend::new(EMBEDDED_COMPONENT, "", random_seed()).unwrap();
+    let mut cli = ComponentBackend::new(&component(), "", random_seed()).unwrap();
     let pushed = cli.push(text.as_bytes()).unwrap();
     let streamed: Vec<String> = pushed.findings.iter().map(|f| canonical(&f.json)).collect();
     let at_flush: Vec<String> = cli
