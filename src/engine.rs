@@ -735,6 +735,8 @@ mod tests {
             "unsaveable"
         }
         fn on_event(&mut self, _: &Event, _: &mut Context) {}
+        fn on_watermark(&mut self, _: &mut Context) {}
+        fn flush(&mut self, _: &mut Context) {}
         fn state(&self) -> StateStats {
             StateStats::default()
         }

@@ -313,23 +313,10 @@ pub trait Detector {
     fn reads_findings(&self) -> bool {
         false
     }
-    /// The detector's open findings, when it keeps them in one [`Suppression`] (most do): the
-    /// defaults of `on_watermark` and `flush` then close them.
-    fn suppression(&mut self) -> Option<&mut Suppression> {
-        None
-    }
     /// Event time has moved to `context.watermark`: close what lies before it.
-    fn on_watermark(&mut self, context: &mut Context) {
-        if let Some(open) = self.suppression() {
-            open.sweep(context);
-        }
-    }
+    fn on_watermark(&mut self, context: &mut Context);
     /// Closes everything still open (end of input).
-    fn flush(&mut self, context: &mut Context) {
-        if let Some(open) = self.suppression() {
-            open.flush(context);
-        }
-    }
+    fn flush(&mut self, context: &mut Context);
     /// State held.
     fn state(&self) -> StateStats;
     /// The detector's state, for a snapshot.
