@@ -181,12 +181,10 @@ impl Registrable for AttackChain {
     type Config = Config;
 
     fn build(config: Config, parts: &Parts) -> Self {
-        let hasher = parts.hasher;
-
         AttackChain {
             config,
-            hasher: hasher.clone(),
-            index: AHashMap::with_hasher(hasher.clone()),
+            hasher: parts.hasher.clone(),
+            index: AHashMap::with_hasher(parts.hasher.clone()),
             parent: Vec::new(),
             incidents: BTreeMap::new(),
             aliases: Vec::new(),

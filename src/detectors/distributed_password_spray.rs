@@ -131,20 +131,17 @@ impl Registrable for DistributedPasswordSpray {
     type Config = Config;
 
     fn build(config: Config, parts: &Parts) -> Self {
-        let hasher = parts.hasher;
-        let allowlist = Arc::clone(parts.allowlist);
-
         DistributedPasswordSpray {
             failures: UnresolvedFailures::new(
                 config.resolve_within.0,
                 config.max_failures.get(),
-                hasher,
+                parts.hasher,
             ),
-            allowlist,
-            known_ips: BoundedMap::new(config.max_known_ips.get(), hasher),
+            allowlist: Arc::clone(parts.allowlist),
+            known_ips: BoundedMap::new(config.max_known_ips.get(), parts.hasher),
             window: VecDeque::new(),
             dropped: 0,
-            signalled: BoundedMap::new(config.max_failures.get(), hasher),
+            signalled: BoundedMap::new(config.max_failures.get(), parts.hasher),
             open: Suppression::new(ID, config.window.0, parts.max_open),
             max_open: parts.max_open,
             config,
@@ -413,7 +410,8 @@ impl Detector for DistributedPasswordSpray {
             evicted: self.failures.evicted()
                 + self.dropped
                 + self.signalled.evicted()
-                + self.known_ips.evicted(),
+                + self.known_ips.evicted()
+                + self.open.evicted(),
             open_findings: self.open.len(),
             ..StateStats::default()
         }

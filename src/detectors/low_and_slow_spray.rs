@@ -121,21 +121,18 @@ impl Registrable for LowAndSlowSpray {
     type Config = Config;
 
     fn build(config: Config, parts: &Parts) -> Self {
-        let hasher = parts.hasher;
-        let allowlist = Arc::clone(parts.allowlist);
-
         LowAndSlowSpray {
             failures: UnresolvedFailures::new(
                 config.resolve_within.0,
                 config.max_failures.get(),
-                hasher,
+                parts.hasher,
             ),
-            allowlist,
-            ip_uses: BoundedMap::new(config.max_ips.get(), hasher),
-            user_rates: BoundedMap::new(config.max_failures.get(), hasher),
+            allowlist: Arc::clone(parts.allowlist),
+            ip_uses: BoundedMap::new(config.max_ips.get(), parts.hasher),
+            user_rates: BoundedMap::new(config.max_failures.get(), parts.hasher),
             horizon: VecDeque::new(),
             dropped: 0,
-            signalled: BoundedMap::new(config.max_failures.get(), hasher),
+            signalled: BoundedMap::new(config.max_failures.get(), parts.hasher),
             open: Suppression::new(ID, config.horizon.0, parts.max_open),
             max_open: parts.max_open,
             flags: VecDeque::new(),
@@ -362,7 +359,8 @@ impl Detector for LowAndSlowSpray {
                 + self.ip_uses.evicted()
                 + self.user_rates.evicted()
                 + self.dropped
-                + self.signalled.evicted(),
+                + self.signalled.evicted()
+                + self.open.evicted(),
             open_findings: self.open.len(),
             ..StateStats::default()
         }

@@ -347,14 +347,11 @@ impl Registrable for PasswordSpray {
     type Config = Config;
 
     fn build(config: Config, parts: &Parts) -> Self {
-        let hasher = parts.hasher;
-        let allowlist = Arc::clone(parts.allowlist);
-
         PasswordSpray {
-            allowlist,
-            windows: BoundedMap::new(config.max_ips.get(), hasher),
-            egress: BoundedMap::new(config.max_egress_ips.get(), hasher),
-            hasher: hasher.clone(),
+            allowlist: Arc::clone(parts.allowlist),
+            windows: BoundedMap::new(config.max_ips.get(), parts.hasher),
+            egress: BoundedMap::new(config.max_egress_ips.get(), parts.hasher),
+            hasher: parts.hasher.clone(),
             config,
             open: BTreeMap::new(),
             attempts_dropped: 0,

@@ -627,17 +627,18 @@ impl Registrable for SprayThenSuccess {
     type Config = Config;
 
     fn build(config: Config, parts: &Parts) -> Self {
-        let hasher = parts.hasher;
-        let allowlist = Arc::clone(parts.allowlist);
-
         SprayThenSuccess {
-            allowlist,
-            targets: BoundedMap::new(config.max_users.get(), hasher),
-            recent: HitLog::new(hasher),
-            places: FamiliarPlaces::new(config.max_baseline_users.get(), config.baseline.0, hasher),
-            addresses: BoundedMap::new(config.max_users.get(), hasher),
+            allowlist: Arc::clone(parts.allowlist),
+            targets: BoundedMap::new(config.max_users.get(), parts.hasher),
+            recent: HitLog::new(parts.hasher),
+            places: FamiliarPlaces::new(
+                config.max_baseline_users.get(),
+                config.baseline.0,
+                parts.hasher,
+            ),
+            addresses: BoundedMap::new(config.max_users.get(), parts.hasher),
             filter: empty_filter(),
-            hasher: hasher.clone(),
+            hasher: parts.hasher.clone(),
             config,
             open: BTreeMap::new(),
             last_expiry: Timestamp::MIN,
