@@ -224,6 +224,19 @@ impl Allowlist {
         !self.service_accounts.is_empty() && self.service_accounts.contains(&user.to_lowercase())
     }
 
+    /// The actor of a directory change is an allow-listed or first-party app, or an allow-listed
+    /// service account: its changes are routine.
+    pub fn trusted_actor(&self, actor: &crate::event::Actor) -> bool {
+        actor
+            .app_id
+            .as_deref()
+            .is_some_and(|app| self.known_app(app))
+            || actor
+                .user
+                .as_deref()
+                .is_some_and(|user| self.service_account(user))
+    }
+
     /// The ASN and network kind of an IP, from the host's table.
     pub fn asn(&self, ip: &str) -> Option<(u32, Option<&str>)> {
         if self.asn_table.is_empty() {

@@ -47,16 +47,7 @@ fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report<Distinc
         return;
     }
     let actor = &audit.actor;
-    if actor
-        .app_id
-        .as_deref()
-        .is_some_and(|app| report.allowlist.known_app(app))
-        || actor
-            .user
-            .as_deref()
-            .is_some_and(|user| report.allowlist.service_account(user))
-        || actor.name() == "unknown"
-    {
+    if report.allowlist.trusted_actor(actor) || actor.name() == "unknown" {
         return;
     }
     let target = audit.targets.first();

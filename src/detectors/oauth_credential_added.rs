@@ -148,15 +148,7 @@ impl CredentialAdded {
             _ => return,
         }
         let actor = &audit.actor;
-        if actor
-            .app_id
-            .as_deref()
-            .is_some_and(|app| report.allowlist.known_app(app))
-            || actor
-                .user
-                .as_deref()
-                .is_some_and(|user| report.allowlist.service_account(user))
-        {
+        if report.allowlist.trusted_actor(actor) {
             return;
         }
         let target = audit
