@@ -7,7 +7,7 @@ use snowyowl::event::{Event, MailClient, Shape};
 use snowyowl::Severity;
 
 use crate::helpers::{
-    app, audit, cmdlet, detect, mail, risk, signin, target, user, user_target, SHAPES,
+    app, apps_added, audit, cmdlet, detect, mail, risk, signin, target, user, user_target, SHAPES,
 };
 
 const OFFICE_ONLINE: &str = "00000002-0000-0ff1-ce00-000000000000";
@@ -33,23 +33,7 @@ fn oauth_app_created_fires_and_bursts() {
         let found = detect("", &one, shape, "oauth-app-created");
         assert_eq!(found.len(), 1, "{shape:?}");
         assert_eq!(found[0].severity, Severity::Low);
-        let burst: Vec<Event> = (0..5)
-            .map(|i| {
-                let targets = vec![target(
-                    "Application",
-                    &format!("obj-{i}"),
-                    &format!("app {i}"),
-                )];
-                audit(
-                    "Add application",
-                    user("test@contoso.com"),
-                    targets,
-                    &[],
-                    i as f64,
-                )
-            })
-            .collect();
-        let found = detect("", &burst, shape, "oauth-app-created");
+        let found = detect("", &apps_added(5, 1.0), shape, "oauth-app-created");
         assert_eq!(found.len(), 1, "{shape:?}: one finding per actor");
         assert_eq!(
             found[0].severity,

@@ -4,28 +4,17 @@
 
 use snowyowl::event::{MailClient, Shape};
 
-use crate::helpers::{audit, detect, mail, target, user};
+use crate::helpers::{apps_added, detect, mail};
 
 #[test]
 fn an_app_burst_is_counted_past_the_listed_two_hundred() {
     // 300 applications by one account within a minute and a half.
-    let events: Vec<_> = (0..300)
-        .map(|i| {
-            let targets = vec![target(
-                "Application",
-                &format!("obj-{i}"),
-                &format!("app {i}"),
-            )];
-            audit(
-                "Add application",
-                user("test@contoso.com"),
-                targets,
-                &[],
-                i as f64 * 0.005,
-            )
-        })
-        .collect();
-    let found = detect("", &events, Shape::Graph, "oauth-app-created");
+    let found = detect(
+        "",
+        &apps_added(300, 0.005),
+        Shape::Graph,
+        "oauth-app-created",
+    );
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].unmapped["app_count"], 300);
     assert_eq!(

@@ -177,6 +177,26 @@ pub fn audit(
     })
 }
 
+/// `count` applications (`app 0`, `app 1`, …) added by test@contoso.com, `minutes` apart from `T0`.
+pub fn apps_added(count: usize, minutes: f64) -> Vec<Event> {
+    (0..count)
+        .map(|i| {
+            let targets = vec![target(
+                "Application",
+                &format!("obj-{i}"),
+                &format!("app {i}"),
+            )];
+            audit(
+                "Add application",
+                user("test@contoso.com"),
+                targets,
+                &[],
+                i as f64 * minutes,
+            )
+        })
+        .collect()
+}
+
 /// A `MailItemsAccessed` record at `T0 + minute`.
 pub fn mail(app_id: &str, client: MailClient, mailbox: &str, minute: f64) -> Event {
     let time = T0 + (minute * MINUTE as f64) as i64;
