@@ -1,0 +1,101 @@
+"""The one seam between the job and the ``snowyowl`` Python host: compile once, load everywhere.
+
+The driver compiles the component once (:func:`precompile`) and broadcasts the compiled bytes;
+each Python worker process loads them once (:func:`load`, milliseconds) and keeps them for every
+batch and every tenant it handles. Nothing compiles per batch.
+
+Two hosts fit behind these functions, with the same ``snowyowl.Engine`` API:
+
+- the native host (PyO3 extension, ``snowyowl.precompile() -> bytes`` and
+  ``snowyowl.load_precompiled(bytes)``), used whenever the package has ``precompile``;
+- today's host (PyPI ``wasmtime``), whose compiled component is serialized with
+  ``Component.serialize`` and put back with ``Component.deserialize`` into the package's shared
+  runtime.
+
+Compiled code is tied to the wasmtime version and the CPU: a worker that cannot load the driver's
+bytes (another CPU in a mixed cluster) compiles the component itself, once, and says so on stderr.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from typing import Any, Optional
+
+import snowyowl
+
+__all__ = ["precompile", "load", "load_file", "new_engine", "restore_engine", "host_name", "SnowyowlError"]
+
+SnowyowlError = snowyowl.SnowyowlError
+"""What the engine raises for a configuration or snapshot it refuses."""
+
+_loaded: Optional[str] = None
+"""Digest of the compiled bytes this process has loaded (once per process)."""
+
+
+def host_name() -> str:
+    """Which Python host is installed: ``native`` or ``wasmtime-py``."""
+    return "native" if hasattr(snowyowl, "precompile") else "wasmtime-py"
+
+
+def precompile() -> bytes:
+    """The component compiled for this machine, as bytes another process loads without compiling."""
+    if hasattr(snowyowl, "precompile"):
+        return snowyowl.precompile()
+    return snowyowl._Runtime.get().component.serialize()
+
+
+def load(compiled: Optional[bytes]) -> None:
+    """Makes ``compiled`` (from :func:`precompile`) this process's component; a no-op after the
+    first call with the same bytes. ``None`` (or bytes this machine cannot load) leaves the host to
+    compile the component itself, once per process."""
+    global _loaded
+    if compiled is None:
+        return
+    digest = hashlib.sha256(compiled).hexdigest()
+    if _loaded == digest:
+        return
+    try:
+        if hasattr(snowyowl, "load_precompiled"):
+            snowyowl.load_precompiled(compiled)
+        else:
+            _load_into_wasmtime_py(compiled)
+    except Exception as error:  # another CPU or wasmtime build: compile here instead
+        print(f"snowyowl-spark: compiled component not loadable here ({error}); compiling it", file=sys.stderr)
+    _loaded = digest
+
+
+def load_file(name: Optional[str]) -> None:
+    """:func:`load` with the bytes of ``name``, a file shipped with ``SparkContext.addFile``; the
+    file is read only the first time in a process."""
+    if name is None or _loaded_file == name:
+        return
+    from pyspark import SparkFiles
+
+    with open(SparkFiles.get(name), "rb") as file:
+        load(file.read())
+    globals()["_loaded_file"] = name
+
+
+_loaded_file: Optional[str] = None
+
+
+def _load_into_wasmtime_py(compiled: bytes) -> None:
+    import wasmtime
+    import wasmtime.component as wc
+
+    runtime = object.__new__(snowyowl._Runtime)
+    runtime.engine = wasmtime.Engine()
+    runtime.component = wc.Component.deserialize(runtime.engine, compiled)
+    runtime.path = snowyowl.component_path()
+    snowyowl._Runtime._instance = runtime
+
+
+def new_engine(config: str) -> Any:
+    """A fresh engine (a fresh hash seed, as every host draws)."""
+    return snowyowl.Engine(config)
+
+
+def restore_engine(snapshot: bytes, config: str) -> Any:
+    """An engine continuing from ``snapshot`` (raises ``snowyowl.SnowyowlError`` when refused)."""
+    return snowyowl.Engine.restore(snapshot, config)
