@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
@@ -229,7 +230,7 @@ def _row(kind: str, tenant: str, json_text: dict) -> tuple:
 
 
 def _profile_row(tenant: str, what: str, clock: "_Clock", lines: int, size: int, stored: Optional[Stored]) -> tuple:
-    body = dict(clock.laps, step=what, lines=lines, bytes=size)
+    body = dict(clock.laps, step=what, lines=lines, bytes=size, pid=os.getpid(), component=dict(runtime.loads))
     if stored is not None:
         body.update(snapshot_bytes=clock.sizes[0], stored_bytes=clock.sizes[1])
     return _row("profile", tenant, body)

@@ -32,6 +32,10 @@ SnowyowlError = snowyowl.SnowyowlError
 _loaded: Optional[str] = None
 """Digest of the compiled bytes this process has loaded (once per process)."""
 
+loads = {"loaded": 0, "refused": 0}
+"""How often this process loaded compiled bytes, and how often it could not (and so compiled the
+component itself): ``profile`` rows carry it, and the tests check that no worker compiles."""
+
 
 def host_name() -> str:
     """Which Python host is installed: ``native`` or ``wasmtime-py``."""
@@ -60,7 +64,9 @@ def load(compiled: Optional[bytes]) -> None:
             snowyowl.load_precompiled(compiled)
         else:
             _load_into_wasmtime_py(compiled)
+        loads["loaded"] += 1
     except Exception as error:  # another CPU or wasmtime build: compile here instead
+        loads["refused"] += 1
         print(f"snowyowl-spark: compiled component not loadable here ({error}); compiling it", file=sys.stderr)
     _loaded = digest
 
