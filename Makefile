@@ -37,13 +37,21 @@ BROWSER_HOST := host-examples/browser
 NODE_HOST := host-examples/node
 PYTHON_HOST := host-examples/python
 PYTHON ?= python3
+# The project's virtual environment (the Python host's `make python` uses it too).
+VENV := build/venv
+VENV_PYTHON := $(VENV)/bin/python
+SPARK_HOST := host-examples/spark
+SPARK_STAMP := $(VENV)/.spark-requirements
+# Today's Python host (PyPI wasmtime) is imported from its folder; a host installed into the venv
+# is found the same way once that folder holds no `snowyowl` package.
+SPARK_ENV := PYTHONPATH=$(CURDIR)/$(PYTHON_HOST)
 
 RSIGMA_VERSION := 0.23.0
 # Where `cargo install` puts RSigma: the bench finds it there too when that is not on PATH.
 CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 BENCH_EVENTS ?= 1000000
 
-.PHONY: help tools component fluent-bit web demo-web build demo check test test-hosts test-browser bench bench-peers node node-example python python-example lint fmt clean fuzz
+.PHONY: help tools component fluent-bit web demo-web build demo check test test-hosts test-browser bench bench-peers bench-spark node node-example python python-example spark spark-example test-spark lint fmt clean fuzz
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := push scan engine_ops config
@@ -116,6 +124,7 @@ test: component fluent-bit lint ## Run every test (what CI runs)
 test-hosts: build node python web ## Run the Node, Python and browser tests against the real builds
 	cd $(NODE_HOST) && npm test
 	cd $(PYTHON_HOST) && $(PYTHON) -m pytest -q
+	$(MAKE) --no-print-directory test-spark
 	$(MAKE) --no-print-directory test-browser
 
 test-browser: web build ## Test the page in headless Chromium (screenshots in host-examples/browser/test-output)
@@ -136,6 +145,23 @@ python: component ## Install PyPI wasmtime (if missing) and put the component in
 
 python-example: python ## Run the Python example on the bundled scenario
 	cd $(PYTHON_HOST) && $(PYTHON) example.py ../../tests/data/midnight-blizzard.ndjson
+
+spark: python $(SPARK_STAMP) ## Install PySpark and the Spark job's dependencies (pinned) into build/venv; a JDK 17+ must be present
+
+$(SPARK_STAMP): $(SPARK_HOST)/requirements.txt $(PYTHON_HOST)/requirements.txt
+	@command -v java >/dev/null || { echo "error: Spark needs a JDK 17+ (apt-get install openjdk-17-jre-headless; .ci/run installs it)" >&2; exit 1; }
+	@[ -x $(VENV_PYTHON) ] || $(PYTHON) -m venv $(VENV)
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r $(SPARK_HOST)/requirements.txt -r $(PYTHON_HOST)/requirements.txt
+	@touch $@
+
+test-spark: build spark ## Test the Spark job on local[2]: tenants apart = scan per tenant, SIGKILL + restart loses nothing (~6 min)
+	cd $(SPARK_HOST) && $(SPARK_ENV) SNOWYOWL_CLI=$(CURDIR)/$(CLI) $(CURDIR)/$(VENV_PYTHON) -m pytest -q
+
+spark-example: build spark ## Run the Spark job on three generated tenants mixed in one stream (build/spark-example)
+	cd $(SPARK_HOST) && $(SPARK_ENV) $(CURDIR)/$(VENV_PYTHON) example.py --cli $(CURDIR)/$(CLI) --work $(CURDIR)/build/spark-example
+
+bench-spark: build spark ## Measure the Spark job at 1, 10 and 100 tenants (build/bench/spark.md)
+	cd $(SPARK_HOST) && $(SPARK_ENV) $(CURDIR)/$(VENV_PYTHON) bench.py --cli $(CURDIR)/$(CLI) --out $(CURDIR)/build/bench
 
 lint: ## rustfmt check and clippy with warnings as errors (native and wasm builds)
 	$(CARGO) fmt --all --check
@@ -169,6 +195,7 @@ bench: ## Measure everything in BENCHMARKS.md on one generated file (BENCH_EVENT
 	$(MAKE) --no-print-directory tools
 	$(MAKE) --no-print-directory -j2 build fluent-bit node bench-peers
 	PATH="$$PATH:$(CARGO_BIN)" $(PYTHON) bench/bench.py --events $(BENCH_EVENTS)
+	$(MAKE) --no-print-directory bench-spark
 
 # RSigma without its daemon (the lightest feature set 0.23 builds with; see BENCHMARKS.md).
 bench-peers: ## Install the benchmark's peers if missing: RSigma (crates.io) and DuckDB (PyPI)

@@ -180,11 +180,16 @@ def ship_compiled(spark: Any) -> str:
 
     compiled = runtime.precompile()
     name = f"snowyowl-{hashlib.sha256(compiled).hexdigest()[:16]}.cwasm"
-    path = os.path.join(tempfile.mkdtemp(prefix="snowyowl-spark-"), name)
-    with open(path, "wb") as file:
-        file.write(compiled)
-    spark.sparkContext.addFile(path)
+    if _shipped.get(id(spark.sparkContext)) != name:  # once per Spark context
+        path = os.path.join(tempfile.mkdtemp(prefix="snowyowl-spark-"), name)
+        with open(path, "wb") as file:
+            file.write(compiled)
+        spark.sparkContext.addFile(path)
+        _shipped[id(spark.sparkContext)] = name
     return name
+
+
+_shipped: dict[int, str] = {}
 
 
 def findings_frame(spark: Any, options: Any, settings: Settings) -> Any:
@@ -282,6 +287,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                 with open(options.progress, "a", encoding="utf-8") as file:
                     file.write(json.dumps(progress) + "\n")
             if options.until_drained and drained(progress):
+                while query.isActive and query.status.get("isTriggerActive"):
+                    time.sleep(0.05)  # stop between micro-batches, not inside one
                 query.stop()
     except KeyboardInterrupt:
         query.stop()

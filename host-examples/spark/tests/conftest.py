@@ -1,8 +1,7 @@
-"""The package under test is this directory's ``snowyowl_spark``; ``snowyowl`` is whichever Python
-host is installed (``make test-spark`` puts today's in the venv)."""
+"""The package under test is this folder's ``snowyowl_spark`` (and ``streams``, the test streams);
+``snowyowl`` is whichever Python host is importable (``make test-spark`` sets that up)."""
 
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -1,4 +1,4 @@
-"""Test streams: generated scenarios, one tenant GUID each, interleaved by time into files.
+"""Test and benchmark streams: generated scenarios, one tenant GUID each, interleaved by time into files.
 
 Each scenario of ``snowyowl generate`` is one tenant (GUID ``SCENARIO_TENANT``); giving each a
 GUID of its own and merging them by event time makes a stream of several tenants whose lines
