@@ -96,9 +96,10 @@ def run(spark, tenants: int, base: list[bytes], work: Path, args) -> dict:
     rows = output.read(directory / "out")
     profile = [json.loads(j) for j in rows[rows.kind == "profile"].json]
     phases = {k: sum(p.get(k, 0) for p in profile) / 1000 for k in ("restore_ms", "push_ms", "snapshot_ms", "pack_ms")}
-    last = {}
+    last: dict[str, dict] = {}  # each tenant's latest stored snapshot
     for p, tenant in zip(profile, rows[rows.kind == "profile"].tenant):
-        last[tenant] = p
+        if "stored_bytes" in p and p["at_ms"] >= last.get(tenant, {"at_ms": -1})["at_ms"]:
+            last[tenant] = p
     raw = [p["snapshot_bytes"] for p in last.values()]
     stored = [p["stored_bytes"] for p in last.values()]
     operator = (batches[-1].get("stateOperators") or [{}])[0]

@@ -105,8 +105,9 @@ def route(frames: Iterator[Any]) -> Iterator[Any]:
     """``mapInPandas``: each line's tenant, where it came from and its order in the source.
 
     Input columns: ``line`` (bytes), ``order_time``, ``order_source``, ``order_position`` and
-    ``numbered`` (files: ``order_position`` is the split's first byte and lines are numbered here,
-    in the order the split is read; Kafka: the offset). Blank lines are dropped; they still count
+    ``numbered`` (files: ``order_time`` is the file's modification time, ``order_position`` the
+    split's first byte, and lines are numbered here in the order the split is read; Kafka: the
+    broker's timestamp, the partition and the offset). Blank lines are dropped; they still count
     for line numbers.
     """
     import pandas as pd
@@ -161,13 +162,42 @@ def read_source(spark: Any, options: Any) -> Any:
             F.col("_metadata.file_block_start").alias("order_position"),
             F.lit(True).alias("numbered"),
         )
-    kafka = spark.readStream.format("kafka").options(**_pairs(options.kafka_option)).load()
+    return kafka_lines(spark.readStream.format("kafka").options(**_pairs(options.kafka_option)).load())
+
+
+def kafka_lines(kafka: Any) -> Any:
+    """Kafka records (the Kafka source's columns) as lines with their order columns."""
+    from pyspark.sql import functions as F
+
+    # A tenant's records may be spread over partitions (diagnostic settings set no key): within a
+    # micro-batch they are pushed in the order the broker took them in, partitions merged.
     return kafka.select(
         F.col("value").alias("line"),
-        F.lit(0).cast("long").alias("order_time"),
+        F.unix_millis(F.col("timestamp")).alias("order_time"),
         F.concat(F.col("topic"), F.lit("["), F.col("partition").cast("string"), F.lit("]")).alias("order_source"),
         F.col("offset").alias("order_position"),
         F.lit(False).alias("numbered"),
+    )
+
+
+def kafka_records(rows: Any, findings_topic: str, rejected_topic: str) -> Any:
+    """Output rows as Kafka records: findings to one topic, rejected lines and errors to another,
+    keyed ``tenant:uid`` (a rejected line's uid is where it came from), with ``kind``, ``tenant``,
+    ``detector`` and ``severity`` as headers. ``profile`` rows are left out."""
+    from pyspark.sql import functions as F
+
+    headers = F.array(
+        *[
+            F.struct(F.lit(name).alias("key"), F.col(name).cast("binary").alias("value"))
+            for name in ("kind", "tenant", "detector", "severity")
+        ]
+    )
+    topic = F.when(F.col("kind") == "finding", F.lit(findings_topic)).otherwise(F.lit(rejected_topic))
+    return rows.where(F.col("kind") != "profile").select(
+        topic.alias("topic"),
+        F.concat_ws(":", "tenant", "uid").alias("key"),
+        F.col("json").alias("value"),
+        headers.alias("headers"),
     )
 
 
@@ -206,8 +236,6 @@ def findings_frame(spark: Any, options: Any, settings: Settings) -> Any:
 
 def start(spark: Any, options: Any) -> Any:
     """Starts the query; returns the ``StreamingQuery``."""
-    from pyspark.sql import functions as F
-
     config = ""
     if options.config:
         with open(options.config, encoding="utf-8") as file:
@@ -227,23 +255,9 @@ def start(spark: Any, options: Any) -> Any:
             raise SystemExit("error: --output is needed with --sink files")
         writer = rows.writeStream.format(options.output_format).option("path", options.output)
     else:
-        # At least once: a micro-batch replayed after a failure writes its rows again. The key
-        # (tenant and finding uid) lets a compacted topic or the consumer keep one row per finding.
-        headers = F.array(
-            *[
-                F.struct(F.lit(name).alias("key"), F.col(name).cast("binary").alias("value"))
-                for name in ("kind", "tenant", "detector", "severity")
-            ]
-        )
-        topic = F.when(F.col("kind") == "finding", F.lit(options.findings_topic)).otherwise(
-            F.lit(options.rejected_topic)
-        )
-        rows = rows.where(F.col("kind") != "profile").select(
-            topic.alias("topic"),
-            F.concat_ws(":", "tenant", "uid").alias("key"),
-            F.col("json").alias("value"),
-            headers.alias("headers"),
-        )
+        # At least once: a micro-batch replayed after a failure writes its rows again, the same
+        # rows; the key (tenant and finding uid) lets a compacted topic or the consumer keep one.
+        rows = kafka_records(rows, options.findings_topic, options.rejected_topic)
         writer = rows.writeStream.format("kafka").options(**_pairs(options.kafka_sink_option))
     return (
         writer.option("checkpointLocation", options.checkpoint)

@@ -132,7 +132,7 @@ def on_input(
     engine.close()
     step.timer_ms = _next_timer(step.stored, now_ms, settings)
     if settings.profile:
-        step.rows.append(_profile_row(tenant, "input", clock, len(lines), len(data), step.stored))
+        step.rows.append(_profile_row(tenant, "input", now_ms, clock, len(lines), len(data), step.stored))
     return step
 
 
@@ -154,7 +154,7 @@ def on_timer(tenant: str, stored: Optional[Stored], now_ms: int, settings: Setti
         clock.lap("push_ms")
         engine.close()
         if settings.profile:
-            step.rows.append(_profile_row(tenant, "retire", clock, 0, 0, None))
+            step.rows.append(_profile_row(tenant, "retire", now_ms, clock, 0, 0, None))
         return step  # stored None: the state is removed, no timer
     watermark, moved = stored.watermark_ms, stored.moved_ms
     if watermark is not None:
@@ -166,7 +166,7 @@ def on_timer(tenant: str, stored: Optional[Stored], now_ms: int, settings: Setti
     engine.close()
     step.timer_ms = _next_timer(step.stored, now_ms, settings)
     if settings.profile:
-        step.rows.append(_profile_row(tenant, "advance", clock, 0, 0, step.stored))
+        step.rows.append(_profile_row(tenant, "advance", now_ms, clock, 0, 0, step.stored))
     return step
 
 
@@ -229,8 +229,8 @@ def _row(kind: str, tenant: str, json_text: dict) -> tuple:
     return (kind, tenant, None, None, None, None, json.dumps(json_text))
 
 
-def _profile_row(tenant: str, what: str, clock: "_Clock", lines: int, size: int, stored: Optional[Stored]) -> tuple:
-    body = dict(clock.laps, step=what, lines=lines, bytes=size, pid=os.getpid(), component=dict(runtime.loads))
+def _profile_row(tenant: str, what: str, now_ms: int, clock: "_Clock", lines: int, size: int, stored: Optional[Stored]) -> tuple:
+    body = dict(clock.laps, step=what, at_ms=now_ms, lines=lines, bytes=size, pid=os.getpid(), component=dict(runtime.loads))
     if stored is not None:
         body.update(snapshot_bytes=clock.sizes[0], stored_bytes=clock.sizes[1])
     return _row("profile", tenant, body)
