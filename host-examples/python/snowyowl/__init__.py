@@ -28,7 +28,7 @@ import wasmtime.component as wc
 
 __all__ = ["Engine", "Finding", "Rejected", "Pushed", "SnowyowlError", "component_path", "random_seed"]
 
-_INTERFACE = "snowyowl:detect/engine@0.2.0"
+_INTERFACE = "snowyowl:detect/engine@0.3.0"
 
 _MAX_SEED = 2**64 - 1
 
