@@ -28,7 +28,7 @@ import wasmtime.component as wc
 
 __all__ = ["Engine", "Finding", "Rejected", "Pushed", "SnowyowlError", "component_path", "random_seed"]
 
-_INTERFACE = "snowyowl:detect/engine@0.2.0"
+_INTERFACE = "snowyowl:detect/engine@0.3.0"
 
 _MAX_SEED = 2**64 - 1
 
@@ -53,6 +53,8 @@ class Finding:
     """Event time, ms since the Unix epoch."""
     json: str
     """The OCSF Detection Finding exactly as the CLI writes it."""
+    tenant: Optional[str] = None
+    """The tenant it belongs to (OCSF ``cloud.account.uid``), or None for events that name none."""
 
     @property
     def ocsf(self) -> dict[str, Any]:
@@ -137,6 +139,7 @@ def _finding(raw: Any) -> Finding:
         uid=raw.uid,
         time=getattr(raw, "time-ms"),
         json=raw.json,
+        tenant=raw.tenant,
     )
 
 
