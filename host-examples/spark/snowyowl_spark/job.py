@@ -20,7 +20,7 @@ from typing import Any, Iterator, Optional
 
 from . import codec, runtime
 from .processor import OUTPUT_DDL, Settings, TenantProcessor
-from .tenant import tenant_of
+from .tenant import Router
 
 __all__ = ["Options", "build_session", "start", "route", "main"]
 
@@ -101,8 +101,9 @@ def build_session(master: Optional[str], partitions: Optional[int], app: str = "
     return builder.getOrCreate()
 
 
-def route(frames: Iterator[Any]) -> Iterator[Any]:
-    """``mapInPandas``: each line's tenant, where it came from and its order in the source.
+def route(frames: Iterator[Any], router: Optional[Router] = None) -> Iterator[Any]:
+    """``mapInPandas``: each line's engine key (:class:`tenant.Router`: its tenant, or its group's),
+    where it came from and its order in the source.
 
     Input columns: ``line`` (bytes), ``order_time``, ``order_source``, ``order_position`` and
     ``numbered`` (files: ``order_time`` is the file's modification time, ``order_position`` the
@@ -112,6 +113,7 @@ def route(frames: Iterator[Any]) -> Iterator[Any]:
     """
     import pandas as pd
 
+    router = router or Router()
     counters: dict[tuple, int] = {}
     for frame in frames:
         tenants, wheres, positions, keep = [], [], [], []
@@ -128,7 +130,7 @@ def route(frames: Iterator[Any]) -> Iterator[Any]:
                 wheres.append(f"{source}@{start}")
             blank = line is None or not line.strip()
             keep.append(not blank)
-            tenants.append("" if blank else tenant_of(line))
+            tenants.append(router.default if blank else router(line))
         out = pd.DataFrame(
             {
                 "tenant": tenants,
@@ -225,7 +227,8 @@ _shipped: dict[int, str] = {}
 def findings_frame(spark: Any, options: Any, settings: Settings) -> Any:
     """Source → routed lines → one engine per tenant → output rows (:data:`processor.OUTPUT_DDL`)."""
     compiled = ship_compiled(spark)
-    routed = read_source(spark, options).mapInPandas(route, ROUTED_DDL)
+    router = Router(settings.config)
+    routed = read_source(spark, options).mapInPandas(lambda frames: route(frames, router), ROUTED_DDL)
     return routed.groupBy("tenant").transformWithStateInPandas(
         statefulProcessor=TenantProcessor(settings, compiled),
         outputStructType=OUTPUT_DDL,

@@ -51,7 +51,7 @@ def stream(tmp_path_factory):
     return streams.interleave(per_tenant, hostile, tmp_path_factory.mktemp("input"), FILES)
 
 
-def job(stream, work: Path, name: str) -> subprocess.Popen:
+def job(stream, work: Path, name: str, idle=IDLE, retire=IDLE) -> subprocess.Popen:
     """Starts the job in its own process group (so that a kill takes the JVM and workers too)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
@@ -60,7 +60,7 @@ def job(stream, work: Path, name: str) -> subprocess.Popen:
         sys.executable, "-m", "snowyowl_spark.job", "--master", "local[2]",
         "--input", str(stream.files[0].parent), "--output", str(work / "out"),
         "--checkpoint", str(work / "checkpoint"), "--partitions", "2", "--trigger", "1",
-        "--idle-after", IDLE, "--retire-after", IDLE, "--until-drained", "--profile",
+        "--idle-after", str(idle), "--retire-after", str(retire), "--until-drained", "--profile",
         "--progress", str(work / f"progress-{name}.jsonl"),
     ]  # fmt: skip
     log = open(work / f"job-{name}.log", "wb")
@@ -105,9 +105,13 @@ def test_each_tenant_gets_what_scan_gives_on_that_tenant_alone(stream, uninterru
     # The scenarios' findings are all there (a tenant that found nothing would pass the above).
     detectors = set(rows[rows.tenant == TENANTS["midnight-blizzard"]].detector.dropna())
     assert {"distributed-password-spray", "spray-then-success", "attack-chain", "multi-mailbox-access"} <= detectors
+    # Every finding names its tenant; the same story in two tenants is two sets of findings.
+    for _, row in rows[(rows.kind == "finding") & (rows.tenant != "")].iterrows():
+        assert json.loads(row.json)["cloud"]["account"]["uid"] == row.tenant
     twin = rows[(rows.tenant == TWIN) & (rows.kind == "finding")]
     original = rows[(rows.tenant == TENANTS["app-abuse"]) & (rows.kind == "finding")]
-    assert sorted(twin.uid) == sorted(original.uid) and len(twin) >= 5
+    assert sorted(zip(twin.detector, twin.time_ms)) == sorted(zip(original.detector, original.time_ms))
+    assert len(twin) >= 5 and set(twin.uid).isdisjoint(original.uid)
     # Every worker loaded the driver's compiled component; none compiled it.
     loads = [json.loads(j)["component"] for j in profile.json]
     assert loads and all(c["loaded"] == 1 and c["refused"] == 0 for c in loads)
@@ -134,17 +138,23 @@ def test_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(stream, un
 
     process = job(stream, tmp_path, "killed")
     deadline = time.monotonic() + TIMEOUT
+    writing = False
     while time.monotonic() < deadline and process.poll() is None:
         done, planned = batches(commits), batches(offsets)
         if len(done) >= 2 and planned - done:
-            break  # a batch is under way after two have committed
-        time.sleep(0.05)
+            # A batch is under way after two have committed: kill it as it writes its files (or,
+            # should writing never be caught, once the stream is nearly through).
+            writing = bool(output.orphans(tmp_path / "out"))
+            if writing or len(done) >= FILES - 2:
+                break
+        time.sleep(0.02)
     assert process.poll() is None, "the job ended before it could be killed"
-    time.sleep(1.0)  # into the batch: its rows are being computed or written
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(60)
     in_flight = batches(offsets) - batches(commits)
     assert in_flight, "the kill came between batches; nothing was in flight"
+    left = output.orphans(tmp_path / "out")
+    assert left or not writing
 
     finish(job(stream, tmp_path, "restarted"), tmp_path, "restarted")
     rerun = [json.loads(line)["batchId"] for line in (tmp_path / "progress-restarted.jsonl").read_text().splitlines()]
@@ -158,5 +168,29 @@ def test_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(stream, un
     after, _ = rows_of(tmp_path / "out")
     assert key(after) == key(before)
     assert (after.kind == "finding").sum() >= 40
-    orphans = output.orphans(tmp_path / "out")
-    print(f"batch {sorted(in_flight)} killed in flight; {len(orphans)} uncommitted file(s) left, not read")
+    # The killed batch's files are still there, named by no log, and were not read.
+    assert set(left) <= set(output.orphans(tmp_path / "out"))
+    print(f"batch {sorted(in_flight)} killed in flight; {len(left)} uncommitted file(s) left, not read")
+
+
+def test_quiet_tenants_advance_on_their_timers_then_retire(tmp_path):
+    """Short timers on a short stream: each tenant's watermark moves on every IDLE_SHORT seconds of
+    quiet (never more often), then the tenant retires; findings still those of `scan` alone."""
+    idle, retire = 3, 12
+    per_tenant = {guid: streams.as_tenant(streams.generate(CLI, "app-abuse"), guid) for guid in (TWIN, TENANTS["app-abuse"])}
+    stream = streams.interleave(per_tenant, [], tmp_path / "input", 2)
+    finish(job(stream, tmp_path, "timers", idle=idle, retire=retire), tmp_path, "timers")
+    rows, profile = rows_of(tmp_path / "out")
+    for tenant, lines in stream.tenants.items():
+        steps = sorted(
+            (p["at_ms"], p["step"]) for p, t in zip(map(json.loads, profile.json), profile.tenant) if t == tenant
+        )  # fmt: skip
+        kinds = [step for _, step in steps]
+        assert kinds[0] == "input" and kinds[-1] == "retire" and "advance" in kinds, kinds
+        last_input = max(at for at, step in steps if step == "input")
+        advances = [at for at, step in steps if step == "advance" and at > last_input]
+        assert all(later - earlier >= idle * 1000 for earlier, later in zip([last_input] + advances, advances)), steps
+        assert steps[-1][0] - last_input >= retire * 1000
+        alone = streams.scan(CLI, lines, tmp_path, tenant)
+        got = sorted(json.dumps(json.loads(j), sort_keys=True) for j in rows[(rows.tenant == tenant) & (rows.kind == "finding")].json)
+        assert got == sorted(json.dumps(f, sort_keys=True) for f in alone.findings)
