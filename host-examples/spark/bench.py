@@ -13,9 +13,11 @@ Figures: wall time of the micro-batches with input (Spark's ``triggerExecution``
 them and over them without the first (worker start-up, imports); per phase, the seconds the
 workers spent restoring, pushing, snapshotting and compressing (``profile`` rows), routing lines to
 tenants (timed here, offline, on the same lines), and the rest of the two cores' time: Spark's
-own work (scheduling, shuffle, Arrow transfers, state store, sink) and cores left idle. Then the
-engine alone with this host (push, snapshot, restore of the bundled scenarios) and, if the Node
-host is built, the same through jco: what a host without wasmtime-py's per-byte copying pays.
+own work (scheduling, shuffle, Arrow transfers, state store, sink) and cores left idle. The same
+runs again with no engine at all (``SNOWYOWL_SPARK_ENGINE=null`` in the workers) measure that
+pipeline alone. Then the engine alone with this host (push, snapshot, restore of the bundled
+scenarios) and, if the Node host is built, the same through jco: what a host without wasmtime-py's
+per-byte copying pays. Those are the inputs of the projection in the README.
 """
 
 from __future__ import annotations
@@ -172,9 +174,9 @@ console.log(JSON.stringify(out));
 """
 
 
-def engine_in_node() -> list[dict]:
-    index = ROOT / "host-examples/node/index.js"
-    if not shutil.which("node") or not (ROOT / "host-examples/node/dist/snowyowl.js").exists():
+def engine_in_node(node_host: Path) -> list[dict]:
+    index = node_host / "index.js"
+    if not shutil.which("node") or not (node_host / "dist/snowyowl.js").exists():
         return []
     done = subprocess.run(
         ["node", "--input-type=module", "-e", NODE_SCRIPT, "--", str(index), str(ROOT / "tests/data")],
@@ -203,6 +205,15 @@ def table(results: dict) -> str:
             f"{r['snapshot_bytes_median'] / 1e3:.0f}, {r['snapshot_bytes_max'] / 1e3:.0f} | {r['stored_bytes_median'] / 1e3:.0f} | "
             f"{r['stored_bytes_total'] / 1e3:.0f} | {(r['rocksdb_sst_bytes'] or 0) / 1e3:.0f} | {r['checkpoint_state_bytes'] / 1e3:.0f} |"
         )
+    out += [
+        "",
+        "The same runs with no engine (`SNOWYOWL_SPARK_ENGINE=null`: routing, Spark, Arrow, state "
+        "and sink only):",
+        "",
+        "| tenants | wall s | events/s | without 1st batch |",
+        "|---:|---:|---:|---:|",
+    ]
+    out += [f"| {r['tenants']} | {r['wall_s']} | {r['events_per_s']:,} | {r['steady_events_per_s']:,} |" for r in results["pipeline"]]
     for title, rows in (("The engine alone, this Python host", results["engine"]),
                         ("The engine alone, the Node host (jco)", results["node"])):  # fmt: skip
         if rows:
@@ -220,6 +231,8 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--files", type=int, default=10)
     parser.add_argument("--partitions", type=int, default=2)
+    parser.add_argument("--node-host", type=Path, default=ROOT / "host-examples/node",
+                        help="the Node host, built (make node), for the engine's costs without wasmtime-py")  # fmt: skip
     args = parser.parse_args()
 
     generated = subprocess.run(
@@ -240,8 +253,18 @@ def main() -> int:
             results["runs"].append(run(spark, tenants, base, Path(work), args))
             print(json.dumps(results["runs"][-1]), file=sys.stderr)
     spark.stop()
+    # The same runs with no engine at all: what the pipeline around it costs.
+    spark = job.build_session("local[2]", args.partitions, app="snowyowl-bench-pipeline",
+                              conf={"spark.executorEnv.SNOWYOWL_SPARK_ENGINE": "null"})  # fmt: skip
+    spark.sparkContext.setLogLevel("ERROR")
+    results["pipeline"] = []
+    with tempfile.TemporaryDirectory(prefix="snowyowl-spark-bench-") as work:
+        for tenants in [int(n) for n in args.tenants.split(",")]:
+            print(f"bench-spark: {tenants} tenant(s), no engine…", file=sys.stderr)
+            results["pipeline"].append(run(spark, tenants, base, Path(work), args))
+    spark.stop()
     results["engine"] = engine_alone()
-    results["node"] = engine_in_node()
+    results["node"] = engine_in_node(args.node_host)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "spark.json").write_text(json.dumps(results, indent=2) + "\n")
     text = table(results)

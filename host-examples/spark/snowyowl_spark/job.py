@@ -80,8 +80,10 @@ def _pairs(items: list[str]) -> dict[str, str]:
     return out
 
 
-def build_session(master: Optional[str], partitions: Optional[int], app: str = "snowyowl") -> Any:
-    """A Spark session with the RocksDB state store (``transformWithState`` needs it)."""
+def build_session(
+    master: Optional[str], partitions: Optional[int], app: str = "snowyowl", conf: Optional[dict] = None
+) -> Any:
+    """A Spark session with the RocksDB state store (``transformWithState`` needs it), and ``conf``."""
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -98,6 +100,8 @@ def build_session(master: Optional[str], partitions: Optional[int], app: str = "
     )
     if partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     return builder.getOrCreate()
 
 

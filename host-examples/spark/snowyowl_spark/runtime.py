@@ -19,7 +19,9 @@ bytes (another CPU in a mixed cluster) compiles the component itself, once, and 
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
+from types import SimpleNamespace
 from typing import Any, Optional
 
 import snowyowl
@@ -99,9 +101,40 @@ def _load_into_wasmtime_py(compiled: bytes) -> None:
 
 def new_engine(config: str) -> Any:
     """A fresh engine (a fresh hash seed, as every host draws)."""
+    if _null():
+        return _NullEngine()
     return snowyowl.Engine(config)
 
 
 def restore_engine(snapshot: bytes, config: str) -> Any:
     """An engine continuing from ``snapshot`` (raises ``snowyowl.SnowyowlError`` when refused)."""
+    if _null():
+        return _NullEngine()
     return snowyowl.Engine.restore(snapshot, config)
+
+
+def _null() -> bool:
+    return os.environ.get("SNOWYOWL_SPARK_ENGINE") == "null"
+
+
+class _NullEngine:
+    """No detection at all (``SNOWYOWL_SPARK_ENGINE=null``): the benchmark's measure of what the
+    pipeline around the engine costs (Spark, routing, Arrow, state, sink). Never for real use."""
+
+    def push(self, events: bytes) -> Any:
+        return SimpleNamespace(findings=[], rejected=[], accepted=events.count(b"\n") + 1, ignored=0)
+
+    def advance(self, watermark: int) -> list:
+        return []
+
+    def flush(self) -> list:
+        return []
+
+    def stats(self) -> dict:
+        return {"watermark": None}
+
+    def snapshot(self) -> bytes:
+        return b"SNOWYOWL-SNAPSHOT null\n{}"
+
+    def close(self) -> None:
+        pass
