@@ -241,13 +241,20 @@ def findings_frame(spark: Any, options: Any, settings: Settings) -> Any:
     )
 
 
+def engine_config(options: Any) -> str:
+    """The engine configuration of ``--config`` (empty: defaults), checked by the engine:
+    ``runtime.SnowyowlError`` names the field that is wrong."""
+    if not options.config:
+        return ""
+    with open(options.config, encoding="utf-8") as file:
+        config = file.read()
+    runtime.new_engine(config).close()
+    return config
+
+
 def start(spark: Any, options: Any) -> Any:
     """Starts the query; returns the ``StreamingQuery``."""
-    config = ""
-    if options.config:
-        with open(options.config, encoding="utf-8") as file:
-            config = file.read()
-        runtime.new_engine(config).close()  # a bad config fails here, naming the field
+    config = engine_config(options)
     settings = Settings(
         config=config,
         idle_after_ms=int(options.idle_after * 1000),
@@ -293,6 +300,11 @@ def _as_dict(progress: Any) -> Optional[dict]:
 
 def main(argv: Optional[list[str]] = None) -> int:
     options = parser().parse_args(argv, namespace=Options())
+    try:
+        engine_config(options)  # before Spark starts: a bad config fails in a second
+    except (runtime.SnowyowlError, OSError) as error:
+        print(f"snowyowl_spark: --config {options.config}: {error}", file=sys.stderr)
+        return 2
     spark = build_session(options.master, options.partitions)
     spark.sparkContext.setLogLevel(os.environ.get("SNOWYOWL_SPARK_LOG", "WARN"))
     query = start(spark, options)

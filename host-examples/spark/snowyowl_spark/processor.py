@@ -282,15 +282,17 @@ class TenantProcessor(_Base):
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         frame = frame.sort_values(["order_time", "order_source", "order_position"], kind="stable")
         now = timerValues.getCurrentProcessingTimeInMs()
-        step = on_input(tenant, self._stored(), list(frame["line"]), list(frame["where"]), now, self.settings)
+        stored = self._stored()
+        step = on_input(tenant, stored, list(frame["line"]), list(frame["where"]), now, self.settings)
         for timer in list(self.handle.listTimers()):
             self.handle.deleteTimer(timer)
-        yield from self._apply(step)
+        yield from self._apply(step, stored)
 
     def handleExpiredTimer(self, key: Any, timerValues: Any, expiredTimerInfo: Any) -> Iterator[Any]:
         runtime.load_file(self.compiled)
         now = timerValues.getCurrentProcessingTimeInMs()
-        yield from self._apply(on_timer(key[0], self._stored(), now, self.settings))
+        stored = self._stored()
+        yield from self._apply(on_timer(key[0], stored, now, self.settings), stored)
 
     def close(self) -> None:
         pass
@@ -301,12 +303,12 @@ class TenantProcessor(_Base):
         snapshot, watermark, last_input, moved = self.state.get()
         return Stored(bytes(snapshot), watermark, last_input, moved)
 
-    def _apply(self, step: Step) -> Iterator[Any]:
+    def _apply(self, step: Step, before: Optional[Stored]) -> Iterator[Any]:
         import pandas as pd
 
         if step.stored is None:
             self.state.clear()
-        else:
+        elif step.stored is not before:  # unchanged state is not written again
             s = step.stored
             self.state.update((s.snapshot, s.watermark_ms, s.last_input_ms, s.moved_ms))
         if step.timer_ms is not None:
