@@ -102,8 +102,9 @@ def run(spark, tenants: int, base: list[bytes], work: Path, args) -> dict:
     for p, tenant in zip(profile, rows[rows.kind == "profile"].tenant):
         if "stored_bytes" in p and p["at_ms"] >= last.get(tenant, {"at_ms": -1})["at_ms"]:
             last[tenant] = p
-    raw = [p["snapshot_bytes"] for p in last.values()]
-    stored = [p["stored_bytes"] for p in last.values()]
+    tenants_only = [p for tenant, p in last.items() if tenant]  # not the lines that name none
+    raw = [p["snapshot_bytes"] for p in tenants_only]
+    stored = [p["stored_bytes"] for p in tenants_only]
     operator = (batches[-1].get("stateOperators") or [{}])[0]
     lines = [line for path in sorted((directory / "in").iterdir()) for line in path.read_bytes().split(b"\n") if line]
     started = time.perf_counter()
@@ -124,7 +125,7 @@ def run(spark, tenants: int, base: list[bytes], work: Path, args) -> dict:
         "snapshot_bytes_median": int(statistics.median(raw)) if raw else 0,
         "snapshot_bytes_max": max(raw, default=0),
         "stored_bytes_median": int(statistics.median(stored)) if stored else 0,
-        "stored_bytes_total": sum(stored),
+        "stored_bytes_total": sum(p["stored_bytes"] for p in last.values()),
         "state_rows": operator.get("numRowsTotal"),
         "state_memory_bytes": operator.get("memoryUsedBytes"),
         "rocksdb_sst_bytes": (operator.get("customMetrics") or {}).get("rocksdbSstFileSize"),
@@ -158,8 +159,9 @@ def engine_alone() -> list[dict]:
 
 
 NODE_SCRIPT = """
-import { createEngine, restoreEngine } from process.argv[1];
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+const { createEngine, restoreEngine } = await import(pathToFileURL(process.argv[1]).href);
 const out = [];
 for (const name of ['demo-tenant', 'midnight-blizzard']) {
   const data = readFileSync(`${process.argv[2]}/${name}.ndjson`);
