@@ -12,8 +12,10 @@ timers) → a file sink (exactly once: Spark's sink log) or Kafka (at least once
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import sys
 import time
 from typing import Any, Iterator, Optional
@@ -217,7 +219,9 @@ def ship_compiled(spark: Any) -> str:
     compiled = runtime.precompile()
     name = f"snowyowl-{hashlib.sha256(compiled).hexdigest()[:16]}.cwasm"
     if _shipped.get(id(spark.sparkContext)) != name:  # once per Spark context
-        path = os.path.join(tempfile.mkdtemp(prefix="snowyowl-spark-"), name)
+        directory = tempfile.mkdtemp(prefix="snowyowl-spark-")
+        atexit.register(shutil.rmtree, directory, True)  # executors fetch it while the driver runs
+        path = os.path.join(directory, name)
         with open(path, "wb") as file:
             file.write(compiled)
         spark.sparkContext.addFile(path)
