@@ -56,6 +56,7 @@ def job(stream, work: Path, name: str, idle=IDLE, retire=IDLE) -> subprocess.Pop
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
     env["SPARK_LOCAL_DIRS"] = str(work / "spark-local")
+    env["TMPDIR"] = str(work)  # what a killed driver leaves stays in the test's folder
     command = [
         sys.executable, "-m", "snowyowl_spark.job", "--master", "local[2]",
         "--input", str(stream.files[0].parent), "--output", str(work / "out"),
