@@ -37,13 +37,18 @@ BROWSER_HOST := host-examples/browser
 NODE_HOST := host-examples/node
 PYTHON_HOST := host-examples/python
 PYTHON ?= python3
+# The Python package's virtual environment: maturin and pytest from PyPI, and the package `make
+# python` builds (a wheel in build/wheels) installed into it.
+VENV := build/venv
+VENV_PYTHON := $(VENV)/bin/python
+WHEELS := build/wheels
 
 RSIGMA_VERSION := 0.23.0
 # Where `cargo install` puts RSigma: the bench finds it there too when that is not on PATH.
 CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 BENCH_EVENTS ?= 1000000
 
-.PHONY: help tools component fluent-bit web demo-web build demo check test test-hosts test-browser bench bench-peers node node-example python python-example lint fmt clean fuzz
+.PHONY: help tools component fluent-bit web demo-web build demo check test test-hosts test-browser bench bench-peers node node-example python python-example python-features lint fmt clean fuzz
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := push scan engine_ops config
@@ -115,7 +120,7 @@ test: component fluent-bit lint ## Run every test (what CI runs)
 
 test-hosts: build node python web ## Run the Node, Python and browser tests against the real builds
 	cd $(NODE_HOST) && npm test
-	cd $(PYTHON_HOST) && $(PYTHON) -m pytest -q
+	cd $(PYTHON_HOST) && ../../$(VENV_PYTHON) -m pytest -q
 	$(MAKE) --no-print-directory test-browser
 
 test-browser: web build ## Test the page in headless Chromium (screenshots in host-examples/browser/test-output)
@@ -129,19 +134,41 @@ node: component ## Transpile the component for Node with jco (host-examples/node
 node-example: node ## Run the Node example on the bundled scenario
 	cd $(NODE_HOST) && npm run --silent example
 
-python: component ## Install PyPI wasmtime (if missing) and put the component in the Python package
-	@$(PYTHON) -c 'import importlib.metadata as m, pytest; assert m.version("wasmtime").startswith("50.")' 2>/dev/null \
-		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check -r $(PYTHON_HOST)/requirements.txt
-	cp $(COMPONENT) $(PYTHON_HOST)/snowyowl/snowyowl.wasm
+python: component ## Build the Python package (native module: PyO3 + wasmtime, by maturin) into build/venv
+	@[ -x $(VENV_PYTHON) ] || $(PYTHON) -m venv $(VENV)
+	@$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r $(PYTHON_HOST)/requirements.txt
+	cp $(COMPONENT) $(PYTHON_HOST)/python/snowyowl/snowyowl.wasm
+	@# A release build of snowyowl-python alone, against the wasmtime the workspace build made
+	@# (python-features checks it is the same); stripped, the module is a sixth of its size.
+	rm -rf $(WHEELS)
+	cd $(PYTHON_HOST) && ../../$(VENV)/bin/maturin build --release --strip --interpreter ../../$(VENV_PYTHON) --out ../../$(WHEELS)
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEELS)/snowyowl-*.whl
 
 python-example: python ## Run the Python example on the bundled scenario
-	cd $(PYTHON_HOST) && $(PYTHON) example.py ../../tests/data/midnight-blizzard.ndjson
+	cd $(PYTHON_HOST) && ../../$(VENV_PYTHON) example.py ../../tests/data/midnight-blizzard.ndjson
+
+# maturin builds snowyowl-python alone, and Cargo then turns on only the features that package
+# needs in its dependencies: where they differ from the workspace build's, every crate above them
+# (wasmtime among them) is compiled a second time, 8-10 minutes. The crate depends on the CLI's
+# library for that reason; this fails if a dependency of it still resolves differently.
+python-features: ## Check that maturin's build of the Python module reuses the workspace's dependencies
+	@for edges in normal,no-proc-macro normal,build; do \
+		tree() { $(CARGO) tree --quiet -e $$edges -f '{p} [{f}]' --prefix none "$$@" | sed 's/ (\*)$$//' | sort -u; }; \
+		extra=$$(comm -23 <(tree -p snowyowl-python) <(tree --workspace)); \
+		if [ -n "$$extra" ]; then \
+			echo "error: built alone, snowyowl-python's dependencies get other features than in the workspace build ($$edges edges):" >&2; \
+			echo "$$extra" >&2; \
+			echo "(make python would compile them, and wasmtime above them, again: add the dependency with those features to $(PYTHON_HOST)/Cargo.toml)" >&2; \
+			exit 1; \
+		fi; \
+	done
 
 lint: ## rustfmt check and clippy with warnings as errors (native and wasm builds)
 	$(CARGO) fmt --all --check
 	$(CARGO) fmt --manifest-path $(WASM_TOOL_DIR)/Cargo.toml --check
 	$(CARGO) clippy $(WASM_TOOL_ARGS) --all-targets -- -D warnings
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	$(MAKE) --no-print-directory python-features
 	$(SIMD_ENV) $(CARGO) clippy --profile wasm --target wasm32-unknown-unknown --lib --features component \
 		--target-dir $(SIMD_TARGET) -- -D warnings
 	$(CARGO) clippy --profile wasm --target wasm32-unknown-unknown --lib --features fluent-bit -- -D warnings
