@@ -194,7 +194,7 @@ bench: ## Measure everything in BENCHMARKS.md on one generated file (BENCH_EVENT
 	@# `tools` first, alone: two jobs starting cargo at once on a toolchain that lacks the wasm
 	@# target both have rustup install it, and one fails.
 	$(MAKE) --no-print-directory tools
-	$(MAKE) --no-print-directory -j2 build fluent-bit node bench-peers
+	$(MAKE) --no-print-directory -j2 build fluent-bit node python bench-peers
 	PATH="$$PATH:$(CARGO_BIN)" $(PYTHON) bench/bench.py --events $(BENCH_EVENTS)
 
 # RSigma without its daemon (the lightest feature set 0.23 builds with; see BENCHMARKS.md).
