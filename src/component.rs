@@ -51,6 +51,7 @@ fn findings(findings: Vec<crate::Finding>) -> Vec<wit::Finding> {
             uid: finding.uid.clone(),
             time_ms: finding.time,
             json: finding.to_json(),
+            tenant: finding.tenant.as_deref().map(str::to_owned),
         })
         .collect()
 }

@@ -93,6 +93,62 @@ impl Default for Limits {
     }
 }
 
+/// How a stream that carries many tenants is kept apart.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tenants {
+    /// Most tenants held at once, each with its own windows, baselines and watermark (and every
+    /// `limits` cap of its own); a new tenant beyond it closes the tenant idle longest.
+    pub max: Count,
+    /// The tenant that events naming none belong to (Graph API directory audits carry no tenant
+    /// id: give yours here so they meet your sign-ins). Unset, they are watched apart.
+    pub default: Option<String>,
+    /// Tenants of one organisation watched as one (its test tenant and its production tenant,
+    /// say): each list's tenants share a lane, named by its first, so the chain links an app
+    /// made in one to the mail it reads in the other. Tenants not listed are watched apart.
+    pub together: Vec<Vec<String>>,
+}
+
+impl Default for Tenants {
+    fn default() -> Self {
+        Tenants {
+            max: Count::new(1_000),
+            default: None,
+            together: Vec::new(),
+        }
+    }
+}
+
+impl Tenants {
+    /// Each tenant listed in `together`, as lanes are keyed, and the tenant its lane is named by.
+    pub fn lanes_together(&self) -> Result<Vec<(String, String)>, Error> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (n, group) in self.together.iter().enumerate() {
+            let Some(first) = group.first() else {
+                return Err(Error::InvalidConfig(format!(
+                    "tenants.together[{n}]: an empty list (list the tenants watched as one)"
+                )));
+            };
+            let name = crate::engine::tenant_key(first);
+            for tenant in group {
+                let key = crate::engine::tenant_key(tenant);
+                if key.is_empty() {
+                    return Err(Error::InvalidConfig(format!(
+                        "tenants.together[{n}]: an empty tenant id"
+                    )));
+                }
+                if pairs.iter().any(|(listed, _)| *listed == key) {
+                    return Err(Error::InvalidConfig(format!(
+                        "tenants.together[{n}]: {tenant} is listed twice"
+                    )));
+                }
+                pairs.push((key, name.clone()));
+            }
+        }
+        Ok(pairs)
+    }
+}
+
 /// The engine's configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -100,8 +156,10 @@ pub struct Config {
     /// How late (in event time) an event may arrive and still be processed in time order. The
     /// watermark is the highest event time seen minus this.
     pub allowed_lateness: Duration,
-    /// State caps.
+    /// State caps (each tenant has its own).
     pub limits: Limits,
+    /// Tenants kept apart.
+    pub tenants: Tenants,
     /// Allow-lists shared by every detector.
     pub allowlist: allowlist::Settings,
     /// The host's IP → ASN table (CIDR, ASN, network kind), for the spray detectors.
@@ -115,6 +173,7 @@ impl Default for Config {
         Config {
             allowed_lateness: Duration(5 * MINUTE),
             limits: Limits::default(),
+            tenants: Tenants::default(),
             allowlist: allowlist::Settings::default(),
             asn_table: Vec::new(),
             detectors: detectors::Settings::default(),
@@ -156,6 +215,7 @@ impl Config {
             self.limits.max_buffered_events,
         )?;
         positive("limits.max_dedup_ids", self.limits.max_dedup_ids)?;
+        self.tenants.lanes_together()?;
         positive(
             "limits.time_jump_confirmations",
             self.limits.time_jump_confirmations,

@@ -677,6 +677,17 @@ impl Event {
             Event::RiskDetection(event) => &event.id,
         }
     }
+
+    /// The tenant the record was written in, when it says (every shape has a field for it).
+    pub fn tenant_id(&self) -> Option<&str> {
+        match self {
+            Event::SignIn(event) => event.tenant_id(),
+            Event::DirectoryAudit(event) => event.tenant_id.as_deref(),
+            Event::MailboxAccess(event) => event.tenant_id.as_deref(),
+            Event::ExchangeAdmin(event) => event.tenant_id.as_deref(),
+            Event::RiskDetection(event) => event.tenant_id.as_deref(),
+        }
+    }
 }
 
 #[cfg(test)]

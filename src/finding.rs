@@ -156,6 +156,9 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// The detector's own figures.
     pub unmapped: Map<String, Value>,
+    /// The tenant the finding belongs to (set by the engine as the finding leaves; `None` for
+    /// events that name no tenant). OCSF `cloud.account.uid`.
+    pub tenant: Option<std::sync::Arc<str>>,
 }
 
 /// Most observables and evidence ids a finding lists.
@@ -184,6 +187,7 @@ impl Finding {
             observables: Vec::new(),
             evidence: Vec::new(),
             unmapped: Map::new(),
+            tenant: None,
         }
     }
 
@@ -268,6 +272,10 @@ impl Finding {
             .iter()
             .map(|id| json!({"data": {"event_uid": id}}))
             .collect();
+        let mut cloud = json!({"provider": "Microsoft"});
+        if let (Some(tenant), Some(object)) = (&self.tenant, cloud.as_object_mut()) {
+            object.insert("account".into(), json!({"uid": &**tenant}));
+        }
         json!({
             "class_uid": 2004,
             "class_name": "Detection Finding",
@@ -283,6 +291,7 @@ impl Finding {
             "status": "New",
             "time": self.time,
             "message": self.message,
+            "cloud": cloud,
             "metadata": {
                 "version": OCSF_VERSION,
                 "product": {"name": "snowyowl", "vendor_name": "snowyowl", "version": env!("CARGO_PKG_VERSION")},
@@ -393,6 +402,7 @@ impl TryFrom<SavedFinding> for Finding {
             observables: saved.observables,
             evidence: saved.evidence,
             unmapped: saved.unmapped,
+            tenant: None,
         })
     }
 }
@@ -436,6 +446,7 @@ mod tests {
             }],
             evidence: vec!["e1".into()],
             unmapped: Map::new(),
+            tenant: Some("72f988bf-86f1-41af-91ab-2d7cd011db47".into()),
         };
         let value = finding.to_ocsf();
         assert_eq!(value["class_uid"], 2004);
@@ -457,5 +468,10 @@ mod tests {
         );
         assert_eq!(value["observables"][0]["type_id"], 2);
         assert_eq!(value["evidences"][0]["data"]["event_uid"], "e1");
+        assert_eq!(value["cloud"]["provider"], "Microsoft");
+        assert_eq!(
+            value["cloud"]["account"]["uid"],
+            "72f988bf-86f1-41af-91ab-2d7cd011db47"
+        );
     }
 }

@@ -35,6 +35,7 @@ pub mod error;
 pub mod event;
 pub mod finding;
 pub mod input;
+mod lane;
 pub mod normalize;
 mod packed;
 pub mod reference;
@@ -48,6 +49,6 @@ mod component;
 pub mod fluent_bit;
 
 pub use config::Config;
-pub use engine::{prepare, Engine, Prepared, Pushed, Rejected, Stats};
+pub use engine::{prepare, Engine, Prepared, Pushed, Rejected, Stats, TenantStats};
 pub use error::Error;
 pub use finding::{Finding, Severity};

@@ -48,7 +48,7 @@ use crate::allowlist::Allowlist;
 use crate::attack::PASSWORD_SPRAYING;
 use crate::config::{Count, Duration};
 use crate::event::{Event, FactorRequirement, SignIn};
-use crate::finding::{stable_uid, Activity, Finding, Observable, ObservableKind, Severity};
+use crate::finding::{Activity, Finding, Observable, ObservableKind, Severity};
 use crate::state::{same, BoundedMap, Expiring};
 use crate::time::{self, Timestamp, DAY, MINUTE};
 use crate::Error;
@@ -473,7 +473,7 @@ impl PasswordSpray {
             .find(|attempt| attempt.failed)
             .map_or(signin.time, |a| a.time);
         let mut open = OpenSpray {
-            uid: stable_uid(&[ID, ip, &first_seen.to_string()]),
+            uid: context.uid(&[ID, ip, &first_seen.to_string()]),
             first_seen,
             last_seen: signin.time,
             users: Vec::new(),
@@ -585,6 +585,7 @@ impl PasswordSpray {
             observables,
             evidence: open.evidence.clone(),
             unmapped,
+            tenant: None,
         }
     }
 }

@@ -51,7 +51,7 @@ use crate::allowlist::Allowlist;
 use crate::attack::{CLOUD_ACCOUNTS, PASSWORD_SPRAYING};
 use crate::config::{Count, Duration};
 use crate::event::{Event, FactorRequirement, SignIn};
-use crate::finding::{stable_uid, Activity, Finding, Observable, ObservableKind, Severity};
+use crate::finding::{Activity, Finding, Observable, ObservableKind, Severity};
 use crate::packed::Packed;
 use crate::state::{BoundedMap, Expiring};
 use crate::time::{self, Timestamp, DAY, HOUR};
@@ -824,7 +824,7 @@ impl SprayThenSuccess {
             self.close(user, context);
         }
         let mut open = OpenHit {
-            uid: stable_uid(&[ID, user, &hit.time.to_string()]),
+            uid: context.uid(&[ID, user, &hit.time.to_string()]),
             first_seen: hit.time,
             last_seen: hit.time,
             severity,
@@ -941,6 +941,7 @@ fn finding(user: &str, open: &OpenHit, target: Option<&Target>, activity: Activi
         observables,
         evidence: open.hits.iter().map(|hit| hit.id().to_owned()).collect(),
         unmapped,
+        tenant: None,
     }
 }
 

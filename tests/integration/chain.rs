@@ -200,27 +200,36 @@ fn the_incident_is_the_same_whatever_the_batching_and_time_advance() {
 }
 
 #[test]
-fn the_same_app_in_another_tenants_logs_links_too() {
-    // The mail reads come from a second tenant's audit log (another OrganizationId): the app id
-    // is the same application, so the incident still forms.
+fn an_organisations_tenants_watched_together_link_through_the_same_app() {
+    // The mail reads come from a second tenant's audit log (another OrganizationId), as when an
+    // app made in a test tenant reads the production tenant's mail. Tenants are watched apart,
+    // so alone each holds one stage and no incident forms; listed together (one organisation),
+    // the app id is the same application and the incident forms.
     let tenant = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    let other = "0aa0bb0c-1111-4222-8333-944455566677";
     let text: String = APP_ABUSE
         .lines()
         .map(|line| {
             if line.contains("MailItemsAccessed") {
-                line.replace(tenant, "0aa0bb0c-1111-4222-8333-944455566677") + "\n"
+                line.replace(tenant, other) + "\n"
             } else {
                 line.to_owned() + "\n"
             }
         })
         .collect();
-    assert!(text.contains("0aa0bb0c-1111-4222-8333-944455566677"));
-    let incidents = incidents(&scan_in_batches(&text, 10_000, None));
+    assert!(text.contains(other));
+    assert!(incidents(&scan_in_batches(&text, 10_000, None)).is_empty());
+    let config = format!(r#"{{"tenants": {{"together": [["{tenant}", "{other}"]]}}}}"#);
+    let mut engine = Engine::from_json(&config, 3).expect("valid config");
+    let mut findings = engine.push(text.as_bytes()).findings;
+    findings.extend(engine.flush());
+    let incidents = incidents(&findings);
     assert_eq!(incidents.len(), 1);
     assert_eq!(
         stage_names(&incidents[0]),
         ["oauth-foothold", "mail-collection"]
     );
+    assert_eq!(incidents[0].tenant.as_deref(), Some(tenant));
 }
 
 #[test]

@@ -24,6 +24,7 @@ mod issue24;
 mod issue25;
 mod issue26;
 mod issue26_log;
+mod issue27;
 mod properties;
 mod real;
 mod samples;

@@ -61,8 +61,7 @@ type PushedTuple = (Vec<FindingTuple>, Vec<RejectedTuple>, u32, u32);
 
 fn finding(f: wit::Finding) -> FindingTuple {
     let severity = severity_name(f.severity);
-    // The last field is the finding's tenant; snowyowl:detect@0.3.0 carries it (`f.tenant`).
-    (f.detector, severity, f.uid, f.time_ms, f.json, None)
+    (f.detector, severity, f.uid, f.time_ms, f.json, f.tenant)
 }
 
 fn findings(found: Vec<wit::Finding>) -> Vec<FindingTuple> {

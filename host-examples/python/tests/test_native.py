@@ -14,6 +14,9 @@ from snowyowl import Engine, SnowyowlError
 ROOT = Path(__file__).resolve().parents[3]
 SCENARIO = ROOT / "tests/data/midnight-blizzard.ndjson"
 HOSTILE = ROOT / "tests/data/hostile.ndjson"
+# The tenant id the generated scenarios carry, and another.
+GENERATED_TENANT = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+OTHER_TENANT = "0c0ffee0-2222-4222-8222-000000000002"
 
 
 @pytest.fixture
@@ -200,10 +203,29 @@ def test_a_closed_engine_says_so():
             call()
 
 
-def test_findings_name_no_tenant_before_the_component_does():
-    findings, _ = scan(SCENARIO.read_bytes())
+def test_findings_name_their_tenant():
+    # The generated scenario's tenant, and the same events as another tenant's, in one stream:
+    # each tenant is watched apart and gets the same findings, under its own name.
+    data = SCENARIO.read_bytes()
+    other = data.replace(GENERATED_TENANT.encode(), OTHER_TENANT.encode())
     with Engine() as engine:
-        found = engine.push(SCENARIO.read_bytes()).findings + engine.flush()
+        found = engine.push(data).findings + engine.push(other).findings + engine.flush()
+    detectors = {}
+    for f in found:
+        assert f.tenant == f.ocsf["cloud"].get("account", {}).get("uid")
+        detectors.setdefault(f.tenant, []).append(f.detector)
+    # (The scenario has an audit record that names no tenant: its finding names none.)
+    assert set(detectors) - {None} == {GENERATED_TENANT, OTHER_TENANT}
+    assert len(detectors[GENERATED_TENANT]) > 10
+    assert sorted(detectors[GENERATED_TENANT]) == sorted(detectors[OTHER_TENANT])
+    # Events that name no tenant: findings of none.
+    spray = b"".join(
+        b'{"id":"s%d","createdDateTime":"2024-01-15T10:0%d:00Z","userPrincipalName":"u%d@contoso.com",'
+        b'"ipAddress":"203.0.113.9","status":{"errorCode":50126}}\n' % (n, n, n)
+        for n in range(8)
+    )
+    with Engine() as engine:
+        found = engine.push(spray).findings + engine.flush()
     assert found and all(f.tenant is None for f in found)
 
 

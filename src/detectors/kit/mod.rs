@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::allowlist::Allowlist;
 use crate::attack::Technique;
 use crate::event::{Actor, Event};
-use crate::finding::{Finding, ObservableKind, Severity};
+use crate::finding::{stable_uid, Finding, ObservableKind, Severity};
 use crate::time::Timestamp;
 use crate::Error;
 
@@ -229,19 +229,37 @@ pub enum Signal {
 pub struct Context {
     /// The engine's watermark: no event before this time is still expected.
     pub watermark: Timestamp,
+    /// The tenant whose events these are (`None`: events that name none).
+    tenant: Option<Arc<str>>,
     findings: Vec<Finding>,
     offered: usize,
     signals: Vec<Signal>,
 }
 
 impl Context {
-    /// A context at `watermark`.
-    pub fn new(watermark: Timestamp) -> Self {
+    /// A context at `watermark`, for `tenant`'s events.
+    pub fn new(watermark: Timestamp, tenant: Option<Arc<str>>) -> Self {
         Context {
             watermark,
+            tenant,
             findings: Vec::new(),
             offered: 0,
             signals: Vec::new(),
+        }
+    }
+
+    /// A finding's stable uid from what identifies it within the tenant (detector, key, first
+    /// time): the tenant is mixed in, so two tenants' findings never share a uid (the same proxy
+    /// spraying two customers at once makes two findings).
+    pub fn uid(&self, parts: &[&str]) -> String {
+        match &self.tenant {
+            None => stable_uid(parts),
+            Some(tenant) => {
+                let mut all = Vec::with_capacity(parts.len() + 1);
+                all.push(&**tenant);
+                all.extend_from_slice(parts);
+                stable_uid(&all)
+            }
         }
     }
 

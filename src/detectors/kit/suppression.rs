@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Context;
-use crate::finding::{stable_uid, Activity, Finding};
+use crate::finding::{Activity, Finding};
 use crate::time::Timestamp;
 
 /// When `map` holds `cap` entries or more: the keys of those idle longest (by `last_seen`), an
@@ -171,7 +171,7 @@ impl<S> Suppression<S> {
             }
             None => {
                 self.make_room(context);
-                let uid = stable_uid(&[self.detector, key, &time.to_string()]);
+                let uid = context.uid(&[self.detector, key, &time.to_string()]);
                 let mut state = S::default();
                 let mut finding = create(uid, &mut state);
                 finding.activity = Activity::Create;

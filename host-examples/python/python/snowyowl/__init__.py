@@ -77,8 +77,8 @@ class Finding:
     json: str
     """The OCSF Detection Finding exactly as the CLI writes it."""
     tenant: Optional[str] = None
-    """The tenant the finding belongs to, when the component names one (``snowyowl:detect@0.3.0``
-    and later); ``None`` otherwise."""
+    """The tenant it belongs to (OCSF ``cloud.account.uid``): the tenant id its events carry, or
+    ``None`` for events that name no tenant. Each tenant is watched apart."""
 
     @property
     def ocsf(self) -> dict[str, Any]:
