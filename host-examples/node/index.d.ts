@@ -10,6 +10,8 @@ export interface Finding {
   uid: string;
   /** Event time, ms since the Unix epoch. */
   time: number;
+  /** The tenant it belongs to (OCSF `cloud.account.uid`), or null for events that name none. */
+  tenant: string | null;
   /** The OCSF Detection Finding as JSON text. */
   json: string;
   /** The OCSF Detection Finding, parsed. */

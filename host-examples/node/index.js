@@ -52,6 +52,7 @@ function finding(f) {
     severity: f.severity,
     uid: f.uid,
     time: Number(f.timeMs),
+    tenant: f.tenant ?? null,
     json: f.json,
     get ocsf() {
       return JSON.parse(f.json);

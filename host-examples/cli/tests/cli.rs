@@ -681,3 +681,70 @@ fn the_benchmark_tenant_reads_cleanly_and_every_planted_attack_is_found() {
         "findings on the benign-only day: {queue:?}"
     );
 }
+
+#[test]
+fn scan_of_a_mixed_stream_gives_each_tenant_what_its_own_scan_gives() {
+    // Issue 27: three scenarios, each under its own tenant id, interleaved line by line in one
+    // file; each tenant's findings (OCSF cloud.account.uid) equal a scan of its lines alone, in
+    // the component and the native core.
+    let generated = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data");
+    let tenants: Vec<(String, String)> = ["demo-tenant", "midnight-blizzard", "app-abuse"]
+        .iter()
+        .enumerate()
+        .map(|(n, name)| {
+            let tenant = format!("0c0ffee0-{n}{n}{n}{n}-4000-8000-00000000000{n}");
+            let text = std::fs::read_to_string(data.join(format!("{name}.ndjson"))).unwrap();
+            (tenant.clone(), text.replace(generated, &tenant))
+        })
+        .collect();
+    let mut lines: Vec<std::str::Lines> = tenants.iter().map(|(_, t)| t.lines()).collect();
+    let mut mixed = String::new();
+    while lines.iter().any(|l| l.clone().next().is_some()) {
+        for tenant in &mut lines {
+            if let Some(line) = tenant.next() {
+                mixed.push_str(line);
+                mixed.push('\n');
+            }
+        }
+    }
+    let of_tenant = |ndjson: &str, tenant: &str| -> Vec<String> {
+        ndjson
+            .lines()
+            .filter(|line| {
+                let value: serde_json::Value = serde_json::from_str(line).unwrap();
+                value["cloud"]["account"]["uid"] == tenant
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let mixed_path = temp("mixed-tenants.ndjson", &mixed);
+    for engine in ["component", "native"] {
+        let (code, all, _) = snowyowl(&[
+            "scan",
+            "--seed",
+            "1",
+            "--engine",
+            engine,
+            "-q",
+            mixed_path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{engine}");
+        for (tenant, text) in &tenants {
+            let path = temp(&format!("alone-{tenant}.ndjson"), text);
+            let (code, alone, _) = snowyowl(&[
+                "scan",
+                "--seed",
+                "2",
+                "--engine",
+                engine,
+                "-q",
+                path.to_str().unwrap(),
+            ]);
+            assert_eq!(code, 0);
+            let own = of_tenant(&alone, tenant);
+            assert!(!own.is_empty(), "{engine} {tenant}");
+            assert_eq!(of_tenant(&all, tenant), own, "{engine} {tenant}");
+        }
+    }
+}

@@ -45,6 +45,8 @@ test('finds exactly what the CLI finds on the same file', { skip: !existsSync(cl
   assert.equal(chain.severity, 'critical');
   assert.equal(chain.ocsf.class_uid, 2004);
   assert.equal(typeof chain.time, 'number');
+  assert.equal(chain.tenant, '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d');
+  assert.equal(chain.ocsf.cloud.account.uid, chain.tenant);
 });
 
 test('batching does not change the findings', () => {

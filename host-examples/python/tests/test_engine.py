@@ -49,6 +49,8 @@ def test_finds_exactly_what_the_cli_finds():
     chain = [f for f in findings if f.detector == "attack-chain"][-1]
     assert chain.severity == "critical"
     assert chain.ocsf["class_uid"] == 2004
+    assert chain.tenant == "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    assert chain.ocsf["cloud"]["account"]["uid"] == chain.tenant
 
 
 def test_batching_does_not_change_the_findings():
