@@ -139,9 +139,9 @@ python: component ## Build the Python package (native module: PyO3 + wasmtime, b
 	@$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r $(PYTHON_HOST)/requirements.txt
 	cp $(COMPONENT) $(PYTHON_HOST)/python/snowyowl/snowyowl.wasm
 	@# A release build of snowyowl-python alone, against the wasmtime the workspace build made
-	@# (python-features checks it is the same); stripped, the module is a sixth of its size.
+	@# (python-features checks it is the same).
 	rm -rf $(WHEELS)
-	cd $(PYTHON_HOST) && ../../$(VENV)/bin/maturin build --release --strip --interpreter ../../$(VENV_PYTHON) --out ../../$(WHEELS)
+	cd $(PYTHON_HOST) && ../../$(VENV)/bin/maturin build --release --interpreter ../../$(VENV_PYTHON) --out ../../$(WHEELS)
 	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEELS)/snowyowl-*.whl
 
 python-example: python ## Run the Python example on the bundled scenario
