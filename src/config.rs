@@ -107,6 +107,10 @@ pub struct Tenants {
     /// say): each list's tenants share a lane, named by its first, so the chain links an app
     /// made in one to the mail it reads in the other. Tenants not listed are watched apart.
     pub together: Vec<Vec<String>>,
+    /// Link findings of different tenants that name the same application (an app made in one
+    /// tenant reading another's mail) into a cross-tenant incident, which names each tenant and
+    /// belongs to none (default on; each tenant's own incidents are unchanged either way).
+    pub link_across: bool,
 }
 
 impl Default for Tenants {
@@ -115,6 +119,7 @@ impl Default for Tenants {
             max: Count::new(1_000),
             default: None,
             together: Vec::new(),
+            link_across: true,
         }
     }
 }

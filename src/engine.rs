@@ -16,10 +16,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::detectors::{attack_chain, Context, Parts, Registered};
 use crate::event::Event;
 use crate::finding::Finding;
 use crate::input::{self, Framed};
-use crate::lane::{Counts, Lane, Shared};
+use crate::lane::{Counts, Lane, Shared, SWEEP_EVERY};
 use crate::normalize::{self, Normalized, RejectionKind};
 use crate::state;
 use crate::time::Timestamp;
@@ -199,6 +200,8 @@ struct Intake {
     tenants_evicted: u64,
     /// The counts of tenants dropped to make room, so that totals never go down.
     retired: Counts,
+    /// Findings of the chain across tenants.
+    linked: u64,
 }
 
 /// A lane and when it last took an event.
@@ -222,6 +225,9 @@ struct SavedEngine {
     intake: Intake,
     touched: u64,
     lanes: Vec<SavedHeld>,
+    across: Option<serde_json::Value>,
+    high_watermark: Option<Timestamp>,
+    across_swept: Timestamp,
 }
 
 /// The detection engine. Pure: no I/O, no clock, no randomness.
@@ -237,6 +243,11 @@ pub struct Engine {
     /// Events taken in so far (the clock of "idle longest").
     touched: u64,
     intake: Intake,
+    /// The chain across tenants (`tenants.link_across`): every lane's findings reach it.
+    across: Option<Registered>,
+    /// The highest watermark of any tenant, and where the chain across tenants last swept.
+    high_watermark: Option<Timestamp>,
+    across_swept: Timestamp,
 }
 
 /// A tenant id as lanes are keyed: trimmed, in lower case (GUIDs are written both ways).
@@ -261,7 +272,22 @@ impl Engine {
             .map(tenant_key)
             .map(|key| together.get(&key).cloned().unwrap_or(key))
             .unwrap_or_default();
+        let across = if config.tenants.link_across {
+            attack_chain::across_tenants(
+                &config.detectors.attack_chain,
+                &Parts {
+                    allowlist: &allowlist,
+                    hasher: &hasher,
+                    max_open: config.limits.max_open_findings.get(),
+                },
+            )
+        } else {
+            None
+        };
         Ok(Engine {
+            across,
+            high_watermark: None,
+            across_swept: Timestamp::MIN,
             shared: Shared {
                 config: Arc::new(config),
                 allowlist,
@@ -306,8 +332,19 @@ impl Engine {
         match record {
             Normalized::Event(event) => {
                 pushed.accepted += 1;
-                let findings = self.lane_for(&event, &mut pushed.findings).push(event);
-                pushed.findings.extend(findings);
+                let mut found = Vec::new();
+                if let Some(across) = &mut self.across {
+                    // The chain across tenants learns apps' aliases from every tenant's audits.
+                    let mut context =
+                        Context::new(self.high_watermark.unwrap_or(Timestamp::MIN), None);
+                    across.detector.on_event(&event, &mut context);
+                    found.extend(context.take_findings());
+                }
+                let lane = self.lane_for(&event, &mut found);
+                found.extend(lane.push(event));
+                let watermark = lane.watermark();
+                self.link_across(&mut found, watermark);
+                pushed.findings.extend(found);
             }
             Normalized::Ignored(ignored) => {
                 pushed.ignored += 1;
@@ -378,13 +415,50 @@ impl Engine {
         findings
     }
 
-    /// Every lane, in tenant order, its findings gathered.
-    fn each_lane(&mut self, mut step: impl FnMut(&mut Lane) -> Vec<Finding>) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        for held in self.lanes.values_mut() {
-            findings.extend(step(&mut held.lane));
+    /// Offers the findings tenants made to the chain across tenants (with the watermark of the
+    /// tenant that made them), adding what it links to them.
+    fn link_across(&mut self, found: &mut Vec<Finding>, watermark: Option<Timestamp>) {
+        let Some(across) = &mut self.across else {
+            return;
+        };
+        self.high_watermark = self.high_watermark.max(watermark);
+        let high = self.high_watermark.unwrap_or(Timestamp::MIN);
+        let mut context = Context::new(high, None);
+        for finding in found.iter() {
+            across.detector.on_finding(finding, &mut context);
         }
-        findings
+        if high.saturating_sub(self.across_swept) >= SWEEP_EVERY {
+            self.across_swept = high;
+            across.detector.on_watermark(&mut context);
+        }
+        self.finish_across(context, found);
+    }
+
+    /// The chain across tenants' findings, with its severity configured, added to `found`.
+    fn finish_across(&mut self, mut context: Context, found: &mut Vec<Finding>) {
+        let severity = self.across.as_ref().and_then(|across| across.severity);
+        for mut finding in context.take_findings() {
+            if let Some(severity) = severity {
+                finding.severity = severity;
+            }
+            self.intake.linked += 1;
+            found.push(finding);
+        }
+    }
+
+    /// Every lane, in tenant order, its findings gathered and offered to the chain across tenants.
+    fn each_lane(&mut self, mut step: impl FnMut(&mut Lane) -> Vec<Finding>) -> Vec<Finding> {
+        let mut made = Vec::with_capacity(self.lanes.len());
+        for held in self.lanes.values_mut() {
+            let found = step(&mut held.lane);
+            made.push((found, held.lane.watermark()));
+        }
+        let mut out = Vec::new();
+        for (mut found, watermark) in made {
+            self.link_across(&mut found, watermark);
+            out.extend(found);
+        }
+        out
     }
 
     /// Moves every tenant's watermark to `watermark` (for idle streams): events up to it are
@@ -395,9 +469,15 @@ impl Engine {
     }
 
     /// End of input: processes every buffered (and held) event and closes every open finding,
-    /// tenant by tenant.
+    /// tenant by tenant, then the incidents across tenants.
     pub fn flush(&mut self) -> Vec<Finding> {
-        self.each_lane(Lane::flush)
+        let mut findings = self.each_lane(Lane::flush);
+        if let Some(across) = &mut self.across {
+            let mut context = Context::new(self.high_watermark.unwrap_or(Timestamp::MIN), None);
+            across.detector.flush(&mut context);
+            self.finish_across(context, &mut findings);
+        }
+        findings
     }
 
     /// The whole state as bytes: a header line (`SNOWYOWL-SNAPSHOT <version> <checksum>`) and the
@@ -413,11 +493,22 @@ impl Engine {
                 state: held.lane.save()?,
             });
         }
+        let across = match &self.across {
+            Some(across) => Some(across.detector.save().map_err(|error| {
+                Error::InvalidSnapshot(format!(
+                    "the chain across tenants could not be saved: {error}"
+                ))
+            })?),
+            None => None,
+        };
         let saved = SavedEngine {
             crate_version: env!("CARGO_PKG_VERSION").to_owned(),
             intake: self.intake.clone(),
             touched: self.touched,
             lanes,
+            across,
+            high_watermark: self.high_watermark,
+            across_swept: self.across_swept,
         };
         let body = serde_json::to_string(&saved)
             .map_err(|e| Error::InvalidSnapshot(format!("could not be written: {e}")))?;
@@ -476,6 +567,14 @@ impl Engine {
                 },
             );
         }
+        if let (Some(across), Some(state)) = (&mut engine.across, saved.across) {
+            across
+                .detector
+                .load(state, &engine.shared.hasher)
+                .map_err(|e| bad(format!("the chain across tenants: {e}")))?;
+        }
+        engine.high_watermark = saved.high_watermark;
+        engine.across_swept = saved.across_swept;
         engine.touched = saved.touched;
         engine.intake = saved.intake;
         Ok(engine)
@@ -505,6 +604,22 @@ impl Engine {
                 lane.tenant().unwrap_or(NO_TENANT).to_owned(),
                 lane.tenant_stats(),
             );
+        }
+        if let Some(across) = &self.across {
+            let state = across.detector.state();
+            let chain = stats
+                .detectors
+                .entry(across.detector.id().to_owned())
+                .or_default();
+            chain.entries += state.entries;
+            chain.evicted += state.evicted;
+            chain.open_findings += state.open_findings;
+            if intake.linked > 0 {
+                *stats
+                    .findings
+                    .entry(across.detector.id().to_owned())
+                    .or_insert(0) += intake.linked;
+            }
         }
         stats.tenants.held = self.lanes.len();
         stats.tenants.max = self.shared.config.tenants.max.get();

@@ -52,7 +52,7 @@ impl Ord for Pending {
 }
 
 /// How far the watermark moves before detectors are asked to close what it passed.
-const SWEEP_EVERY: Timestamp = MINUTE;
+pub(crate) const SWEEP_EVERY: Timestamp = MINUTE;
 
 /// How long (in event time, behind the watermark) event ids are remembered: a record redelivered
 /// within this (an at-least-once shipper replaying after a restart) is dropped as a duplicate
@@ -163,6 +163,11 @@ impl Lane {
     /// The tenant, or `None` for the lane of events that name none.
     pub fn tenant(&self) -> Option<&str> {
         self.tenant.as_deref()
+    }
+
+    /// The lane's watermark, or `None` before its first event.
+    pub fn watermark(&self) -> Option<Timestamp> {
+        self.watermark
     }
 
     /// A context at this lane's watermark, its finding ids told apart by tenant.

@@ -66,8 +66,18 @@ fn bridges(finding: &Finding) -> bool {
     }
 }
 
-/// The entity keys a finding joins, by stage.
-fn entities(finding: &Finding, stage: Stage) -> Vec<(String, Option<String>)> {
+/// The entity keys a finding joins, by stage. Across tenants only applications join (an app id
+/// is the same application in every tenant; addresses, users and mailboxes are each tenant's own).
+fn entities(finding: &Finding, stage: Stage, across: bool) -> Vec<(String, Option<String>)> {
+    let mut keys = entities_within(finding, stage);
+    if across {
+        keys.retain(|(key, _)| key.starts_with("app:"));
+    }
+    keys
+}
+
+/// The entity keys a finding joins within its tenant, by stage.
+fn entities_within(finding: &Finding, stage: Stage) -> Vec<(String, Option<String>)> {
     let mut keys = Vec::new();
     // A spray is also joined by its own uid, and a compromise that bridges by the sprays behind
     // it: a password proven from a spray's address by a user it never targeted (the first-try hit)
@@ -134,6 +144,9 @@ struct Member {
     techniques: Vec<String>,
     keys: Vec<String>,
     observed: Vec<(String, String, ObservableKind)>,
+    /// The tenant whose finding it is (kept across tenants only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tenant: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -154,6 +167,18 @@ impl Incident {
             .iter()
             .fold(0, |bits, member| bits | member.stage.bit())
     }
+
+    /// The tenants its members come from (none within one tenant), in order.
+    fn tenants(&self) -> Vec<&str> {
+        let mut tenants: Vec<&str> = self
+            .members
+            .iter()
+            .filter_map(|m| m.tenant.as_deref())
+            .collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        tenants
+    }
 }
 
 const MAX_MEMBERS: usize = 500;
@@ -169,6 +194,9 @@ pub struct AttackChain {
     aliases: Vec<(String, String, Timestamp)>,
     pruned: u64,
     last_prune: Timestamp,
+    /// The engine's chain across tenants: it links only through apps, and reports only
+    /// incidents that span two tenants or more (each tenant's own chain reports the rest).
+    across: bool,
 }
 
 impl Registrable for AttackChain {
@@ -190,8 +218,22 @@ impl Registrable for AttackChain {
             aliases: Vec::new(),
             pruned: 0,
             last_prune: Timestamp::MIN,
+            across: false,
         }
     }
+}
+
+/// The engine's one chain across tenants (`tenants.link_across`), with attack-chain's settings,
+/// or `None` when attack-chain is off.
+pub fn across_tenants(config: &Config, parts: &Parts) -> Option<super::Registered> {
+    use kit::Settings as _;
+    config.enabled().then(|| super::Registered {
+        detector: Box::new(AttackChain {
+            across: true,
+            ..AttackChain::build(config.clone(), parts)
+        }),
+        severity: config.severity(),
+    })
 }
 
 impl AttackChain {
@@ -311,7 +353,7 @@ impl AttackChain {
     }
 
     fn on_member(&mut self, finding: &Finding, stage: Stage, context: &mut Context) {
-        let keys = entities(finding, stage);
+        let keys = entities(finding, stage, self.across);
         if keys.is_empty() {
             return;
         }
@@ -350,7 +392,9 @@ impl AttackChain {
                 .collect(),
             keys: keys.into_iter().map(|(key, _)| key).collect(),
             observed,
+            tenant: finding.tenant.as_deref().map(str::to_owned),
         };
+        let across = self.across;
         let incident = self.incidents.entry(root).or_insert_with(|| Incident {
             members: Vec::new(),
             first_seen: member.first_seen,
@@ -358,7 +402,11 @@ impl AttackChain {
             emitted_stages: 0,
             emitted_severity: None,
             dirty: false,
-            uid: stable_uid(&[ID, &member.uid]),
+            uid: if across {
+                stable_uid(&[ID, "across tenants", &member.uid])
+            } else {
+                stable_uid(&[ID, &member.uid])
+            },
         });
         incident.first_seen = incident.first_seen.min(member.first_seen);
         incident.last_seen = incident.last_seen.max(member.time);
@@ -378,7 +426,7 @@ impl AttackChain {
             return;
         };
         let stages = incident.stages();
-        if stages.count_ones() < 2 {
+        if stages.count_ones() < 2 || (self.across && incident.tenants().len() < 2) {
             return;
         }
         let severity = severity_of(stages);
@@ -540,10 +588,16 @@ fn incident_finding(incident: &Incident, severity: Severity, activity: Activity)
             "first_seen": in_stage.iter().map(|m| m.first_seen).min(),
             "last_seen": in_stage.iter().map(|m| m.time).max(),
             "entities": entities,
-            "findings": in_stage.iter().map(|m| json!({
-                "uid": m.uid, "detector": m.detector, "severity": m.severity, "title": m.title,
-                "time": m.time, "evidence": m.evidence,
-            })).collect::<Vec<_>>(),
+            "findings": in_stage.iter().map(|m| {
+                let mut listed = json!({
+                    "uid": m.uid, "detector": m.detector, "severity": m.severity, "title": m.title,
+                    "time": m.time, "evidence": m.evidence,
+                });
+                if let (Some(tenant), Some(object)) = (&m.tenant, listed.as_object_mut()) {
+                    object.insert("tenant".into(), json!(tenant));
+                }
+                listed
+            }).collect::<Vec<_>>(),
         }));
     }
     // The entity graph: every entity is a node; a finding joins its entities (first to the rest).
@@ -612,6 +666,13 @@ fn incident_finding(incident: &Incident, severity: Severity, activity: Activity)
         json!(incident.last_seen - incident.first_seen),
     );
     finding.set("graph", json!({"nodes": nodes, "edges": edges}));
+    let tenants = incident.tenants();
+    if !tenants.is_empty() {
+        // Across tenants: the finding belongs to no one tenant, and names each.
+        finding.title = format!("Cross-tenant attack chain: {}", names.join(" → "));
+        finding.message = format!("{} across tenants {}", finding.message, tenants.join(", "));
+        finding.set("tenants", json!(tenants));
+    }
     finding
 }
 
@@ -662,6 +723,9 @@ impl Detector for AttackChain {
     }
 
     fn on_finding(&mut self, finding: &Finding, context: &mut Context) {
+        if finding.detector == ID {
+            return;
+        }
         if let Some(stage) = super::stage_of(finding.detector) {
             self.on_member(finding, stage, context);
             // Between sweeps too, the index never holds more than twice the cap.

@@ -203,8 +203,10 @@ fn the_incident_is_the_same_whatever_the_batching_and_time_advance() {
 fn an_organisations_tenants_watched_together_link_through_the_same_app() {
     // The mail reads come from a second tenant's audit log (another OrganizationId), as when an
     // app made in a test tenant reads the production tenant's mail. Tenants are watched apart,
-    // so alone each holds one stage and no incident forms; listed together (one organisation),
-    // the app id is the same application and the incident forms.
+    // so each holds one stage and forms no incident of its own; the chain across tenants links
+    // them through the app (an app id is the same application everywhere) into an incident that
+    // names both and belongs to neither. Listed together (one organisation), they share a lane
+    // and the incident is that tenant's own.
     let tenant = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
     let other = "0aa0bb0c-1111-4222-8333-944455566677";
     let text: String = APP_ABUSE
@@ -218,7 +220,22 @@ fn an_organisations_tenants_watched_together_link_through_the_same_app() {
         })
         .collect();
     assert!(text.contains(other));
-    assert!(incidents(&scan_in_batches(&text, 10_000, None)).is_empty());
+    let across = incidents(&scan_in_batches(&text, 10_000, None));
+    assert_eq!(across.len(), 1);
+    assert_eq!(across[0].tenant, None);
+    assert!(across[0].title.starts_with("Cross-tenant attack chain: "));
+    assert_eq!(
+        stage_names(&across[0]),
+        ["oauth-foothold", "mail-collection"]
+    );
+    let mut both = vec![tenant, other];
+    both.sort_unstable();
+    assert_eq!(across[0].unmapped["tenants"], serde_json::json!(both));
+    let config = r#"{"tenants": {"link_across": false}}"#;
+    let mut engine = Engine::from_json(config, 3).expect("valid config");
+    let mut apart = engine.push(text.as_bytes()).findings;
+    apart.extend(engine.flush());
+    assert!(incidents(&apart).is_empty());
     let config = format!(r#"{{"tenants": {{"together": [["{tenant}", "{other}"]]}}}}"#);
     let mut engine = Engine::from_json(&config, 3).expect("valid config");
     let mut findings = engine.push(text.as_bytes()).findings;
@@ -230,6 +247,7 @@ fn an_organisations_tenants_watched_together_link_through_the_same_app() {
         ["oauth-foothold", "mail-collection"]
     );
     assert_eq!(incidents[0].tenant.as_deref(), Some(tenant));
+    assert!(incidents[0].unmapped.get("tenants").is_none());
 }
 
 #[test]

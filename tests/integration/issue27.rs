@@ -102,6 +102,8 @@ fn a_mixed_stream_gives_each_tenant_what_it_gives_alone() {
             assert_eq!(mine.accepted, by_itself.accepted, "{tenant}");
             assert_eq!(mine.findings, own.len() as u64, "{tenant}");
         }
+        // The scenarios share no app, so nothing links across tenants.
+        assert!(findings.iter().all(|f| f.unmapped.get("tenants").is_none()));
         assert_eq!(of_tenant(&findings, None), untenanted);
         assert_eq!(findings.len(), total);
         // The whole intrusion is in one tenant only, and its incident names it.

@@ -244,7 +244,9 @@ function openDetail(finding) {
   title.textContent = finding.finding_info.title;
   const meta = document.createElement('p');
   meta.innerHTML = `<span class="sev sev-${finding.severity.toLowerCase()}">${finding.severity}</span> `;
-  meta.append(`${finding.finding_info.analytic.uid} · ${new Date(finding.time).toISOString()} · ${finding.message}`);
+  const tenant = finding.cloud?.account?.uid
+    ?? (finding.unmapped?.tenants ? `across ${finding.unmapped.tenants.join(', ')}` : 'none named');
+  meta.append(`${finding.finding_info.analytic.uid} · tenant ${tenant} · ${new Date(finding.time).toISOString()} · ${finding.message}`);
   const attacks = document.createElement('p');
   attacks.textContent = (finding.finding_info.attacks ?? [])
     .map((a) => `${a.tactic?.name}: ${(a.sub_technique ?? a.technique)?.uid} ${(a.sub_technique ?? a.technique)?.name}`)
