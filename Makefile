@@ -37,21 +37,21 @@ BROWSER_HOST := host-examples/browser
 NODE_HOST := host-examples/node
 PYTHON_HOST := host-examples/python
 PYTHON ?= python3
-# The project's virtual environment (the Python host's `make python` uses it too).
+# The Python package's virtual environment: maturin and pytest from PyPI, and the package `make
+# python` builds (a wheel in build/wheels) installed into it.
 VENV := build/venv
 VENV_PYTHON := $(VENV)/bin/python
+WHEELS := build/wheels
 SPARK_HOST := host-examples/spark
+# What `make spark` adds to that environment: PySpark and the job's dependencies, pinned.
 SPARK_STAMP := $(VENV)/.spark-requirements
-# Today's Python host (PyPI wasmtime) is imported from its folder; a host installed into the venv
-# is found the same way once that folder holds no `snowyowl` package.
-SPARK_ENV := PYTHONPATH=$(CURDIR)/$(PYTHON_HOST)
 
 RSIGMA_VERSION := 0.23.0
 # Where `cargo install` puts RSigma: the bench finds it there too when that is not on PATH.
 CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 BENCH_EVENTS ?= 1000000
 
-.PHONY: help tools component fluent-bit web demo-web build demo check test test-hosts test-browser bench bench-peers bench-spark node node-example python python-example spark spark-example test-spark lint fmt clean fuzz
+.PHONY: help tools component fluent-bit web demo-web build demo check test test-hosts test-browser bench bench-peers node node-example python python-example python-features spark spark-example test-spark bench-spark lint fmt clean fuzz
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := push scan engine_ops config
@@ -123,7 +123,7 @@ test: component fluent-bit lint ## Run every test (what CI runs)
 
 test-hosts: build node python web ## Run the Node, Python and browser tests against the real builds
 	cd $(NODE_HOST) && npm test
-	cd $(PYTHON_HOST) && $(PYTHON) -m pytest -q
+	cd $(PYTHON_HOST) && ../../$(VENV_PYTHON) -m pytest -q
 	$(MAKE) --no-print-directory test-spark
 	$(MAKE) --no-print-directory test-browser
 
@@ -138,36 +138,58 @@ node: component ## Transpile the component for Node with jco (host-examples/node
 node-example: node ## Run the Node example on the bundled scenario
 	cd $(NODE_HOST) && npm run --silent example
 
-python: component ## Install PyPI wasmtime (if missing) and put the component in the Python package
-	@$(PYTHON) -c 'import importlib.metadata as m, pytest; assert m.version("wasmtime").startswith("50.")' 2>/dev/null \
-		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check -r $(PYTHON_HOST)/requirements.txt
-	cp $(COMPONENT) $(PYTHON_HOST)/snowyowl/snowyowl.wasm
+python: component ## Build the Python package (native module: PyO3 + wasmtime, by maturin) into build/venv
+	@[ -x $(VENV_PYTHON) ] || $(PYTHON) -m venv $(VENV)
+	@$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r $(PYTHON_HOST)/requirements.txt
+	cp $(COMPONENT) $(PYTHON_HOST)/python/snowyowl/snowyowl.wasm
+	@# A release build of snowyowl-python alone, against the wasmtime the workspace build made
+	@# (python-features checks it is the same).
+	rm -rf $(WHEELS)
+	cd $(PYTHON_HOST) && ../../$(VENV)/bin/maturin build --release --interpreter ../../$(VENV_PYTHON) --out ../../$(WHEELS)
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEELS)/snowyowl-*.whl
 
 python-example: python ## Run the Python example on the bundled scenario
-	cd $(PYTHON_HOST) && $(PYTHON) example.py ../../tests/data/midnight-blizzard.ndjson
+	cd $(PYTHON_HOST) && ../../$(VENV_PYTHON) example.py ../../tests/data/midnight-blizzard.ndjson
+
+# maturin builds snowyowl-python alone, and Cargo then turns on only the features that package
+# needs in its dependencies: where they differ from the workspace build's, every crate above them
+# (wasmtime among them) is compiled a second time, 8-10 minutes. The crate depends on the CLI's
+# library for that reason; this fails if a dependency of it still resolves differently.
+python-features: ## Check that maturin's build of the Python module reuses the workspace's dependencies
+	@for edges in normal,no-proc-macro normal,build; do \
+		tree() { $(CARGO) tree --quiet -e $$edges -f '{p} [{f}]' --prefix none "$$@" | sed 's/ (\*)$$//' | sort -u; }; \
+		extra=$$(comm -23 <(tree -p snowyowl-python) <(tree --workspace)); \
+		if [ -n "$$extra" ]; then \
+			echo "error: built alone, snowyowl-python's dependencies get other features than in the workspace build ($$edges edges):" >&2; \
+			echo "$$extra" >&2; \
+			echo "(make python would compile them, and wasmtime above them, again: add the dependency with those features to $(PYTHON_HOST)/Cargo.toml)" >&2; \
+			exit 1; \
+		fi; \
+	done
 
 spark: python $(SPARK_STAMP) ## Install PySpark and the Spark job's dependencies (pinned) into build/venv; a JDK 17+ must be present
 
-$(SPARK_STAMP): $(SPARK_HOST)/requirements.txt $(PYTHON_HOST)/requirements.txt
+$(SPARK_STAMP): $(SPARK_HOST)/requirements.txt
 	@command -v java >/dev/null || { echo "error: Spark needs a JDK 17+ (apt-get install openjdk-17-jre-headless; .ci/run installs it)" >&2; exit 1; }
 	@[ -x $(VENV_PYTHON) ] || $(PYTHON) -m venv $(VENV)
-	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r $(SPARK_HOST)/requirements.txt -r $(PYTHON_HOST)/requirements.txt
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r $(SPARK_HOST)/requirements.txt
 	@touch $@
 
 test-spark: build spark ## Test the Spark job on local[2]: tenants apart = scan per tenant, SIGKILL + restart loses nothing (~6 min)
-	cd $(SPARK_HOST) && $(SPARK_ENV) SNOWYOWL_CLI=$(CURDIR)/$(CLI) $(CURDIR)/$(VENV_PYTHON) -m pytest -q
+	cd $(SPARK_HOST) && SNOWYOWL_CLI=$(CURDIR)/$(CLI) $(CURDIR)/$(VENV_PYTHON) -m pytest -q
 
 spark-example: build spark ## Run the Spark job on three generated tenants mixed in one stream (build/spark-example)
-	cd $(SPARK_HOST) && $(SPARK_ENV) $(CURDIR)/$(VENV_PYTHON) example.py --cli $(CURDIR)/$(CLI) --work $(CURDIR)/build/spark-example
+	cd $(SPARK_HOST) && $(CURDIR)/$(VENV_PYTHON) example.py --cli $(CURDIR)/$(CLI) --work $(CURDIR)/build/spark-example
 
 bench-spark: build spark ## Measure the Spark job at 1, 10 and 100 tenants (build/bench/spark.md)
-	cd $(SPARK_HOST) && $(SPARK_ENV) $(CURDIR)/$(VENV_PYTHON) bench.py --cli $(CURDIR)/$(CLI) --out $(CURDIR)/build/bench
+	cd $(SPARK_HOST) && $(CURDIR)/$(VENV_PYTHON) bench.py --cli $(CURDIR)/$(CLI) --out $(CURDIR)/build/bench
 
 lint: ## rustfmt check and clippy with warnings as errors (native and wasm builds)
 	$(CARGO) fmt --all --check
 	$(CARGO) fmt --manifest-path $(WASM_TOOL_DIR)/Cargo.toml --check
 	$(CARGO) clippy $(WASM_TOOL_ARGS) --all-targets -- -D warnings
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	$(MAKE) --no-print-directory python-features
 	$(SIMD_ENV) $(CARGO) clippy --profile wasm --target wasm32-unknown-unknown --lib --features component \
 		--target-dir $(SIMD_TARGET) -- -D warnings
 	$(CARGO) clippy --profile wasm --target wasm32-unknown-unknown --lib --features fluent-bit -- -D warnings
@@ -193,7 +215,7 @@ bench: ## Measure everything in BENCHMARKS.md on one generated file (BENCH_EVENT
 	@# `tools` first, alone: two jobs starting cargo at once on a toolchain that lacks the wasm
 	@# target both have rustup install it, and one fails.
 	$(MAKE) --no-print-directory tools
-	$(MAKE) --no-print-directory -j2 build fluent-bit node bench-peers
+	$(MAKE) --no-print-directory -j2 build fluent-bit node python bench-peers
 	PATH="$$PATH:$(CARGO_BIN)" $(PYTHON) bench/bench.py --events $(BENCH_EVENTS)
 	$(MAKE) --no-print-directory bench-spark
 

@@ -2,7 +2,7 @@
 """make bench: every figure of BENCHMARKS.md, measured in one run on one generated file.
 
 Usage: python3 bench/bench.py [--events N] [--users N] [--out build/bench]
-Expects `make build fluent-bit node` done, target/release/snowyowl-bench built, and (optional)
+Expects `make build fluent-bit node python` done, target/release/snowyowl-bench built, and (optional)
 `rsigma` on PATH and PyPI `duckdb` importable; a peer that is missing is reported as such.
 Beside speed, precision: recall of the planted attacks, findings at medium or above that name no
 attacker entity (must be 0), findings per 1,000 users per day, and the queue of the benign-only
@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "target/release/snowyowl"
 BENCH = ROOT / "target/release/snowyowl-bench"
+# The Python package as `make python` installs it.
+VENV_PYTHON = ROOT / "build/venv/bin/python"
 
 
 def run_json(cmd, **kwargs):
@@ -214,6 +216,10 @@ def main():
             ["node", "--single-threaded-gc", "host-examples/node/bench.mjs", main_file])))
     else:
         results["node"] = {"error": "node or host-examples/node/dist missing (make node)"}
+    if VENV_PYTHON.exists():
+        step("python", lambda: run_json([VENV_PYTHON, "host-examples/python/bench.py", main_file]))
+    else:
+        results["python"] = {"error": "build/venv missing (make python)"}
 
     def cli(engine):
         return timed_child([CLI, "scan", "--quiet", "--engine", engine, main_file])
@@ -357,6 +363,12 @@ def render(r):
     row("snowyowl component in wasmtime", "component", [("native", "native")],
         f"compile {component.get('compile_seconds', 0):.1f} s (not timed); peak linear memory {component.get('peak_linear_memory', 0) / 2**20:,.0f} MiB")
     row("snowyowl component in Node (jco)", "node", [("native", "native")])
+    py = r.get("python", {})
+    row("snowyowl component in Python (native module)", "python", [("component", "component"), ("native", "native")],
+        f"snapshot of the state at the end, {py.get('snapshot_bytes', 0) / 1e6:,.1f} MB: read back in "
+        f"{py.get('snapshot_read_seconds', 0):.2f} s, written in {py.get('snapshot_write_seconds', 0):.2f} s; "
+        f"compile {py.get('compile_seconds', 0):.1f} s, precompiled artifact loads in "
+        f"{py.get('load_precompiled_seconds', 0) * 1000:,.0f} ms")
     fb = r.get("fluent_bit", {})
     if "seconds" in fb:
         row("Fluent Bit ABI (wasmtime stand-in), per record", "fluent_bit", [("native", "native")],
