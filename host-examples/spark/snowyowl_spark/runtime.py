@@ -1,18 +1,13 @@
-"""The one seam between the job and the ``snowyowl`` Python host: compile once, load everywhere.
+"""The one seam between the job and the ``snowyowl`` Python package: compile once, load everywhere.
 
-The driver compiles the component once (:func:`precompile`) and broadcasts the compiled bytes;
-each Python worker process loads them once (:func:`load`, milliseconds) and keeps them for every
-batch and every tenant it handles. Nothing compiles per batch.
+The driver compiles the component once (:func:`precompile`, ``snowyowl.precompile()``) and ships
+the compiled bytes to the executors; each Python worker process loads them once (:func:`load`,
+``snowyowl.load_precompiled``, milliseconds) and keeps them for every batch and every tenant it
+handles. Nothing compiles per batch. Everything else the job asks of the package is
+``snowyowl.Engine`` (create, ``restore``, ``push``, ``advance``, ``flush``, ``stats``,
+``snapshot``, ``close``), here too.
 
-Two hosts fit behind these functions, with the same ``snowyowl.Engine`` API:
-
-- the native host (PyO3 extension, ``snowyowl.precompile() -> bytes`` and
-  ``snowyowl.load_precompiled(bytes)``), used whenever the package has ``precompile``;
-- today's host (PyPI ``wasmtime``), whose compiled component is serialized with
-  ``Component.serialize`` and put back with ``Component.deserialize`` into the package's shared
-  runtime.
-
-Compiled code is tied to the wasmtime version and the CPU: a worker that cannot load the driver's
+Compiled code is tied to the wasmtime build and the CPU: a worker that cannot load the driver's
 bytes (another CPU in a mixed cluster) compiles the component itself, once, and says so on stderr.
 """
 
@@ -40,15 +35,18 @@ component itself): ``profile`` rows carry it, and the tests check that no worker
 
 
 def host_name() -> str:
-    """Which Python host is installed: ``native`` or ``wasmtime-py``."""
-    return "native" if hasattr(snowyowl, "precompile") else "wasmtime-py"
+    """The Python package and its version, for reports."""
+    from importlib import metadata
+
+    try:
+        return f"snowyowl {metadata.version('snowyowl')} (native module)"
+    except metadata.PackageNotFoundError:
+        return "snowyowl (native module, not installed as a package)"
 
 
 def precompile() -> bytes:
     """The component compiled for this machine, as bytes another process loads without compiling."""
-    if hasattr(snowyowl, "precompile"):
-        return snowyowl.precompile()
-    return snowyowl._Runtime.get().component.serialize()
+    return snowyowl.precompile()
 
 
 def load(compiled: Optional[bytes]) -> None:
@@ -62,10 +60,7 @@ def load(compiled: Optional[bytes]) -> None:
     if _loaded == digest:
         return
     try:
-        if hasattr(snowyowl, "load_precompiled"):
-            snowyowl.load_precompiled(compiled)
-        else:
-            _load_into_wasmtime_py(compiled)
+        snowyowl.load_precompiled(compiled)
         loads["loaded"] += 1
     except Exception as error:  # another CPU or wasmtime build: compile here instead
         loads["refused"] += 1
@@ -86,17 +81,6 @@ def load_file(name: Optional[str]) -> None:
 
 
 _loaded_file: Optional[str] = None
-
-
-def _load_into_wasmtime_py(compiled: bytes) -> None:
-    import wasmtime
-    import wasmtime.component as wc
-
-    runtime = object.__new__(snowyowl._Runtime)
-    runtime.engine = wasmtime.Engine()
-    runtime.component = wc.Component.deserialize(runtime.engine, compiled)
-    runtime.path = snowyowl.component_path()
-    snowyowl._Runtime._instance = runtime
 
 
 def new_engine(config: str) -> Any:
