@@ -16,8 +16,8 @@ tenants (timed here, offline, on the same lines), and the rest of the two cores'
 own work (scheduling, shuffle, Arrow transfers, state store, sink) and cores left idle. The same
 runs again with no engine at all (``SNOWYOWL_SPARK_ENGINE=null`` in the workers) measure that
 pipeline alone. Then the engine alone with this host (push, snapshot, restore of the bundled
-scenarios) and, if the Node host is built, the same through jco: what a host without wasmtime-py's
-per-byte copying pays. Those are the inputs of the projection in the README.
+scenarios) and, if the Node host is built, the same through jco, for comparison. Those are the
+inputs of the projection in the README.
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def table(results: dict) -> str:
         "|---:|---:|---:|---:|",
     ]
     out += [f"| {r['tenants']} | {r['wall_s']} | {r['events_per_s']:,} | {r['steady_events_per_s']:,} |" for r in results["pipeline"]]
-    for title, rows in (("The engine alone, this Python host", results["engine"]),
+    for title, rows in (("The engine alone, the Python package", results["engine"]),
                         ("The engine alone, the Node host (jco)", results["node"])):  # fmt: skip
         if rows:
             out += ["", f"{title}:", "", "| input | events | push s | snapshot ms | restore ms | snapshot bytes |", "|---|---:|---:|---:|---:|---:|"]
@@ -234,7 +234,7 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=10)
     parser.add_argument("--partitions", type=int, default=2)
     parser.add_argument("--node-host", type=Path, default=ROOT / "host-examples/node",
-                        help="the Node host, built (make node), for the engine's costs without wasmtime-py")  # fmt: skip
+                        help="the Node host, built (make node), for the engine's costs through jco")  # fmt: skip
     args = parser.parse_args()
 
     generated = subprocess.run(
