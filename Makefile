@@ -175,7 +175,7 @@ $(SPARK_STAMP): $(SPARK_HOST)/requirements.txt
 	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r $(SPARK_HOST)/requirements.txt
 	@touch $@
 
-test-spark: build spark ## Test the Spark job on local[2]: tenants apart = scan per tenant, SIGKILL + restart loses nothing (~4 min)
+test-spark: build spark ## Test the Spark job on local[2]: tenants apart = scan per tenant, SIGKILL + restart loses nothing (4-6 min)
 	cd $(SPARK_HOST) && SNOWYOWL_CLI=$(CURDIR)/$(CLI) $(CURDIR)/$(VENV_PYTHON) -m pytest -q
 
 spark-example: build spark ## Run the Spark job on three generated tenants mixed in one stream (build/spark-example)
