@@ -7,9 +7,9 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::{Config, Engine, ResourceLimiter, Store};
 
-/// Host bindings generated from `wit/`.
+/// Host bindings generated from `wit/` (the Python package's native module uses these too).
 #[allow(missing_docs)]
-mod bindings {
+pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../../wit",
         world: "detector",
@@ -162,6 +162,21 @@ pub struct MemoryLimits {
     peak: usize,
 }
 
+impl MemoryLimits {
+    /// Limits with linear memory capped at `max` bytes (and tables at 2^20 entries).
+    pub fn new(max: usize) -> MemoryLimits {
+        MemoryLimits { max, peak: 0 }
+    }
+}
+
+/// The wasmtime configuration every host of this repository runs the component with (a
+/// precompiled artifact loads only into an engine configured alike, which wasmtime checks).
+pub fn wasmtime_config() -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config
+}
+
 impl ResourceLimiter for MemoryLimits {
     fn memory_growing(
         &mut self,
@@ -193,7 +208,8 @@ pub struct ComponentBackend {
     engine: ResourceAny,
 }
 
-fn severity_name(severity: wit::Severity) -> &'static str {
+/// The severity's name in findings (`informational` … `critical`).
+pub fn severity_name(severity: wit::Severity) -> &'static str {
     match severity {
         wit::Severity::Informational => "informational",
         wit::Severity::Low => "low",
@@ -203,7 +219,8 @@ fn severity_name(severity: wit::Severity) -> &'static str {
     }
 }
 
-fn kind_name(kind: wit::RejectionKind) -> &'static str {
+/// The rejection kind's name (`malformed`, `not-an-object`, `unknown-shape`, `invalid-field`).
+pub fn kind_name(kind: wit::RejectionKind) -> &'static str {
     match kind {
         wit::RejectionKind::Malformed => "malformed",
         wit::RejectionKind::NotAnObject => "not-an-object",
@@ -237,18 +254,12 @@ impl ComponentBackend {
         seed: u64,
         snapshot: Option<&[u8]>,
     ) -> Result<Self> {
-        let mut wasm_config = Config::new();
-        wasm_config.wasm_component_model(true);
-        let engine = Engine::new(&wasm_config).map_err(|e| anyhow!("{e:#}"))?;
+        let engine = Engine::new(&wasmtime_config()).map_err(|e| anyhow!("{e:#}"))?;
         let component = Component::new(&engine, component)
             .map_err(|e| anyhow!("{e:#}"))
             .context("loading the snowyowl component")?;
         let linker = Linker::new(&engine);
-        let limits = MemoryLimits {
-            max: DEFAULT_MAX_MEMORY,
-            peak: 0,
-        };
-        let mut store = Store::new(&engine, limits);
+        let mut store = Store::new(&engine, MemoryLimits::new(DEFAULT_MAX_MEMORY));
         store.limiter(|limits| limits);
         let bindings = Detector::instantiate(&mut store, &component, &linker)
             .map_err(|e| anyhow!("{e:#}"))

@@ -15,8 +15,9 @@
 //! Why not PyPI `wasmtime`: its component API moves a `list<u8>` through Python one element at a
 //! time (about 2 µs per byte), hundreds of times slower than the component itself.
 //!
-//! The host side of the component comes from `wit/` (the same `bindgen!` as the CLI's), so a
-//! change of the interface shows up here as a compile error, not as a wrong value at run time.
+//! The host side of the component is the CLI's (its `bindgen!` of `wit/`, its memory cap and
+//! wasmtime configuration), so a change of the interface shows up here as a compile error, not as
+//! a wrong value at run time.
 //! Nothing here can panic on input: bad batches are the component's rejections, a bad config or
 //! snapshot its `error`, a trap an exception.
 
@@ -27,19 +28,13 @@ use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use wasmtime::component::{Component, Linker, ResourceAny};
-use wasmtime::{Config, Precompiled, ResourceLimiter, Store};
+use wasmtime::{Precompiled, Store};
 
-/// Host bindings generated from `wit/`.
-#[allow(missing_docs)]
-mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../../wit",
-        world: "detector",
-    });
-}
-
-use bindings::exports::snowyowl::detect::engine as wit;
-use bindings::{Detector, DetectorPre};
+use snowyowl_cli::runtime::bindings::exports::snowyowl::detect::engine as wit;
+use snowyowl_cli::runtime::bindings::{Detector, DetectorPre};
+use snowyowl_cli::runtime::{
+    kind_name, severity_name, wasmtime_config, MemoryLimits, DEFAULT_MAX_MEMORY,
+};
 
 create_exception!(
     _native,
@@ -68,25 +63,6 @@ fn findings(found: Vec<wit::Finding>) -> Vec<FindingTuple> {
     found.into_iter().map(finding).collect()
 }
 
-fn severity_name(severity: wit::Severity) -> &'static str {
-    match severity {
-        wit::Severity::Informational => "informational",
-        wit::Severity::Low => "low",
-        wit::Severity::Medium => "medium",
-        wit::Severity::High => "high",
-        wit::Severity::Critical => "critical",
-    }
-}
-
-fn kind_name(kind: wit::RejectionKind) -> &'static str {
-    match kind {
-        wit::RejectionKind::Malformed => "malformed",
-        wit::RejectionKind::NotAnObject => "not-an-object",
-        wit::RejectionKind::UnknownShape => "unknown-shape",
-        wit::RejectionKind::InvalidField => "invalid-field",
-    }
-}
-
 fn pushed(pushed: wit::Pushed) -> PushedTuple {
     let rejected = pushed
         .rejected
@@ -109,36 +85,10 @@ fn refused(error: wit::Error) -> PyErr {
     }
 }
 
-/// The limits of an engine's store: the CLI's (its linear memory may grow to
-/// `snowyowl_cli::runtime::DEFAULT_MAX_MEMORY`, its tables to 2^20 entries).
-struct Limits;
-
-impl ResourceLimiter for Limits {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= snowyowl_cli::runtime::DEFAULT_MAX_MEMORY)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1 << 20)
-    }
-}
-
 /// The wasmtime configuration: the CLI's. An artifact loads only into an engine configured
 /// alike, which wasmtime checks.
 fn wasmtime_engine() -> PyResult<wasmtime::Engine> {
-    let mut config = Config::new();
-    config.wasm_component_model(true);
-    wasmtime::Engine::new(&config)
+    wasmtime::Engine::new(&wasmtime_config())
         .map_err(|e| PyRuntimeError::new_err(format!("configuring wasmtime: {e:#}")))
 }
 
@@ -147,13 +97,13 @@ fn wasmtime_engine() -> PyResult<wasmtime::Engine> {
 #[pyclass(frozen, module = "snowyowl._native")]
 pub struct Runtime {
     component: Component,
-    pre: DetectorPre<Limits>,
+    pre: DetectorPre<MemoryLimits>,
 }
 
 impl Runtime {
     /// Links `component` (which must import nothing and export the WIT's `engine`).
     fn link(engine: &wasmtime::Engine, component: Component) -> wasmtime::Result<Runtime> {
-        let linker = Linker::<Limits>::new(engine);
+        let linker = Linker::<MemoryLimits>::new(engine);
         let pre = DetectorPre::new(linker.instantiate_pre(&component)?)?;
         Ok(Runtime { component, pre })
     }
@@ -163,10 +113,10 @@ impl Runtime {
         &self,
         make: impl FnOnce(
             &wit::GuestEngine,
-            &mut Store<Limits>,
+            &mut Store<MemoryLimits>,
         ) -> wasmtime::Result<Result<ResourceAny, wit::Error>>,
     ) -> PyResult<Engine> {
-        let mut store = Store::new(self.pre.engine(), Limits);
+        let mut store = Store::new(self.pre.engine(), MemoryLimits::new(DEFAULT_MAX_MEMORY));
         store.limiter(|limits| limits);
         let bindings = self.pre.instantiate(&mut store).map_err(|e| {
             PyRuntimeError::new_err(format!("instantiating the snowyowl component: {e:#}"))
@@ -250,7 +200,7 @@ impl Runtime {
 
 /// The component's instance and the engine resource made in it.
 struct Instance {
-    store: Store<Limits>,
+    store: Store<MemoryLimits>,
     bindings: Detector,
     engine: ResourceAny,
 }
@@ -274,7 +224,7 @@ impl Engine {
         py: Python<'_>,
         name: &str,
         call: impl Send
-            + FnOnce(&wit::GuestEngine, &mut Store<Limits>, ResourceAny) -> wasmtime::Result<T>,
+            + FnOnce(&wit::GuestEngine, &mut Store<MemoryLimits>, ResourceAny) -> wasmtime::Result<T>,
     ) -> PyResult<T> {
         py.detach(|| {
             let Ok(mut guard) = self.instance.lock() else {
