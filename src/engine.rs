@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::detectors::{attack_chain, Context, Parts, Registered};
+use crate::detectors::{attack_chain, Context, Parts, Registered, StateStats};
 use crate::event::Event;
 use crate::finding::Finding;
 use crate::input::{self, Framed};
@@ -89,6 +89,17 @@ pub struct Stats {
     pub detectors: BTreeMap<String, DetectorStats>,
     /// The tenants the stream carries, each watched apart.
     pub tenants: TenantsStats,
+}
+
+impl Stats {
+    /// Adds a detector's state figures into its sums.
+    pub(crate) fn add_state(&mut self, detector: &str, state: StateStats) {
+        let sum = self.detectors.entry(detector.to_owned()).or_default();
+        sum.entries += state.entries;
+        sum.evicted += state.evicted;
+        sum.open_findings += state.open_findings;
+        sum.informational += state.informational;
+    }
 }
 
 /// The tenants an engine holds.
@@ -598,22 +609,14 @@ impl Engine {
         };
         for held in self.lanes.values() {
             let lane = &held.lane;
-            stats.accepted += lane.counts().accepted;
-            lane.add_to(&mut stats);
-            stats.tenants.by_tenant.insert(
-                lane.tenant().unwrap_or(NO_TENANT).to_owned(),
-                lane.tenant_stats(),
-            );
+            let own = lane.add_to(&mut stats);
+            stats
+                .tenants
+                .by_tenant
+                .insert(lane.tenant().unwrap_or(NO_TENANT).to_owned(), own);
         }
         if let Some(across) = &self.across {
-            let state = across.detector.state();
-            let chain = stats
-                .detectors
-                .entry(across.detector.id().to_owned())
-                .or_default();
-            chain.entries += state.entries;
-            chain.evicted += state.evicted;
-            chain.open_findings += state.open_findings;
+            stats.add_state(across.detector.id(), across.detector.state());
             if intake.linked > 0 {
                 *stats
                     .findings

@@ -544,49 +544,40 @@ impl Lane {
         &self.counts
     }
 
-    /// The lane's figures added into `stats` (the engine's sums over every lane).
-    pub fn add_to(&self, stats: &mut Stats) {
-        stats.duplicates += self.counts.duplicates;
-        stats.late += self.counts.late;
-        stats.buffer_overflow += self.counts.buffer_overflow;
+    /// Adds the lane's figures into `stats` (the engine's sums over every tenant) and returns
+    /// them on their own.
+    pub fn add_to(&self, stats: &mut Stats) -> TenantStats {
+        let counts = &self.counts;
+        let mut own = TenantStats {
+            accepted: counts.accepted,
+            duplicates: counts.duplicates,
+            late: counts.late,
+            buffered: self.buffer.len(),
+            watermark: self.watermark,
+            findings: counts.findings.values().sum(),
+            evicted: self.dedup.evicted() + counts.buffer_overflow,
+            ..TenantStats::default()
+        };
+        stats.accepted += counts.accepted;
+        stats.duplicates += counts.duplicates;
+        stats.late += counts.late;
+        stats.buffer_overflow += counts.buffer_overflow;
         stats.held_future += self.held.len();
         stats.buffered += self.buffer.len();
         stats.dedup_ids += self.dedup.len();
         stats.dedup_evicted += self.dedup.evicted();
         stats.watermark = stats.watermark.max(self.watermark);
-        for (detector, n) in &self.counts.findings {
+        for (detector, n) in &counts.findings {
             *stats.findings.entry(detector.clone()).or_insert(0) += n;
         }
         for registered in &self.detectors {
             let state = registered.detector.state();
-            let sum = stats
-                .detectors
-                .entry(registered.detector.id().to_owned())
-                .or_default();
-            sum.entries += state.entries;
-            sum.evicted += state.evicted;
-            sum.open_findings += state.open_findings;
-            sum.informational += state.informational;
+            own.entries += state.entries;
+            own.evicted += state.evicted;
+            own.open_findings += state.open_findings;
+            stats.add_state(registered.detector.id(), state);
         }
-    }
-
-    /// The lane's figures on their own.
-    pub fn tenant_stats(&self) -> TenantStats {
-        let mut stats = Stats::default();
-        self.add_to(&mut stats);
-        TenantStats {
-            accepted: self.counts.accepted,
-            duplicates: stats.duplicates,
-            late: stats.late,
-            buffered: stats.buffered,
-            watermark: self.watermark,
-            findings: stats.findings.values().sum(),
-            open_findings: stats.detectors.values().map(|d| d.open_findings).sum(),
-            entries: stats.detectors.values().map(|d| d.entries).sum(),
-            evicted: stats.detectors.values().map(|d| d.evicted).sum::<u64>()
-                + stats.dedup_evicted
-                + stats.buffer_overflow,
-        }
+        own
     }
 }
 
