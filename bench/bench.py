@@ -197,7 +197,8 @@ def main():
     # The in-memory modes in turns (one run of each per round, three rounds, the fastest of each
     # reported), so that the machine's slow spells fall on them alike and their ratios hold.
     in_memory = {"ignored-any": "ignored_any", "typed": "typed", "normalize": "normalize",
-                 "native": "native", "component": "component", "fluent-bit": "fluent_bit"}
+                 "native": "native", "component": "component", "fluent-bit": "fluent_bit",
+                 "fluent-bit-interpreted": "fluent_bit_interpreted"}
     findings_file = out / "findings-native.ndjson"
     findings_file.unlink(missing_ok=True)  # a previous run's must not stand in for this one's
     fb_records = min(args.events, 100_000)
@@ -369,10 +370,17 @@ def render(r):
         f"{py.get('snapshot_read_seconds', 0):.2f} s, written in {py.get('snapshot_write_seconds', 0):.2f} s; "
         f"compile {py.get('compile_seconds', 0):.1f} s, precompiled artifact loads in "
         f"{py.get('load_precompiled_seconds', 0) * 1000:,.0f} ms")
-    fb = r.get("fluent_bit", {})
-    if "seconds" in fb:
-        row("Fluent Bit ABI (wasmtime stand-in), per record", "fluent_bit", [("native", "native")],
-            f"{fb['seconds'] / fb['events'] * 1e6:.1f} µs per record over {fb['events']:,} records")
+    # The Fluent Bit module, record by record, compiled (as `wamrc` compiles it for WAMR) and
+    # interpreted (as WAMR's interpreter, Fluent Bit's default, runs it).
+    for name, key, base in [("Fluent Bit ABI compiled (wasmtime's Cranelift, like `wamrc`), per record", "fluent_bit", None),
+                            ("Fluent Bit ABI interpreted (wasmtime's Pulley, like WAMR's interpreter)", "fluent_bit_interpreted",
+                             ("compiled", "fluent_bit"))]:
+        fb = r.get(key, {})
+        notes = ""
+        if "seconds" in fb:
+            notes = (f"{fb['seconds'] / fb['events'] * 1e6:.1f} µs per record over {fb['events']:,} records; "
+                     f"module loaded in {fb.get('load_seconds', 0):.2f} s")
+        row(name, key, [("native", "native")] + ([base] if base else []), notes)
     lines += ["", "| whole run | wall s | CPU s | peak RSS MiB |", "|---|---:|---:|---:|"]
     for name, key in [("reading the file (`cat` into /dev/null)", "read_file"),
                       ("snowyowl scan (component, CLI)", "cli_component"), ("snowyowl scan --engine native", "cli_native"),

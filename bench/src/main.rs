@@ -27,6 +27,7 @@ use serde::Deserialize;
 use serde_json::{json, value::RawValue};
 use snowyowl_cli::runtime::load_component;
 use snowyowl_cli::{Backend, ComponentBackend};
+use snowyowl_fluent_bit_host::{FilterHost, Outcome, Runtime, MODULE_PATH};
 
 /// The allocator the CLI uses too (mimalloc); counts live heap bytes while [`COUNTING`] is on, so
 /// the engine's state can be weighed exactly in a run that is not timed (the counting's atomics
@@ -283,37 +284,45 @@ fn run<'a>(mode: &str, text: &'a [u8], args: &[String]) -> Result<Run<'a>> {
                 ))
             })
         }
-        "fluent-bit" => {
-            let count: usize = value_of(args, "--records")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(100_000);
-            let module = std::fs::read(snowyowl_fluent_bit_host::MODULE_PATH)
-                .context("reading build/snowyowl-fluent-bit.wasm (make fluent-bit)")?;
-            let records: Vec<&[u8]> = lines(text).take(count).collect();
-            let record_bytes: usize = records.iter().map(|r| r.len()).sum();
-            // A fresh module instance each run: its state starts empty, as in a new Fluent Bit.
-            Box::new(move || {
-                let mut host =
-                    snowyowl_fluent_bit_host::FilterHost::new(&module, "snowyowl_filter")?;
-                let start = Instant::now();
-                let mut annotated = 0usize;
-                for record in &records {
-                    if let snowyowl_fluent_bit_host::Outcome::Record(out) =
-                        host.call("entra", 0, 0, record)?
-                    {
-                        annotated += usize::from(out.contains("snowyowl_findings"));
-                    }
-                }
-                let seconds = start.elapsed().as_secs_f64();
-                Ok((
-                    seconds,
-                    json!({"events": records.len(), "bytes": record_bytes,
-                           "annotated": annotated, "memory": host.memory_bytes()}),
-                ))
-            })
-        }
+        "fluent-bit" => fluent_bit(text, args, Runtime::Compiled)?,
+        "fluent-bit-interpreted" => fluent_bit(text, args, Runtime::Interpreted)?,
         other => bail!("unknown mode {other}"),
     })
+}
+
+/// The first `--records` records (default 100,000; a tenth of that interpreted) through the Fluent
+/// Bit module, one ABI call each, in a fresh instance each run (its state starts empty, as in a
+/// new Fluent Bit).
+fn fluent_bit<'a>(text: &'a [u8], args: &[String], runtime: Runtime) -> Result<Run<'a>> {
+    let default = match runtime {
+        Runtime::Compiled => 100_000,
+        Runtime::Interpreted => 10_000,
+    };
+    let count: usize = value_of(args, "--records")
+        .and_then(|n| n.parse().ok())
+        .map_or(default, |n: usize| n.min(default));
+    let module = std::fs::read(MODULE_PATH)
+        .context("reading build/snowyowl-fluent-bit.wasm (make fluent-bit)")?;
+    let records: Vec<&[u8]> = lines(text).take(count).collect();
+    let record_bytes: usize = records.iter().map(|r| r.len()).sum();
+    Ok(Box::new(move || {
+        let started = Instant::now();
+        let mut host = FilterHost::with_runtime(&module, "snowyowl_filter", runtime)?;
+        let load = started.elapsed().as_secs_f64();
+        let start = Instant::now();
+        let mut annotated = 0usize;
+        for record in &records {
+            if let Outcome::Record(out) = host.call("entra", 0, 0, record)? {
+                annotated += usize::from(out.contains("snowyowl_findings"));
+            }
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        Ok((
+            seconds,
+            json!({"runtime": runtime.name(), "events": records.len(), "bytes": record_bytes,
+                   "annotated": annotated, "memory": host.memory_bytes(), "load_seconds": load}),
+        ))
+    }))
 }
 
 /// The engine's heap at the end of the input per tracked key, weighed in an untimed run with the
@@ -335,7 +344,7 @@ fn weigh(text: &[u8]) -> Result<serde_json::Value> {
     )
 }
 
-const USAGE: &str = "usage: snowyowl-bench ignored-any|typed|normalize|native|component|fluent-bit[,…] FILE [--records N] [--findings OUT] [--rounds N]";
+const USAGE: &str = "usage: snowyowl-bench ignored-any|typed|normalize|native|component|fluent-bit|fluent-bit-interpreted[,…] FILE [--records N] [--findings OUT] [--rounds N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -9,7 +9,7 @@
 //! copies with the guest's `free`. An empty result drops the record.
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use wasmtime::{Engine, Instance, Memory, Module, Store, TypedFunc};
+use wasmtime::{Config, Engine, Instance, Memory, Module, Store, TypedFunc};
 
 /// wasmtime's errors, as anyhow errors with their whole chain.
 fn wasm_error(error: wasmtime::Error) -> anyhow::Error {
@@ -20,6 +20,38 @@ fn wasm_error(error: wasmtime::Error) -> anyhow::Error {
 pub const MODULE_PATH: &str = "build/snowyowl-fluent-bit.wasm";
 
 type FilterFn = TypedFunc<(u32, u32, u32, u32, u32, u32), u32>;
+
+/// How the module runs: what Fluent Bit's WAMR does by default, or compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    /// Compiled to machine code (Cranelift): what `wamrc`'s ahead-of-time compilation gives WAMR.
+    Compiled,
+    /// Interpreted by wasmtime's Pulley: a bytecode interpreter, as WAMR's (Fluent Bit's default).
+    Interpreted,
+}
+
+impl Runtime {
+    /// The name `make bench` and the tests print.
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Compiled => "compiled",
+            Runtime::Interpreted => "interpreted",
+        }
+    }
+
+    fn engine(self) -> Result<Engine> {
+        let mut config = Config::new();
+        if self == Runtime::Interpreted {
+            let pulley = if cfg!(target_pointer_width = "64") {
+                "pulley64"
+            } else {
+                "pulley32"
+            };
+            config.target(pulley).map_err(wasm_error)?;
+        }
+        Engine::new(&config).map_err(wasm_error)
+    }
+}
 
 /// One loaded filter instance: state persists across calls, as in Fluent Bit 4.1 and later.
 pub struct FilterHost {
@@ -40,9 +72,15 @@ pub enum Outcome {
 }
 
 impl FilterHost {
-    /// Loads `wasm` (a core module) and looks up `function_name`, as `filter_wasm` does at start.
+    /// Loads `wasm` (a core module), compiled, and looks up `function_name`, as `filter_wasm` does
+    /// at start.
     pub fn new(wasm: &[u8], function_name: &str) -> Result<FilterHost> {
-        let engine = Engine::default();
+        FilterHost::with_runtime(wasm, function_name, Runtime::Compiled)
+    }
+
+    /// [`FilterHost::new`] with the module run as `runtime` says.
+    pub fn with_runtime(wasm: &[u8], function_name: &str, runtime: Runtime) -> Result<FilterHost> {
+        let engine = runtime.engine()?;
         let module = Module::new(&engine, wasm)
             .map_err(wasm_error)
             .context("loading the module")?;

@@ -310,3 +310,18 @@ fn the_example_configuration_names_real_exports_and_fields() {
         }
     }
 }
+
+#[test]
+fn interpreted_it_filters_as_compiled() {
+    use snowyowl_fluent_bit_host::Runtime;
+    let text = scenario();
+    let records: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut compiled =
+        FilterHost::with_runtime(&module(), "snowyowl_filter", Runtime::Compiled).unwrap();
+    let mut interpreted =
+        FilterHost::with_runtime(&module(), "snowyowl_filter", Runtime::Interpreted).unwrap();
+    assert_eq!(
+        filter(&mut interpreted, &records),
+        filter(&mut compiled, &records)
+    );
+}
