@@ -286,6 +286,7 @@ fn run<'a>(mode: &str, text: &'a [u8], args: &[String]) -> Result<Run<'a>> {
         }
         "fluent-bit" => fluent_bit(text, args, Runtime::Compiled)?,
         "fluent-bit-interpreted" => fluent_bit(text, args, Runtime::Interpreted)?,
+        "fluent-bit-counted" => fluent_bit(text, args, Runtime::Counted)?,
         other => bail!("unknown mode {other}"),
     })
 }
@@ -295,7 +296,7 @@ fn run<'a>(mode: &str, text: &'a [u8], args: &[String]) -> Result<Run<'a>> {
 /// new Fluent Bit).
 fn fluent_bit<'a>(text: &'a [u8], args: &[String], runtime: Runtime) -> Result<Run<'a>> {
     let default = match runtime {
-        Runtime::Compiled => 100_000,
+        Runtime::Compiled | Runtime::Counted => 100_000,
         Runtime::Interpreted => 10_000,
     };
     let count: usize = value_of(args, "--records")
@@ -320,7 +321,8 @@ fn fluent_bit<'a>(text: &'a [u8], args: &[String], runtime: Runtime) -> Result<R
         Ok((
             seconds,
             json!({"runtime": runtime.name(), "events": records.len(), "bytes": record_bytes,
-                   "annotated": annotated, "memory": host.memory_bytes(), "load_seconds": load}),
+                   "annotated": annotated, "memory": host.memory_bytes(), "load_seconds": load,
+                   "instructions": host.instructions()}),
         ))
     }))
 }
@@ -344,7 +346,7 @@ fn weigh(text: &[u8]) -> Result<serde_json::Value> {
     )
 }
 
-const USAGE: &str = "usage: snowyowl-bench ignored-any|typed|normalize|native|component|fluent-bit|fluent-bit-interpreted[,…] FILE [--records N] [--findings OUT] [--rounds N]";
+const USAGE: &str = "usage: snowyowl-bench ignored-any|typed|normalize|native|component|fluent-bit|fluent-bit-interpreted|fluent-bit-counted[,…] FILE [--records N] [--findings OUT] [--rounds N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

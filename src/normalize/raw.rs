@@ -614,12 +614,14 @@ impl<P> Field for Option<Raw<'_, P>> {
     }
 }
 
+/// The export suffixes [`fold`] drops (Log Analytics' typed custom columns, …).
+const SUFFIXES: [&str; 8] = ["_dynamic", "_string", "_s", "_d", "_b", "_g", "_t", "_"];
+
 /// The folded form of a key: lowercase, without underscores, without ` [UTC]`; `suffix` drops
 /// one export suffix (`_dynamic`, `_string`, `_s`, …, a trailing `_`) as well. `None` when the
 /// key has no such suffix, or is too long to be a field name.
 fn fold<'b>(key: &str, suffix: bool, buffer: &'b mut [u8; 48]) -> Option<&'b str> {
     const UTC: &str = " [utc]";
-    const SUFFIXES: [&str; 8] = ["_dynamic", "_string", "_s", "_d", "_b", "_g", "_t", "_"];
     let bytes = key.as_bytes();
     if bytes.len() > buffer.len() + UTC.len() + 8 {
         return None;
@@ -646,6 +648,61 @@ fn fold<'b>(key: &str, suffix: bool, buffer: &'b mut [u8; 48]) -> Option<&'b str
         len += 1;
     }
     std::str::from_utf8(buffer.get(..len)?).ok()
+}
+
+/// The lengths of folded names (one bit per length, up to 63) by their first byte: `a`–`z`, then
+/// one slot for any other byte.
+type FoldedLengths = [u64; 27];
+
+/// The slot of [`FoldedLengths`] for a name starting with `byte` (any case).
+const fn first_slot(byte: u8) -> usize {
+    let lower = byte.to_ascii_lowercase();
+    if lower.is_ascii_lowercase() {
+        (lower - b'a') as usize
+    } else {
+        26
+    }
+}
+
+/// The [`FoldedLengths`] of `names` (folded names: lowercase, without underscores).
+// Evaluated at compile time: an index out of bounds would fail the build, not a record.
+#[allow(clippy::indexing_slicing)]
+const fn folded_lengths(names: &[&str]) -> FoldedLengths {
+    let mut lengths = [0; 27];
+    let mut index = 0;
+    while index < names.len() {
+        let name = names[index].as_bytes();
+        if !name.is_empty() && name.len() < 64 {
+            lengths[first_slot(name[0])] |= 1 << name.len();
+        }
+        index += 1;
+    }
+    lengths
+}
+
+/// Whether [`fold`] could turn `key`, with or without an export suffix, into a name of a length
+/// `lengths` holds: never false for a key that folds to one of those names.
+fn could_fold(key: &str, lengths: &FoldedLengths) -> bool {
+    const UTC: &[u8] = b" [utc]";
+    let bytes = key.as_bytes();
+    let Some(&first) = bytes.iter().find(|&&byte| byte != b'_') else {
+        return false;
+    };
+    let held = lengths.get(first_slot(first)).copied().unwrap_or(0);
+    let underscores = bytes.iter().filter(|&&byte| byte == b'_').count();
+    let mut length = bytes.len() - underscores;
+    let tail = bytes.get(bytes.len().saturating_sub(UTC.len())..);
+    if tail.is_some_and(|tail| tail.eq_ignore_ascii_case(UTC)) {
+        length -= UTC.len();
+    }
+    let holds = |length: usize| length < 64 && held & (1 << length) != 0;
+    // Each suffix is one underscore and bytes that folding keeps.
+    holds(length)
+        || (underscores > 0
+            && SUFFIXES
+                .iter()
+                .map(|suffix| suffix.len() - 1)
+                .any(|kept| length >= kept && holds(length - kept)))
 }
 
 /// Declares [`Raw`] from one list of `"folded" | "other": "key" | "alias" => field` entries (the
@@ -694,6 +751,12 @@ macro_rules! raw_record {
             /// The field a key names in another case or with an export's suffix.
             #[cold]
             fn folded(key: &str) -> Option<RawField> {
+                /// Every folded name's length by its first letter (see [`folded_lengths`]).
+                const LENGTHS: FoldedLengths = folded_lengths(&[$($folded $(, $other)*),*]);
+                // Most keys a record holds name no field: they are turned away without folding.
+                if !could_fold(key, &LENGTHS) {
+                    return None;
+                }
                 let mut buffer = [0; 48];
                 if let Some(field) = fold(key, false, &mut buffer).and_then(Self::of_folded) {
                     return Some(field);
@@ -1168,6 +1231,30 @@ mod tests {
         ];
         for (key, field) in cases {
             assert_eq!(RawField::of(key), field, "{key}");
+        }
+    }
+
+    /// The check before folding turns no spelling away, in any case, with underscores, a
+    /// ` [UTC]` or any suffix; and it does turn away keys that name no field.
+    #[test]
+    fn keys_turned_away_before_folding_name_no_field() {
+        for (folded, _) in RawField::SPELLINGS {
+            for name in *folded {
+                let field = RawField::of(name);
+                assert!(field.is_some(), "{name}");
+                let upper = name.to_ascii_uppercase();
+                let split = format!("_{}_{}", &name[..1], &name[1..]);
+                let mut variants = vec![upper.clone(), split, format!("{upper} [UTC]")];
+                variants.extend(SUFFIXES.iter().map(|suffix| format!("{upper}{suffix}")));
+                for variant in variants {
+                    assert_eq!(RawField::of(&variant), field, "{variant} ({name})");
+                }
+            }
+        }
+        const LENGTHS: FoldedLengths = folded_lengths(&["ipaddress", "status"]);
+        assert!(could_fold("IP_Address_s", &LENGTHS));
+        for key in ["displayName", "enforcedGrantControls", "result", "ipAddresses", "zstatus"] {
+            assert!(!could_fold(key, &LENGTHS), "{key}");
         }
     }
 

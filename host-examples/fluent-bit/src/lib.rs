@@ -28,6 +28,9 @@ pub enum Runtime {
     Compiled,
     /// Interpreted by wasmtime's Pulley: a bytecode interpreter, as WAMR's (Fluent Bit's default).
     Interpreted,
+    /// Compiled, counting the WebAssembly instructions run ([`FilterHost::instructions`]): the
+    /// work an interpreter does, as a figure that a busy machine does not blur.
+    Counted,
 }
 
 impl Runtime {
@@ -36,6 +39,7 @@ impl Runtime {
         match self {
             Runtime::Compiled => "compiled",
             Runtime::Interpreted => "interpreted",
+            Runtime::Counted => "counted",
         }
     }
 
@@ -49,6 +53,7 @@ impl Runtime {
             };
             config.target(pulley).map_err(wasm_error)?;
         }
+        config.consume_fuel(self == Runtime::Counted);
         Engine::new(&config).map_err(wasm_error)
     }
 }
@@ -91,6 +96,9 @@ impl FilterHost {
             );
         }
         let mut store = Store::new(&engine, ());
+        if runtime == Runtime::Counted {
+            store.set_fuel(u64::MAX).map_err(wasm_error)?;
+        }
         let instance = Instance::new(&mut store, &module, &[])
             .map_err(wasm_error)
             .context("instantiating")?;
@@ -189,6 +197,12 @@ impl FilterHost {
         let bytes = tail.get(..length).unwrap_or_default();
         // Fluent Bit copies the bytes (strdup) and parses them as JSON; a stand-in keeps them.
         Ok(String::from_utf8_lossy(bytes).into_owned())
+    }
+
+    /// WebAssembly instructions run so far (wasmtime's fuel: about one per instruction), with
+    /// [`Runtime::Counted`]; `None` otherwise.
+    pub fn instructions(&self) -> Option<u64> {
+        self.store.get_fuel().ok().map(|left| u64::MAX - left)
     }
 
     /// Bytes of guest linear memory now (it only grows).
