@@ -57,7 +57,7 @@ fn the_component_imports_nothing() {
         .exports(&engine)
         .map(|(name, _)| name.to_owned())
         .collect();
-    assert_eq!(exports, ["snowyowl:detect/engine@0.3.0"]);
+    assert_eq!(exports, ["snowyowl:detect/engine@0.4.0"]);
 }
 
 #[test]
