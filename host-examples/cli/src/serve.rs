@@ -82,7 +82,9 @@ impl Clock for MonotonicClock {
 /// `1h`, `500ms`), more than zero.
 pub fn parse_idle_advance(text: &str) -> Result<Duration, String> {
     match snowyowl::time::parse_duration(text).map(u64::try_from) {
-        Some(Ok(0)) => Err(format!("{text:?} is no time: the interval must be more than 0")),
+        Some(Ok(0)) => Err(format!(
+            "{text:?} is no time: the interval must be more than 0"
+        )),
         Some(Ok(millis)) => Ok(Duration::from_millis(millis)),
         _ => Err(format!(
             "{text:?} is not a duration: a number and a unit (ms, s, m, h, d), e.g. 30s or 5m"
@@ -153,7 +155,7 @@ struct Idle {
 impl Idle {
     /// How long until the next move is due.
     fn due_in(&self, now: Duration) -> Duration {
-        (self.last + self.every).saturating_sub(now)
+        self.last.saturating_add(self.every).saturating_sub(now)
     }
 
     /// When a move is due: the time since the last one (at least `every`; more when the engine
@@ -574,5 +576,46 @@ fn report(state: &mut ClientState, client: u64, line: u64, reason: &str, options
         );
     } else {
         state.hidden += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{parse_idle_advance, Idle};
+
+    #[test]
+    fn idle_advance_reads_durations_as_the_config_writes_them() {
+        assert_eq!(parse_idle_advance("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_idle_advance("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_idle_advance("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(
+            parse_idle_advance("0s"),
+            Err("\"0s\" is no time: the interval must be more than 0".to_owned())
+        );
+        for bad in ["5", "-5s", "5 weeks", ""] {
+            let error = parse_idle_advance(bad).err().unwrap_or_default();
+            assert!(error.contains("is not a duration"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn an_idle_advance_passes_the_time_since_the_last_one() {
+        let minute = Duration::from_secs(60);
+        let mut idle = Idle {
+            every: minute,
+            last: Duration::ZERO,
+        };
+        assert_eq!(
+            idle.due_in(Duration::from_secs(15)),
+            Duration::from_secs(45)
+        );
+        assert_eq!(idle.due(Duration::from_secs(59)), None);
+        assert_eq!(idle.due(minute), Some(minute));
+        // A clock that jumped (or an engine busy for long): the whole time since, once.
+        assert_eq!(idle.due(minute * 4), Some(minute * 3));
+        assert_eq!(idle.due(minute * 4), None);
+        assert_eq!(idle.due_in(minute * 9), Duration::ZERO);
     }
 }

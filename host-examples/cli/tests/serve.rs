@@ -629,7 +629,13 @@ fn a_stream_that_keeps_sending_is_not_moved_on() {
 #[test]
 fn idle_advance_takes_a_duration() {
     let output = Command::new(env!("CARGO_BIN_EXE_snowyowl"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--idle-advance", "5 weeks"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--idle-advance",
+            "5 weeks",
+        ])
         .output()
         .unwrap();
     assert!(!output.status.success());
