@@ -81,7 +81,7 @@ enum Command {
     /// sends the findings that makes (without --state-file, or with --final); findings whose
     /// destination is gone are written to stdout.
     #[command(
-        after_help = "Examples:\n  snowyowl serve --listen 127.0.0.1:5140\n  snowyowl serve --findings-to 127.0.0.1:5141 --state-file /var/lib/snowyowl/state\n  (see host-examples/vector for a Vector pipeline)"
+        after_help = "Examples:\n  snowyowl serve --listen 127.0.0.1:5140\n  snowyowl serve --findings-to 127.0.0.1:5141 --state-file /var/lib/snowyowl/state --idle-advance 1m\n  (see host-examples/vector for a Vector pipeline)"
     )]
     Serve(ServeArgs),
     /// Write a deterministic scenario (NDJSON) for demos and tests.
