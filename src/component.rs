@@ -97,6 +97,10 @@ impl wit::GuestEngine for EngineResource {
         findings(self.0.borrow_mut().advance(watermark_ms))
     }
 
+    fn advance_idle(&self, quiet_ms: u64) -> Vec<wit::Finding> {
+        findings(self.0.borrow_mut().advance_idle(quiet_ms))
+    }
+
     fn flush(&self) -> Vec<wit::Finding> {
         findings(self.0.borrow_mut().flush())
     }

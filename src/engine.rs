@@ -188,14 +188,19 @@ pub const MAX_IGNORED_NAMES: usize = 64;
 
 /// The first line of every snapshot, followed by the format version and a checksum.
 const SNAPSHOT_MAGIC: &str = "SNOWYOWL-SNAPSHOT";
-/// The snapshot format this build writes and reads (2: `spray-then-success` keeps a log of
+/// The snapshot format this build writes (2: `spray-then-success` keeps a log of
 /// recent sign-ins, and the spray detectors' unresolved failures a table of the users with
 /// failures held, where format 1 had tables of every user; 3: `spray-then-success` keeps users'
 /// familiar places and the sprays' addresses, and grades its hits, `password-spray` its known
 /// egress IPs, `distributed-password-spray` IPs known for one user; 4: a detector built from a
 /// rule saves its open findings and its rule's tables apart, and open findings count evictions;
-/// 5: one lane per tenant).
-pub const SNAPSHOT_VERSION: u32 = 5;
+/// 5: one lane per tenant; 6: the engine remembers where the last [`Engine::advance_idle`] left
+/// off).
+pub const SNAPSHOT_VERSION: u32 = 6;
+
+/// The oldest snapshot format this build still reads: format 5 is format 6 written before
+/// [`Engine::advance_idle`] existed, read as if it had never been called.
+const OLDEST_READABLE: u32 = 5;
 
 /// How `stats` names the lane of events that name no tenant.
 const NO_TENANT: &str = "(none)";
@@ -239,6 +244,9 @@ struct SavedEngine {
     across: Option<serde_json::Value>,
     high_watermark: Option<Timestamp>,
     across_swept: Timestamp,
+    /// Absent from format 5.
+    #[serde(default)]
+    idle_mark: u64,
 }
 
 /// The detection engine. Pure: no I/O, no clock, no randomness.
@@ -253,6 +261,9 @@ pub struct Engine {
     together: ahash::AHashMap<String, String>,
     /// Events taken in so far (the clock of "idle longest").
     touched: u64,
+    /// `touched` when [`Engine::advance_idle`] was last called: a lane touched no later has taken
+    /// no event since.
+    idle_mark: u64,
     intake: Intake,
     /// The chain across tenants (`tenants.link_across`): every lane's findings reach it.
     across: Option<Registered>,
@@ -308,6 +319,7 @@ impl Engine {
             default_key,
             together,
             touched: 0,
+            idle_mark: 0,
             intake: Intake::default(),
         })
     }
@@ -458,10 +470,10 @@ impl Engine {
     }
 
     /// Every lane, in tenant order, its findings gathered and offered to the chain across tenants.
-    fn each_lane(&mut self, mut step: impl FnMut(&mut Lane) -> Vec<Finding>) -> Vec<Finding> {
+    fn each_lane(&mut self, mut step: impl FnMut(&mut Held) -> Vec<Finding>) -> Vec<Finding> {
         let mut made = Vec::with_capacity(self.lanes.len());
         for held in self.lanes.values_mut() {
-            let found = step(&mut held.lane);
+            let found = step(held);
             made.push((found, held.lane.watermark()));
         }
         let mut out = Vec::new();
@@ -474,15 +486,43 @@ impl Engine {
 
     /// Moves every tenant's watermark to `watermark` (for idle streams): events up to it are
     /// processed and windows that end before it close. A tenant whose watermark is already past
-    /// it is unchanged. (A tenant the engine has not seen yet starts from its own events.)
+    /// it is unchanged. (A tenant the engine has not seen yet starts from its own events.) One
+    /// watermark for all suits a stream of one tenant, or a replay; on a live stream of many,
+    /// whose tenants' logs lag by different amounts, [`Engine::advance_idle`] moves only the
+    /// quiet ones, each from its own watermark.
     pub fn advance(&mut self, watermark: Timestamp) -> Vec<Finding> {
-        self.each_lane(|lane| lane.advance(watermark))
+        self.each_lane(|held| held.lane.advance(watermark))
+    }
+
+    /// For a live host whose stream has gone quiet: every tenant that has taken no event since
+    /// the previous call (the first call counts from the engine's start; a snapshot keeps the
+    /// count) moves its own watermark on by `quiet_ms`, processing the events it passes and
+    /// closing the windows that ends; every other tenant is left as it is.
+    ///
+    /// The host calls it on a timer, passing the wall-clock time since its previous call (the
+    /// core reads no clock): a tenant that sent nothing for that long is taken to have had that
+    /// much more event time without events. So a spray's finding comes out on a quiet stream
+    /// without waiting for the next event, while a tenant whose logs lag behind another's is
+    /// never pushed past its own events, as one watermark for every tenant ([`Engine::advance`])
+    /// would push it. A tenant moves only for whole call periods without events, so its
+    /// watermark stays behind its last event's time plus the time it has been quiet, minus the
+    /// allowed lateness. An event that arrives after all, older than the moved watermark, is
+    /// processed as late (counted in `stats`).
+    pub fn advance_idle(&mut self, quiet_ms: u64) -> Vec<Finding> {
+        let quiet = Timestamp::try_from(quiet_ms).unwrap_or(Timestamp::MAX);
+        let since = std::mem::replace(&mut self.idle_mark, self.touched);
+        self.each_lane(|held| match held.lane.watermark() {
+            Some(watermark) if held.touched <= since && quiet > 0 => {
+                held.lane.advance(watermark.saturating_add(quiet))
+            }
+            _ => Vec::new(),
+        })
     }
 
     /// End of input: processes every buffered (and held) event and closes every open finding,
     /// tenant by tenant, then the incidents across tenants.
     pub fn flush(&mut self) -> Vec<Finding> {
-        let mut findings = self.each_lane(Lane::flush);
+        let mut findings = self.each_lane(|held| held.lane.flush());
         if let Some(across) = &mut self.across {
             let mut context = Context::new(self.high_watermark.unwrap_or(Timestamp::MIN), None);
             across.detector.flush(&mut context);
@@ -520,6 +560,7 @@ impl Engine {
             across,
             high_watermark: self.high_watermark,
             across_swept: self.across_swept,
+            idle_mark: self.idle_mark,
         };
         let body = serde_json::to_string(&saved)
             .map_err(|e| Error::InvalidSnapshot(format!("could not be written: {e}")))?;
@@ -545,9 +586,10 @@ impl Engine {
             .next()
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| bad("header has no format version".into()))?;
-        if version != SNAPSHOT_VERSION {
+        if !(OLDEST_READABLE..=SNAPSHOT_VERSION).contains(&version) {
             return Err(bad(format!(
-                "snapshot format {version} is not the format this build reads ({SNAPSHOT_VERSION})"
+                "snapshot format {version} is not a format this build reads \
+                 ({OLDEST_READABLE} to {SNAPSHOT_VERSION})"
             )));
         }
         let checksum = parts
@@ -587,6 +629,7 @@ impl Engine {
         engine.high_watermark = saved.high_watermark;
         engine.across_swept = saved.across_swept;
         engine.touched = saved.touched;
+        engine.idle_mark = saved.idle_mark;
         engine.intake = saved.intake;
         Ok(engine)
     }

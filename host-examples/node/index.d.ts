@@ -45,8 +45,18 @@ export declare class Engine {
   private constructor();
   /** Events: newline-delimited JSON or one JSON document, as bytes or text. */
   push(events: Uint8Array | string): Pushed;
-  /** Moves the watermark (event time) for an idle stream; returns the findings that closes. */
+  /**
+   * Moves every tenant's watermark (event time) for an idle stream; returns the findings that
+   * closes. One watermark for all suits one tenant or a replay; a live stream uses advanceIdle.
+   */
   advance(watermark: number | bigint | Date): Finding[];
+  /**
+   * A live stream gone quiet: every tenant that took no event since the previous call (the first
+   * counts from the engine's start) moves its own watermark on by `quietMs`, closing the windows
+   * that ends; the others stay. Call it on a timer with the wall-clock ms since the previous
+   * call. Throws RangeError for a negative or non-numeric `quietMs`.
+   */
+  advanceIdle(quietMs: number | bigint): Finding[];
   /** End of input: closes every open window. */
   flush(): Finding[];
   /** Counters and state sizes. */

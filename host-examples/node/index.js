@@ -18,7 +18,8 @@ function configText(config) {
   return typeof config === 'string' ? config : JSON.stringify(config ?? {});
 }
 
-const MAX_SEED = (1n << 64n) - 1n;
+// The largest u64: the most a seed or a quiet time can be.
+const MAX_U64 = (1n << 64n) - 1n;
 
 /**
  * A fresh hash seed: 64 bits from `crypto.getRandomValues`, as the BigInt jco passes for a u64.
@@ -32,7 +33,7 @@ export function randomSeed() {
 function seedOf(seed) {
   if (seed === undefined) return randomSeed();
   const value = typeof seed === 'bigint' ? seed : Number.isSafeInteger(seed) ? BigInt(seed) : undefined;
-  if (value === undefined || value < 0n || value > MAX_SEED) {
+  if (value === undefined || value < 0n || value > MAX_U64) {
     throw new RangeError(`seed must be an integer from 0 to 2^64 - 1, not ${String(seed)}`);
   }
   return value;
@@ -80,10 +81,30 @@ export class Engine {
     };
   }
 
-  /** Moves the watermark (event time, ms or Date) for an idle stream; returns closed findings. */
+  /**
+   * Moves every tenant's watermark (event time, ms or Date) for an idle stream; returns closed
+   * findings. One watermark for all suits one tenant or a replay; a live stream uses advanceIdle.
+   */
   advance(watermark) {
     const ms = watermark instanceof Date ? watermark.getTime() : Number(watermark);
     return this.#inner.advance(BigInt(Math.trunc(ms))).map(finding);
+  }
+
+  /**
+   * A live stream gone quiet: every tenant that took no event since the previous call moves its
+   * own watermark on by `quietMs` (the wall-clock ms since that call); returns closed findings.
+   */
+  advanceIdle(quietMs) {
+    const ms =
+      typeof quietMs === 'bigint'
+        ? quietMs
+        : typeof quietMs === 'number' && Number.isFinite(quietMs)
+          ? BigInt(Math.trunc(quietMs))
+          : undefined;
+    if (ms === undefined || ms < 0n || ms > MAX_U64) {
+      throw new RangeError(`quietMs must be a number of ms from 0 to 2^64 - 1, not ${String(quietMs)}`);
+    }
+    return this.#inner.advanceIdle(ms).map(finding);
   }
 
   /** End of input: closes every open window. */

@@ -25,6 +25,7 @@ mod issue25;
 mod issue26;
 mod issue26_log;
 mod issue27;
+mod issue28_idle;
 mod properties;
 mod real;
 mod samples;

@@ -120,7 +120,7 @@ fn damaged_or_foreign_snapshots_are_refused() {
         1,
     );
     assert!(refused(other_version.as_bytes()).contains(&format!(
-        "snapshot format 1 is not the format this build reads ({version})"
+        "snapshot format 1 is not a format this build reads (5 to {version})"
     )));
     assert!(refused(b"").contains("no header line"));
     assert!(refused(b"{\"state\": 1}\n{}").contains("not a snowyowl snapshot"));

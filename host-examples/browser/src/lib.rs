@@ -2,7 +2,9 @@
 //!
 //! Thin by design: files are framed by `snowyowl-input` (the CLI's readers: NDJSON, JSON
 //! documents, Log Analytics CSV), pushed through [`snowyowl::Engine`] in batches, and results cross
-//! back as JSON text. It runs in a Web Worker, so a 100 MB file never blocks the page.
+//! back as JSON text. It runs in a Web Worker, so a 100 MB file never blocks the page. A page that
+//! watches a live stream pushes its batches as they come ([`Scanner::push`]) and moves quiet
+//! tenants on with a timer ([`Scanner::advance_idle`]).
 
 use std::io::Cursor;
 
@@ -96,6 +98,33 @@ impl Scanner {
         .to_string()
     }
 
+    /// A batch of a live stream (newline-delimited JSON or JSON documents, as they arrive).
+    /// Returns JSON: `{"findings": [ocsf json text…], "rejected": [{"line", "kind", "reason"}…],
+    /// "accepted", "ignored"}`, lines counted within the batch.
+    pub fn push(&mut self, bytes: &[u8]) -> String {
+        let pushed = self.engine.push(bytes);
+        let rejected: Vec<Value> = pushed
+            .rejected
+            .iter()
+            .map(|r| json!({"line": r.line, "kind": r.kind.name(), "reason": r.reason}))
+            .collect();
+        json!({
+            "findings": findings_json(&pushed.findings),
+            "rejected": rejected,
+            "accepted": pushed.accepted,
+            "ignored": pushed.ignored,
+        })
+        .to_string()
+    }
+
+    /// For a live stream gone quiet: every tenant that took no event since the previous call
+    /// moves its own watermark on by `quiet_ms` (a BigInt: the wall-clock ms since that call,
+    /// which the page measures on a timer), closing the windows that ends; the others stay.
+    /// Returns a JSON array of OCSF json texts.
+    pub fn advance_idle(&mut self, quiet_ms: u64) -> String {
+        Value::Array(findings_json(&self.engine.advance_idle(quiet_ms))).to_string()
+    }
+
     /// End of input: closes every open window. Returns a JSON array of OCSF json texts.
     pub fn flush(&mut self) -> String {
         Value::Array(findings_json(&self.engine.flush())).to_string()
@@ -155,4 +184,47 @@ pub fn find_evidence(name: &str, bytes: &[u8], ids: &str) -> String {
         },
     );
     Value::Object(found).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A spray in `tenant`: 8 users failing from one IP, one a minute.
+    fn sprayed(tenant: &str) -> String {
+        (0..8)
+            .map(|n| {
+                format!(
+                    r#"{{"id":"{tenant}-{n}","createdDateTime":"2024-01-15T10:0{n}:00Z","userPrincipalName":"user{n}@contoso.com","ipAddress":"203.0.113.9","tenantId":"{tenant}","status":{{"errorCode":50126}}}}"#
+                ) + "\n"
+            })
+            .collect()
+    }
+
+    fn parse(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn a_live_page_moves_on_only_the_quiet_tenant() {
+        let mut scanner = Scanner::new("", 7).ok().unwrap();
+        let pushed = parse(&scanner.push((sprayed("quiet") + &sprayed("busy")).as_bytes()));
+        assert_eq!(pushed["accepted"], 16);
+        assert_eq!(pushed["findings"], json!([]));
+        // Both took events since the engine started: neither moves.
+        assert_eq!(parse(&scanner.advance_idle(30 * 60_000)), json!([]));
+        let benign = r#"{"id":"busy-ann","createdDateTime":"2024-01-15T10:06:00Z","userPrincipalName":"ann@contoso.com","ipAddress":"198.51.100.7","tenantId":"busy","status":{"errorCode":0}}"#;
+        assert_eq!(parse(&scanner.push(benign.as_bytes()))["accepted"], 1);
+        // A whole period later only the quiet one has moved on, and its spray comes out.
+        let found = parse(&scanner.advance_idle(30 * 60_000));
+        let found = found.as_array().unwrap();
+        assert!(!found.is_empty());
+        for finding in found {
+            let ocsf = parse(finding.as_str().unwrap());
+            assert_eq!(ocsf["finding_info"]["analytic"]["uid"], "password-spray");
+            assert_eq!(ocsf["cloud"]["account"]["uid"], "quiet");
+        }
+        let rejected = parse(&scanner.push(b"{\"broken\": \n"));
+        assert_eq!(rejected["rejected"][0]["kind"], "malformed");
+    }
 }

@@ -186,6 +186,60 @@ test('a 100 MB export is scanned off the main thread with progress', async () =>
   await page.screenshot({ path: join(output, 'big.png') });
 });
 
+
+test('a live page moves a quiet tenant on with live-idle, and leaves a busy one', async () => {
+  // The worker API a page watching a live stream uses, in a worker of its own.
+  const replies = await page.evaluate(async () => {
+    const worker = new Worker(new URL('./worker.js', location.href), { type: 'module' });
+    const ask = (message) =>
+      new Promise((resolve) => {
+        worker.onmessage = ({ data }) => data.type !== 'loaded' && resolve(data);
+        worker.postMessage(message);
+      });
+    const signin = (tenant, user, minute, ip, code) =>
+      JSON.stringify({
+        id: `${tenant}-${user}-${minute}`,
+        createdDateTime: `2024-01-15T10:0${minute}:00Z`,
+        userPrincipalName: user,
+        ipAddress: ip,
+        tenantId: tenant,
+        status: { errorCode: code },
+      });
+    const sprayed = (tenant) =>
+      Array.from({ length: 8 }, (_, n) => signin(tenant, `user${n}@contoso.com`, n, '203.0.113.9', 50126)).join('\n');
+    const replies = [];
+    replies.push(await ask({ type: 'live', config: '' }));
+    replies.push(await ask({ type: 'live-push', events: `${sprayed('quiet')}\n${sprayed('busy')}` }));
+    replies.push(await ask({ type: 'live-idle', quietMs: 30 * 60_000 }));
+    replies.push(await ask({ type: 'live-push', events: signin('busy', 'ann@contoso.com', 6, '198.51.100.7', 0) }));
+    replies.push(await ask({ type: 'live-idle', quietMs: 30 * 60_000 }));
+    replies.push(await ask({ type: 'live-stop' }));
+    replies.push(await ask({ type: 'live-idle', quietMs: 1000 }));
+    worker.terminate();
+    return replies;
+  });
+  const found = (reply) =>
+    reply.findings.map((text) => {
+      const ocsf = JSON.parse(text);
+      return `${ocsf.finding_info.analytic.uid} ${ocsf.cloud.account.uid}`;
+    });
+  const [started, pushed, bothBusy, sentOn, quietMoved, stopped, afterStop] = replies;
+  assert.deepEqual(started, { type: 'live-findings', findings: [] });
+  assert.equal(pushed.accepted, 16);
+  // Held back by the allowed lateness; then both took events since the engine started.
+  assert.deepEqual(found(pushed), []);
+  assert.deepEqual(found(bothBusy), []);
+  assert.equal(sentOn.accepted, 1);
+  // A whole period later only the quiet tenant has moved on, and its spray comes out.
+  assert.ok(quietMoved.findings.length > 0);
+  assert.deepEqual([...new Set(found(quietMoved))], ['password-spray quiet']);
+  // The busy one's spray comes out when the stream ends.
+  assert.ok(found(stopped).includes('password-spray busy'), JSON.stringify(found(stopped)));
+  assert.equal(stopped.stopped, true);
+  assert.equal(afterStop.type, 'error');
+  assert.match(afterStop.message, /no live stream/);
+});
+
 test('no errors in the console', () => {
   assert.deepEqual(consoleErrors, []);
 });

@@ -1,9 +1,44 @@
 // The scanning side of the page: the snowyowl core (wasm-bindgen build in pkg/) in a Web Worker,
-// so parsing a 100 MB export never blocks the page. Messages in: scan, evidence, validate.
+// so parsing a 100 MB export never blocks the page. Messages in: scan, evidence, validate; and,
+// for a page watching a live stream, live, live-push, live-idle, live-stop (answered with
+// live-findings).
 import init, { Scanner, validate_config, default_config, find_evidence } from './pkg/snowyowl_web.js';
 
 const ready = init();
 let files = []; // { name, bytes } of the last scan, kept for evidence lookups and re-scans
+let live = null; // the engine of a live stream, apart from the scans'
+
+const encoder = new TextEncoder();
+const freshSeed = () => crypto.getRandomValues(new BigUint64Array(1))[0];
+
+function liveEngine() {
+  if (!live) throw new Error("no live stream: send { type: 'live', config } first");
+  return live;
+}
+
+// A live stream's messages: a new engine; a batch of events; the quiet time since the last
+// live-idle, on the page's timer (quiet tenants move on by it); the end, closing every window.
+function onLive(data) {
+  if (data.type === 'live') {
+    live?.free();
+    live = null;
+    live = new Scanner(data.config ?? '', freshSeed());
+    postMessage({ type: 'live-findings', findings: [] });
+  } else if (data.type === 'live-push') {
+    const events = typeof data.events === 'string' ? encoder.encode(data.events) : data.events;
+    postMessage({ type: 'live-findings', ...JSON.parse(liveEngine().push(events)) });
+  } else if (data.type === 'live-idle') {
+    const quietMs = Number(data.quietMs);
+    if (!Number.isFinite(quietMs) || quietMs < 0) throw new RangeError(`quietMs must be 0 or more ms, not ${data.quietMs}`);
+    const findings = JSON.parse(liveEngine().advance_idle(BigInt(Math.trunc(quietMs))));
+    postMessage({ type: 'live-findings', findings });
+  } else if (data.type === 'live-stop') {
+    const findings = JSON.parse(liveEngine().flush());
+    live.free();
+    live = null;
+    postMessage({ type: 'live-findings', findings, stopped: true });
+  }
+}
 
 async function scan(newFiles, config) {
   if (newFiles) {
@@ -63,6 +98,8 @@ onmessage = async ({ data }) => {
       postMessage({ type: 'validation', error: validate_config(data.config), id: data.id });
     } else if (data.type === 'defaults') {
       postMessage({ type: 'defaults', config: default_config() });
+    } else if (['live', 'live-push', 'live-idle', 'live-stop'].includes(data.type)) {
+      onLive(data);
     }
   } catch (error) {
     postMessage({ type: 'error', message: String(error?.message ?? error) });

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use snowyowl_cli::input::Format;
 use snowyowl_cli::runtime::load_component;
 use snowyowl_cli::scan::{scan, ScanOptions};
-use snowyowl_cli::serve::{serve, ServeOptions};
+use snowyowl_cli::serve::{parse_idle_advance, serve, ServeOptions};
 use snowyowl_cli::tenant::{tenant, Stress, TenantOptions};
 use snowyowl_cli::{generate, random_seed, Backend, ComponentBackend, NativeBackend};
 
@@ -81,7 +81,7 @@ enum Command {
     /// sends the findings that makes (without --state-file, or with --final); findings whose
     /// destination is gone are written to stdout.
     #[command(
-        after_help = "Examples:\n  snowyowl serve --listen 127.0.0.1:5140\n  snowyowl serve --findings-to 127.0.0.1:5141 --state-file /var/lib/snowyowl/state\n  (see host-examples/vector for a Vector pipeline)"
+        after_help = "Examples:\n  snowyowl serve --listen 127.0.0.1:5140\n  snowyowl serve --findings-to 127.0.0.1:5141 --state-file /var/lib/snowyowl/state --idle-advance 1m\n  (see host-examples/vector for a Vector pipeline)"
     )]
     Serve(ServeArgs),
     /// Write a deterministic scenario (NDJSON) for demos and tests.
@@ -172,6 +172,13 @@ struct ServeArgs {
     /// How many rejected lines to report per client on stderr before only counting them.
     #[arg(long, default_value_t = 20, value_name = "N")]
     show_rejections: usize,
+    /// Close a quiet stream's windows: every DURATION of wall-clock time (30s, 5m, …), each
+    /// tenant that sent nothing since the last time has its own watermark moved on by the time
+    /// since then, so a spray's finding comes out without waiting for the next event. Findings
+    /// go to --findings-to, else to the client that sent the latest lines, else stdout. Off by
+    /// default: event time then moves only with events.
+    #[arg(long, value_name = "DURATION", value_parser = parse_idle_advance)]
+    idle_advance: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -334,6 +341,7 @@ fn run_serve(args: ServeArgs) -> Result<()> {
         max_line_bytes: args.max_line_bytes,
         max_clients: args.max_clients,
         show_rejections: args.show_rejections,
+        idle_advance: args.idle_advance,
         ..ServeOptions::default()
     };
     let shutdown = Arc::new(AtomicBool::new(false));
@@ -343,11 +351,15 @@ fn run_serve(args: ServeArgs) -> Result<()> {
             .context("installing the SIGINT/SIGTERM handler")?;
     }
     eprintln!(
-        "snowyowl serve: listening on {}{}",
+        "snowyowl serve: listening on {}{}{}",
         listener.local_addr()?,
         options
             .findings_to
             .map(|a| format!(", findings to {a}"))
+            .unwrap_or_default(),
+        options
+            .idle_advance
+            .map(|every| format!(", quiet tenants moved on every {every:?}"))
             .unwrap_or_default()
     );
     let close = args.engine.state_file.is_none() || args.engine.r#final;

@@ -146,8 +146,11 @@ pub trait Backend {
         drop(prepared);
         self.push(events)
     }
-    /// Moves the watermark.
+    /// Moves every tenant's watermark.
     fn advance(&mut self, watermark_ms: i64) -> Result<Vec<HostFinding>>;
+    /// Moves on, by `quiet_ms`, the watermark of every tenant that took no event since the
+    /// previous call (`advance-idle` of the WIT).
+    fn advance_idle(&mut self, quiet_ms: u64) -> Result<Vec<HostFinding>>;
     /// End of input.
     fn flush(&mut self) -> Result<Vec<HostFinding>>;
     /// Stats JSON.
@@ -324,6 +327,16 @@ impl Backend for ComponentBackend {
         Ok(host_findings(findings))
     }
 
+    fn advance_idle(&mut self, quiet_ms: u64) -> Result<Vec<HostFinding>> {
+        let findings = self
+            .bindings
+            .snowyowl_detect_engine()
+            .engine()
+            .call_advance_idle(&mut self.store, self.engine, quiet_ms)
+            .map_err(|e| anyhow!("the component trapped in advance-idle: {e:#}"))?;
+        Ok(host_findings(findings))
+    }
+
     fn flush(&mut self) -> Result<Vec<HostFinding>> {
         let findings = self
             .bindings
@@ -438,6 +451,10 @@ impl Backend for NativeBackend {
 
     fn advance(&mut self, watermark_ms: i64) -> Result<Vec<HostFinding>> {
         Ok(native_findings(self.0.advance(watermark_ms)))
+    }
+
+    fn advance_idle(&mut self, quiet_ms: u64) -> Result<Vec<HostFinding>> {
+        Ok(native_findings(self.0.advance_idle(quiet_ms)))
     }
 
     fn flush(&mut self) -> Result<Vec<HostFinding>> {

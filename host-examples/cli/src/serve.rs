@@ -14,19 +14,83 @@
 //!   lines already read, then the caller flushes or snapshots the engine ([`Served`]).
 //! - Nothing is lost on the way out: findings that cannot be delivered (the client left, the
 //!   findings listener is down) are written to stdout with a warning on stderr.
+//! - **Quiet streams** (`idle_advance`): every that much wall-clock time the engine thread calls
+//!   the engine's `advance-idle` with the time since its previous call, so a tenant that sent
+//!   nothing all that time has its own watermark moved on by it and its windows close (a
+//!   spray's finding comes out without waiting for the next event); a tenant still sending is
+//!   left alone. The time is read from a [`Clock`] (a test steps one by hand). Those findings
+//!   were made by no batch, so they go to the findings listener, else to the client that sent
+//!   the latest lines (one client gets each finding, as with findings of its own lines), else,
+//!   with no client connected, to stdout.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::io::{self, BufWriter, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 
 use crate::{Backend, HostFinding};
+
+/// Wall-clock time as the sidecar reads it, for `idle_advance`: a trait, so that a test steps a
+/// clock of its own instead of waiting.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The time since an origin of the clock's choosing; it never goes back.
+    fn now(&self) -> Duration;
+
+    /// How long the engine thread may wait for input before it reads the clock again, when the
+    /// clock says the next idle advance is due in `due_in`. A real clock waits exactly that; a
+    /// clock stepped by hand answers a short real wait, so that a step is seen at once.
+    fn wait(&self, due_in: Duration) -> Duration {
+        due_in
+    }
+}
+
+/// The real clock: monotonic ([`Instant`]), so a change of the system time moves nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct MonotonicClock {
+    origin: Instant,
+}
+
+impl MonotonicClock {
+    /// A clock counting from now.
+    pub fn new() -> MonotonicClock {
+        MonotonicClock {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Default for MonotonicClock {
+    fn default() -> Self {
+        MonotonicClock::new()
+    }
+}
+
+impl Clock for MonotonicClock {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+}
+
+/// Reads `--idle-advance`: a duration as the engine's configuration writes one (`30s`, `5m`,
+/// `1h`, `500ms`), more than zero.
+pub fn parse_idle_advance(text: &str) -> Result<Duration, String> {
+    match snowyowl::time::parse_duration(text).map(u64::try_from) {
+        Some(Ok(0)) => Err(format!(
+            "{text:?} is no time: the interval must be more than 0"
+        )),
+        Some(Ok(millis)) => Ok(Duration::from_millis(millis)),
+        _ => Err(format!(
+            "{text:?} is not a duration: a number and a unit (ms, s, m, h, d), e.g. 30s or 5m"
+        )),
+    }
+}
 
 /// How the sidecar runs.
 #[derive(Debug, Clone)]
@@ -41,6 +105,12 @@ pub struct ServeOptions {
     pub queue_batches: usize,
     /// How many rejected lines to report per client before only counting them.
     pub show_rejections: usize,
+    /// Every this much time on `clock`, move on the watermark of each tenant that sent nothing
+    /// since the previous time, by the time since then (the engine's `advance-idle`). `None`
+    /// (the default): event time moves only with events.
+    pub idle_advance: Option<Duration>,
+    /// The clock `idle_advance` runs on.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for ServeOptions {
@@ -51,6 +121,8 @@ impl Default for ServeOptions {
             max_clients: 64,
             queue_batches: 16,
             show_rejections: 20,
+            idle_advance: None,
+            clock: Arc::new(MonotonicClock::new()),
         }
     }
 }
@@ -70,6 +142,31 @@ pub struct Served {
     pub findings: u64,
     /// Findings that went to stdout because their destination was gone.
     pub rerouted: u64,
+    /// Times the engine was asked to move quiet tenants on (`idle_advance`).
+    pub idle_advances: u64,
+}
+
+/// When quiet tenants were last moved on, and how often they are.
+struct Idle {
+    every: Duration,
+    last: Duration,
+}
+
+impl Idle {
+    /// How long until the next move is due.
+    fn due_in(&self, now: Duration) -> Duration {
+        self.last.saturating_add(self.every).saturating_sub(now)
+    }
+
+    /// When a move is due: the time since the last one (at least `every`; more when the engine
+    /// was busy or the clock jumped), which is then the last.
+    fn due(&mut self, now: Duration) -> Option<Duration> {
+        let quiet = now.saturating_sub(self.last);
+        (quiet >= self.every).then(|| {
+            self.last = now;
+            quiet
+        })
+    }
 }
 
 /// A message from a client reader to the engine thread.
@@ -251,6 +348,9 @@ struct ClientState {
     reply: Option<TcpStream>,
     shown: usize,
     hidden: u64,
+    /// The number of the latest batch it sent (batches are numbered from 1 across clients), 0
+    /// before its first.
+    latest_batch: u64,
 }
 
 /// Where findings go: one TCP listener, or back to each client; stdout when either is gone.
@@ -323,8 +423,9 @@ impl Sink {
 }
 
 /// Runs the engine over everything the clients send until `shutdown` is set and every client is
-/// done; then, with `close_windows`, closes every open window and delivers what that finds (to
-/// the findings listener, or stdout). Returns what was served; the caller may then snapshot.
+/// done, moving quiet tenants on with `options.idle_advance`; then, with `close_windows`, closes
+/// every open window and delivers what that finds (to the findings listener, or stdout). Returns
+/// what was served; the caller may then snapshot.
 pub fn serve(
     backend: &mut dyn Backend,
     listener: TcpListener,
@@ -347,7 +448,36 @@ pub fn serve(
         stdout: io::stdout(),
     };
     let mut clients: HashMap<u64, ClientState> = HashMap::new();
-    for message in batches {
+    let clock = &options.clock;
+    let mut idle = options.idle_advance.map(|every| Idle {
+        every,
+        last: clock.now(),
+    });
+    let mut batch_number: u64 = 0;
+    loop {
+        let received = match &idle {
+            Some(idle) => batches.recv_timeout(clock.wait(idle.due_in(clock.now()))),
+            None => batches.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        let message = match received {
+            Ok(message) => Some(message),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        // Checked after every message too: a stream that never pauses still moves its quiet
+        // tenants on.
+        if let Some(quiet) = idle.as_mut().and_then(|idle| idle.due(clock.now())) {
+            let quiet_ms = u64::try_from(quiet.as_millis()).unwrap_or(u64::MAX);
+            let found = backend.advance_idle(quiet_ms)?;
+            served.idle_advances += 1;
+            served.findings += found.len() as u64;
+            let latest = clients
+                .values_mut()
+                .filter(|state| state.latest_batch > 0)
+                .max_by_key(|state| state.latest_batch);
+            served.rerouted += sink.deliver(&found, latest);
+        }
+        let Some(message) = message else { continue };
         match message {
             Message::Connected {
                 client,
@@ -364,6 +494,7 @@ pub fn serve(
                         reply: Some(reply),
                         shown: 0,
                         hidden: 0,
+                        latest_batch: 0,
                     },
                 );
             }
@@ -375,11 +506,13 @@ pub fn serve(
                 prepared,
             } => {
                 served.lines += lines;
+                batch_number += 1;
                 let pushed = backend.push_batch(&bytes, prepared)?;
                 served.accepted += u64::from(pushed.accepted);
                 served.rejected += pushed.rejected.len() as u64;
                 let state = clients.get_mut(&client);
                 if let Some(state) = state {
+                    state.latest_batch = batch_number;
                     for rejected in &pushed.rejected {
                         let line = first_line + u64::from(rejected.line) - 1;
                         report(
@@ -443,5 +576,46 @@ fn report(state: &mut ClientState, client: u64, line: u64, reason: &str, options
         );
     } else {
         state.hidden += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{parse_idle_advance, Idle};
+
+    #[test]
+    fn idle_advance_reads_durations_as_the_config_writes_them() {
+        assert_eq!(parse_idle_advance("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_idle_advance("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_idle_advance("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(
+            parse_idle_advance("0s"),
+            Err("\"0s\" is no time: the interval must be more than 0".to_owned())
+        );
+        for bad in ["5", "-5s", "5 weeks", ""] {
+            let error = parse_idle_advance(bad).err().unwrap_or_default();
+            assert!(error.contains("is not a duration"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn an_idle_advance_passes_the_time_since_the_last_one() {
+        let minute = Duration::from_secs(60);
+        let mut idle = Idle {
+            every: minute,
+            last: Duration::ZERO,
+        };
+        assert_eq!(
+            idle.due_in(Duration::from_secs(15)),
+            Duration::from_secs(45)
+        );
+        assert_eq!(idle.due(Duration::from_secs(59)), None);
+        assert_eq!(idle.due(minute), Some(minute));
+        // A clock that jumped (or an engine busy for long): the whole time since, once.
+        assert_eq!(idle.due(minute * 4), Some(minute * 3));
+        assert_eq!(idle.due(minute * 4), None);
+        assert_eq!(idle.due_in(minute * 9), Duration::ZERO);
     }
 }

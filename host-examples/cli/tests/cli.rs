@@ -57,7 +57,7 @@ fn the_component_imports_nothing() {
         .exports(&engine)
         .map(|(name, _)| name.to_owned())
         .collect();
-    assert_eq!(exports, ["snowyowl:detect/engine@0.3.0"]);
+    assert_eq!(exports, ["snowyowl:detect/engine@0.4.0"]);
 }
 
 #[test]
@@ -448,6 +448,58 @@ fn the_component_snapshot_restores_in_the_native_core_and_back() {
     findings.extend(native.flush().unwrap());
     let whole = run(&mut NativeBackend::new("", 3).unwrap(), &text, 10_000);
     assert_eq!(findings, whole);
+}
+
+/// `advance-idle` through the component is the core's: the same tenants move, by the same time,
+/// with the same findings, and where it left off survives a snapshot from one into the other.
+#[test]
+fn advance_idle_is_the_same_in_the_component_and_the_core() {
+    let text = demo();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let watermarks = |backend: &mut dyn Backend| -> serde_json::Value {
+        let stats: serde_json::Value = serde_json::from_str(&backend.stats().unwrap()).unwrap();
+        stats["tenants"]["by_tenant"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(tenant, figures)| (tenant.clone(), figures["watermark"].clone()))
+            .collect()
+    };
+    let hour = 3_600_000;
+    let mut component = ComponentBackend::new(&component(), "", 1).unwrap();
+    let mut native = NativeBackend::new("", 2).unwrap();
+    let mut outputs = Vec::new();
+    for backend in [&mut component as &mut dyn Backend, &mut native] {
+        let mut findings = backend.push(first.join("\n").as_bytes()).unwrap().findings;
+        let before = watermarks(backend);
+        findings.extend(backend.advance_idle(hour).unwrap());
+        assert_eq!(
+            watermarks(backend),
+            before,
+            "the tenant took events: it stays"
+        );
+        findings.extend(backend.advance_idle(hour).unwrap());
+        let moved = watermarks(backend);
+        assert_ne!(moved, before, "a whole hour without events: it moves");
+        outputs.push((findings, moved, backend.snapshot().unwrap()));
+    }
+    let (native_out, component_out) = (outputs.pop().unwrap(), outputs.pop().unwrap());
+    assert_eq!(component_out.0, native_out.0);
+    assert_eq!(component_out.1, native_out.1);
+    // The component's snapshot, continued in the core: quiet since the last call, so it moves.
+    let mut restored = NativeBackend::with_state("", 3, Some(&component_out.2)).unwrap();
+    let mut again = NativeBackend::with_state("", 4, Some(&native_out.2)).unwrap();
+    assert_eq!(
+        restored.advance_idle(hour).unwrap(),
+        again.advance_idle(hour).unwrap()
+    );
+    assert_ne!(watermarks(&mut restored), component_out.1);
+    let rest = second.join("\n");
+    assert_eq!(
+        restored.push(rest.as_bytes()).unwrap(),
+        again.push(rest.as_bytes()).unwrap()
+    );
 }
 
 /// The component's record scanner finds string ends sixteen bytes at a time (WebAssembly SIMD),

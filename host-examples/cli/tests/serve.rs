@@ -13,9 +13,13 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::Duration;
+
+use snowyowl_cli::serve::{serve, Clock, ServeOptions, Served};
+use snowyowl_cli::{Backend, HostFinding, HostPushed, NativeBackend};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -374,5 +378,271 @@ fn clients_beyond_the_limit_are_refused_and_the_others_carry_on() {
             .unwrap()
             .contains("1 clients, 100 lines, 100 events"),
         "{stderr:#?}"
+    );
+}
+
+// ---------- quiet streams (--idle-advance): the sidecar in this process, on a stepped clock ----------
+
+/// A clock the test steps by hand.
+#[derive(Debug, Default)]
+struct SteppedClock(Mutex<Duration>);
+
+impl SteppedClock {
+    fn step(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for SteppedClock {
+    fn now(&self) -> Duration {
+        *self.0.lock().unwrap()
+    }
+
+    fn wait(&self, due_in: Duration) -> Duration {
+        // Look at the clock again soon: a step does not wake the engine thread.
+        due_in.min(Duration::from_millis(5))
+    }
+}
+
+/// What the engine was asked to do, as the recording backend saw it.
+#[derive(Debug, PartialEq, Eq)]
+enum Call {
+    /// A batch, the events it accepted and the findings it made.
+    Push { accepted: u32, findings: usize },
+    /// `advance-idle`: the quiet time passed, and the findings it made.
+    Idle { quiet_ms: u64, findings: usize },
+}
+
+/// The native engine, telling the test every push and idle advance as it happens: what the test
+/// waits on before stepping the clock (never a sleep).
+struct Recording {
+    engine: NativeBackend,
+    calls: mpsc::Sender<Call>,
+}
+
+impl Backend for Recording {
+    fn push(&mut self, events: &[u8]) -> anyhow::Result<HostPushed> {
+        let pushed = self.engine.push(events)?;
+        let _ = self.calls.send(Call::Push {
+            accepted: pushed.accepted,
+            findings: pushed.findings.len(),
+        });
+        Ok(pushed)
+    }
+    fn advance(&mut self, watermark_ms: i64) -> anyhow::Result<Vec<HostFinding>> {
+        self.engine.advance(watermark_ms)
+    }
+    fn advance_idle(&mut self, quiet_ms: u64) -> anyhow::Result<Vec<HostFinding>> {
+        let found = self.engine.advance_idle(quiet_ms)?;
+        let _ = self.calls.send(Call::Idle {
+            quiet_ms,
+            findings: found.len(),
+        });
+        Ok(found)
+    }
+    fn flush(&mut self) -> anyhow::Result<Vec<HostFinding>> {
+        self.engine.flush()
+    }
+    fn stats(&mut self) -> anyhow::Result<String> {
+        self.engine.stats()
+    }
+    fn snapshot(&mut self) -> anyhow::Result<Vec<u8>> {
+        self.engine.snapshot()
+    }
+}
+
+/// 2024-03-04T09:00:00Z.
+const T0: i64 = 1_709_542_800_000;
+const MINUTE: i64 = 60_000;
+const TENANT: &str = "0c0ffee0-2828-4828-8828-000000000028";
+
+/// A Graph sign-in of the tenant at `T0 + minute` (minute < 60).
+fn signin(user: &str, ip: &str, code: u32, minute: i64) -> String {
+    format!(
+        r#"{{"id":"{user}-{minute}","createdDateTime":"2024-03-04T09:{minute:02}:00Z","userPrincipalName":"{user}","ipAddress":"{ip}","tenantId":"{TENANT}","status":{{"errorCode":{code}}}}}"#
+    ) + "\n"
+}
+
+/// A password spray: 8 users failing with 50126 from one IP, one a minute from T0. The tenant's
+/// allowed lateness (5 min) holds the last attempts back, so it is found only when event time
+/// moves on: by a later event, or by an idle advance.
+fn spray() -> String {
+    (0..8)
+        .map(|n| signin(&format!("user{n}@contoso.com"), "203.0.113.66", 50126, n))
+        .collect()
+}
+
+/// The sidecar in a thread of this process: the recording native engine, `--idle-advance` on
+/// the stepped clock.
+struct Sidecar {
+    address: std::net::SocketAddr,
+    clock: Arc<SteppedClock>,
+    calls: mpsc::Receiver<Call>,
+    shutdown: Arc<AtomicBool>,
+    /// What was served, and the engine's stats at the end.
+    running: thread::JoinHandle<(Served, String)>,
+}
+
+const EVERY: Duration = Duration::from_secs(5 * 60);
+
+impl Sidecar {
+    fn start() -> Sidecar {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let clock = Arc::new(SteppedClock::default());
+        let (send, calls) = mpsc::channel();
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let options = ServeOptions {
+            idle_advance: Some(EVERY),
+            clock: Arc::clone(&clock) as Arc<dyn Clock>,
+            ..ServeOptions::default()
+        };
+        let stop = Arc::clone(&shutdown);
+        let running = thread::spawn(move || {
+            // Made here: an engine stays on the thread that made it.
+            let mut backend = Recording {
+                engine: NativeBackend::new("", 1).unwrap(),
+                calls: send,
+            };
+            let served = serve(&mut backend, listener, &options, stop, false).unwrap();
+            (served, backend.stats().unwrap())
+        });
+        Sidecar {
+            address,
+            clock,
+            calls,
+            shutdown,
+            running,
+        }
+    }
+
+    /// The next call the engine made.
+    fn next_call(&self) -> Call {
+        self.calls
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the engine made no further call")
+    }
+
+    /// Sends `lines` and waits until the engine has taken every one of them in.
+    fn send(&self, client: &mut TcpStream, lines: &str) {
+        client.write_all(lines.as_bytes()).unwrap();
+        let mut left = lines.lines().count() as u32;
+        while left > 0 {
+            match self.next_call() {
+                Call::Push { accepted, findings } => {
+                    assert_eq!(findings, 0, "nothing is found while the spray is held back");
+                    left -= accepted;
+                }
+                other => panic!("{other:?} before the lines were taken in"),
+            }
+        }
+    }
+
+    /// Steps the clock by one interval and returns what the idle advance it causes found.
+    fn step(&self) -> usize {
+        self.clock.step(EVERY);
+        match self.next_call() {
+            Call::Idle { quiet_ms, findings } => {
+                assert_eq!(quiet_ms, EVERY.as_millis() as u64);
+                findings
+            }
+            other => panic!("{other:?} instead of an idle advance"),
+        }
+    }
+
+    fn stop(self) -> (Served, String) {
+        self.shutdown.store(true, Ordering::Relaxed);
+        self.running.join().unwrap()
+    }
+}
+
+/// Reads `count` finding lines from `client`.
+fn read_findings(client: &TcpStream, count: usize) -> Vec<serde_json::Value> {
+    client
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut reader = BufReader::new(client.try_clone().unwrap());
+    (0..count)
+        .map(|_| {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            serde_json::from_str(&line).unwrap()
+        })
+        .collect()
+}
+
+/// The tenant's watermark in `stats`.
+fn watermark(stats: &str) -> serde_json::Value {
+    let stats: serde_json::Value = serde_json::from_str(stats).unwrap();
+    stats["tenants"]["by_tenant"][TENANT]["watermark"].clone()
+}
+
+#[test]
+fn a_quiet_stream_gets_its_spray_without_a_new_event() {
+    let sidecar = Sidecar::start();
+    let mut client = TcpStream::connect(sidecar.address).unwrap();
+    sidecar.send(&mut client, &spray());
+    // The first interval: the tenant sent during it, so it stays where its events put it.
+    assert_eq!(sidecar.step(), 0);
+    // The second: quiet throughout. Its watermark moves on by the interval, past the spray's
+    // last attempts, and the spray's finding comes back on the connection, no event needed.
+    let found = sidecar.step();
+    assert!(found > 0);
+    let findings = read_findings(&client, found);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["finding_info"]["analytic"]["uid"] == "password-spray"),
+        "{findings:#?}"
+    );
+    assert!(findings
+        .iter()
+        .all(|f| f["cloud"]["account"]["uid"] == TENANT));
+    let (served, stats) = sidecar.stop();
+    assert_eq!(served.findings, found as u64);
+    assert_eq!(served.rerouted, 0);
+    assert_eq!(served.idle_advances, 2);
+    // Its events put the watermark at minute 2 (the last at 7, less the lateness); the quiet
+    // interval moved it 5 minutes on.
+    assert_eq!(watermark(&stats), T0 + 7 * MINUTE);
+}
+
+#[test]
+fn a_stream_that_keeps_sending_is_not_moved_on() {
+    let sidecar = Sidecar::start();
+    let mut client = TcpStream::connect(sidecar.address).unwrap();
+    sidecar.send(&mut client, &spray());
+    // An event in every interval (each within the spray's minutes, so event time stands still):
+    // however many intervals pass, the tenant is never moved on and the spray stays held.
+    for n in 0..4 {
+        let user = format!("staff{n}@contoso.com");
+        sidecar.send(&mut client, &signin(&user, "198.51.100.7", 0, n));
+        assert_eq!(sidecar.step(), 0, "interval {n}");
+    }
+    // One interval without: now it is.
+    assert!(sidecar.step() > 0);
+    let (served, stats) = sidecar.stop();
+    assert_eq!(served.idle_advances, 5);
+    assert_eq!(watermark(&stats), T0 + 7 * MINUTE);
+}
+
+#[test]
+fn idle_advance_takes_a_duration() {
+    let output = Command::new(env!("CARGO_BIN_EXE_snowyowl"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--idle-advance",
+            "5 weeks",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("invalid value '5 weeks' for '--idle-advance <DURATION>'")
+            && stderr.contains("e.g. 30s or 5m"),
+        "{stderr}"
     );
 }

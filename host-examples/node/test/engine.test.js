@@ -152,3 +152,44 @@ test('advance closes windows of an idle stream', () => {
   assert.ok(all.some((f) => f.detector === 'password-spray'), JSON.stringify(all.map((f) => f.detector)));
   assert.ok(engine.stats().records === 6);
 });
+
+test('advanceIdle moves on only the tenant that was quiet', () => {
+  const sprayed = (tenant) =>
+    Array.from({ length: 8 }, (_, n) =>
+      JSON.stringify({
+        id: `${tenant}-${n}`,
+        createdDateTime: `2024-01-15T10:0${n}:00Z`,
+        userPrincipalName: `user${n}@contoso.com`,
+        ipAddress: '203.0.113.9',
+        tenantId: tenant,
+        status: { errorCode: 50126 },
+      }),
+    ).join('\n');
+  const engine = createEngine({});
+  // Both sprays are held back by the allowed lateness (5 min): nothing found yet.
+  assert.deepEqual(engine.push(`${sprayed('quiet')}\n${sprayed('busy')}`).findings, []);
+  // Both took events since the engine started: neither moves.
+  assert.deepEqual(engine.advanceIdle(30 * 60_000), []);
+  // The busy tenant sends on; a whole period later only the quiet one moves on, by the time
+  // passed, and its spray comes out.
+  const benign = {
+    id: 'busy-ann',
+    createdDateTime: '2024-01-15T10:06:00Z',
+    userPrincipalName: 'ann@contoso.com',
+    ipAddress: '198.51.100.7',
+    tenantId: 'busy',
+    status: { errorCode: 0 },
+  };
+  assert.deepEqual(engine.push(JSON.stringify(benign)).findings, []);
+  const found = engine.advanceIdle(30n * 60_000n);
+  assert.ok(found.length > 0);
+  assert.deepEqual([...new Set(found.map((f) => `${f.detector} ${f.tenant}`))], ['password-spray quiet']);
+  const byTenant = engine.stats().tenants.by_tenant;
+  const start = Date.parse('2024-01-15T10:02:00Z');
+  assert.equal(byTenant.quiet.watermark, start + 30 * 60_000);
+  assert.equal(byTenant.busy.watermark, start);
+  for (const bad of [-1, Number.NaN, '5', 2n ** 64n]) {
+    assert.throws(() => engine.advanceIdle(bad), RangeError, String(bad));
+  }
+  engine.dispose();
+});

@@ -260,6 +260,15 @@ impl Engine {
         Ok(findings(found))
     }
 
+    /// `advance-idle(quiet-ms)`: moves on every tenant that took no event since the previous
+    /// call, by `quiet_ms`.
+    fn advance_idle(&self, py: Python<'_>, quiet_ms: u64) -> PyResult<Vec<FindingTuple>> {
+        let found = self.call(py, "advance-idle", |guest, store, engine| {
+            guest.call_advance_idle(store, engine, quiet_ms)
+        })?;
+        Ok(findings(found))
+    }
+
     /// `flush()`: end of input.
     fn flush(&self, py: Python<'_>) -> PyResult<Vec<FindingTuple>> {
         let found = self.call(py, "flush", |guest, store, engine| {

@@ -4,7 +4,7 @@ import json
 import subprocess
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -148,3 +148,46 @@ def test_advance_closes_the_windows_of_an_idle_stream():
     found += engine.advance(datetime(2024, 1, 15, 12, tzinfo=timezone.utc))
     assert any(f.detector == "password-spray" for f in found)
     assert engine.stats()["records"] == 6
+
+
+def test_advance_idle_moves_only_the_quiet_tenant():
+    def sprayed(tenant):
+        return "".join(
+            json.dumps(
+                {
+                    "id": f"{tenant}-{n}",
+                    "createdDateTime": f"2024-01-15T10:0{n}:00Z",
+                    "userPrincipalName": f"user{n}@contoso.com",
+                    "ipAddress": "203.0.113.9",
+                    "tenantId": tenant,
+                    "status": {"errorCode": 50126},
+                }
+            )
+            + "\n"
+            for n in range(8)
+        )
+
+    engine = Engine()
+    # Both sprays are held back by the allowed lateness (5 min): nothing found yet.
+    assert engine.push(sprayed("quiet") + sprayed("busy")).findings == []
+    # Both took events since the engine started: neither moves.
+    assert engine.advance_idle(timedelta(minutes=30)) == []
+    # The busy tenant sends on; a whole period later only the quiet one has moved on, by the
+    # time passed, and its spray comes out.
+    benign = {
+        "id": "busy-ann",
+        "createdDateTime": "2024-01-15T10:06:00Z",
+        "userPrincipalName": "ann@contoso.com",
+        "ipAddress": "198.51.100.7",
+        "tenantId": "busy",
+        "status": {"errorCode": 0},
+    }
+    assert engine.push(json.dumps(benign)).findings == []
+    found = engine.advance_idle(30 * 60_000)
+    assert found and {(f.detector, f.tenant) for f in found} == {("password-spray", "quiet")}
+    by_tenant = engine.stats()["tenants"]["by_tenant"]
+    start = int(datetime(2024, 1, 15, 10, 2, tzinfo=timezone.utc).timestamp() * 1000)
+    assert by_tenant["quiet"]["watermark"] == start + 30 * 60_000
+    assert by_tenant["busy"]["watermark"] == start
+    with pytest.raises(ValueError, match="quiet must be 0 or more"):
+        engine.advance_idle(-1)

@@ -186,6 +186,9 @@ def test_hostile_input_is_rejected_never_fatal():
     assert engine.stats()["records"] > 0
     with pytest.raises(OverflowError):
         engine.advance(2**63)
+    engine.advance_idle(2**64 - 1)
+    with pytest.raises(OverflowError):
+        engine._native.advance_idle(2**64)
     with pytest.raises(TypeError):
         engine.push(12)
     for snapshot in [b"", b"SNOWYOWL-SNAPSHOT 1 0\n{}", os.urandom(1024), engine.snapshot()[:-7]]:
@@ -198,7 +201,14 @@ def test_a_closed_engine_says_so():
     engine = Engine()
     engine.close()
     engine.close()
-    for call in [lambda: engine.push(b"{}"), engine.flush, engine.stats, engine.snapshot, lambda: engine.advance(0)]:
+    for call in [
+        lambda: engine.push(b"{}"),
+        engine.flush,
+        engine.stats,
+        engine.snapshot,
+        lambda: engine.advance(0),
+        lambda: engine.advance_idle(0),
+    ]:
         with pytest.raises(ValueError, match="closed"):
             call()
 

@@ -24,7 +24,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -259,9 +259,23 @@ class Engine:
         )
 
     def advance(self, watermark: Union[int, float, datetime]) -> list[Finding]:
-        """Moves the watermark (event time; ms or datetime) for an idle stream."""
+        """Moves every tenant's watermark (event time; ms or datetime) for an idle stream. One
+        watermark for all suits one tenant or a replay; a live stream of many uses
+        :meth:`advance_idle`."""
         ms = int(watermark.timestamp() * 1000) if isinstance(watermark, datetime) else int(watermark)
         return _findings(self._native.advance(ms))
+
+    def advance_idle(self, quiet: Union[int, float, timedelta]) -> list[Finding]:
+        """For a live stream gone quiet: every tenant that took no event since the previous call
+        (the first counts from the engine's start) moves its own watermark on by ``quiet`` (ms,
+        or a timedelta), closing the windows that ends; the others stay. Call it on a timer with
+        the wall-clock time since the previous call (``time.monotonic()``), so a quiet tenant's
+        findings come out without waiting for its next event. Raises ValueError for a negative
+        ``quiet``."""
+        ms = int(quiet.total_seconds() * 1000) if isinstance(quiet, timedelta) else int(quiet)
+        if ms < 0:
+            raise ValueError(f"quiet must be 0 or more, not {quiet!r}")
+        return _findings(self._native.advance_idle(ms))
 
     def flush(self) -> list[Finding]:
         """End of input: closes every open window."""
