@@ -1253,7 +1253,13 @@ mod tests {
         }
         const LENGTHS: FoldedLengths = folded_lengths(&["ipaddress", "status"]);
         assert!(could_fold("IP_Address_s", &LENGTHS));
-        for key in ["displayName", "enforcedGrantControls", "result", "ipAddresses", "zstatus"] {
+        for key in [
+            "displayName",
+            "enforcedGrantControls",
+            "result",
+            "ipAddresses",
+            "zstatus",
+        ] {
             assert!(!could_fold(key, &LENGTHS), "{key}");
         }
     }

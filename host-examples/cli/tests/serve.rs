@@ -358,6 +358,61 @@ fn findings_go_to_the_findings_listener_and_state_survives_a_restart() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Fluent Bit's `tcp` output (`host-examples/fluent-bit/fluent-bit-serve.yaml`): records
+/// re-serialized from its msgpack (compact, keys in another order, a `date` key unless
+/// `json_date_key: false`), one flush after another, on connections it never reads from; the
+/// findings go to its `tcp` input (`--findings-to`). They are the CLI's, and nothing stalls.
+#[test]
+fn fluent_bit_s_tcp_output_gets_the_cli_s_findings_to_its_tcp_input() {
+    let input = TcpListener::bind("127.0.0.1:0").unwrap();
+    let input_address = input.local_addr().unwrap().to_string();
+    let collected = thread::spawn(move || {
+        let (mut stream, _) = input.accept().unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text
+    });
+    let server = Server::start(&["--findings-to", &input_address]);
+    let text = scenario();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let flushes: Vec<&[serde_json::Value]> = records.chunks(records.len() / 3 + 1).collect();
+    assert_eq!(flushes.len(), 3);
+    for (flush, chunk) in flushes.iter().enumerate() {
+        let mut lines = String::new();
+        for (n, record) in chunk.iter().enumerate() {
+            let mut record = record.clone();
+            // The first flush as with Fluent Bit's default json_date_key (`date`, a double).
+            if flush == 0 {
+                record["date"] = serde_json::json!(1_700_000_000.25 + n as f64);
+            }
+            lines.push_str(&record.to_string());
+            lines.push('\n');
+        }
+        // Written whole and closed, with nothing read back.
+        let mut stream = server.connect();
+        stream.write_all(lines.as_bytes()).unwrap();
+        drop(stream);
+        server.wait_for("closed");
+    }
+    let (stdout, stderr) = server.stop();
+    assert_eq!(stdout, "", "every finding goes to the tcp input");
+    let summary = stderr.last().unwrap();
+    assert!(
+        summary.contains(&format!(
+            "3 clients, {} lines, {} events, 0 rejected",
+            records.len(),
+            records.len()
+        )),
+        "{summary}"
+    );
+    let findings = collected.join().unwrap();
+    assert!(findings.contains("distributed-password-spray"));
+    assert_same(&sorted(findings), &scan(&data("midnight-blizzard.ndjson")));
+}
+
 #[test]
 fn clients_beyond_the_limit_are_refused_and_the_others_carry_on() {
     let server = Server::start(&["--max-clients", "1"]);

@@ -325,3 +325,132 @@ fn interpreted_it_filters_as_compiled() {
         filter(&mut compiled, &records)
     );
 }
+
+/// The `key: value` settings of a Fluent Bit YAML file, by plugin: the `service` section first
+/// (named `service`), then each `- name: …` entry (named so), in order; comments dropped.
+fn plugins(yaml: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut plugins: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for line in yaml.lines() {
+        let line = line.split(" #").next().unwrap();
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('#') || !trimmed.contains(':') {
+            continue;
+        }
+        let (key, value) = trimmed.split_once(':').unwrap();
+        let (key, value) = (key.trim(), value.trim().to_owned());
+        if line == "service:" {
+            plugins.push(("service".into(), Vec::new()));
+        } else if let Some(name) = key.strip_prefix("- ") {
+            if name == "name" {
+                plugins.push((value.clone(), Vec::new()));
+            }
+        } else if !value.is_empty() && line.starts_with("  ") {
+            if let Some((_, settings)) = plugins.last_mut() {
+                settings.push((key.to_owned(), value));
+            }
+        }
+    }
+    plugins
+}
+
+fn setting<'a>(plugin: &'a (String, Vec<(String, String)>), key: &str) -> Option<&'a str> {
+    plugin
+        .1
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Fluent Bit's unit sizes (`32k`, `4M`, …) in bytes.
+fn bytes(size: &str) -> usize {
+    let digits = size.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = match &size[digits.len()..] {
+        "" => 1,
+        "k" | "K" | "KB" => 1 << 10,
+        "m" | "M" | "MB" => 1 << 20,
+        "g" | "G" | "GB" => 1 << 30,
+        other => panic!("unit {other}"),
+    };
+    digits.parse::<usize>().unwrap() * unit
+}
+
+/// Issue 28: one line longer than tail's buffer made tail drop the file and read it again from
+/// the start about every minute. Both configurations skip such a line, hold every record the
+/// samples have, buffer on disk and keep tail's offsets.
+#[test]
+fn neither_configuration_can_stall_on_a_long_line_or_a_slow_output() {
+    let longest = std::fs::read_dir(repo("tests/data"))
+        .unwrap()
+        .chain(std::fs::read_dir(repo("tests/data/samples")).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "ndjson" || extension == "jsonl")
+        })
+        .flat_map(|path| {
+            std::fs::read(path)
+                .unwrap()
+                .split(|&byte| byte == b'\n')
+                .map(<[u8]>::len)
+                .collect::<Vec<_>>()
+        })
+        .max()
+        .unwrap();
+    for file in ["fluent-bit.yaml", "fluent-bit-serve.yaml"] {
+        let yaml = std::fs::read_to_string(repo("host-examples/fluent-bit").join(file)).unwrap();
+        let plugins = plugins(&yaml);
+        let service = plugins.iter().find(|(name, _)| name == "service").unwrap();
+        assert!(setting(service, "storage.path").is_some(), "{file}");
+        let tail = plugins.iter().find(|(name, _)| name == "tail").unwrap();
+        assert_eq!(setting(tail, "skip_long_lines"), Some("true"), "{file}");
+        assert_eq!(setting(tail, "storage.type"), Some("filesystem"), "{file}");
+        assert!(setting(tail, "db").is_some(), "{file}: tail offsets");
+        let max = bytes(setting(tail, "buffer_max_size").unwrap());
+        let chunk = bytes(setting(tail, "buffer_chunk_size").unwrap());
+        assert!(chunk <= max, "{file}");
+        assert!(
+            max >= 4 * longest,
+            "{file}: buffer_max_size {max} for records up to {longest} bytes"
+        );
+    }
+}
+
+/// The sidecar configuration sends to the port the `serve` command in its header listens on,
+/// in the framing `serve` reads, and listens for findings where `--findings-to` sends them.
+#[test]
+fn the_sidecar_configuration_matches_its_serve_command() {
+    let yaml =
+        std::fs::read_to_string(repo("host-examples/fluent-bit/fluent-bit-serve.yaml")).unwrap();
+    let flag = |name: &str| {
+        let at = yaml.find(name).unwrap() + name.len();
+        yaml[at..].split_whitespace().next().unwrap().to_owned()
+    };
+    let (listen, findings_to) = (flag("--listen"), flag("--findings-to"));
+    let plugins = plugins(&yaml);
+    let output = plugins
+        .iter()
+        .find(|(name, settings)| name == "tcp" && settings.iter().any(|(k, _)| k == "match"))
+        .unwrap();
+    assert_eq!(setting(output, "format"), Some("json_lines"));
+    assert_eq!(
+        format!(
+            "{}:{}",
+            setting(output, "host").unwrap(),
+            setting(output, "port").unwrap()
+        ),
+        listen
+    );
+    let input = plugins
+        .iter()
+        .find(|(name, settings)| name == "tcp" && settings.iter().any(|(k, _)| k == "listen"))
+        .unwrap();
+    assert_eq!(setting(input, "format"), Some("json"));
+    assert_eq!(
+        format!(
+            "{}:{}",
+            setting(input, "listen").unwrap(),
+            setting(input, "port").unwrap()
+        ),
+        findings_to
+    );
+}
