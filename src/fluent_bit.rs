@@ -69,8 +69,9 @@ impl Filter {
     }
 
     /// Processes one record and returns the replacement record, NUL-terminated (just the NUL to
-    /// drop the record). The slice lives until the next call.
-    pub fn process(&mut self, record: &[u8], mode: Mode) -> &[u8] {
+    /// drop the record), or `None` when the record passes unchanged. The slice lives until the
+    /// next call.
+    pub fn process(&mut self, record: &[u8], mode: Mode) -> Option<&[u8]> {
         self.out.clear();
         let engine = match &mut self.engine {
             Ok(engine) => engine,
@@ -83,7 +84,7 @@ impl Filter {
                     &[],
                 );
                 self.out.push(0);
-                return &self.out;
+                return Some(&self.out);
             }
         };
         let pushed = engine.push(record);
@@ -94,7 +95,7 @@ impl Filter {
         if pushed.findings.is_empty() {
             match (rejected, mode) {
                 (_, Mode::FindingsOnly) => {}
-                (None, Mode::PassAll) => self.out.extend_from_slice(record),
+                (None, Mode::PassAll) => return None,
                 (Some(rejected), Mode::PassAll) => {
                     let reason = format!("{}: {}", rejected.kind.name(), rejected.reason);
                     annotate(
@@ -122,6 +123,14 @@ impl Filter {
         }
         // A NUL inside the record would cut the result short; JSON from Fluent Bit has none
         // (it escapes control characters), and a cut record is still better than a trap.
+        self.out.push(0);
+        Some(&self.out)
+    }
+
+    /// `record`, NUL-terminated, in the output buffer (which lives until the next call).
+    pub fn copy(&mut self, record: &[u8]) -> &[u8] {
+        self.out.clear();
+        self.out.extend_from_slice(record);
         self.out.push(0);
         &self.out
     }
@@ -244,17 +253,28 @@ mod abi {
     }
 
     fn call(record: *const u8, record_len: u32, mode: Mode) -> *const u8 {
-        let record: &[u8] = if record.is_null() || record_len == 0 {
-            &[]
-        } else {
-            // SAFETY: Fluent Bit passes a block of at least `record_len` bytes it copied in.
-            unsafe { std::slice::from_raw_parts(record, record_len as usize) }
+        let with_nul: &[u8] = match (record_len as usize).checked_add(1) {
+            Some(length) if !record.is_null() => {
+                // SAFETY: Fluent Bit copies the record in with its NUL (`record_len + 1` bytes,
+                // `wasm_runtime_module_dup_data` in flb_wasm.c) and frees the copy after the call.
+                unsafe { std::slice::from_raw_parts(record, length) }
+            }
+            _ => &[],
         };
+        let text = with_nul.get(..record_len as usize).unwrap_or_default();
         FILTER.with(|filter| {
             let mut filter = filter.borrow_mut();
             let filter = filter.get_or_insert_with(Filter::new);
-            // The buffer lives in the filter until the next call.
-            filter.process(record, mode).as_ptr()
+            // A replacement lives in the filter until the next call.
+            if let Some(replacement) = filter.process(text, mode) {
+                return replacement.as_ptr();
+            }
+            // Unchanged: the record itself, which Fluent Bit copies out before freeing it (no
+            // copy of ours), when its NUL is where it should be.
+            match with_nul.last() {
+                Some(0) => with_nul.as_ptr(),
+                _ => filter.copy(text).as_ptr(),
+            }
         })
     }
 
@@ -307,9 +327,8 @@ mod tests {
             out: Vec::new(),
         };
         let (mut plain, mut wrapped) = (seeded(), seeded());
-        plain.process(line.as_bytes(), Mode::PassAll);
-        let out = wrapped.process(tail(line).as_bytes(), Mode::PassAll);
-        assert_eq!(out, [tail(line).as_bytes(), b"\0"].concat());
+        assert_eq!(plain.process(line.as_bytes(), Mode::PassAll), None);
+        assert_eq!(wrapped.process(tail(line).as_bytes(), Mode::PassAll), None);
         let stats = |filter: &Filter| filter.engine.as_ref().unwrap().stats();
         let (plain, wrapped) = (stats(&plain), stats(&wrapped));
         assert_eq!((wrapped.records, wrapped.accepted), (1, 1));

@@ -35,7 +35,12 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Splits a batch into records, calling `emit` for each in order.
 pub fn frame<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    match documents(bytes) {
+    // One line (a shipper's single record, as Fluent Bit hands its filter) is one record: no
+    // second search for line ends.
+    let Some(newline) = memchr::memchr(b'\n', bytes) else {
+        return frame_line(1, bytes, emit);
+    };
+    match documents(bytes, newline) {
         Some(text) if frame_documents(text, emit) => {}
         _ => frame_lines(bytes, emit),
     }
@@ -44,10 +49,8 @@ pub fn frame<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
 /// The batch as text, when it is to be read as documents: it has more than one line, its first
 /// non-empty line is not a complete JSON value, and it is UTF-8 as a whole. A batch of lines (the
 /// common case) is told from its first lines alone, without a pass over the whole batch.
-fn documents(bytes: &[u8]) -> Option<&str> {
-    // One line (a shipper's single record) can only be a record: it is framed as one without
-    // parsing it a first time to tell lines from documents.
-    let newline = memchr::memchr(b'\n', bytes)?;
+/// `newline`: where the first line ends.
+fn documents(bytes: &[u8], newline: usize) -> Option<&str> {
     match bytes.get(newline..)?.trim_ascii_start().first() {
         None => return None,
         Some(byte) if byte.is_ascii() => {}
@@ -132,22 +135,26 @@ fn line_at(text: &str, offset: usize) -> u32 {
 fn frame_lines<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
     for (index, range) in line_ranges(bytes).enumerate() {
         let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        let line = bytes.get(range).unwrap_or_default();
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        // The fast check first; the standard library's finds where a bad line goes wrong.
-        match simdutf8::basic::from_utf8(line).or_else(|_| std::str::from_utf8(line)) {
-            Ok(text) => emit(Framed::Record { line: number, text }),
-            Err(error) => emit(Framed::Rejected {
-                line: number,
-                rejection: Rejection {
-                    kind: RejectionKind::Malformed,
-                    reason: format!("invalid UTF-8 at byte {}", error.valid_up_to()),
-                },
-            }),
-        }
+        frame_line(number, bytes.get(range).unwrap_or_default(), emit);
+    }
+}
+
+/// Line `number` of a batch (without its `\n`), unless it is blank.
+fn frame_line<'a>(number: u32, line: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    // The fast check first; the standard library's finds where a bad line goes wrong.
+    match simdutf8::basic::from_utf8(line).or_else(|_| std::str::from_utf8(line)) {
+        Ok(text) => emit(Framed::Record { line: number, text }),
+        Err(error) => emit(Framed::Rejected {
+            line: number,
+            rejection: Rejection {
+                kind: RejectionKind::Malformed,
+                reason: format!("invalid UTF-8 at byte {}", error.valid_up_to()),
+            },
+        }),
     }
 }
 

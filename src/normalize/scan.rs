@@ -131,6 +131,16 @@ impl<'a> Scanner<'a> {
     /// whether it has any. Control characters and malformed escapes fail, as in serde_json.
     #[inline(always)]
     fn string(&mut self) -> Option<(&'a str, bool)> {
+        let start = self.pos;
+        let escaped = self.string_end()?;
+        // Both ends are next to a `"`: always on a character boundary.
+        Some((self.text.get(start..self.pos - 1)?, escaped))
+    }
+
+    /// [`Scanner::string`] without the text: the scanner past the closing quote, and whether the
+    /// string has escapes.
+    #[inline(always)]
+    fn string_end(&mut self) -> Option<bool> {
         let bytes = self.text.as_bytes();
         let start = self.pos;
         let mut pos = start;
@@ -167,7 +177,7 @@ impl<'a> Scanner<'a> {
             match byte {
                 b'"' => {
                     self.pos = pos + 1;
-                    return Some((self.text.get(start..pos)?, escaped));
+                    return Some(escaped);
                 }
                 b'\\' => {
                     escaped = true;
@@ -193,7 +203,7 @@ impl<'a> Scanner<'a> {
         match self.peek()? {
             b'"' => {
                 self.pos += 1;
-                self.string()?;
+                self.string_end()?;
             }
             b'{' => self.members(|scanner, _| scanner.skip_value())?,
             b'[' => self.elements(Self::skip_value)?,
