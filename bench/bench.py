@@ -198,7 +198,7 @@ def main():
     # reported), so that the machine's slow spells fall on them alike and their ratios hold.
     in_memory = {"ignored-any": "ignored_any", "typed": "typed", "normalize": "normalize",
                  "native": "native", "component": "component", "fluent-bit": "fluent_bit",
-                 "fluent-bit-interpreted": "fluent_bit_interpreted"}
+                 "fluent-bit-interpreted": "fluent_bit_interpreted", "fluent-bit-counted": "fluent_bit_counted"}
     findings_file = out / "findings-native.ndjson"
     findings_file.unlink(missing_ok=True)  # a previous run's must not stand in for this one's
     fb_records = min(args.events, 100_000)
@@ -380,6 +380,9 @@ def render(r):
         if "seconds" in fb:
             notes = (f"{fb['seconds'] / fb['events'] * 1e6:.1f} µs per record over {fb['events']:,} records; "
                      f"module loaded in {fb.get('load_seconds', 0):.2f} s")
+        counted = r.get("fluent_bit_counted", {})
+        if base is None and counted.get("instructions"):
+            notes += f"; {counted['instructions'] / counted['events']:,.0f} WebAssembly instructions per record"
         row(name, key, [("native", "native")] + ([base] if base else []), notes)
     lines += ["", "| whole run | wall s | CPU s | peak RSS MiB |", "|---|---:|---:|---:|"]
     for name, key in [("reading the file (`cat` into /dev/null)", "read_file"),
