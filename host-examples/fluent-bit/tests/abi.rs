@@ -427,30 +427,23 @@ fn the_sidecar_configuration_matches_its_serve_command() {
     };
     let (listen, findings_to) = (flag("--listen"), flag("--findings-to"));
     let plugins = plugins(&yaml);
-    let output = plugins
-        .iter()
-        .find(|(name, settings)| name == "tcp" && settings.iter().any(|(k, _)| k == "match"))
-        .unwrap();
+    // The `tcp` plugin that has `key` (an output has `match`, an input `listen`).
+    let tcp = |key: &str| {
+        plugins
+            .iter()
+            .find(|(name, settings)| name == "tcp" && settings.iter().any(|(k, _)| k == key))
+            .unwrap()
+    };
+    let address = |plugin, host: &str| {
+        format!(
+            "{}:{}",
+            setting(plugin, host).unwrap(),
+            setting(plugin, "port").unwrap()
+        )
+    };
+    let (output, input) = (tcp("match"), tcp("listen"));
     assert_eq!(setting(output, "format"), Some("json_lines"));
-    assert_eq!(
-        format!(
-            "{}:{}",
-            setting(output, "host").unwrap(),
-            setting(output, "port").unwrap()
-        ),
-        listen
-    );
-    let input = plugins
-        .iter()
-        .find(|(name, settings)| name == "tcp" && settings.iter().any(|(k, _)| k == "listen"))
-        .unwrap();
+    assert_eq!(address(output, "host"), listen);
     assert_eq!(setting(input, "format"), Some("json"));
-    assert_eq!(
-        format!(
-            "{}:{}",
-            setting(input, "listen").unwrap(),
-            setting(input, "port").unwrap()
-        ),
-        findings_to
-    );
+    assert_eq!(address(input, "listen"), findings_to);
 }
