@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make bench: every figure of BENCHMARKS.md, measured in one run on one generated file.
 
-Usage: python3 bench/bench.py [--events N] [--users N] [--out build/bench]
+Usage: python3 bench/bench.py [--events N] [--users N] [--out build/bench] [--startup-only]
 Expects `make build fluent-bit node python` done, target/release/snowyowl-bench built, and (optional)
 `rsigma` on PATH and PyPI `duckdb` importable; a peer that is missing is reported as such.
 Beside speed, precision: recall of the planted attacks, findings at medium or above that name no
@@ -65,6 +65,46 @@ def best_of(runs, measure):
     machine this runs on varies by tens of percent from one run to the next."""
     best = min((measure() for _ in range(runs)), key=lambda result: result["seconds"])
     return {**best, "runs": runs}
+
+
+def startup(out, runs=7):
+    """How long `snowyowl scan` takes on a three-line file: the start-up cost of each way to get
+    the component ready (median wall seconds of `runs` runs, after one untimed run)."""
+    three = out / "three-lines.ndjson"
+    demo = (ROOT / "tests/data/demo-tenant.ndjson").read_text().splitlines(keepends=True)
+    three.write_text("".join(demo[:3]))
+    cache = out / "startup-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    component = ROOT / "build/snowyowl.wasm"
+    scan = [CLI, "scan", "--quiet", "--seed", "1"]
+    ways = {
+        "built_in": scan + [three],
+        "component_cold": scan + ["--component", component, "--no-cache", three],
+        "component_cached": scan + ["--component", component, "--cache-dir", cache, three],
+        "native": scan + ["--engine", "native", three],
+    }
+    results = {}
+    for name, cmd in ways.items():
+        timed_child(cmd)  # the page cache, and for the cached way its cache
+        times = sorted(timed_child(cmd)["seconds"] for _ in range(runs))
+        results[name] = {"seconds": times[len(times) // 2], "runs": runs}
+    three.unlink()
+    shutil.rmtree(cache, ignore_errors=True)
+    return results
+
+
+def render_startup(r):
+    lines = ["| start-up: `snowyowl scan` of three lines | median wall ms |", "|---|---:|"]
+    for name, key in [("built-in component (compiled when the binary was built)", "built_in"),
+                      ("`--component` file, compiled on every run (`--no-cache`)", "component_cold"),
+                      ("`--component` file, from the cache (compiled by an earlier run)", "component_cached"),
+                      ("`--engine native`", "native")]:
+        result = r.get(key, {})
+        if "seconds" in result:
+            lines.append(f"| {name} | {result['seconds'] * 1000:,.0f} |")
+        else:
+            lines.append(f"| {name} | {result.get('error', 'not run')} |")
+    return "\n".join(lines) + "\n"
 
 
 def rate(result):
@@ -167,9 +207,14 @@ def main():
     parser.add_argument("--events", type=int, default=int(os.environ.get("BENCH_EVENTS", 1_000_000)))
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--out", default="build/bench")
+    parser.add_argument("--startup-only", action="store_true",
+                        help="measure only how long the CLI takes to start (seconds, no generated tenant)")
     args = parser.parse_args()
     out = ROOT / args.out
     out.mkdir(parents=True, exist_ok=True)
+    if args.startup_only:
+        print(render_startup(startup(out)))
+        return
     results = {"events": args.events, "users": args.users}
     started = time.perf_counter()
 
@@ -302,6 +347,7 @@ def main():
         benign_file.unlink(missing_ok=True)
         return {**benign_day(benign_findings, benign_truth), "seconds": run["seconds"]}
 
+    step("startup", lambda: startup(out))
     print("  benign day…", flush=True)
     try:
         results["benign_day"] = benign()
@@ -445,6 +491,7 @@ def render(r):
                 return ", ".join(f"{n} {sev.lower()}" for sev, n in sorted(row.items(), key=lambda kv: -SEVERITY_ORDER.get(kv[0], 0))) or "0"
             lines += [f"| {d} | {counts(q, d)} | {counts(benign, d)} |" for d in detectors]
     lines += ["", f"Benchmark wall time: {r['bench_seconds'] / 60:.1f} min (generation {r['generate_seconds']:.0f} s)."]
+    lines += ["", render_startup(r.get("startup", {})).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

@@ -1,8 +1,13 @@
 //! Embeds the snowyowl component built by `make component` into the binary when it exists (cfg
-//! `snowyowl_embedded_component`); a binary built without it finds it at run time
-//! (`runtime::load_component`), so that `cargo build --workspace` works on a fresh clone.
+//! `snowyowl_embedded_component`), compiled ahead of time for the machine the binary is built for
+//! (`$OUT_DIR/snowyowl.cwasm`), so that the binary loads its machine code instead of compiling
+//! the component on every start. A binary built without it finds the component at run time
+//! (`component::load_component`), so that `cargo build --workspace` works on a fresh clone.
 
 use std::path::Path;
+
+#[path = "src/wasmtime_config.rs"]
+mod wasmtime_config;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(snowyowl_embedded_component)");
@@ -14,9 +19,17 @@ fn main() {
         .unwrap_or(manifest)
         .join("build");
     let component = build.join("snowyowl.wasm");
+    println!("cargo::rerun-if-changed=src/wasmtime_config.rs");
     if component.exists() {
-        println!("cargo::rustc-cfg=snowyowl_embedded_component");
         println!("cargo::rerun-if-changed={}", component.display());
+        if let Err(error) = precompile(&component) {
+            // A build script's panic is how Cargo reports a failed build step.
+            #[allow(clippy::panic)]
+            {
+                panic!("compiling {} ahead of time: {error}", component.display());
+            }
+        }
+        println!("cargo::rustc-cfg=snowyowl_embedded_component");
     } else {
         println!(
             "cargo::warning=no component at {}: this build of the CLI loads it at run time (`make component` and a rebuild embed it)",
@@ -27,4 +40,24 @@ fn main() {
         let watched = if build.is_dir() { &build } else { &component };
         println!("cargo::rerun-if-changed={}", watched.display());
     }
+}
+
+/// Compiles the component for the target into `$OUT_DIR/snowyowl.cwasm`. For the host the
+/// build runs on (the usual build) wasmtime uses every CPU feature it finds, as it does at run
+/// time; a binary moved to a machine without them finds its artifact refused there and compiles
+/// the embedded component instead (`component`).
+fn precompile(component: &Path) -> Result<(), String> {
+    let env = |name: &str| std::env::var(name).map_err(|e| format!("{name}: {e}"));
+    let bytes = std::fs::read(component).map_err(|e| e.to_string())?;
+    let mut config = wasmtime_config::wasmtime_config();
+    let (target, host) = (env("TARGET")?, env("HOST")?);
+    if target != host {
+        config.target(&target).map_err(|e| format!("{e:#}"))?;
+    }
+    let engine = wasmtime::Engine::new(&config).map_err(|e| format!("{e:#}"))?;
+    let artifact = engine
+        .precompile_component(&bytes)
+        .map_err(|e| format!("{e:#}"))?;
+    let out = Path::new(&env("OUT_DIR")?).join("snowyowl.cwasm");
+    std::fs::write(&out, artifact).map_err(|e| format!("writing {}: {e}", out.display()))
 }

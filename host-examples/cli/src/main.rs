@@ -10,8 +10,8 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use snowyowl_cli::component::{ready_component, CompileCache};
 use snowyowl_cli::input::Format;
-use snowyowl_cli::runtime::load_component;
 use snowyowl_cli::scan::{scan, ScanOptions};
 use snowyowl_cli::serve::{parse_idle_advance, serve, ServeOptions};
 use snowyowl_cli::tenant::{tenant, Stress, TenantOptions};
@@ -131,10 +131,23 @@ struct EngineArgs {
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Load this build of the component instead of the one built into the binary (or set
-    /// SNOWYOWL_COMPONENT). A binary built before `make component` reads build/snowyowl.wasm of
-    /// its checkout.
+    /// SNOWYOWL_COMPONENT). It is compiled for this machine on its first use and kept in the cache
+    /// directory (--cache-dir), so later runs start at once. A binary built before `make
+    /// component` reads build/snowyowl.wasm of its checkout.
     #[arg(long, value_name = "PATH")]
     component: Option<PathBuf>,
+    /// Where components compiled at run time are kept (default: $XDG_CACHE_HOME/snowyowl, else
+    /// ~/.cache/snowyowl). Deleting it is always safe: it only costs the next run a compile. The
+    /// built-in component needs no cache: it was compiled when the binary was built.
+    #[arg(long, value_name = "DIR", env = "SNOWYOWL_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile the component on every run; read and write no cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
+    /// Say on stderr which component runs and how it was made ready (built in and compiled ahead
+    /// of time, read from the cache, or compiled now), and how long that took.
+    #[arg(short, long)]
+    verbose: bool,
     /// Run the component in wasmtime (default), or the same core compiled natively (for checks).
     #[arg(long, value_enum, default_value_t = EngineKind::Component)]
     engine: EngineKind,
@@ -266,8 +279,22 @@ fn open_backend(args: &EngineArgs) -> Result<Box<dyn Backend>> {
     };
     Ok(match args.engine {
         EngineKind::Component => {
-            let bytes = load_component(args.component.as_deref())?;
-            let backend = ComponentBackend::with_state(&bytes, &config, seed, state.as_deref());
+            let cache = match (&args.cache_dir, args.no_cache) {
+                (_, true) => CompileCache::Off,
+                (Some(dir), false) => CompileCache::In(dir.clone()),
+                (None, false) => CompileCache::default_for_user(),
+            };
+            let ready = ready_component(args.component.as_deref(), &cache)?;
+            if args.verbose {
+                eprintln!("snowyowl: {}", ready.describe());
+            }
+            let backend = ComponentBackend::instantiate(
+                &ready.engine,
+                &ready.component,
+                &config,
+                seed,
+                state.as_deref(),
+            );
             Box::new(backend.with_context(context)?)
         }
         EngineKind::Native => {

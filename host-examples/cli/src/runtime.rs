@@ -1,11 +1,11 @@
 //! Running the engine: the component in wasmtime, or the native core, behind one small trait.
 
-use std::borrow::Cow;
-use std::path::{Path, PathBuf};
-
-use anyhow::{anyhow, bail, Context as _, Result};
+use anyhow::{anyhow, Context as _, Result};
 use wasmtime::component::{Component, Linker, ResourceAny};
-use wasmtime::{Config, Engine, ResourceLimiter, Store};
+use wasmtime::{Engine, ResourceLimiter, Store};
+
+pub use crate::component::{load_component, COMPONENT_VAR, EMBEDDED_COMPONENT};
+pub use crate::wasmtime_config::wasmtime_config;
 
 /// Host bindings generated from `wit/` (the Python package's native module uses these too).
 #[allow(missing_docs)]
@@ -18,61 +18,6 @@ pub mod bindings {
 
 use bindings::exports::snowyowl::detect::engine as wit;
 use bindings::Detector;
-
-/// The variable naming a component to load instead of the one built into the binary.
-pub const COMPONENT_VAR: &str = "SNOWYOWL_COMPONENT";
-
-/// The component built from this repository, embedded at build time when `build/snowyowl.wasm`
-/// existed then (`build.rs`); `None` in a build without it, which finds it at run time.
-#[cfg(snowyowl_embedded_component)]
-pub const EMBEDDED_COMPONENT: Option<&[u8]> = Some(include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../build/snowyowl.wasm"
-)));
-
-/// The component built from this repository, embedded at build time when `build/snowyowl.wasm`
-/// existed then (`build.rs`); `None` in a build without it, which finds it at run time.
-#[cfg(not(snowyowl_embedded_component))]
-pub const EMBEDDED_COMPONENT: Option<&[u8]> = None;
-
-/// The component to run: the file at `path` (`--component`) when given, else the one
-/// [`COMPONENT_VAR`] names, else the one built into the binary, else `build/snowyowl.wasm` of the
-/// checkout the binary was built from.
-pub fn load_component(path: Option<&Path>) -> Result<Cow<'static, [u8]>> {
-    let named = path
-        .map(Path::to_path_buf)
-        .or_else(|| std::env::var_os(COMPONENT_VAR).map(PathBuf::from));
-    find_component(named, EMBEDDED_COMPONENT, &built_component())
-}
-
-/// The component `make component` builds, in the checkout this binary was built from (this
-/// crate is two levels down in it).
-fn built_component() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let checkout = manifest.ancestors().nth(2).unwrap_or(manifest);
-    checkout.join("build").join("snowyowl.wasm")
-}
-
-/// [`load_component`] with what it looks at passed in.
-fn find_component(
-    named: Option<PathBuf>,
-    embedded: Option<&'static [u8]>,
-    built: &Path,
-) -> Result<Cow<'static, [u8]>> {
-    let path = match (named, embedded) {
-        (Some(path), _) => path,
-        (None, Some(embedded)) => return Ok(Cow::Borrowed(embedded)),
-        (None, None) if built.exists() => built.to_path_buf(),
-        (None, None) => bail!(
-            "no snowyowl component: this binary was built without one and {} is missing; run \
-             `make component` (or set {COMPONENT_VAR} to a component's path)",
-            built.display()
-        ),
-    };
-    std::fs::read(&path)
-        .map(Cow::Owned)
-        .with_context(|| format!("reading component {}", path.display()))
-}
 
 /// A fresh hash seed from the operating system's random source, for an engine's tables (see
 /// `snowyowl::Engine::new`): what every engine gets unless a seed is given to reproduce a run.
@@ -172,14 +117,6 @@ impl MemoryLimits {
     }
 }
 
-/// The wasmtime configuration every host of this repository runs the component with (a
-/// precompiled artifact loads only into an engine configured alike, which wasmtime checks).
-pub fn wasmtime_config() -> Config {
-    let mut config = Config::new();
-    config.wasm_component_model(true);
-    config
-}
-
 impl ResourceLimiter for MemoryLimits {
     fn memory_growing(
         &mut self,
@@ -261,10 +198,22 @@ impl ComponentBackend {
         let component = Component::new(&engine, component)
             .map_err(|e| anyhow!("{e:#}"))
             .context("loading the snowyowl component")?;
-        let linker = Linker::new(&engine);
-        let mut store = Store::new(&engine, MemoryLimits::new(DEFAULT_MAX_MEMORY));
+        Self::instantiate(&engine, &component, config, seed, snapshot)
+    }
+
+    /// Creates an engine with `config` and the hash seed `seed` in a fresh instance of
+    /// `component` (compiled in `engine`), continuing from `snapshot` when one is given.
+    pub fn instantiate(
+        engine: &Engine,
+        component: &Component,
+        config: &str,
+        seed: u64,
+        snapshot: Option<&[u8]>,
+    ) -> Result<Self> {
+        let linker = Linker::new(engine);
+        let mut store = Store::new(engine, MemoryLimits::new(DEFAULT_MAX_MEMORY));
         store.limiter(|limits| limits);
-        let bindings = Detector::instantiate(&mut store, &component, &linker)
+        let bindings = Detector::instantiate(&mut store, component, &linker)
             .map_err(|e| anyhow!("{e:#}"))
             .context("instantiating the snowyowl component (it must import nothing)")?;
         let guest = bindings.snowyowl_detect_engine().engine();
@@ -467,34 +416,5 @@ impl Backend for NativeBackend {
 
     fn snapshot(&mut self) -> Result<Vec<u8>> {
         Ok(self.0.snapshot()?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::path::{Path, PathBuf};
-
-    use super::find_component;
-
-    #[test]
-    fn without_a_component_the_error_says_how_to_get_one() {
-        let built = Path::new("/nonexistent/build/snowyowl.wasm");
-        let error = find_component(None, None, built).unwrap_err().to_string();
-        assert_eq!(
-            error,
-            "no snowyowl component: this binary was built without one and \
-             /nonexistent/build/snowyowl.wasm is missing; run `make component` (or set \
-             SNOWYOWL_COMPONENT to a component's path)"
-        );
-    }
-
-    #[test]
-    fn a_named_component_comes_before_the_embedded_one() {
-        let named = Some(PathBuf::from("/nonexistent/other.wasm"));
-        let error = find_component(named, Some(b"embedded"), Path::new("/nonexistent"));
-        let error = format!("{:#}", error.unwrap_err());
-        assert!(error.starts_with("reading component /nonexistent/other.wasm"));
-        let embedded = find_component(None, Some(b"embedded"), Path::new("/nonexistent"));
-        assert_eq!(embedded.unwrap().as_ref(), b"embedded");
     }
 }

@@ -361,6 +361,9 @@ fn help_explains_the_commands() {
         "Log Analytics",
         "--batch-size",
         "--brief",
+        "--cache-dir",
+        "~/.cache/snowyowl",
+        "--no-cache",
     ] {
         assert!(stdout.contains(needle), "missing {needle}");
     }
@@ -799,4 +802,154 @@ fn scan_of_a_mixed_stream_gives_each_tenant_what_its_own_scan_gives() {
             assert_eq!(of_tenant(&all, tenant), own, "{engine} {tenant}");
         }
     }
+}
+
+/// `snowyowl` with its environment for the compile cache under the test's control: no
+/// SNOWYOWL_CACHE_DIR or SNOWYOWL_COMPONENT from the caller, XDG_CACHE_HOME as given.
+fn snowyowl_with_cache_home(args: &[&str], cache_home: &Path) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_snowyowl"))
+        .args(args)
+        .env_remove("SNOWYOWL_CACHE_DIR")
+        .env_remove("SNOWYOWL_COMPONENT")
+        .env("XDG_CACHE_HOME", cache_home)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A fresh, empty directory for one test.
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("snowyowl-cli-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn files_under(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|entry| {
+                let path = entry.path();
+                if path.is_dir() {
+                    files_under(&path)
+                } else {
+                    1
+                }
+            })
+            .sum()
+    })
+}
+
+#[test]
+fn the_built_in_component_runs_from_the_artifact_compiled_with_the_binary() {
+    let home = fresh_dir("built-in");
+    let demo = demo_path();
+    let demo = demo.to_str().unwrap();
+    let (code, findings, stderr) =
+        snowyowl_with_cache_home(&["scan", "--seed", "1", "-v", demo], &home);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("component built-in: compiled ahead of time, when this binary was built"),
+        "{stderr}"
+    );
+    let (_, native, _) = snowyowl(&["scan", "--seed", "1", "--engine", "native", demo]);
+    assert!(findings.contains("svc-legacy-test@contoso.com"));
+    assert_eq!(findings, native);
+    // Nothing was compiled, so nothing was cached.
+    assert_eq!(files_under(&home), 0);
+}
+
+#[test]
+fn a_component_file_is_compiled_once_then_read_from_the_cache() {
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/snowyowl.wasm");
+    let built = built.to_str().unwrap();
+    let home = fresh_dir("cache-home");
+    let cache = home.join("snowyowl");
+    let demo = demo_path();
+    let demo = demo.to_str().unwrap();
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", "--seed", "1", "-v", "--component", built];
+        args.extend_from_slice(extra);
+        args.push(demo);
+        snowyowl_with_cache_home(&args, &home)
+    };
+
+    let (code, first, stderr) = scan(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    let cache_shown = std::fs::canonicalize(&cache).unwrap();
+    let cache_shown = cache_shown.display();
+    assert!(
+        stderr.contains(&format!("compiled now, cached in {cache_shown}")),
+        "{stderr}"
+    );
+    assert!(
+        files_under(&cache) > 0,
+        "nothing was written to {cache_shown}"
+    );
+
+    let (code, second, stderr) = scan(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "compiled by an earlier run, cached in {cache_shown}"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(second, first);
+
+    // --no-cache compiles and leaves the cache as it was.
+    let before = files_under(&cache);
+    let (code, third, stderr) = scan(&["--no-cache"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("compiled now, not cached"), "{stderr}");
+    assert_eq!(third, first);
+    assert_eq!(files_under(&cache), before);
+
+    // A cache cleared by hand costs one compile, nothing else.
+    std::fs::remove_dir_all(&cache).unwrap();
+    let (code, fourth, stderr) = scan(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("compiled now, cached in"), "{stderr}");
+    assert_eq!(fourth, first);
+
+    // --cache-dir (or SNOWYOWL_CACHE_DIR) puts it elsewhere.
+    let elsewhere = fresh_dir("cache-elsewhere");
+    let (code, _, stderr) = scan(&["--cache-dir", elsewhere.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(files_under(&elsewhere) > 0, "{stderr}");
+}
+
+#[test]
+fn a_cache_directory_that_cannot_be_used_costs_only_the_compile() {
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/snowyowl.wasm");
+    let home = fresh_dir("cache-unusable");
+    // A file where the directory should be: it cannot be created.
+    let blocked = home.join("not-a-directory");
+    std::fs::write(&blocked, "").unwrap();
+    let demo = demo_path();
+    let (code, findings, stderr) = snowyowl_with_cache_home(
+        &[
+            "scan",
+            "--seed",
+            "1",
+            "-v",
+            "--component",
+            built.to_str().unwrap(),
+            "--cache-dir",
+            blocked.join("cache").to_str().unwrap(),
+            demo.to_str().unwrap(),
+        ],
+        &home,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("compiled now, not cached (cannot use cache directory"),
+        "{stderr}"
+    );
+    assert!(findings.contains("svc-legacy-test@contoso.com"));
 }
