@@ -26,7 +26,9 @@ fuzz_target!(|ops: Vec<Op>| {
                 let _ = engine.advance(*watermark);
             }
             Op::Snapshot => {
-                let snapshot = engine.snapshot();
+                let snapshot = engine
+                    .snapshot()
+                    .unwrap_or_else(|error| panic!("snapshot failed: {error}"));
                 // Under another seed: the tables are rebuilt, the findings must not change.
                 let mut restored = Engine::restore(config.clone(), &snapshot, 3)
                     .unwrap_or_else(|error| panic!("own snapshot refused: {error}"));
