@@ -496,3 +496,15 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// clap checks the command line's declaration (two flags with one short name, a conflict
+    /// naming a missing argument, …) only in debug builds, at parse time; this checks it always.
+    #[test]
+    fn the_command_line_declaration_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}
