@@ -829,20 +829,25 @@ fn fresh_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn files_under(dir: &Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
+/// Every file under `dir`, at any depth (none when it is missing).
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir).map_or(Vec::new(), |entries| {
         entries
             .flatten()
-            .map(|entry| {
+            .flat_map(|entry| {
                 let path = entry.path();
                 if path.is_dir() {
-                    files_under(&path)
+                    walk(&path)
                 } else {
-                    1
+                    vec![path]
                 }
             })
-            .sum()
+            .collect()
     })
+}
+
+fn files_under(dir: &Path) -> usize {
+    walk(dir).len()
 }
 
 #[test]
@@ -916,6 +921,19 @@ fn a_component_file_is_compiled_once_then_read_from_the_cache() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("compiled now, cached in"), "{stderr}");
     assert_eq!(fourth, first);
+
+    // So does a damaged one: every entry cut short (a disk that filled up mid-write).
+    let mut damaged = 0;
+    for entry in walk(&cache) {
+        let bytes = std::fs::read(&entry).unwrap();
+        std::fs::write(&entry, &bytes[..bytes.len() / 2]).unwrap();
+        damaged += 1;
+    }
+    assert!(damaged > 0);
+    let (code, fifth, stderr) = scan(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("compiled now, cached in"), "{stderr}");
+    assert_eq!(fifth, first);
 
     // --cache-dir (or SNOWYOWL_CACHE_DIR) puts it elsewhere.
     let elsewhere = fresh_dir("cache-elsewhere");
