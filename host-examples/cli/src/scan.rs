@@ -97,6 +97,8 @@ const IGNORED_SHOWN: usize = 5;
 struct Counted {
     ignored: BTreeMap<String, u64>,
     informational: u64,
+    /// Events taken in, by tenant (`(none)`: events that named none).
+    tenants: BTreeMap<String, u64>,
 }
 
 impl Counted {
@@ -114,6 +116,15 @@ impl Counted {
                 .flatten()
                 .filter_map(|(_, detector)| detector.get("informational")?.as_u64())
                 .sum(),
+            tenants: stats
+                .pointer("/tenants/by_tenant")
+                .and_then(serde_json::Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter_map(|(tenant, lane)| {
+                    Some((tenant.clone(), lane.get("accepted")?.as_u64()?))
+                })
+                .collect(),
         })
     }
 }
@@ -139,6 +150,9 @@ pub struct Summary {
     pub distinct: BTreeMap<String, u64>,
     /// Findings kept back at informational in this run (from the engine's `stats`).
     pub informational: u64,
+    /// When events that named no tenant were watched apart from the one tenant all the others
+    /// named: how many, and that tenant (from the engine's `stats`).
+    pub untenanted: Option<(u64, String)>,
     seen_uids: std::collections::BTreeSet<String>,
     /// The latest version of each finding, by uid (kept for the brief only).
     latest: BTreeMap<String, HostFinding>,
@@ -235,9 +249,34 @@ impl Summary {
                 self.informational
             ));
         }
+        if let Some((events, tenant)) = &self.untenanted {
+            text.push_str(&format!(
+                "snowyowl: {events} event(s) named no tenant (Graph API records carry no tenant id) and \
+                 went to a lane of their own, apart from tenant {tenant}, which every other event \
+                 named; if they are its events, set \"tenants\": {{\"default\": \"{tenant}\"}} in \
+                 the config to watch them together\n"
+            ));
+        }
         text
     }
 }
+
+/// The events that named no tenant and the one tenant every other event named, when a stream
+/// holds exactly those: most likely one tenant whose Graph API records (which carry no tenant id)
+/// are mixed with records that name it.
+fn untenanted(tenants: &BTreeMap<String, u64>) -> Option<(u64, String)> {
+    let none = tenants.get(NO_TENANT).copied().filter(|&n| n > 0)?;
+    let mut named = tenants
+        .iter()
+        .filter(|(tenant, &n)| tenant.as_str() != NO_TENANT && n > 0);
+    match (named.next(), named.next()) {
+        (Some((tenant, _)), None) => Some((none, tenant.clone())),
+        _ => None,
+    }
+}
+
+/// How the engine's `stats` names the lane of events that name no tenant.
+const NO_TENANT: &str = "(none)";
 
 /// Writes `bytes` to `path` atomically: to a temporary file beside it, synced, then renamed over
 /// it, so a crash leaves either the old state or the new one, never half of one.
@@ -365,6 +404,7 @@ pub fn scan(
     // This run's share: a restored state counted records and findings before it.
     let after = Counted::of(backend)?;
     summary.informational = after.informational.saturating_sub(before.informational);
+    summary.untenanted = untenanted(&after.tenants);
     for (name, n) in after.ignored {
         let earlier = before.ignored.get(&name).copied().unwrap_or(0);
         if n > earlier {
@@ -408,4 +448,31 @@ fn read_ahead(
             .map_err(|_| anyhow!("the thread reading {name} failed"))?;
         pushed.and(read)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::untenanted;
+
+    fn lanes(counts: &[(&str, u64)]) -> BTreeMap<String, u64> {
+        counts.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect()
+    }
+
+    #[test]
+    fn events_without_a_tenant_beside_exactly_one_tenant_are_pointed_out() {
+        let one = lanes(&[("(none)", 3), ("t1", 100)]);
+        assert_eq!(untenanted(&one), Some((3, "t1".to_owned())));
+        // Nothing to say: no such events, no tenant named, or several tenants (a provider's
+        // stream, where which tenant they belong to cannot be guessed).
+        for counts in [
+            &[("t1", 100)][..],
+            &[("(none)", 3)],
+            &[("(none)", 0), ("t1", 100)],
+            &[("(none)", 3), ("t1", 100), ("t2", 5)],
+        ] {
+            assert_eq!(untenanted(&lanes(counts)), None, "{counts:?}");
+        }
+    }
 }

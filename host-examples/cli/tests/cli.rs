@@ -971,3 +971,46 @@ fn a_cache_directory_that_cannot_be_used_costs_only_the_compile() {
     );
     assert!(findings.contains("svc-legacy-test@contoso.com"));
 }
+
+#[test]
+fn events_that_name_no_tenant_beside_one_tenant_are_pointed_out_with_the_setting() {
+    // The bundled scenario's `Add application` is a Graph API record: it names no tenant, where
+    // every other record names 6f1b2c3d-….
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/midnight-blizzard.ndjson");
+    let scenario = scenario.to_str().unwrap();
+    let (code, _, stderr) = snowyowl(&["scan", "--seed", "1", "--engine", "native", scenario]);
+    assert_eq!(code, 0, "{stderr}");
+    let setting = r#""tenants": {"default": "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}"#;
+    assert!(stderr.contains("1 event(s) named no tenant"), "{stderr}");
+    assert!(stderr.contains(setting), "{stderr}");
+
+    // With the setting, they are watched with the tenant, and nothing is said.
+    let config = std::env::temp_dir().join(format!("snowyowl-tenants-{}.json", std::process::id()));
+    std::fs::write(&config, format!("{{{setting}}}")).unwrap();
+    let (code, _, stderr) = snowyowl(&[
+        "scan",
+        "--seed",
+        "1",
+        "--engine",
+        "native",
+        "--config",
+        config.to_str().unwrap(),
+        scenario,
+    ]);
+    std::fs::remove_file(&config).unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("named no tenant"), "{stderr}");
+
+    // A stream where every event names its tenant gets no such line.
+    let demo = demo_path();
+    let (_, _, stderr) = snowyowl(&[
+        "scan",
+        "--seed",
+        "1",
+        "--engine",
+        "native",
+        demo.to_str().unwrap(),
+    ]);
+    assert!(!stderr.contains("named no tenant"), "{stderr}");
+}
