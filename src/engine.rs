@@ -161,7 +161,16 @@ fn is_zero(n: &u64) -> bool {
 /// Frames and normalizes `bytes`, calling `take` with every record in order and the line it
 /// starts on (a line that could not be framed is a rejected record).
 fn for_each_record(bytes: &[u8], take: &mut dyn FnMut(u32, Normalized)) {
-    input::frame(bytes, &mut |framed| match framed {
+    for_each_framed(bytes, input::frame, take);
+}
+
+/// [`for_each_record`] with the framing passed in.
+fn for_each_framed(
+    bytes: &[u8],
+    frame: for<'a> fn(&'a [u8], &mut dyn FnMut(Framed<'a>)),
+    take: &mut dyn FnMut(u32, Normalized),
+) {
+    frame(bytes, &mut |framed| match framed {
         Framed::Record { line, text } => {
             normalize::normalize(text, &mut |normalized| take(line, normalized));
         }
@@ -334,6 +343,16 @@ impl Engine {
     pub fn push(&mut self, bytes: &[u8]) -> Pushed {
         let mut pushed = Pushed::default();
         for_each_record(bytes, &mut |line, record| {
+            self.take(line, record, &mut pushed)
+        });
+        pushed
+    }
+
+    /// Processes one record, as a shipper hands it: [`Engine::push`] without the search for line
+    /// ends (a newline inside the record is JSON white space, not the end of a record).
+    pub fn push_record(&mut self, record: &[u8]) -> Pushed {
+        let mut pushed = Pushed::default();
+        for_each_framed(record, input::frame_record, &mut |line, record| {
             self.take(line, record, &mut pushed)
         });
         pushed

@@ -87,7 +87,7 @@ impl Filter {
                 return Some(&self.out);
             }
         };
-        let pushed = engine.push(record);
+        let pushed = engine.push_record(record);
         let rejected = pushed
             .rejected
             .first()

@@ -32,6 +32,12 @@ pub enum Framed<'a> {
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// One record as a shipper hands it (Fluent Bit's filter gets one per call): the whole of
+/// `bytes`, without looking for line ends (a newline in it is JSON white space).
+pub fn frame_record<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
+    frame_line(1, bytes.strip_prefix(BOM).unwrap_or(bytes), emit);
+}
+
 /// Splits a batch into records, calling `emit` for each in order.
 pub fn frame<'a>(bytes: &'a [u8], emit: &mut dyn FnMut(Framed<'a>)) {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);

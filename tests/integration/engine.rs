@@ -93,6 +93,40 @@ fn a_prepared_batch_is_processed_as_the_same_bytes_pushed() {
     assert_eq!(preparing.stats_json(), pushing.stats_json());
 }
 
+#[test]
+fn a_record_pushed_alone_is_the_same_as_its_line_pushed() {
+    let (mut lines, mut records) = (
+        Engine::from_json("{}", 42).unwrap(),
+        Engine::from_json("{}", 42).unwrap(),
+    );
+    let json = |findings: &[Finding]| findings.iter().map(Finding::to_json).collect::<Vec<_>>();
+    let mut rejections = 0;
+    for batch in all_test_inputs() {
+        for line in batch.split(|b| *b == b'\n') {
+            let by_line = lines.push(line);
+            let by_record = records.push_record(line);
+            rejections += by_line.rejected.len();
+            assert_eq!(json(&by_record.findings), json(&by_line.findings));
+            assert_eq!(by_record.rejected, by_line.rejected);
+            assert_eq!(
+                (by_record.accepted, by_record.ignored),
+                (by_line.accepted, by_line.ignored)
+            );
+        }
+    }
+    assert!(rejections > 0, "the hostile lines are rejected");
+    assert_eq!(json(&records.flush()), json(&lines.flush()));
+    assert_eq!(records.stats_json(), lines.stats_json());
+
+    // A newline inside a record is white space: the record is read whole.
+    let first = DEMO.lines().next().unwrap();
+    let value: serde_json::Value = serde_json::from_str(first).unwrap();
+    let pretty = serde_json::to_string_pretty(&value).unwrap();
+    let mut engine = Engine::from_json("{}", 42).unwrap();
+    let pushed = engine.push_record(pretty.as_bytes());
+    assert_eq!((pushed.accepted, pushed.rejected.len()), (1, 0));
+}
+
 fn time_of(line: &str) -> i64 {
     let mut time = 0;
     normalize(line, &mut |normalized| {
