@@ -211,8 +211,8 @@ pub const SNAPSHOT_VERSION: u32 = 6;
 /// [`Engine::advance_idle`] existed, read as if it had never been called.
 const OLDEST_READABLE: u32 = 5;
 
-/// How `stats` names the lane of events that name no tenant.
-const NO_TENANT: &str = "(none)";
+/// How `stats` names the lane of events that name no tenant (`tenants.by_tenant`).
+pub const NO_TENANT: &str = "(none)";
 
 /// What the engine counts itself, before events reach a lane.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -49,6 +49,6 @@ mod component;
 pub mod fluent_bit;
 
 pub use config::Config;
-pub use engine::{prepare, Engine, Prepared, Pushed, Rejected, Stats, TenantStats};
+pub use engine::{prepare, Engine, Prepared, Pushed, Rejected, Stats, TenantStats, NO_TENANT};
 pub use error::Error;
 pub use finding::{Finding, Severity};

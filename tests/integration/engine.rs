@@ -3,7 +3,7 @@
 
 use snowyowl::event::Shape;
 use snowyowl::normalize::{normalize, Normalized, RejectionKind};
-use snowyowl::{Engine, Finding};
+use snowyowl::{Engine, Finding, Pushed};
 
 use crate::helpers::{ndjson, of, spray};
 
@@ -68,6 +68,23 @@ fn all_test_inputs() -> Vec<Vec<u8>> {
     lines.chunks(100).map(|chunk| chunk.join(&b'\n')).collect()
 }
 
+fn json(findings: &[Finding]) -> Vec<String> {
+    findings.iter().map(Finding::to_json).collect()
+}
+
+/// What two engines gave for the same input, pushed two ways: the same.
+fn assert_same(a: &Pushed, b: &Pushed) {
+    assert_eq!(json(&a.findings), json(&b.findings));
+    assert_eq!(a.rejected, b.rejected);
+    assert_eq!((a.accepted, a.ignored), (b.accepted, b.ignored));
+}
+
+/// Two engines fed the same input two ways end alike: the same flush, the same stats.
+fn assert_same_end(a: &mut Engine, b: &mut Engine) {
+    assert_eq!(json(&a.flush()), json(&b.flush()));
+    assert_eq!(a.stats_json(), b.stats_json());
+}
+
 #[test]
 fn a_prepared_batch_is_processed_as_the_same_bytes_pushed() {
     let (mut pushing, mut preparing) = (
@@ -79,18 +96,10 @@ fn a_prepared_batch_is_processed_as_the_same_bytes_pushed() {
         let pushed = pushing.push(&batch);
         let prepared = preparing.push_prepared(snowyowl::prepare(&batch));
         rejections += pushed.rejected.len();
-        let json = |findings: &[Finding]| findings.iter().map(Finding::to_json).collect::<Vec<_>>();
-        assert_eq!(json(&prepared.findings), json(&pushed.findings));
-        assert_eq!(prepared.rejected, pushed.rejected);
-        assert_eq!(
-            (prepared.accepted, prepared.ignored),
-            (pushed.accepted, pushed.ignored)
-        );
+        assert_same(&prepared, &pushed);
     }
     assert!(rejections > 0, "the hostile lines are rejected");
-    let json = |findings: Vec<Finding>| findings.iter().map(Finding::to_json).collect::<Vec<_>>();
-    assert_eq!(json(preparing.flush()), json(pushing.flush()));
-    assert_eq!(preparing.stats_json(), pushing.stats_json());
+    assert_same_end(&mut preparing, &mut pushing);
 }
 
 #[test]
@@ -99,24 +108,17 @@ fn a_record_pushed_alone_is_the_same_as_its_line_pushed() {
         Engine::from_json("{}", 42).unwrap(),
         Engine::from_json("{}", 42).unwrap(),
     );
-    let json = |findings: &[Finding]| findings.iter().map(Finding::to_json).collect::<Vec<_>>();
     let mut rejections = 0;
     for batch in all_test_inputs() {
         for line in batch.split(|b| *b == b'\n') {
             let by_line = lines.push(line);
             let by_record = records.push_record(line);
             rejections += by_line.rejected.len();
-            assert_eq!(json(&by_record.findings), json(&by_line.findings));
-            assert_eq!(by_record.rejected, by_line.rejected);
-            assert_eq!(
-                (by_record.accepted, by_record.ignored),
-                (by_line.accepted, by_line.ignored)
-            );
+            assert_same(&by_record, &by_line);
         }
     }
     assert!(rejections > 0, "the hostile lines are rejected");
-    assert_eq!(json(&records.flush()), json(&lines.flush()));
-    assert_eq!(records.stats_json(), lines.stats_json());
+    assert_same_end(&mut records, &mut lines);
 
     // A newline inside a record is white space: the record is read whole.
     let first = DEMO.lines().next().unwrap();

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use snowyowl_cli::component::{ready_component, CompileCache};
+use snowyowl_cli::component::{ready_component, CompileCache, CACHE_DIR_VAR};
 use snowyowl_cli::input::Format;
 use snowyowl_cli::scan::{scan, ScanOptions};
 use snowyowl_cli::serve::{parse_idle_advance, serve, ServeOptions};
@@ -139,7 +139,7 @@ struct EngineArgs {
     /// Where components compiled at run time are kept (default: $XDG_CACHE_HOME/snowyowl, else
     /// ~/.cache/snowyowl). Deleting it is always safe: it only costs the next run a compile. The
     /// built-in component needs no cache: it was compiled when the binary was built.
-    #[arg(long, value_name = "DIR", env = "SNOWYOWL_CACHE_DIR")]
+    #[arg(long, value_name = "DIR", env = CACHE_DIR_VAR)]
     cache_dir: Option<PathBuf>,
     /// Compile the component on every run; read and write no cache.
     #[arg(long, conflicts_with = "cache_dir")]

@@ -8,6 +8,7 @@ use std::sync::mpsc;
 
 use anyhow::{anyhow, Context as _, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use snowyowl::NO_TENANT;
 
 use crate::input::{read_batches, Batch, Format};
 use crate::runtime::{Backend, HostFinding};
@@ -274,9 +275,6 @@ fn untenanted(tenants: &BTreeMap<String, u64>) -> Option<(u64, String)> {
         _ => None,
     }
 }
-
-/// How the engine's `stats` names the lane of events that name no tenant.
-const NO_TENANT: &str = "(none)";
 
 /// Writes `bytes` to `path` atomically: to a temporary file beside it, synced, then renamed over
 /// it, so a crash leaves either the old state or the new one, never half of one.

@@ -140,10 +140,12 @@ fn a_seed_in_the_config_is_refused_and_every_engine_draws_its_own() {
 }
 
 fn snowyowl(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_snowyowl"))
-        .args(args)
-        .output()
-        .unwrap();
+    output_of(Command::new(env!("CARGO_BIN_EXE_snowyowl")).args(args))
+}
+
+/// Runs `command`: its exit code, stdout and stderr.
+fn output_of(command: &mut Command) -> (i32, String, String) {
+    let output = command.output().unwrap();
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -807,17 +809,12 @@ fn scan_of_a_mixed_stream_gives_each_tenant_what_its_own_scan_gives() {
 /// `snowyowl` with its environment for the compile cache under the test's control: no
 /// SNOWYOWL_CACHE_DIR or SNOWYOWL_COMPONENT from the caller, XDG_CACHE_HOME as given.
 fn snowyowl_with_cache_home(args: &[&str], cache_home: &Path) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_snowyowl"))
-        .args(args)
-        .env_remove("SNOWYOWL_CACHE_DIR")
-        .env_remove("SNOWYOWL_COMPONENT")
-        .env("XDG_CACHE_HOME", cache_home)
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
+    output_of(
+        Command::new(env!("CARGO_BIN_EXE_snowyowl"))
+            .args(args)
+            .env_remove("SNOWYOWL_CACHE_DIR")
+            .env_remove("SNOWYOWL_COMPONENT")
+            .env("XDG_CACHE_HOME", cache_home),
     )
 }
 
@@ -986,8 +983,7 @@ fn events_that_name_no_tenant_beside_one_tenant_are_pointed_out_with_the_setting
     assert!(stderr.contains(setting), "{stderr}");
 
     // With the setting, they are watched with the tenant, and nothing is said.
-    let config = std::env::temp_dir().join(format!("snowyowl-tenants-{}.json", std::process::id()));
-    std::fs::write(&config, format!("{{{setting}}}")).unwrap();
+    let config = temp("tenants-default.json", &format!("{{{setting}}}"));
     let (code, _, stderr) = snowyowl(&[
         "scan",
         "--seed",
@@ -998,7 +994,6 @@ fn events_that_name_no_tenant_beside_one_tenant_are_pointed_out_with_the_setting
         config.to_str().unwrap(),
         scenario,
     ]);
-    std::fs::remove_file(&config).unwrap();
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("named no tenant"), "{stderr}");
 
