@@ -9,9 +9,12 @@
 //! **Why.** Midnight Blizzard added credentials to the OAuth applications it controlled, to
 //! authenticate as them without the compromised user.
 //!
-//! **Logic.** Owners are learnt from the stream: the creator of an application and everyone added
-//! with `Add owner to application/service principal`. One finding per object per window
-//! (default 1 h).
+//! **Logic.** The same activities log a credential's removal: a credential counts as added when
+//! the new `KeyDescription` lists a `KeyIdentifier` the old one does not (a change that only
+//! removes or reorders keys is no finding; a `KeyDescription` that lists no identifiers, or no old
+//! value, is taken as an addition). Owners are learnt from the stream: the creator of an
+//! application and everyone added with `Add owner to application/service principal`. One finding
+//! per object per window (default 1 h).
 //!
 //! **False positives.** Secret rotation by the app's owners (medium, and not first credential);
 //! allow-list rotation pipelines as service accounts or app ids.
@@ -49,20 +52,65 @@ impl Expiring for Owners {
     }
 }
 
-/// Parses `KeyDescription` (`["KeyIdentifier=…,KeyType=Password,KeyUsage=Verify,DisplayName=…"]`)
-/// into the key type and display name of the last key listed.
-fn key_description(text: &str) -> (Option<String>, Option<String>) {
-    let (mut kind, mut name) = (None, None);
-    for part in text.split([',', '[', ']', '"']) {
-        if let Some((key, value)) = part.split_once('=') {
-            match key.trim() {
-                "KeyType" => kind = Some(value.trim().to_owned()),
-                "DisplayName" => name = Some(value.trim().to_owned()),
-                _ => {}
-            }
+/// One key of a `KeyDescription` list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Key {
+    id: Option<String>,
+    kind: Option<String>,
+    name: Option<String>,
+}
+
+/// The keys a `KeyDescription` value lists (`["KeyIdentifier=…,KeyType=Password,KeyUsage=Verify,
+/// DisplayName=…"]`, each element sometimes in its own brackets), or `None` when it is not such a
+/// list (some exports hold only the secret's display name there).
+fn keys(text: &str) -> Option<Vec<Key>> {
+    let elements: Vec<String> = serde_json::from_str(text.trim()).ok()?;
+    Some(elements.iter().map(|element| key(element)).collect())
+}
+
+/// One element of a `KeyDescription` list. `DisplayName` comes last and may hold commas and `=`
+/// (a certificate's subject): it runs to the element's end.
+fn key(element: &str) -> Key {
+    let element = element.trim().trim_start_matches('[').trim_end_matches(']');
+    let (fields, name) = match element.split_once("DisplayName=") {
+        Some((fields, name)) => (fields, Some(name.trim().to_owned())),
+        None => (element, None),
+    };
+    let mut key = Key {
+        name,
+        ..Key::default()
+    };
+    for part in fields.split(',') {
+        match part
+            .split_once('=')
+            .map(|(field, value)| (field.trim(), value.trim()))
+        {
+            Some(("KeyIdentifier", id)) if !id.is_empty() => key.id = Some(id.to_owned()),
+            Some(("KeyType", kind)) if !kind.is_empty() => key.kind = Some(kind.to_owned()),
+            _ => {}
         }
     }
-    (kind, name)
+    key
+}
+
+/// The keys the change added: those of `new` whose identifier `old` does not list. Without an old
+/// list, or for keys without an identifier, every new key counts as added. `None` when the new
+/// value is not a list of keys.
+fn added_keys(old: Option<&str>, new: Option<&str>) -> Option<Vec<Key>> {
+    let new = keys(new?)?;
+    let Some(old) = old.and_then(keys) else {
+        return Some(new);
+    };
+    Some(
+        new.into_iter()
+            .filter(|key| {
+                key.id.is_none()
+                    || !old
+                        .iter()
+                        .any(|known| known.id.is_some() && known.id == key.id)
+            })
+            .collect(),
+    )
 }
 
 /// The `oauth-credential-added` detector.
@@ -158,9 +206,14 @@ impl CredentialAdded {
         let object_id = target.and_then(|t| t.id.clone()).unwrap_or_default();
         let object_name = target.map(AuditTarget::label).unwrap_or_default();
         let app_id = audit.detail("AppId").unwrap_or("").to_owned();
-        let new_keys = audit.new_value("KeyDescription").unwrap_or("");
         let old_keys = audit.old_value("KeyDescription");
-        let (key_type, key_name) = key_description(new_keys);
+        let added = added_keys(old_keys, audit.new_value("KeyDescription"));
+        if added.as_ref().is_some_and(Vec::is_empty) {
+            // A removal (or the same keys again): nothing was added.
+            return;
+        }
+        let added = added.and_then(|mut keys| keys.pop()).unwrap_or_default();
+        let (key_type, key_name) = (added.kind, added.name);
         let mut reasons = Vec::new();
         if old_keys.is_some_and(|old| old.trim() == "[]") {
             reasons.push("first-credential");
@@ -221,13 +274,55 @@ impl CredentialAdded {
 
 #[cfg(test)]
 mod tests {
+    use super::{added_keys, keys, Key};
+
+    fn key(id: &str, kind: &str, name: &str) -> Key {
+        Key {
+            id: Some(id.into()),
+            kind: Some(kind.into()),
+            name: Some(name.into()),
+        }
+    }
+
     #[test]
     fn key_descriptions() {
         let text = r#"["KeyIdentifier=1d4c,KeyType=Password,KeyUsage=Verify,DisplayName=backup"]"#;
+        assert_eq!(keys(text), Some(vec![key("1d4c", "Password", "backup")]));
+        assert_eq!(keys("[]"), Some(vec![]));
+        // Each element in its own brackets, and a certificate subject with commas and `=`.
+        let text = r#"["[KeyIdentifier=7dff,KeyType=AsymmetricX509Cert,KeyUsage=Verify,DisplayName=CN=a, O=b]"]"#;
         assert_eq!(
-            super::key_description(text),
-            (Some("Password".into()), Some("backup".into()))
+            keys(text),
+            Some(vec![key("7dff", "AsymmetricX509Cert", "CN=a, O=b")])
         );
-        assert_eq!(super::key_description("[]"), (None, None));
+        // Only a display name (an export that writes the secret's name): not a list of keys.
+        assert_eq!(keys(r#""Client Secret for API Access""#), None);
+    }
+
+    #[test]
+    fn only_new_identifiers_are_added() {
+        let one = r#"["KeyIdentifier=a,KeyType=Password,KeyUsage=Verify,DisplayName=prod"]"#;
+        let two = r#"["KeyIdentifier=b,KeyType=Password,KeyUsage=Verify,DisplayName=next","KeyIdentifier=a,KeyType=Password,KeyUsage=Verify,DisplayName=prod"]"#;
+        // Added, in any order.
+        assert_eq!(
+            added_keys(Some(one), Some(two)),
+            Some(vec![key("b", "Password", "next")])
+        );
+        assert_eq!(
+            added_keys(Some("[]"), Some(one)),
+            Some(vec![key("a", "Password", "prod")])
+        );
+        // Removed, or listed again: nothing added.
+        assert_eq!(added_keys(Some(two), Some(one)), Some(vec![]));
+        assert_eq!(added_keys(Some(two), Some("[]")), Some(vec![]));
+        assert_eq!(added_keys(Some(one), Some(one)), Some(vec![]));
+        // No old list: every new key counts; no new list: unknown.
+        assert_eq!(added_keys(None, Some(one)).map(|keys| keys.len()), Some(1));
+        assert_eq!(
+            added_keys(Some("not json"), Some(one)).map(|keys| keys.len()),
+            Some(1)
+        );
+        assert_eq!(added_keys(Some(one), None), None);
+        assert_eq!(added_keys(Some(one), Some(r#""a secret""#)), None);
     }
 }
