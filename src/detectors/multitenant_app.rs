@@ -2,8 +2,10 @@
 //!
 //! **What.** An application is made available to other tenants (`Update application` with
 //! `AvailableToOtherTenants` turning `true`, or `SignInAudience` turning multi-organisation); or
-//! an application owned by another tenant signs in here (`appOwnerTenantId` differs from the
-//! resource tenant) or reads mail here (`TokenTenantId` differs from `OrganizationId`). Medium.
+//! an application owned by another tenant signs in here as itself (a service principal sign-in
+//! whose `appOwnerTenantId` differs from the resource tenant; users' sign-ins to vendors' apps name
+//! the vendor's tenant by design and are not read) or reads mail here (`TokenTenantId` differs
+//! from `OrganizationId`). Medium.
 //!
 //! **Why.** Midnight Blizzard used a multitenant app registered elsewhere to reach the target
 //! tenant: the trusted-relationship step of the chain.
@@ -18,7 +20,7 @@
 use super::kit::{self, observe_actor, Meta, Report, Rule, Stage};
 use crate::attack::TRUSTED_RELATIONSHIP;
 use crate::config::Duration;
-use crate::event::{AuditActivity, Event};
+use crate::event::{AuditActivity, Event, SignInCategory};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::time::{Timestamp, DAY};
 use serde_json::json;
@@ -84,7 +86,12 @@ fn on_event(_: &Config, event: &Event, report: &mut Report) {
                 observe_actor(finding, &audit.actor)
             });
         }
-        Event::SignIn(signin) if differs(signin.app_owner_tenant_id(), signin.tenant_id()) => {
+        // Only an application signing in as itself: a user's sign-in to a vendor's SaaS app names
+        // the vendor's tenant as the app's owner by design.
+        Event::SignIn(signin)
+            if signin.category == SignInCategory::ServicePrincipal
+                && differs(signin.app_owner_tenant_id(), signin.tenant_id()) =>
+        {
             let crossing = Crossing {
                 app: signin.app_id().unwrap_or(""),
                 how: "owned by another tenant, signed in here",
