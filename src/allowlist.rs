@@ -224,13 +224,14 @@ impl Allowlist {
         !self.service_accounts.is_empty() && self.service_accounts.contains(&user.to_lowercase())
     }
 
-    /// The actor of a directory change is an allow-listed or first-party app, or an allow-listed
-    /// service account: its changes are routine.
+    /// The actor of a directory change is an allow-listed or first-party app, one of Microsoft's
+    /// internal directory services, or an allow-listed service account: its changes are routine.
     pub fn trusted_actor(&self, actor: &crate::event::Actor) -> bool {
-        actor
-            .app_id
-            .as_deref()
-            .is_some_and(|app| self.known_app(app))
+        actor.is_microsoft_internal()
+            || actor
+                .app_id
+                .as_deref()
+                .is_some_and(|app| self.known_app(app))
             || actor
                 .user
                 .as_deref()

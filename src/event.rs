@@ -433,6 +433,19 @@ impl Actor {
         self.user.is_none() && (self.app_id.is_some() || self.service_principal_id.is_some())
     }
 
+    /// One of Microsoft's internal directory services acted (`Microsoft Azure AD Internal - Jit
+    /// Provisioning` adding a first-party app's service principal, say): named so, with no user
+    /// and no app id. An app of anyone else's acts under its app id, whatever its name.
+    pub fn is_microsoft_internal(&self) -> bool {
+        const PREFIX: &str = "microsoft azure ad internal";
+        self.user.is_none()
+            && self.app_id.is_none()
+            && self.display_name.as_deref().is_some_and(|name| {
+                name.get(..PREFIX.len())
+                    .is_some_and(|start| start.eq_ignore_ascii_case(PREFIX))
+            })
+    }
+
     /// The best name for the actor: UPN, app id, service principal id, display name.
     pub fn name(&self) -> &str {
         self.user

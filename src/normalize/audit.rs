@@ -176,24 +176,22 @@ fn read_unified(
             actor.user.get_or_insert_with(|| id.to_lowercase());
         } else if kind == Some(1) {
             actor.display_name.get_or_insert(id);
-        } else if kind == Some(2) && !id.contains('@') && !id.contains('_') {
+        } else if kind == Some(2) && is_guid(&id) {
             plain_ids.push(id);
         }
     }
     // A plain id (Type 2) is the user's object id when a user acted, the app id when an app did.
+    // Other Type 2 values are words (`Certificate`, `Other`: how Microsoft's own services sign
+    // their changes), not ids.
     let plain = plain_ids.into_iter().next();
     if actor.user.is_some() {
         actor.object_id = plain;
     } else {
         actor.app_id = plain;
     }
-    if actor.user.is_none() && actor.service_principal_id.is_none() && !user_id.is_empty() {
-        actor.service_principal_id = Some(
-            user_id
-                .strip_prefix("ServicePrincipal_")
-                .unwrap_or(user_id)
-                .to_owned(),
-        );
+    let user_id = user_id.strip_prefix("ServicePrincipal_").unwrap_or(user_id);
+    if actor.user.is_none() && actor.service_principal_id.is_none() && is_guid(user_id) {
+        actor.service_principal_id = Some(user_id.to_owned());
     }
     actor.ip = first(&[&raw.actor_ip, &raw.client_ip]).and_then(super::canonical_ip);
     let mut targets: Vec<AuditTarget> = Vec::new();
@@ -245,4 +243,14 @@ fn read_unified(
         details: super::raw::name_values(&extended),
         tenant_id: owned(first(&[&raw.organization_id])),
     })
+}
+
+/// Whether `id` is a GUID (`8-4-4-4-12` hex digits, either case): what directory object and app
+/// ids are.
+fn is_guid(id: &str) -> bool {
+    id.len() == 36
+        && id.bytes().enumerate().all(|(at, byte)| match at {
+            8 | 13 | 18 | 23 => byte == b'-',
+            _ => byte.is_ascii_hexdigit(),
+        })
 }

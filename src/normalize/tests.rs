@@ -397,3 +397,38 @@ fn exchange_and_risk_records_round_trip() {
         );
     }
 }
+
+#[test]
+fn unified_audit_actor_ids_are_guids() {
+    // Microsoft's just-in-time provisioning signs its change with words where ids would be
+    // (`UserId` and `Actor` Type 2 `Certificate`): no actor id, and the actor is Microsoft's own.
+    let jit = r#"{"CreationTime":"2021-02-03T17:11:39","Id":"0e6ebaec-a3fc-4996-b06b-1fbc7c619afd","Operation":"Add service principal.","OrganizationId":"48622b8f-44d3-420c-b4a2-510c8165767e","RecordType":8,"ResultStatus":"Success","UserId":"Certificate","Workload":"AzureActiveDirectory","Actor":[{"ID":"Microsoft Azure AD Internal - Jit Provisioning","Type":1},{"ID":"Certificate","Type":2},{"ID":"Other","Type":2}],"Target":[{"ID":"ServicePrincipal_9d47c163-bf1f-45c5-9b7e-b7b5e88cf451","Type":2}]}"#;
+    let Event::DirectoryAudit(audit) = event_of(jit) else {
+        panic!("expected a directory audit");
+    };
+    assert_eq!(audit.actor.app_id, None);
+    assert_eq!(audit.actor.service_principal_id, None);
+    assert!(audit.actor.is_microsoft_internal());
+    // An app that only calls itself so acts under its app id: not Microsoft's.
+    let named_so = jit
+        .replace(
+            r#""ID":"Certificate","Type":2"#,
+            r#""ID":"5C1E8A2B-0000-4000-8000-0000000000AA","Type":2"#,
+        )
+        .replace(
+            r#""UserId":"Certificate""#,
+            r#""UserId":"ServicePrincipal_7d2f0c1b-0000-4000-8000-0000000000bb""#,
+        );
+    let Event::DirectoryAudit(audit) = event_of(&named_so) else {
+        panic!("expected a directory audit");
+    };
+    assert_eq!(
+        audit.actor.app_id.as_deref(),
+        Some("5C1E8A2B-0000-4000-8000-0000000000AA")
+    );
+    assert_eq!(
+        audit.actor.service_principal_id.as_deref(),
+        Some("7d2f0c1b-0000-4000-8000-0000000000bb")
+    );
+    assert!(!audit.actor.is_microsoft_internal());
+}
