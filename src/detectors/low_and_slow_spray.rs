@@ -9,7 +9,9 @@
 //! **Logic.** Only unresolved failures count (a failure the user fixes within minutes is a typo).
 //! Every sign-in (failed or not) counts a use of its IP, in a bounded table of IPs over the
 //! horizon; a failure counts once it is `settle` (default 1 h) old and its IP has been used exactly
-//! once. Evaluated each minute of event time over the failures of the horizon (bounded).
+//! once. An address another spray detector reported as its spray's own (a fast distributed spray's
+//! proxies) leaves its failures out: that spray is reported already, and a fast one is no slow
+//! one. Evaluated each minute of event time over the failures of the horizon (bounded).
 //!
 //! **False positives.** Users on mobile networks whose IP changes between a failure and the fix
 //! resolve through the success; an identity provider outage produces failures that resolve too.
@@ -24,7 +26,7 @@ use serde_json::json;
 
 use super::kit::unresolved_failures::{Failure, UnresolvedFailures};
 use super::kit::{self, Meta, Parts, Registrable, Stage};
-use super::{Context, Detector, StateStats, Suppression};
+use super::{Context, Detector, Signal, StateStats, Suppression};
 use crate::allowlist::Allowlist;
 use crate::attack::PASSWORD_SPRAYING;
 use crate::config::{Count, Duration};
@@ -94,6 +96,10 @@ pub struct LowAndSlowSpray {
     horizon: VecDeque<Failure>,
     dropped: u64,
     signalled: BoundedMap<Timestamp>,
+    /// Addresses another spray detector reported as its spray's own. (`None` only while a
+    /// snapshot of an earlier version, which has no such table, is loaded.)
+    #[serde(default)]
+    covered: Option<BoundedMap<Timestamp>>,
     open: Suppression,
     /// The most findings open at once (`limits.max_open_findings`).
     #[serde(skip)]
@@ -133,6 +139,7 @@ impl Registrable for LowAndSlowSpray {
             horizon: VecDeque::new(),
             dropped: 0,
             signalled: BoundedMap::new(config.max_failures.get(), parts.hasher),
+            covered: Some(BoundedMap::new(config.max_ips.get(), parts.hasher)),
             open: Suppression::new(ID, config.horizon.0, parts.max_open),
             max_open: parts.max_open,
             flags: VecDeque::new(),
@@ -183,7 +190,11 @@ impl LowAndSlowSpray {
                 .user_rates
                 .get(failure.user())
                 .is_some_and(|rate| rate.busiest > max_rate);
-            if reused || stale {
+            let covered = self
+                .covered
+                .as_ref()
+                .is_some_and(|covered| covered.get(failure.ip()).is_some());
+            if reused || stale || covered {
                 *flags |= EXCLUDED;
             } else {
                 counted_at.push(index);
@@ -273,6 +284,10 @@ impl Detector for LowAndSlowSpray {
         this.ip_uses.reseed(hasher);
         this.user_rates.reseed(hasher);
         this.signalled.reseed(hasher);
+        match &mut this.covered {
+            Some(covered) => covered.reseed(hasher),
+            None => this.covered = Some(BoundedMap::new(this.config.max_ips.get(), hasher)),
+        }
         this.open.configure(ID, this.config.horizon.0, this.max_open);
     });
 
@@ -323,6 +338,20 @@ impl Detector for LowAndSlowSpray {
         self.failures.observe(signin, &self.allowlist);
     }
 
+    fn on_signal(&mut self, signal: &Signal, context: &mut Context) {
+        let Signal::SprayAddress { ip, time, .. } = signal else {
+            return;
+        };
+        if self.signalled.get(&format!("address {ip}")).is_some() {
+            // This detector's own address.
+            return;
+        }
+        let live_since = context.watermark.saturating_sub(self.config.horizon.0);
+        if let Some(covered) = &mut self.covered {
+            covered.insert_if_absent(ip, live_since, || *time);
+        }
+    }
+
     fn on_watermark(&mut self, context: &mut Context) {
         let cap = self.config.max_failures.get();
         let (moved, dropped) =
@@ -354,12 +383,14 @@ impl Detector for LowAndSlowSpray {
             entries: self.failures.entries()
                 + self.ip_uses.len()
                 + self.horizon.len()
-                + self.signalled.len(),
+                + self.signalled.len()
+                + self.covered.as_ref().map_or(0, BoundedMap::len),
             evicted: self.failures.evicted()
                 + self.ip_uses.evicted()
                 + self.user_rates.evicted()
                 + self.dropped
                 + self.signalled.evicted()
+                + self.covered.as_ref().map_or(0, BoundedMap::evicted)
                 + self.open.evicted(),
             open_findings: self.open.len(),
             ..StateStats::default()
