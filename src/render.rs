@@ -315,18 +315,17 @@ pub fn audit(audit: &DirectoryAudit, shape: Shape) -> String {
                 }
                 (None, None) => String::new(),
             };
+            // Each target's typed id, then its names, as the unified audit log lists them.
             let mut targets = Vec::new();
             for target in &audit.targets {
                 if let (Some(kind), Some(id)) = (&target.kind, &target.id) {
                     targets.push(json!({"ID": format!("{kind}_{id}"), "Type": 2}));
-                }
-            }
-            if let Some(first) = audit.targets.first() {
-                if let Some(name) = &first.display_name {
-                    targets.push(json!({"ID": name, "Type": 1}));
-                }
-                if let Some(user) = &first.user {
-                    targets.push(json!({"ID": user, "Type": 5}));
+                    if let Some(name) = &target.display_name {
+                        targets.push(json!({"ID": name, "Type": 1}));
+                    }
+                    if let Some(user) = &target.user {
+                        targets.push(json!({"ID": user, "Type": 5}));
+                    }
                 }
             }
             let modified: Vec<Value> = audit

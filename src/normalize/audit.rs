@@ -195,8 +195,11 @@ fn read_unified(
     }
     actor.ip = first(&[&raw.actor_ip, &raw.client_ip]).and_then(super::canonical_ip);
     let mut targets: Vec<AuditTarget> = Vec::new();
+    // A name (a UPN, Type 5; a display name, Type 1) follows the typed id of its object: it
+    // belongs to the target listed last before it (the first, when it comes before every one).
     let mut names = Vec::new();
     for (id, kind) in id_types(raw.target, "Target")? {
+        let owner = targets.len().saturating_sub(1);
         let prefixed = ["Application_", "ServicePrincipal_", "User_", "Role_"]
             .iter()
             .find_map(|prefix| {
@@ -210,13 +213,13 @@ fn read_unified(
                 ..AuditTarget::default()
             });
         } else if kind == Some(5) && id.contains('@') {
-            names.push((true, id.to_lowercase()));
+            names.push((owner, true, id.to_lowercase()));
         } else if kind == Some(1) {
-            names.push((false, id));
+            names.push((owner, false, id));
         }
     }
-    for (is_upn, name) in names {
-        if let Some(target) = targets.first_mut() {
+    for (owner, is_upn, name) in names {
+        if let Some(target) = targets.get_mut(owner) {
             if is_upn {
                 target.user.get_or_insert(name);
             } else {

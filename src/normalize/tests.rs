@@ -432,3 +432,19 @@ fn unified_audit_actor_ids_are_guids() {
     );
     assert!(!audit.actor.is_microsoft_internal());
 }
+
+#[test]
+fn unified_audit_target_names_belong_to_their_own_target() {
+    // `Add owner to application.`: the new owner, then the application, each followed by its name.
+    let text = r#"{"CreationTime":"2024-03-04T11:00:00","Id":"5a1c9e3f-0000-4000-8000-0000000000c1","Operation":"Add owner to application.","OrganizationId":"3f8a2b1c-5d4e-4f6a-9b7c-1e2d3c4b5a69","RecordType":8,"ResultStatus":"Success","UserId":"it.admin@contoso.com","Workload":"AzureActiveDirectory","Actor":[{"ID":"it.admin@contoso.com","Type":5}],"Target":[{"ID":"User_8d1f0c2e-0000-4000-8000-0000000000d1","Type":2},{"ID":"User","Type":2},{"ID":"joni.sherman@contoso.com","Type":5},{"ID":"Application_0c6824f2-0000-4000-8000-0000000000d2","Type":2},{"ID":"Application","Type":2},{"ID":"HR Portal","Type":1}]}"#;
+    let Event::DirectoryAudit(audit) = event_of(text) else {
+        panic!("expected a directory audit");
+    };
+    let [owner, app] = audit.targets.as_slice() else {
+        panic!("two targets: {:?}", audit.targets);
+    };
+    assert_eq!(owner.user.as_deref(), Some("joni.sherman@contoso.com"));
+    assert_eq!(owner.display_name, None);
+    assert_eq!(app.kind.as_deref(), Some("Application"));
+    assert_eq!(app.display_name.as_deref(), Some("HR Portal"));
+}
