@@ -9,7 +9,10 @@
 //! older logs and on-premises Exchange still carry it.)
 //!
 //! **False positives.** Help-desk delegation of shared mailboxes: allow-list the admin accounts
-//! that do it (`allowlist.service_accounts`).
+//! that do it (`allowlist.service_accounts`). Exchange Online's own eDiscovery set-up, which
+//! grants the `Discovery Management` role group full access to the `DiscoverySearchMailbox{…}`
+//! system mailbox again from time to time, is left out (that grant only; anyone else given access
+//! to that mailbox is reported).
 //!
 //! **ATT&CK.** T1098.002.
 
@@ -78,15 +81,21 @@ fn on_admin(admin: &ExchangeAdmin, report: &mut Report) {
             .parameter("Identity")
             .or(admin.object.as_deref())
             .unwrap_or("");
-        (
-            granted.join(", "),
-            admin.parameter("User").unwrap_or("").to_owned(),
-            mailbox.to_owned(),
-        )
+        let grantee = admin.parameter("User").unwrap_or("");
+        if is_ediscovery_setup(mailbox, grantee) {
+            return;
+        }
+        (granted.join(", "), grantee.to_owned(), mailbox.to_owned())
     } else {
         return;
     };
     let key = format!("{}|{}|{grantee}", admin.actor, admin.cmdlet);
+    // Some exports leave the acting account out.
+    let actor = if admin.actor.is_empty() {
+        "an unrecorded account"
+    } else {
+        &admin.actor
+    };
     report.report(
         &key,
         admin.time,
@@ -96,12 +105,12 @@ fn on_admin(admin: &ExchangeAdmin, report: &mut Report) {
                 uid,
                 Severity::High,
                 admin.time,
-                format!("{what} granted to {grantee} by {}", admin.actor),
+                format!("{what} granted to {grantee} by {actor}"),
                 ImpersonationRole::META.attack,
             );
             finding.message = format!(
                 "{} ran {} granting {what} to {grantee}{}",
-                admin.actor,
+                actor,
                 admin.cmdlet,
                 if mailbox.is_empty() {
                     String::new()
@@ -129,4 +138,37 @@ fn on_admin(admin: &ExchangeAdmin, report: &mut Report) {
             finding.observe("mailbox", ObservableKind::EmailAddress, &mailbox);
         },
     );
+}
+
+/// Exchange Online's eDiscovery set-up: the `Discovery Management` role group given access to the
+/// `DiscoverySearchMailbox{…}` system mailbox (either named bare or by its directory path).
+fn is_ediscovery_setup(mailbox: &str, grantee: &str) -> bool {
+    fn last(path: &str) -> &str {
+        path.rsplit(['/', '\\']).next().unwrap_or("").trim()
+    }
+    const MAILBOX: &str = "DiscoverySearchMailbox";
+    last(mailbox)
+        .get(..MAILBOX.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(MAILBOX))
+        && last(grantee).eq_ignore_ascii_case("Discovery Management")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_ediscovery_setup;
+
+    #[test]
+    fn only_the_discovery_group_on_the_discovery_mailbox_is_exchanges_own() {
+        let mailbox = "NAMPR06A007.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations/contoso.onmicrosoft.com/DiscoverySearchMailbox{D919BA05-46A6-415f-80AD-7E09334BB852}";
+        let group = "NAMPR06A007.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations/contoso.onmicrosoft.com/Discovery Management";
+        assert!(is_ediscovery_setup(mailbox, group));
+        assert!(is_ediscovery_setup(
+            "DiscoverySearchMailbox{D919BA05-46A6-415f-80AD-7E09334BB852}",
+            "Discovery Management"
+        ));
+        // Anyone else on that mailbox, or the group on another one, is reported.
+        assert!(!is_ediscovery_setup(mailbox, "svc-archive@contoso.com"));
+        assert!(!is_ediscovery_setup("ceo@contoso.com", group));
+        assert!(!is_ediscovery_setup(mailbox, "Discovery Management Extra"));
+    }
 }
