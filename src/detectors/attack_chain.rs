@@ -8,7 +8,9 @@
 //! privilege (`oauth-high-privilege-grant`, `app-privileged-directory-role`,
 //! `exchange-impersonation-role`) → mail collection (`mailbox-access-by-app`,
 //! `multi-mailbox-access`, `mail-access-throttled`). Emitted when a second stage links, updated
-//! (same uid) as further stages arrive. High; critical from spray or compromise to mail.
+//! (same uid) as further stages arrive, once its stages rest on more than one event (one record
+//! that is two stages at once, a foreign-tenant app's mail read, is no chain by itself). High;
+//! critical from spray or compromise to mail.
 //!
 //! **Why.** No public rule links these stages; the analyst joins them by hand. The chain is the
 //! intrusion.
@@ -166,6 +168,14 @@ impl Incident {
         self.members
             .iter()
             .fold(0, |bits, member| bits | member.stage.bit())
+    }
+
+    /// Every member rests on the same one event (a foreign-tenant app's mail read is a foothold
+    /// and a collection at once): that is one action, not a chain of them.
+    fn one_event(&self) -> bool {
+        let mut events = self.members.iter().flat_map(|member| &member.evidence);
+        let first = events.next();
+        first.is_some() && events.all(|event| Some(event) == first)
     }
 
     /// The tenants its members come from (none within one tenant), in order.
@@ -426,7 +436,10 @@ impl AttackChain {
             return;
         };
         let stages = incident.stages();
-        if stages.count_ones() < 2 || (self.across && incident.tenants().len() < 2) {
+        if stages.count_ones() < 2
+            || incident.one_event()
+            || (self.across && incident.tenants().len() < 2)
+        {
             return;
         }
         let severity = severity_of(stages);
