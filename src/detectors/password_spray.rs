@@ -9,9 +9,9 @@
 //! **Why.** The first stage of the Midnight Blizzard intrusion: one password tried against many
 //! accounts, staying under per-account lockout.
 //!
-//! **Logic.** State is kept per IP, created on its first spray failure: the attempts of the window
-//! and reference counts of failing and succeeding users. When the thresholds are crossed a finding
-//! is created (and each targeted user is signalled to `spray-then-success`); while the IP keeps
+//! **Logic.** State is kept per IP, created on its first spray failure: the attempts of the window,
+//! the event ids of its failures, and reference counts of failing and succeeding users. When the
+//! thresholds are crossed a finding is created, with the window's failures as its evidence (and each targeted user is signalled to `spray-then-success`); while the IP keeps
 //! failing the finding grows; when event time passes its last attempt by a window, it closes and
 //! an update with the final figures is emitted if it grew.
 //!
@@ -49,7 +49,7 @@ use crate::attack::PASSWORD_SPRAYING;
 use crate::config::{Count, Duration};
 use crate::event::{Event, FactorRequirement, SignIn};
 use crate::finding::{Activity, Finding, Observable, ObservableKind, Severity};
-use crate::state::{same, BoundedMap, Expiring};
+use crate::state::{full_id, same, short_id, BoundedMap, Expiring, SHORT_ID_LEN};
 use crate::time::{self, Timestamp, DAY, MINUTE};
 use crate::Error;
 
@@ -157,6 +157,11 @@ struct IpWindow {
     /// the users a spray would have.
     #[serde(skip)]
     shaped: usize,
+    /// The event ids of the failed attempts in the window, in their kept form ([`short_id`]: a
+    /// GUID in 20 bytes, inline): the evidence a spray finding starts with. Only failures pay for
+    /// it, not the successes a busy NAT sees. (Snapshots of earlier versions have none.)
+    #[serde(default)]
+    failed_ids: VecDeque<(Timestamp, SmolStr)>,
     last_seen: Timestamp,
 }
 
@@ -165,6 +170,7 @@ impl Serialize for IpWindow {
         #[derive(Serialize)]
         struct Form<'a> {
             attempts: &'a VecDeque<Attempt>,
+            failed_ids: &'a VecDeque<(Timestamp, SmolStr)>,
             failing: BTreeMap<&'a str, u32>,
             succeeding: BTreeMap<&'a str, u32>,
             last_seen: Timestamp,
@@ -178,6 +184,7 @@ impl Serialize for IpWindow {
         };
         Form {
             attempts: &self.attempts,
+            failed_ids: &self.failed_ids,
             failing: counts(|tally| tally.failed),
             succeeding: counts(|tally| tally.succeeded),
             last_seen: self.last_seen,
@@ -203,6 +210,23 @@ impl IpWindow {
                 self.forget(&attempt, tries, hasher);
             }
         }
+        while self
+            .failed_ids
+            .front()
+            .is_some_and(|(time, _)| *time < since)
+        {
+            self.failed_ids.pop_front();
+        }
+    }
+
+    /// Keeps the event id of a failed attempt (at most `cap`, the oldest dropped first).
+    fn keep_failed_id(&mut self, time: Timestamp, id: &str, cap: usize) {
+        while self.failed_ids.len() >= cap {
+            self.failed_ids.pop_front();
+        }
+        let mut buffer = [0; SHORT_ID_LEN];
+        self.failed_ids
+            .push_back((time, SmolStr::new(short_id(id, &mut buffer))));
     }
 
     /// Counts a user's failed attempts going from `before` to `after` in and out of `shaped`.
@@ -422,6 +446,9 @@ impl PasswordSpray {
             tries,
             &self.hasher,
         );
+        if failed {
+            entry.keep_failed_id(signin.time, signin.id(), MAX_EVIDENCE);
+        }
         let (failing, succeeding, shaped) = (entry.failing, entry.succeeding, entry.shaped);
         let known_since = signin.time.saturating_sub(self.config.egress_horizon.0);
         let egress = succeeding >= self.config.egress_window_users.get()
@@ -494,6 +521,10 @@ impl PasswordSpray {
                 finding_uid: open.uid.clone(),
             });
         }
+        // The window's failures are the finding's first evidence (the crossing attempt among them).
+        for (_, id) in &entry.failed_ids {
+            push_capped(&mut open.evidence, full_id(id).into_owned(), MAX_EVIDENCE);
+        }
         for attempt in &entry.attempts {
             if attempt.failed {
                 open.attempts += 1;
@@ -511,7 +542,7 @@ impl PasswordSpray {
             });
         }
         // Details of earlier attempts are not kept per attempt (memory); the finding's code, agent
-        // and app counts start with the attempt that crossed the threshold.
+        // and app counts start with the attempt that crossed the threshold (its evidence does not).
         add_details(&mut open, signin);
         context.emit(self.finding(ip, &open, Activity::Create));
         // As many sprays open as IPs tracked: beyond it those idle longest close early.

@@ -12,8 +12,10 @@ const OFFICE: &str = "198.51.100.10";
 
 #[test]
 fn password_spray_fires_in_every_shape() {
+    let events = spray(SPRAY_IP, 6, 0.0);
+    let ids: Vec<&str> = events.iter().map(|event| event.id.as_str()).collect();
     for shape in SHAPES {
-        let findings = run("", &ndjson(&spray(SPRAY_IP, 6, 0.0), shape));
+        let findings = run("", &ndjson(&events, shape));
         let sprays = of(&findings, "password-spray");
         assert_eq!(sprays.len(), 2, "{shape:?}: a create and a final update");
         let (created, updated) = (sprays[0], sprays[1]);
@@ -36,9 +38,13 @@ fn password_spray_fires_in_every_shape() {
             "{values:?}"
         );
         assert_eq!(
-            updated.evidence.len(),
-            2,
-            "{shape:?}: crossing event and the one after"
+            created.evidence,
+            ids[..5],
+            "{shape:?}: the failures up to the crossing one"
+        );
+        assert_eq!(
+            updated.evidence, ids,
+            "{shape:?}: every failure of the spray, from the first"
         );
         let ocsf = updated.to_ocsf();
         assert_eq!(ocsf["class_uid"], 2004);

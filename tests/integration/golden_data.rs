@@ -378,7 +378,10 @@ fn the_projection_numbers_findings_and_keeps_its_key_order() {
         "the update names the finding it updates"
     );
     assert_eq!(second["activity"], "update");
-    assert_eq!(first["evidence"], serde_json::json!(["s4"]));
+    assert_eq!(
+        first["evidence"],
+        serde_json::json!(["s0", "s1", "s2", "s3", "s4"])
+    );
     assert_eq!(
         diff(&lines, &lines[..1]),
         format!("  {}\n- {}\n", lines[0], lines[1])
