@@ -11,9 +11,10 @@
 //!
 //! **Logic.** State is kept per IP, created on its first spray failure: the attempts of the window,
 //! the event ids of its failures, and reference counts of failing and succeeding users. When the
-//! thresholds are crossed a finding is created, with the window's failures as its evidence (and each targeted user is signalled to `spray-then-success`); while the IP keeps
-//! failing the finding grows; when event time passes its last attempt by a window, it closes and
-//! an update with the final figures is emitted if it grew.
+//! thresholds are crossed a finding is created, with the window's failures as its evidence (and
+//! each targeted user is signalled to `spray-then-success`); while the IP keeps failing the finding
+//! grows; when event time passes its last attempt by a window, it closes and an update with the
+//! final figures is emitted if it grew.
 //!
 //! **Egress.** An IP that many users sign in from is a known egress (an office NAT, a VPN, a
 //! venue's Wi-Fi, a carrier's NAT): one that at least `egress_min_users` (default 3) distinct
