@@ -24,7 +24,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::kit::unresolved_failures::{Failure, UnresolvedFailures};
+use super::kit::unresolved_failures::{signalled_address, Failure, UnresolvedFailures};
 use super::kit::{self, Meta, Parts, Registrable, Stage};
 use super::{Context, Detector, Signal, StateStats, Suppression};
 use crate::allowlist::Allowlist;
@@ -342,7 +342,7 @@ impl Detector for LowAndSlowSpray {
         let Signal::SprayAddress { ip, time, .. } = signal else {
             return;
         };
-        if self.signalled.get(&format!("address {ip}")).is_some() {
+        if self.signalled.get(&signalled_address(ip)).is_some() {
             // This detector's own address.
             return;
         }

@@ -54,7 +54,7 @@ impl Failure {
                 finding_uid: finding_uid.to_owned(),
             });
         }
-        let address = format!("address {}", self.ip());
+        let address = signalled_address(self.ip());
         if signalled.insert_if_absent(&address, live_since, || self.time) {
             out.push(Signal::SprayAddress {
                 ip: self.ip().to_owned(),
@@ -63,6 +63,12 @@ impl Failure {
             });
         }
     }
+}
+
+/// The key under which [`Failure::signals_once`] remembers that it signalled `ip` as a spray's
+/// own address (beside the users it signalled, in the same table).
+pub fn signalled_address(ip: &str) -> String {
+    format!("address {ip}")
 }
 
 /// The fields of a [`Failure`].
