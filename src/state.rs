@@ -313,7 +313,16 @@ impl<V: Expiring> BoundedMap<V> {
         self.old.retain(|_, value| value.last_seen() >= live_since);
     }
 
+    /// Makes room in the young generation: drops its entries last seen before `live_since`, and
+    /// when that frees less than half of it, drops the old generation (its live entries counted as
+    /// evictions) and makes the young one old. So the cap bounds live entries, whenever the owner
+    /// last called [`expire`](Self::expire).
     fn rotate(&mut self, live_since: Timestamp) {
+        self.young
+            .retain(|_, value| value.last_seen() >= live_since);
+        if self.young.len() < self.cap / 4 {
+            return;
+        }
         let live = self
             .old
             .values()
@@ -630,6 +639,25 @@ mod tests {
             map.get_or_insert_with(&format!("k{i}"), i64::MAX, || i);
         }
         assert_eq!(map.evicted(), 0);
+    }
+
+    #[test]
+    fn stale_entries_make_room_before_live_ones_are_dropped() {
+        let mut map: BoundedMap<Timestamp> = BoundedMap::new(8, &hasher(5));
+        for key in ["a", "b", "c", "d"] {
+            map.get_or_insert_with(key, 0, || 100); // live
+        }
+        for key in ["e", "f", "g", "h"] {
+            map.get_or_insert_with(key, 0, || 1); // young, last seen at 1
+        }
+        // With everything seen before 50 stale, the young generation is emptied instead of the
+        // old one (a..d, live) being dropped: nothing evicted.
+        map.get_or_insert_with("i", 50, || 100);
+        assert_eq!(map.evicted(), 0);
+        assert!(["a", "b", "c", "d", "i"]
+            .iter()
+            .all(|key| map.get(key).is_some()));
+        assert!(map.get("e").is_none());
     }
 
     #[test]

@@ -22,6 +22,14 @@ pub const MIN_TIME: Timestamp = 946_684_800_000;
 /// the watermark past every real event and blind the engine).
 pub const MAX_TIME: Timestamp = 4_102_444_800_000;
 
+/// Whether time passed a multiple of `period` going from `before` to `now`: how a detector that
+/// already notes when it last looked sweeps a long-lived table only now and then (a sweep of a
+/// table kept for days, at every window of minutes, costs more than the table's lookups).
+pub fn crossed(before: Timestamp, now: Timestamp, period: i64) -> bool {
+    let period = period.max(1);
+    before.div_euclid(period) != now.div_euclid(period)
+}
+
 const NAIVE_FORMATS: [&str; 6] = [
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M:%S%.f",
@@ -164,6 +172,19 @@ pub fn parse_duration(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crossed_marks_each_multiple_of_the_period_once() {
+        let marks: Vec<i64> = (0..=100)
+            .step_by(7)
+            .collect::<Vec<_>>()
+            .windows(2)
+            .filter(|pair| super::crossed(pair[0], pair[1], 25))
+            .map(|pair| pair[1])
+            .collect();
+        assert_eq!(marks, [28, 56, 77]);
+        assert!(super::crossed(Timestamp::MIN, 0, 25) && !super::crossed(3, 3, 0));
+    }
 
     #[test]
     fn parses_every_shape() {

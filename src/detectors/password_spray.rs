@@ -685,8 +685,12 @@ impl Detector for PasswordSpray {
         }
         if watermark.saturating_sub(self.last_expiry) > window {
             self.windows.expire(watermark.saturating_sub(window));
-            self.egress
-                .expire(watermark.saturating_sub(self.config.egress_horizon.0));
+            // Egress addresses are kept for days and looked up with their time: swept an eighth
+            // of the horizon at a time, not every window.
+            let horizon = self.config.egress_horizon.0;
+            if time::crossed(self.last_expiry, watermark, horizon / 8) {
+                self.egress.expire(watermark.saturating_sub(horizon));
+            }
             self.last_expiry = watermark;
         }
     }

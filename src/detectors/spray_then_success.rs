@@ -1002,8 +1002,12 @@ impl Detector for SprayThenSuccess {
             if self.addresses.len() != before {
                 self.rebuild_filter();
             }
-            self.places
-                .expire(watermark.saturating_sub(self.config.baseline.0));
+            // Familiar places are kept for weeks and judged with their days: swept an eighth of
+            // the baseline at a time, not every lookback.
+            let baseline = self.config.baseline.0;
+            if time::crossed(self.last_expiry, watermark, baseline / 8) {
+                self.places.expire(watermark.saturating_sub(baseline));
+            }
             self.last_expiry = watermark;
         }
     }
