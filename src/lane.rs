@@ -22,7 +22,7 @@ use crate::engine::{Stats, TenantStats};
 use crate::event::Event;
 use crate::finding::{Finding, Severity};
 use crate::state::{self, BoundedMap};
-use crate::time::{Timestamp, HOUR, MINUTE};
+use crate::time::{self, Timestamp, HOUR, MINUTE};
 use crate::Error;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -344,8 +344,7 @@ impl Lane {
             self.deliver_signals(context);
         }
         self.report_pressure(context);
-        let period = |time: Timestamp| time.div_euclid(DEDUP_EXPIRY_EVERY);
-        if period(previous) != period(context.watermark) {
+        if time::crossed(previous, context.watermark, DEDUP_EXPIRY_EVERY) {
             self.dedup.expire(self.dedup_since(context.watermark));
         }
     }
