@@ -11,8 +11,12 @@ mod wasmtime_config;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(snowyowl_embedded_component)");
-    // The checkout's build/ (this crate is two levels down).
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The checkout's build/ (this crate is two levels down), read when the script runs: Cargo
+    // may reuse a compiled build script for another checkout sharing the target directory (a git
+    // worktree), so a path fixed when the script was compiled can name the wrong checkout.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| Path::new(".").to_path_buf(), std::path::PathBuf::from);
+    let manifest = manifest.as_path();
     let build = manifest
         .ancestors()
         .nth(2)

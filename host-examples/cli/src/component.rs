@@ -252,14 +252,63 @@ fn compile(
     Ok((engine, component, origin))
 }
 
-/// wasmtime's compilation cache in `dir` (made absolute and created when missing).
+/// wasmtime's compilation cache in `dir` (made absolute, and created private when missing).
 fn open_cache(dir: &Path) -> Result<Cache> {
     let dir =
         std::path::absolute(dir).with_context(|| format!("cache directory {}", dir.display()))?;
+    private_directory(&dir)?;
     let mut config = CacheConfig::new();
     config.with_directory(&dir);
     Cache::new(config)
         .map_err(|e| anyhow!("{e:#}"))
+        .with_context(|| format!("cannot use cache directory {}", dir.display()))
+}
+
+/// The cache holds machine code that this process maps in and runs, so whoever can write into it
+/// can run code as the user: a directory is used only when it belongs to the user running
+/// snowyowl and no one else can enter it (as `ssh` treats `~/.ssh`). A missing one is created so
+/// (mode 700, its missing parents too).
+#[cfg(unix)]
+fn private_directory(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot use cache directory {}", dir.display()))?;
+    }
+    let metadata =
+        std::fs::metadata(dir).with_context(|| format!("cache directory {}", dir.display()))?;
+    if !metadata.is_dir() {
+        bail!("cache directory {} is not a directory", dir.display());
+    }
+    let user = rustix::process::geteuid().as_raw();
+    if metadata.uid() != user {
+        bail!(
+            "cache directory {} belongs to user {}, not to this user ({user}): not used, since \
+             its owner could put code there that this user would run",
+            dir.display(),
+            metadata.uid()
+        );
+    }
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(
+            "cache directory {} is open to other users (mode {mode:03o}): not used, since \
+             code put there would run as this user; `chmod 700 {}` makes it usable",
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Elsewhere the directory's own permissions are trusted (as wasmtime's CLI does).
+#[cfg(not(unix))]
+fn private_directory(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot use cache directory {}", dir.display()))
 }
 

@@ -933,10 +933,71 @@ fn a_component_file_is_compiled_once_then_read_from_the_cache() {
     assert_eq!(fifth, first);
 
     // --cache-dir (or SNOWYOWL_CACHE_DIR) puts it elsewhere.
-    let elsewhere = fresh_dir("cache-elsewhere");
+    // (a directory snowyowl creates, so private: see the next test).
+    let elsewhere = fresh_dir("cache-elsewhere").join("cache");
     let (code, _, stderr) = scan(&["--cache-dir", elsewhere.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     assert!(files_under(&elsewhere) > 0, "{stderr}");
+}
+
+/// The cache holds machine code the CLI runs: a directory others could write into is not used,
+/// and one snowyowl creates is private.
+#[cfg(unix)]
+#[test]
+fn a_cache_directory_open_to_other_users_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/snowyowl.wasm");
+    let home = fresh_dir("cache-open");
+    let cache = home.join("shared");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o775)).unwrap();
+    let demo = demo_path();
+    let scan = |cache: &Path| {
+        snowyowl_with_cache_home(
+            &[
+                "scan",
+                "--seed",
+                "1",
+                "-v",
+                "--component",
+                built.to_str().unwrap(),
+                "--cache-dir",
+                cache.to_str().unwrap(),
+                demo.to_str().unwrap(),
+            ],
+            &home,
+        )
+    };
+    let (code, findings, stderr) = scan(&cache);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("not cached (cache directory")
+            && stderr.contains("is open to other users (mode 775)")
+            && stderr.contains("chmod 700"),
+        "{stderr}"
+    );
+    assert!(findings.contains("svc-legacy-test@contoso.com"));
+    assert_eq!(
+        files_under(&cache),
+        0,
+        "code was written where others can write"
+    );
+
+    // Made private as the message says, it is used.
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let (code, _, stderr) = scan(&cache);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("compiled now, cached in"), "{stderr}");
+
+    // A missing one is created private, parents included.
+    let created = home.join("new").join("cache");
+    let (code, _, stderr) = scan(&created);
+    assert_eq!(code, 0, "{stderr}");
+    for dir in [home.join("new"), created] {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+    }
 }
 
 #[test]
