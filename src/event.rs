@@ -440,10 +440,10 @@ impl Actor {
         const PREFIX: &str = "microsoft azure ad internal";
         self.user.is_none()
             && self.app_id.is_none()
-            && self.display_name.as_deref().is_some_and(|name| {
-                name.get(..PREFIX.len())
-                    .is_some_and(|start| start.eq_ignore_ascii_case(PREFIX))
-            })
+            && self
+                .display_name
+                .as_deref()
+                .is_some_and(|name| starts_with_ignore_ascii_case(name, PREFIX))
     }
 
     /// The best name for the actor: UPN, app id, service principal id, display name.
@@ -701,6 +701,13 @@ impl Event {
             Event::RiskDetection(event) => event.tenant_id.as_deref(),
         }
     }
+}
+
+/// `text` starts with `prefix`, ASCII letters compared without case (how the services' own names
+/// are matched: their case differs between exports).
+pub fn starts_with_ignore_ascii_case(text: &str, prefix: &str) -> bool {
+    text.get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
 }
 
 #[cfg(test)]

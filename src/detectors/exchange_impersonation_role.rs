@@ -147,9 +147,7 @@ fn is_ediscovery_setup(mailbox: &str, grantee: &str) -> bool {
         path.rsplit(['/', '\\']).next().unwrap_or("").trim()
     }
     const MAILBOX: &str = "DiscoverySearchMailbox";
-    last(mailbox)
-        .get(..MAILBOX.len())
-        .is_some_and(|start| start.eq_ignore_ascii_case(MAILBOX))
+    crate::event::starts_with_ignore_ascii_case(last(mailbox), MAILBOX)
         && last(grantee).eq_ignore_ascii_case("Discovery Management")
 }
 
