@@ -16,7 +16,7 @@ fn lines(text: &str) -> Vec<&str> {
 }
 
 fn run_in_batches(lines: &[&str], batch: usize) -> Vec<String> {
-    let mut engine = Engine::from_json("{}", 42).unwrap();
+    let mut engine = default_engine();
     let mut out = Vec::new();
     for chunk in lines.chunks(batch) {
         let text = chunk.join("\n");
@@ -123,7 +123,7 @@ fn a_record_pushed_alone_is_the_same_as_its_line_pushed() {
     let first = DEMO.lines().next().unwrap();
     let value: serde_json::Value = serde_json::from_str(first).unwrap();
     let pretty = serde_json::to_string_pretty(&value).unwrap();
-    let mut engine = Engine::from_json("{}", 42).unwrap();
+    let mut engine = default_engine();
     let pushed = engine.push_record(pretty.as_bytes());
     assert_eq!((pushed.accepted, pushed.rejected.len()), (1, 0));
 }
@@ -159,7 +159,7 @@ fn advancing_time_does_not_change_findings() {
     let lines = lines(DEMO);
     let reference = sorted(run_in_batches(&lines, 50));
     for every in [1, 10, 97] {
-        let mut engine = Engine::from_json("{}", 42).unwrap();
+        let mut engine = default_engine();
         let mut out = Vec::new();
         let mut latest = i64::MIN;
         for (i, chunk) in lines.chunks(50).enumerate() {
@@ -272,7 +272,7 @@ fn a_record_redelivered_within_the_dedup_horizon_counts_once() {
     let mut replayed: Vec<&str> = lines[..replay_at].to_vec();
     replayed.extend_from_slice(&lines[..count]);
     replayed.extend_from_slice(&lines[replay_at..]);
-    let mut engine = Engine::from_json("{}", 42).unwrap();
+    let mut engine = default_engine();
     let mut out = Vec::new();
     let pushed = engine.push(replayed.join("\n").as_bytes());
     out.extend(pushed.findings.iter().map(Finding::to_json));
