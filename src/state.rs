@@ -2,8 +2,9 @@
 //!
 //! Keys are attacker-chosen strings (IPs, user names), so the tables are seeded from the host
 //! (the seed of `Engine::new`) and capped. The cap is kept with two generations: new and touched keys live in
-//! the young generation; when it holds half the cap, the old generation is dropped and the young
-//! one becomes old. A key touched at least once per generation survives; a flood of one-off keys
+//! the young generation; when it holds half the cap, its entries past their detector's horizon go
+//! first, and unless that leaves it under a quarter of the cap, the old generation is dropped and
+//! the young one becomes old. A key touched at least once per generation survives; a flood of one-off keys
 //! pushes out only keys that went quiet. Every dropped key still inside its detector's horizon is
 //! counted as an eviction, which `stats` reports.
 
@@ -314,7 +315,7 @@ impl<V: Expiring> BoundedMap<V> {
     }
 
     /// Makes room in the young generation: drops its entries last seen before `live_since`, and
-    /// when that frees less than half of it, drops the old generation (its live entries counted as
+    /// unless that leaves it under a quarter of the cap, drops the old generation (its live entries counted as
     /// evictions) and makes the young one old. So the cap bounds live entries, whenever the owner
     /// last called [`expire`](Self::expire).
     fn rotate(&mut self, live_since: Timestamp) {

@@ -451,7 +451,12 @@ impl PasswordSpray {
             entry.keep_failed_id(signin.time, signin.id(), MAX_EVIDENCE);
         }
         let (failing, succeeding, shaped) = (entry.failing, entry.succeeding, entry.shaped);
-        let known_since = signin.time.saturating_sub(self.config.egress_horizon.0);
+        // Counted back from the later of the sign-in and the watermark, as the sweep is: no sweep
+        // (at any cadence) drops an address this would still count.
+        let known_since = signin
+            .time
+            .max(context.watermark)
+            .saturating_sub(self.config.egress_horizon.0);
         let egress = succeeding >= self.config.egress_window_users.get()
             || self.egress.get(ip).is_some_and(|egress| {
                 egress.last_seen >= known_since

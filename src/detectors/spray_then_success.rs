@@ -684,8 +684,7 @@ impl SprayThenSuccess {
         if !signin.password_correct() {
             return;
         }
-        let live_since = context.watermark.saturating_sub(self.config.baseline.0);
-        let verdict = self.places.judge_and_learn(signin, live_since);
+        let verdict = self.places.judge_and_learn(signin, context.watermark);
         let hit = HitFields::of(signin, verdict);
         let address = signin
             .ip()
@@ -1002,11 +1001,10 @@ impl Detector for SprayThenSuccess {
             if self.addresses.len() != before {
                 self.rebuild_filter();
             }
-            // Familiar places are kept for weeks and judged with their days: swept an eighth of
-            // the baseline at a time, not every lookback.
-            let baseline = self.config.baseline.0;
-            if time::crossed(self.last_expiry, watermark, baseline / 8) {
-                self.places.expire(watermark.saturating_sub(baseline));
+            // Familiar places are kept for weeks: swept an eighth of the baseline at a time, not
+            // every lookback (a sweep drops nothing a judgement would still count).
+            if time::crossed(self.last_expiry, watermark, self.config.baseline.0 / 8) {
+                self.places.expire(watermark);
             }
             self.last_expiry = watermark;
         }

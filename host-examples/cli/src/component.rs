@@ -265,42 +265,85 @@ fn open_cache(dir: &Path) -> Result<Cache> {
 }
 
 /// The cache holds machine code that this process maps in and runs, so whoever can write into it
-/// can run code as the user: a directory is used only when it belongs to the user running
-/// snowyowl and no one else can enter it (as `ssh` treats `~/.ssh`). A missing one is created so
-/// (mode 700, its missing parents too).
+/// can run code as the user. It is used only when it, and everything in it, belongs to the user
+/// running snowyowl and no one else can write there (what `sshd` asks of `~/.ssh`); the check
+/// reads a few entries (wasmtime keeps one file per component). A missing directory is created
+/// closed to others (mode 700, its missing parents too). Its parents are not checked.
 #[cfg(unix)]
 fn private_directory(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    use std::os::unix::fs::DirBuilderExt;
 
-    if !dir.exists() {
+    let refused = |why: String| {
+        anyhow!(
+            "cache directory {} not used: {why}, and code put there would run as this user",
+            dir.display()
+        )
+    };
+    let exists = dir
+        .try_exists()
+        .with_context(|| format!("cannot use cache directory {}", dir.display()))?;
+    if !exists {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
             .with_context(|| format!("cannot use cache directory {}", dir.display()))?;
     }
-    let metadata =
-        std::fs::metadata(dir).with_context(|| format!("cache directory {}", dir.display()))?;
+    let metadata = std::fs::metadata(dir)
+        .with_context(|| format!("cannot use cache directory {}", dir.display()))?;
     if !metadata.is_dir() {
-        bail!("cache directory {} is not a directory", dir.display());
-    }
-    let user = rustix::process::geteuid().as_raw();
-    if metadata.uid() != user {
         bail!(
-            "cache directory {} belongs to user {}, not to this user ({user}): not used, since \
-             its owner could put code there that this user would run",
-            dir.display(),
-            metadata.uid()
-        );
-    }
-    let mode = metadata.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        bail!(
-            "cache directory {} is open to other users (mode {mode:03o}): not used, since \
-             code put there would run as this user; `chmod 700 {}` makes it usable",
-            dir.display(),
+            "cannot use cache directory {}: not a directory",
             dir.display()
         );
+    }
+    let user = rustix::process::geteuid().as_raw();
+    let mut pending = vec![(dir.to_path_buf(), metadata)];
+    while let Some((path, metadata)) = pending.pop() {
+        owned_and_closed(&path, &metadata, user).map_err(refused)?;
+        if metadata.is_dir() {
+            let entries = std::fs::read_dir(&path)
+                .with_context(|| format!("cannot use cache directory {}", dir.display()))?;
+            for entry in entries {
+                let entry = entry
+                    .with_context(|| format!("cannot use cache directory {}", dir.display()))?;
+                // Not followed: a link is refused (wasmtime makes none).
+                let metadata = entry
+                    .metadata()
+                    .with_context(|| format!("cannot use cache directory {}", dir.display()))?;
+                pending.push((entry.path(), metadata));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Why `path` could let someone else's code in, if it could: another owner, write access for
+/// group or others, or (inside the cache) a symbolic link.
+#[cfg(unix)]
+fn owned_and_closed(
+    path: &Path,
+    metadata: &std::fs::Metadata,
+    user: u32,
+) -> std::result::Result<(), String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    if metadata.uid() != user {
+        return Err(format!(
+            "{} belongs to user {}, not to this user ({user})",
+            path.display(),
+            metadata.uid()
+        ));
+    }
+    if metadata.file_type().is_symlink() {
+        return Err(format!("{} is a symbolic link", path.display()));
+    }
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "{} is writable by other users (mode {mode:03o}; `chmod go-w` it)",
+            path.display()
+        ));
     }
     Ok(())
 }

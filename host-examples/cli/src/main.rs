@@ -138,8 +138,8 @@ struct EngineArgs {
     component: Option<PathBuf>,
     /// Where components compiled at run time are kept (default: $XDG_CACHE_HOME/snowyowl, else
     /// ~/.cache/snowyowl). Deleting it is always safe: it only costs the next run a compile. It
-    /// holds machine code snowyowl runs, so it is used only when it is this user's and closed to
-    /// others (mode 700; created so). The built-in component needs no cache: it was compiled when
+    /// holds machine code snowyowl runs, so it is used only when it and its contents are this
+    /// user's and no one else can write there (a missing one is created with mode 700). The built-in component needs no cache: it was compiled when
     /// the binary was built.
     #[arg(long, value_name = "DIR", env = CACHE_DIR_VAR)]
     cache_dir: Option<PathBuf>,

@@ -933,7 +933,6 @@ fn a_component_file_is_compiled_once_then_read_from_the_cache() {
     assert_eq!(fifth, first);
 
     // --cache-dir (or SNOWYOWL_CACHE_DIR) puts it elsewhere.
-    // (a directory snowyowl creates, so private: see the next test).
     let elsewhere = fresh_dir("cache-elsewhere").join("cache");
     let (code, _, stderr) = scan(&["--cache-dir", elsewhere.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
@@ -941,17 +940,20 @@ fn a_component_file_is_compiled_once_then_read_from_the_cache() {
 }
 
 /// The cache holds machine code the CLI runs: a directory others could write into is not used,
-/// and one snowyowl creates is private.
+/// nor one holding anything they could write; one snowyowl creates is closed to them.
 #[cfg(unix)]
 #[test]
-fn a_cache_directory_open_to_other_users_is_not_used() {
+fn a_cache_directory_others_can_write_into_is_not_used() {
     use std::os::unix::fs::PermissionsExt;
 
     let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/snowyowl.wasm");
     let home = fresh_dir("cache-open");
     let cache = home.join("shared");
     std::fs::create_dir(&cache).unwrap();
-    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o775)).unwrap();
+    let chmod = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    chmod(&cache, 0o775);
     let demo = demo_path();
     let scan = |cache: &Path| {
         snowyowl_with_cache_home(
@@ -973,8 +975,7 @@ fn a_cache_directory_open_to_other_users_is_not_used() {
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("not cached (cache directory")
-            && stderr.contains("is open to other users (mode 775)")
-            && stderr.contains("chmod 700"),
+            && stderr.contains("is writable by other users (mode 775; `chmod go-w` it)"),
         "{stderr}"
     );
     assert!(findings.contains("svc-legacy-test@contoso.com"));
@@ -984,13 +985,25 @@ fn a_cache_directory_open_to_other_users_is_not_used() {
         "code was written where others can write"
     );
 
-    // Made private as the message says, it is used.
-    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // Closed to others' writes (as wasmtime itself makes it under the usual umask), it is used.
+    chmod(&cache, 0o755);
     let (code, _, stderr) = scan(&cache);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("compiled now, cached in"), "{stderr}");
+    let (_, _, stderr) = scan(&cache);
+    assert!(stderr.contains("compiled by an earlier run"), "{stderr}");
 
-    // A missing one is created private, parents included.
+    // Anything inside that others could write is refused too: the compiled code itself.
+    let entry = walk(&cache).into_iter().next().unwrap();
+    chmod(&entry, 0o666);
+    let (code, _, stderr) = scan(&cache);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("compiled now, not cached") && stderr.contains("mode 666"),
+        "{stderr}"
+    );
+
+    // A missing one is created closed to others, parents included.
     let created = home.join("new").join("cache");
     let (code, _, stderr) = scan(&created);
     assert_eq!(code, 0, "{stderr}");

@@ -72,8 +72,7 @@ impl Places {
 
 impl Expiring for Places {
     fn last_seen(&self) -> Timestamp {
-        let day = self.0.iter().map(|slot| slot & DAY_MASK).max().unwrap_or(0);
-        i64::try_from(day).unwrap_or(i64::MAX).saturating_mul(DAY)
+        day_start(self.0.iter().map(|slot| slot & DAY_MASK).max().unwrap_or(0))
     }
 }
 
@@ -150,6 +149,10 @@ fn day_of(time: Timestamp) -> u64 {
     u64::try_from(time.div_euclid(DAY)).unwrap_or(0)
 }
 
+fn day_start(day: u64) -> Timestamp {
+    i64::try_from(day).unwrap_or(i64::MAX).saturating_mul(DAY)
+}
+
 impl FamiliarPlaces {
     /// Places of at most `max_users` users, each familiar for `baseline` after it was last seen.
     pub fn new(max_users: usize, baseline: Timestamp, hasher: &ahash::RandomState) -> Self {
@@ -173,13 +176,21 @@ impl FamiliarPlaces {
         ]
     }
 
+    /// The first day whose places still count at `time` with the engine at `watermark`: the
+    /// baseline back from the later of the two. Places are kept by day, so every bound is a
+    /// day's start, and no sweep ([`expire`](Self::expire), at any cadence) ever drops a place a
+    /// judgement would still count.
+    fn first_day(&self, time: Timestamp, watermark: Timestamp) -> u64 {
+        day_of(time.max(watermark).saturating_sub(self.baseline))
+    }
+
     /// How the place of `signin` compares with its user's familiar places, before it is learnt;
     /// and, when it is a successful multi-factor sign-in of a user, learns it (one lookup of the
-    /// user either way). `live_since`: the oldest time that still matters (users dropped for the
-    /// cap since then count as evictions).
-    pub fn judge_and_learn(&mut self, signin: &SignIn, live_since: Timestamp) -> Verdict {
+    /// user either way). `watermark`: the engine's (users dropped for the cap while their places
+    /// still counted are evictions).
+    pub fn judge_and_learn(&mut self, signin: &SignIn, watermark: Timestamp) -> Verdict {
         let parts = Self::parts(signin);
-        let since = day_of(signin.time.saturating_sub(self.baseline));
+        let since = self.first_day(signin.time, watermark);
         let judge = |places: &Places| {
             let [network, device, provider] = parts
                 .map(|(kind, fingerprint)| fingerprint.is_some_and(|f| places.has(kind, f, since)));
@@ -187,7 +198,7 @@ impl FamiliarPlaces {
                 network,
                 device,
                 provider,
-                known_user: places.last_seen() >= since as i64 * DAY,
+                known_user: places.last_seen() >= day_start(since),
             }
         };
         let learns = signin.succeeded()
@@ -196,6 +207,7 @@ impl FamiliarPlaces {
         if !learns {
             return self.users.get(signin.user()).map(judge).unwrap_or_default();
         }
+        let live_since = day_start(self.first_day(watermark, watermark));
         let places = self
             .users
             .get_or_insert_with(signin.user(), live_since, Places::default);
@@ -209,9 +221,10 @@ impl FamiliarPlaces {
         verdict
     }
 
-    /// Forgets users with no place seen since `live_since`.
-    pub fn expire(&mut self, live_since: Timestamp) {
-        self.users.expire(live_since);
+    /// Forgets users with no place that still counts at `watermark`.
+    pub fn expire(&mut self, watermark: Timestamp) {
+        self.users
+            .expire(day_start(self.first_day(watermark, watermark)));
     }
 
     /// Users held.
@@ -273,8 +286,8 @@ mod tests {
             self.judge_and_learn(&SignIn::from(fields), 0)
         }
 
-        fn learn(&mut self, signin: &SignIn, live_since: Timestamp) {
-            self.judge_and_learn(signin, live_since);
+        fn learn(&mut self, signin: &SignIn, watermark: Timestamp) {
+            self.judge_and_learn(signin, watermark);
         }
     }
 
@@ -306,6 +319,26 @@ mod tests {
         assert!(!places
             .judge(&signin("198.51.100.99", None, None, 31))
             .familiar());
+    }
+
+    #[test]
+    fn a_sweep_never_drops_a_place_a_judgement_would_count() {
+        let new = || FamiliarPlaces::new(100, 30 * DAY, &crate::state::hasher(1));
+        let (mut swept, mut kept) = (new(), new());
+        let home = signin("198.51.100.7", None, None, 0);
+        swept.learn(&home, home.time);
+        kept.learn(&home, home.time);
+        // 30 days on, at the same hour: the place's day is the baseline's first, so it counts,
+        // whether or not a sweep ran at the watermark just before.
+        let back = signin("198.51.100.8", None, None, 30);
+        swept.expire(back.time);
+        assert_eq!(swept.len(), 1);
+        assert!(kept.judge(&back).network);
+        assert_eq!(swept.judge(&back), kept.judge(&back));
+        // A day later it counts for neither.
+        let gone = signin("198.51.100.8", None, None, 31);
+        swept.expire(gone.time);
+        assert!(swept.is_empty() && !kept.judge(&gone).known_user);
     }
 
     #[test]
