@@ -423,6 +423,11 @@ fn classify(raw: &Record, text: &str) -> Normalized {
     if let Some(table) = self::text(&raw.table).or_else(|| self::text(&raw.operation_name)) {
         return ignored("log analytics table", table);
     }
+    // Graph `riskyUser` / `riskyUserHistoryItem` (a page of `identityProtection/riskyUsers`): a
+    // user's risk standing, which Identity Protection derives from the detections read above.
+    if raw.risk_state.is_some() && raw.user_principal_name.is_some() {
+        return ignored("identity protection", "risky user");
+    }
     Normalized::Rejected(Rejection::new(
         RejectionKind::UnknownShape,
         "unknown event shape: no sign-in, audit, Exchange or risk marker (category + properties, \

@@ -1077,6 +1077,9 @@ raw_record! {
         "risklevel": "riskLevel" | "RiskLevel" => pub risk_level: Option<Text<'a>>,
         /// Detection time.
         "detecteddatetime": "detectedDateTime" | "DetectedDateTime" => pub detected_date_time: Option<Text<'a>>,
+        /// A risky user's state (`atRisk`, `remediated`, …): with no risk type, the record is
+        /// Graph's `riskyUser` or `riskyUserHistoryItem`, a user's standing, not a detection.
+        "riskstate": "riskState" | "RiskState" => pub risk_state: Option<Text<'a>>,
     }
 }
 

@@ -190,6 +190,14 @@ fn known_sources_no_detector_reads_are_ignored() {
     assert!(matches!(one(audit), Normalized::Ignored(_)));
     let sharepoint = r#"{"CreationTime":"2024-01-01T00:00:00","Operation":"FileAccessed","Workload":"SharePoint"}"#;
     assert!(matches!(one(sharepoint), Normalized::Ignored(_)));
+    // A Graph risky user is a standing, not a detection; a detection carries a state too.
+    let risky_user = r#"{"id":"1","riskLevel":"none","riskState":"remediated","userPrincipalName":"a@b.c","riskLastUpdatedDateTime":"2021-03-02T12:22:54Z"}"#;
+    let Normalized::Ignored(ignored) = one(risky_user) else {
+        panic!("a risky user is not ignored");
+    };
+    assert_eq!(ignored.to_string(), "identity protection: risky user");
+    let detection = r#"{"riskEventType":"unfamiliarFeatures","riskState":"atRisk","userPrincipalName":"a@b.c","detectedDateTime":"2021-03-02T12:22:54Z"}"#;
+    assert!(matches!(one(detection), Normalized::Event(_)));
 }
 
 #[test]

@@ -939,6 +939,27 @@ fn a_component_file_is_compiled_once_then_read_from_the_cache() {
     assert!(files_under(&elsewhere) > 0, "{stderr}");
 }
 
+/// `snowyowl scan -v` of the demo with the built component given as a file (so through the
+/// compile cache) and `cache` as the cache directory.
+fn scan_built_with_cache(cache: &Path, home: &Path) -> (i32, String, String) {
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/snowyowl.wasm");
+    let demo = demo_path();
+    snowyowl_with_cache_home(
+        &[
+            "scan",
+            "--seed",
+            "1",
+            "-v",
+            "--component",
+            built.to_str().unwrap(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+            demo.to_str().unwrap(),
+        ],
+        home,
+    )
+}
+
 /// The cache holds machine code the CLI runs: a directory others could write into is not used,
 /// nor one holding anything they could write; one snowyowl creates is closed to them.
 #[cfg(unix)]
@@ -946,7 +967,6 @@ fn a_component_file_is_compiled_once_then_read_from_the_cache() {
 fn a_cache_directory_others_can_write_into_is_not_used() {
     use std::os::unix::fs::PermissionsExt;
 
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/snowyowl.wasm");
     let home = fresh_dir("cache-open");
     let cache = home.join("shared");
     std::fs::create_dir(&cache).unwrap();
@@ -954,23 +974,7 @@ fn a_cache_directory_others_can_write_into_is_not_used() {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
     };
     chmod(&cache, 0o775);
-    let demo = demo_path();
-    let scan = |cache: &Path| {
-        snowyowl_with_cache_home(
-            &[
-                "scan",
-                "--seed",
-                "1",
-                "-v",
-                "--component",
-                built.to_str().unwrap(),
-                "--cache-dir",
-                cache.to_str().unwrap(),
-                demo.to_str().unwrap(),
-            ],
-            &home,
-        )
-    };
+    let scan = |cache: &Path| scan_built_with_cache(cache, &home);
     let (code, findings, stderr) = scan(&cache);
     assert_eq!(code, 0, "{stderr}");
     assert!(
@@ -1015,26 +1019,11 @@ fn a_cache_directory_others_can_write_into_is_not_used() {
 
 #[test]
 fn a_cache_directory_that_cannot_be_used_costs_only_the_compile() {
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/snowyowl.wasm");
     let home = fresh_dir("cache-unusable");
     // A file where the directory should be: it cannot be created.
     let blocked = home.join("not-a-directory");
     std::fs::write(&blocked, "").unwrap();
-    let demo = demo_path();
-    let (code, findings, stderr) = snowyowl_with_cache_home(
-        &[
-            "scan",
-            "--seed",
-            "1",
-            "-v",
-            "--component",
-            built.to_str().unwrap(),
-            "--cache-dir",
-            blocked.join("cache").to_str().unwrap(),
-            demo.to_str().unwrap(),
-        ],
-        &home,
-    );
+    let (code, findings, stderr) = scan_built_with_cache(&blocked.join("cache"), &home);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("compiled now, not cached (cannot use cache directory"),
