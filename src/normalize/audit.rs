@@ -228,7 +228,9 @@ fn read_unified(
         }
     }
     let modified = nested(raw.modified_properties, "ModifiedProperties").map_err(invalid)?;
-    let extended = nested(raw.extended_properties, "ExtendedProperties").map_err(invalid)?;
+    // Details (an app's id beside its object id) are a help, not the record: unreadable ones are
+    // left out, as in a sign-in.
+    let extended = nested(raw.extended_properties, "ExtendedProperties").unwrap_or_default();
     Ok(DirectoryAudit {
         time,
         id: first(&[&raw.id]).map_or_else(|| synthesized_id(text), str::to_owned),

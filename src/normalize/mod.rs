@@ -425,7 +425,7 @@ fn classify(raw: &Record, text: &str) -> Normalized {
     }
     // Graph `riskyUser` / `riskyUserHistoryItem` (a page of `identityProtection/riskyUsers`): a
     // user's risk standing, which Identity Protection derives from the detections read above.
-    if raw.risk_state.is_some() && raw.user_principal_name.is_some() {
+    if raw.risk_last_updated.is_some() && raw.user_principal_name.is_some() {
         return ignored("identity protection", "risky user");
     }
     Normalized::Rejected(Rejection::new(

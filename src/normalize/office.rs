@@ -111,7 +111,9 @@ const LOGON_ERRORS: [(&str, u32); 9] = [
 
 fn signin(raw: &Record, operation: &str, text: &str) -> Result<SignIn, Rejection> {
     let time = record_time(raw, "a logon")?;
-    let extended = nested(raw.extended_properties, "ExtendedProperties").map_err(invalid)?;
+    // `ExtendedProperties` only adds the user agent and a failure's name: one that is not a list
+    // (a string of cmdlet syntax in an edited export) costs those, not the sign-in.
+    let extended = nested(raw.extended_properties, "ExtendedProperties").unwrap_or_default();
     let extended = name_values(&extended);
     let extra = |name: &str| {
         extended

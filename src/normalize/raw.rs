@@ -1077,9 +1077,9 @@ raw_record! {
         "risklevel": "riskLevel" | "RiskLevel" => pub risk_level: Option<Text<'a>>,
         /// Detection time.
         "detecteddatetime": "detectedDateTime" | "DetectedDateTime" => pub detected_date_time: Option<Text<'a>>,
-        /// A risky user's state (`atRisk`, `remediated`, …): with no risk type, the record is
-        /// Graph's `riskyUser` or `riskyUserHistoryItem`, a user's standing, not a detection.
-        "riskstate": "riskState" | "RiskState" => pub risk_state: Option<Text<'a>>,
+        /// When a user's risk standing last changed: Graph's `riskyUser` and
+        /// `riskyUserHistoryItem` have it, detections and sign-ins do not.
+        "risklastupdateddatetime": "riskLastUpdatedDateTime" | "RiskLastUpdatedDateTime" => pub risk_last_updated: Option<Text<'a>>,
     }
 }
 
