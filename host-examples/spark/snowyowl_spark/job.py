@@ -320,13 +320,19 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         while query.isActive:
             query.awaitTermination(1.0)
-            progress = _as_dict(query.lastProgress)
-            if not progress or progress.get("batchId", -1) == last_batch:
+            # Every batch since the last look, not only the latest: two short batches can both
+            # end within one second.
+            fresh = []
+            for report in map(_as_dict, query.recentProgress):
+                if report and report.get("batchId", -1) > last_batch:
+                    fresh.append(report)
+                    last_batch = report["batchId"]
+            if not fresh:
                 continue
-            last_batch = progress["batchId"]
             if options.progress:
                 with open(options.progress, "a", encoding="utf-8") as file:
-                    file.write(json.dumps(progress) + "\n")
+                    file.writelines(json.dumps(report) + "\n" for report in fresh)
+            progress = fresh[-1]
             if options.until_drained and drained(progress):
                 while query.isActive and query.status.get("isTriggerActive"):
                     time.sleep(0.05)  # stop between micro-batches, not inside one
