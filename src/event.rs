@@ -308,13 +308,26 @@ impl SignIn {
         SPRAY_FAILURE_CODES.contains(&self.result_code)
     }
 
-    /// The sign-in proved the password right: success, a "password was correct" code, an
-    /// expired password (50055), or `authenticationDetails` saying `Correct password`.
+    /// The sign-in presented the user's credentials: it is not a client's non-interactive sign-in
+    /// on a token it held (a refresh token or a device's primary refresh token, `Previously
+    /// satisfied`), unless that sign-in was a legacy or ROPC one (Exchange logs the basic
+    /// authentication it converts, `BAV2ROPC`, as non-interactive) or its steps say `Correct
+    /// password`. Real tenants log token refreshes by the thousand, many single-factor: none
+    /// says anything about the password.
+    pub fn presented_credentials(&self) -> bool {
+        self.category != SignInCategory::NonInteractive || self.legacy || self.correct_password_step
+    }
+
+    /// The sign-in proved the password right: it presented credentials (see
+    /// [`presented_credentials`](Self::presented_credentials)) and succeeded, ended in a "password
+    /// was correct" code or an expired password (50055), or its `authenticationDetails` say
+    /// `Correct password`.
     pub fn password_correct(&self) -> bool {
-        self.result_code == 0
-            || self.result_code == 50055
-            || PASSWORD_CORRECT_CODES.contains(&self.result_code)
-            || self.correct_password_step
+        self.presented_credentials()
+            && (self.result_code == 0
+                || self.result_code == 50055
+                || PASSWORD_CORRECT_CODES.contains(&self.result_code)
+                || self.correct_password_step)
     }
 
     /// The sign-in completed.

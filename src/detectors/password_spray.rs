@@ -398,7 +398,9 @@ impl PasswordSpray {
             return;
         }
         let failed = signin.is_spray_failure();
-        if !failed && !signin.password_correct() {
+        // Any success counts here, token refreshes too: users signing in from an address are
+        // what makes it a known egress.
+        if !failed && !signin.succeeded() && !signin.password_correct() {
             return;
         }
         if signin.succeeded() && signin.factor == FactorRequirement::Multi {

@@ -6,7 +6,9 @@
 //! or legacy sign-in by an account that is *dormant* (no sign-in seen for `dormant_after`,
 //! default 30 d, while the engine has been watching that long) or that was sprayed within the
 //! horizon (default 24 h): medium. A single-factor sign-in of an active account that nobody
-//! sprayed is not reported: tenants without Conditional Access produce those all day.
+//! sprayed is not reported: tenants without Conditional Access produce those all day. A
+//! non-interactive token refresh logged single-factor (`Previously satisfied`) is the token's
+//! factor, not a sign-in with a password: it is no single-factor sign-in here.
 //!
 //! **Why.** The Midnight Blizzard foothold was a legacy test-tenant account without MFA.
 //!
@@ -127,7 +129,8 @@ impl SingleFactor {
         if guest {
             return;
         }
-        let single = signin.factor == FactorRequirement::Single;
+        // A token refresh logged single-factor is the token's, not a password's.
+        let single = signin.factor == FactorRequirement::Single && signin.presented_credentials();
         if !(single || signin.legacy) {
             return;
         }

@@ -10,10 +10,15 @@
 //!   or a targeted user's single-factor or legacy-protocol success;
 //! - **high**: a targeted user's password proven from a place unfamiliar to that user (no network
 //!   /24 or /48, device id, or ASN with country seen in a successful multi-factor sign-in of theirs
-//!   within `baseline`, default 30 d; see `familiar_places`), whether the sign-in completed or MFA
-//!   or Conditional Access stopped it: the password is known to someone else;
-//! - **informational**: a targeted user's password proven from a familiar place. Counted in
-//!   `stats` (`informational`); emitted only with `report_informational: true`.
+//!   within `baseline`, default 30 d; see `familiar_places`) and stopped there by MFA or
+//!   Conditional Access (or completed without MFA): the password is known to someone else;
+//! - **informational**: a targeted user's password proven from a familiar place, or from an
+//!   unfamiliar one with MFA completed (the second factor held: a new phone, a new network).
+//!   Counted in `stats` (`informational`); emitted only with `report_informational: true`.
+//!
+//! A password is proven only by a sign-in that presented credentials: a client's non-interactive
+//! sign-in on a token it holds (a refresh, `Previously satisfied`), single-factor or not, is no
+//! hit; a non-interactive legacy or ROPC one (`BAV2ROPC`) is.
 //!
 //! A user is targeted when a spray detector (or a `passwordSpray` risk detection) names them,
 //! within the horizon (default 24 h) after.
@@ -31,9 +36,10 @@
 //! per user per horizon; later hits update it, and a finding kept back at informational is
 //! emitted when a later hit raises it.
 //!
-//! **False positives.** A traveller or a new phone, sprayed, signing in with MFA from somewhere
-//! new: high, and the evidence says MFA was satisfied. Users behind the same egress as a spray
-//! (an insider's, or a NAT's lockout wave taken for one) are kept out by the egress rule.
+//! **False positives.** A traveller, sprayed, whose sign-in from somewhere new is stopped at the
+//! second factor before they complete it: high (the evidence shows the completion after). Users
+//! behind the same egress as a spray (an insider's, or a NAT's lockout wave taken for one) are
+//! kept out by the egress rule.
 //!
 //! **ATT&CK.** T1110.003, T1078.004.
 
@@ -203,7 +209,9 @@ impl<'a> HitFields<&'a str> {
             result_code: signin.result_code,
             // Only a completed sign-in shows the account opens with one factor: an interrupted
             // one (MFA required) was stopped.
-            single_factor: signin.factor == FactorRequirement::Single && signin.succeeded(),
+            single_factor: signin.factor == FactorRequirement::Single
+                && signin.succeeded()
+                && signin.presented_credentials(),
             legacy: signin.legacy,
             app: signin.app_name().or(signin.app_id()),
             place: place_bits(verdict),
@@ -606,7 +614,12 @@ fn grade(hit: &Hit, targeted: bool, address: bool) -> (Severity, Vec<String>) {
         if !verdict.familiar() {
             reasons.push("unfamiliar-place".into());
             reasons.extend(verdict.new_parts().into_iter().map(str::to_owned));
-            severity = severity.max(Severity::High);
+            // A sign-in that completed multi-factor authentication is the second factor holding
+            // (a user on a new phone or network): kept back, as from a familiar place. The
+            // password proven there and stopped at the second factor is the spray's hit.
+            if !hit.mfa {
+                severity = severity.max(Severity::High);
+            }
         }
     }
     if hit.mfa {
@@ -909,7 +922,20 @@ fn finding(user: &str, open: &OpenHit, target: Option<&Target>, activity: Activi
         format!(" ({})", open.reasons.join(", "))
     };
     let from = first.and_then(Hit::ip).unwrap_or("an unknown IP");
+    let from_address = open
+        .reasons
+        .iter()
+        .any(|reason| reason == "from-spray-address");
     let (title, message) = match target {
+        // The user's sprays lapsed since (a finding closing after its horizon): it was a
+        // sprayed account's finding all the same, unless the address was the spray's.
+        None if !from_address => (
+            format!("Sprayed account {user} signed in with the correct password"),
+            format!(
+                "{user}, a sprayed account, proved its password at {} from {from}{how}",
+                time::format(open.first_seen),
+            ),
+        ),
         Some(target) => (
             format!("Sprayed account {user} signed in with the correct password"),
             format!(

@@ -1,7 +1,7 @@
 //! Golden cases: for every detector, in every shape it reads, a case that fires and benign
 //! look-alikes that do not.
 
-use snowyowl::event::{FactorRequirement, Shape};
+use snowyowl::event::{FactorRequirement, Shape, SignInCategory};
 use snowyowl::finding::Activity;
 use snowyowl::Severity;
 
@@ -176,11 +176,34 @@ fn spray_then_success_grades_severity() {
             .to_string()
             .contains("single-factor"));
     }
-    // Multi-factor from elsewhere: high.
+    // Multi-factor completed from elsewhere: the second factor held (a new phone, a new
+    // network), kept back where the shape records the factor; high where it does not (the
+    // unified audit log), as a password proven there and stopped at the second factor is.
     for shape in SHAPES {
         let events = hit_after_spray("Mozilla/5.0", "192.0.2.44", FactorRequirement::Multi);
         let hits = latest(&of(&run("", &ndjson(&events, shape)), "spray-then-success"));
+        if shape == Shape::UnifiedAudit {
+            assert_eq!(hits[0].severity, Severity::High, "{shape:?}");
+        } else {
+            assert!(hits.is_empty(), "{shape:?}: {hits:#?}");
+        }
+        let mut events = spray(SPRAY_IP, 8, 0.0);
+        events.push(signin("user3@contoso.com", "192.0.2.44", 50074, 90.0));
+        let hits = latest(&of(&run("", &ndjson(&events, shape)), "spray-then-success"));
         assert_eq!(hits[0].severity, Severity::High, "{shape:?}");
+    }
+    // A token refresh (non-interactive, single-factor: `Previously satisfied`) proves no
+    // password, from anywhere; a non-interactive legacy sign-in (Exchange's BAV2ROPC) does.
+    for shape in [Shape::AzureMonitor, Shape::Graph, Shape::LogAnalytics] {
+        let mut events = hit_after_spray("Mozilla/5.0", "192.0.2.44", FactorRequirement::Single);
+        let refresh = events.last_mut().unwrap();
+        refresh.category = SignInCategory::NonInteractive;
+        let hits = latest(&of(&run("", &ndjson(&events, shape)), "spray-then-success"));
+        assert!(hits.is_empty(), "{shape:?}: {hits:#?}");
+        let mut events = hit_after_spray("BAV2ROPC", "192.0.2.44", FactorRequirement::Single);
+        events.last_mut().unwrap().category = SignInCategory::NonInteractive;
+        let hits = latest(&of(&run("", &ndjson(&events, shape)), "spray-then-success"));
+        assert_eq!(hits[0].severity, Severity::Critical, "{shape:?}");
     }
 }
 
