@@ -2,12 +2,14 @@
 //!
 //! **What.** A `MailItemsAccessed` record with `IsThrottled` = `True` (Exchange stops auditing a
 //! mailbox for 24 h after 1,000 records in 24 h, and says so), or with `OperationCount` of at
-//! least `min_operations` (default 100) in one record. Medium.
+//! least `min_operations` (default 100) in one record. Medium. One finding per app and window
+//! lists every mailbox it read so (`mailboxes`); a record naming no app is reported per mailbox.
 //!
 //! **Why.** Bulk collection; and a throttled mailbox is a mailbox whose further reads go unseen.
 //!
-//! **False positives.** Mailbox migrations and mobile clients' first sync: allow-list the
-//! migration app; a first sync is one record per device.
+//! **False positives.** Mailbox migrations, backups and mobile clients' first sync: allow-list the
+//! migration or backup app (its nightly run is one finding, not one per mailbox); a first sync is
+//! one record per device.
 //!
 //! **ATT&CK.** T1114.002.
 
@@ -23,7 +25,7 @@ kit::config! {
     "mail-access-throttled";
     /// Items in one record that count as bulk (default 100).
     min_operations: Count = Count::new(100),
-    /// Suppression window per mailbox and app (default `1h`).
+    /// Suppression window per app (per mailbox when the record names no app) (default `1h`).
     window: Duration = Duration(HOUR),
 }
 
@@ -44,7 +46,13 @@ fn on_access(config: &Config, access: &MailboxAccess, report: &mut Report<u64>) 
     if !app.is_empty() && report.allowlist.known_app(app) && !access.throttled {
         return;
     }
-    let key = format!("{}|{app}", access.mailbox);
+    // One finding per app (a backup or an attacker's app reads many mailboxes, each in bulk:
+    // one finding lists them), or per mailbox when no app is named.
+    let key = if app.is_empty() {
+        format!("{}|", access.mailbox)
+    } else {
+        format!("app|{app}")
+    };
     let add = |finding: &mut Finding, operations: &mut u64| {
         finding.add_evidence(&access.id);
         if access.throttled {
@@ -52,6 +60,9 @@ fn on_access(config: &Config, access: &MailboxAccess, report: &mut Report<u64>) 
         }
         *operations = operations.saturating_add(access.operation_count);
         finding.set("operations", json!(*operations));
+        finding.observe("mailbox", ObservableKind::EmailAddress, &access.mailbox);
+        finding.add_to("mailboxes", json!(access.mailbox));
+        finding.observe("user.name", ObservableKind::UserName, &access.user);
     };
     report.report_with(
         &key,
@@ -62,12 +73,19 @@ fn on_access(config: &Config, access: &MailboxAccess, report: &mut Report<u64>) 
             } else {
                 "read in bulk"
             };
+            let title = if app.is_empty() {
+                format!("Mailbox {} {what}", access.mailbox)
+            } else if access.throttled {
+                format!("Mail access throttled for app {app}")
+            } else {
+                format!("Mail read in bulk by app {app}")
+            };
             let mut finding = Finding::new(
                 Throttled::META.id,
                 uid,
                 Severity::Medium,
                 access.time,
-                format!("Mailbox {} {what}", access.mailbox),
+                title,
                 Throttled::META.attack,
             );
             finding.message = format!(
@@ -78,7 +96,7 @@ fn on_access(config: &Config, access: &MailboxAccess, report: &mut Report<u64>) 
                 if app.is_empty() {
                     String::new()
                 } else {
-                    format!(" through app {app}")
+                    format!(" through app {app} (the mailboxes it read so, under mailboxes)")
                 }
             );
             finding.observe("mailbox", ObservableKind::EmailAddress, &access.mailbox);
