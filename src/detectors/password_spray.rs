@@ -3,8 +3,9 @@
 //! **What.** Within a sliding window (default 20 min) one IP fails with the spray codes (50126,
 //! 50053, 50055, 50056, 50034, 50057, and the unified audit log's `UserLoginFailed` equivalents)
 //! for at least `min_users` distinct users (default 5) *in the shape of a spray*, each of them
-//! tried at most `max_attempts_per_user` times (default 2), and the IP's failing users outnumber
-//! the users who signed in from it successfully in the same window.
+//! tried at most `max_attempts_per_user` times (default 2) and not signed in from it since (a
+//! user's own fix makes a failure a typo), and the IP's failing users outnumber the users who
+//! signed in from it successfully in the same window.
 //!
 //! **Why.** The first stage of the Midnight Blizzard intrusion: one password tried against many
 //! accounts, staying under per-account lockout.
@@ -22,11 +23,16 @@
 //! 7 d; a spray's own hit, a password alone, does not count), or that at least
 //! `egress_window_users` (default 10) distinct users signed in from successfully within the
 //! window.
-//! A spray found there is still reported, but its IP is not the spray's own: it is not signalled
-//! as a spray address, so no one's password proven from it counts as the spray's hit.
+//! A spray found there is still reported, at low (its failures may be its users' own: a lockout
+//! wave on a password-expiry morning, which no count of attempts tells from an insider's spray),
+//! and its IP is not the spray's own: it is not signalled as a spray address, so no one's
+//! password proven from it counts as the spray's hit.
 //!
-//! **False positives.** Shared egress (NAT, proxies) where several users mistype: the
-//! success-outnumbers-failure rule keeps a busy office quiet. A lockout wave or a stale-password
+//! **False positives.** Shared egress (NAT, proxies) where several users mistype: a failure its
+//! user fixes from the same address no longer counts, so a university's or a venue's first-time
+//! visitors mistyping one after another, each signing in a minute later, are no spray, even
+//! while a fix is pending for two of them; the success-outnumbers-failure rule keeps a busy
+//! office quiet. A lockout wave or a stale-password
 //! storm behind a NAT (each user retrying three times or more within seconds, after a password
 //! policy change) has not the shape of a spray: its users count only while they have tried at
 //! most twice. Misconfigured service accounts fail as one user, so they never reach the
@@ -154,8 +160,9 @@ struct IpWindow {
     /// Users with a successful attempt in the window.
     #[serde(skip)]
     succeeding: usize,
-    /// Users with at least one and at most `max_attempts_per_user` failed attempts in the window:
-    /// the users a spray would have.
+    /// Users with at least one and at most `max_attempts_per_user` failed attempts in the window,
+    /// and no successful one: the users a spray would have (a user who signs in from the address
+    /// is one of its users, who mistyped).
     #[serde(skip)]
     shaped: usize,
     /// The event ids of the failed attempts in the window, in their kept form ([`short_id`]: a
@@ -230,9 +237,11 @@ impl IpWindow {
             .push_back((time, SmolStr::new(short_id(id, &mut buffer))));
     }
 
-    /// Counts a user's failed attempts going from `before` to `after` in and out of `shaped`.
-    fn reshape(&mut self, before: u32, after: u32, tries: u32) {
-        let shaped = |n: u32| (1..=tries).contains(&n);
+    /// Counts a user's (failed, succeeded) attempts going from `before` to `after` in and out of
+    /// `shaped`.
+    fn reshape(&mut self, before: (u32, u32), after: (u32, u32), tries: u32) {
+        let shaped =
+            |(failed, succeeded): (u32, u32)| (1..=tries).contains(&failed) && succeeded == 0;
         match (shaped(before), shaped(after)) {
             (false, true) => self.shaped += 1,
             (true, false) => self.shaped = self.shaped.saturating_sub(1),
@@ -249,7 +258,7 @@ impl IpWindow {
             return;
         };
         let tally = entry.get_mut();
-        let failed_before = tally.failed;
+        let before = (tally.failed, tally.succeeded);
         let (count, users) = if attempt.failed {
             (&mut tally.failed, &mut self.failing)
         } else {
@@ -259,11 +268,11 @@ impl IpWindow {
         if *count == 0 {
             *users = users.saturating_sub(1);
         }
-        let failed_after = tally.failed;
+        let after = (tally.failed, tally.succeeded);
         if tally.failed == 0 && tally.succeeded == 0 {
             entry.remove();
         }
-        self.reshape(failed_before, failed_after, tries);
+        self.reshape(before, after, tries);
     }
 
     /// Counts `attempt` in, dropping the oldest beyond `cap`; returns how many were dropped.
@@ -297,7 +306,7 @@ impl IpWindow {
                 succeeded: 0,
             })
             .into_mut();
-        let failed_before = tally.failed;
+        let before = (tally.failed, tally.succeeded);
         let (count, users) = if attempt.failed {
             (&mut tally.failed, &mut self.failing)
         } else {
@@ -307,8 +316,8 @@ impl IpWindow {
             *users += 1;
         }
         *count += 1;
-        let failed_after = tally.failed;
-        self.reshape(failed_before, failed_after, tries);
+        let after = (tally.failed, tally.succeeded);
+        self.reshape(before, after, tries);
     }
 
     /// Rebuilds the users' tallies from the attempts (after a restore).
@@ -495,7 +504,8 @@ impl PasswordSpray {
             open.user_count = open.user_count.max(failing);
             return;
         }
-        // A spray's shape: enough users tried once or twice, and more failing than succeeding.
+        // A spray's shape: enough users tried once or twice and not signed in since, and more
+        // failing than succeeding.
         if !failed || shaped < self.config.min_users.get() || failing <= succeeding {
             return;
         }
@@ -608,8 +618,18 @@ impl PasswordSpray {
         Finding {
             uid: open.uid.clone(),
             detector: ID,
-            title: format!("Password spray from {ip}"),
-            severity: Severity::Medium,
+            title: if open.egress {
+                format!("Password spray from {ip}, a known egress")
+            } else {
+                format!("Password spray from {ip}")
+            },
+            // At a known egress the failures may be its users' own (a lockout wave, a password
+            // expiry morning): the spray is shown, not raised.
+            severity: if open.egress {
+                Severity::Low
+            } else {
+                Severity::Medium
+            },
             activity,
             time: open.last_seen,
             first_seen: open.first_seen,
@@ -731,8 +751,8 @@ mod tests {
 
     use super::*;
 
-    /// The distinct failing and succeeding users, and the users failing once or twice, counted
-    /// from the attempts themselves.
+    /// The distinct failing and succeeding users, and the users failing once or twice and not
+    /// succeeding, counted from the attempts themselves.
     fn counted(window: &IpWindow) -> (usize, usize, usize) {
         let users = |failed: bool| {
             let set: BTreeSet<&str> = window
@@ -744,6 +764,7 @@ mod tests {
             set
         };
         let failing = users(true);
+        let succeeding = users(false);
         let shaped = failing
             .iter()
             .filter(|user| {
@@ -752,10 +773,10 @@ mod tests {
                     .iter()
                     .filter(|a| a.failed && &*a.user == **user)
                     .count();
-                (1..=2).contains(&tries)
+                (1..=2).contains(&tries) && !succeeding.contains(*user)
             })
             .count();
-        (failing.len(), users(false).len(), shaped)
+        (failing.len(), succeeding.len(), shaped)
     }
 
     proptest! {
