@@ -19,12 +19,14 @@
 //! application object id, service principal object id, app id — aliases learnt from the
 //! directory audit stream: `ServicePrincipal.ObjectID` ↔ `ServicePrincipal.AppId`,
 //! `additionalDetails.AppId` ↔ the target object, an acting app's app id ↔ its service principal)
-//! and mailboxes. Each finding joins its entities: a spray its IPs and *targets*; a compromise
+//! and mailboxes. Each finding joins its entities: a spray its IPs and *targets* (one at a known
+//! egress, whose failures may be its users' own, nothing); a compromise
 //! bridges the target to the acting *user* when the sign-in was unprotected (a critical
 //! `spray-then-success`, a sprayed or dormant account's single-factor sign-in), and to the sprays
 //! it names (`unmapped.spray_findings`: the first-try hit from a spray's address, whose user the
 //! spray never targeted, joins that spray's incident); foothold and
-//! privilege findings join their actor and apps; collection joins the app and the mailboxes. A
+//! privilege findings join their actor and apps; collection joins the app (the mailboxes it read
+//! are shown, but join nothing: two apps reading the same executives are two actors). A
 //! sprayed user's own app work therefore links only once the account is shown compromised. Incidents idle for longer than the horizon are
 //! dropped; state is capped (`max_entities`) and pruning for the cap is counted.
 //!
@@ -68,7 +70,7 @@ fn bridges(finding: &Finding) -> bool {
     }
 }
 
-/// The entity keys a finding joins, by stage. Across tenants only applications join (an app id
+/// The entity keys a finding names, by stage (those that join: [`joins`]). Across tenants only applications join (an app id
 /// is the same application in every tenant; addresses, users and mailboxes are each tenant's own).
 fn entities(finding: &Finding, stage: Stage, across: bool) -> Vec<(String, Option<String>)> {
     let mut keys = entities_within(finding, stage);
@@ -78,9 +80,21 @@ fn entities(finding: &Finding, stage: Stage, across: bool) -> Vec<(String, Optio
     keys
 }
 
-/// The entity keys a finding joins within its tenant, by stage.
+/// Whether an entity joins the findings that name it into one incident. A mailbox does not: it
+/// is what was read, not who read it (an intrusion's app and a backup product both read the
+/// executives' mailboxes), so it is shown in the incident, never a reason for it.
+fn joins(key: &str) -> bool {
+    !key.starts_with("mailbox:")
+}
+
+/// The entity keys a finding names within its tenant, by stage.
 fn entities_within(finding: &Finding, stage: Stage) -> Vec<(String, Option<String>)> {
     let mut keys = Vec::new();
+    // A spray at a known egress (an office NAT's lockout wave, as likely as an insider) names
+    // its users' own failures as much as anyone's: it joins no incident.
+    if stage == Stage::Spray && finding.unmapped.get("egress") == Some(&Value::Bool(true)) {
+        return keys;
+    }
     // A spray is also joined by its own uid, and a compromise that bridges by the sprays behind
     // it: a password proven from a spray's address by a user it never targeted (the first-try hit)
     // joins that spray's incident.
@@ -364,10 +378,15 @@ impl AttackChain {
 
     fn on_member(&mut self, finding: &Finding, stage: Stage, context: &mut Context) {
         let keys = entities(finding, stage, self.across);
-        if keys.is_empty() {
+        let joining: Vec<&String> = keys
+            .iter()
+            .map(|(key, _)| key)
+            .filter(|key| joins(key))
+            .collect();
+        if joining.is_empty() {
             return;
         }
-        let nodes: Vec<usize> = keys.iter().map(|(key, _)| self.node(key)).collect();
+        let nodes: Vec<usize> = joining.iter().map(|key| self.node(key)).collect();
         let Some(&anchor) = nodes.first() else { return };
         let mut root = self.find(anchor);
         for &node in nodes.iter().skip(1) {
@@ -400,7 +419,7 @@ impl AttackChain {
                 .iter()
                 .map(|t| t.uid.to_owned())
                 .collect(),
-            keys: keys.into_iter().map(|(key, _)| key).collect(),
+            keys: joining.into_iter().cloned().collect(),
             observed,
             tenant: finding.tenant.as_deref().map(str::to_owned),
         };
@@ -523,6 +542,8 @@ impl AttackChain {
                 .members
                 .iter()
                 .flat_map(|m| m.keys.iter())
+                // Snapshots of earlier versions kept mailboxes among the keys.
+                .filter(|key| joins(key))
                 .cloned()
                 .collect();
             let nodes: Vec<usize> = keys.iter().map(|key| self.node(key)).collect();
@@ -781,5 +802,46 @@ impl Detector for AttackChain {
                 .count(),
             ..StateStats::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spray(egress: bool) -> Finding {
+        let mut finding = Finding::new(
+            "password-spray",
+            "spray".into(),
+            Severity::Medium,
+            0,
+            "Password spray".into(),
+            &[],
+        );
+        finding.observe("src_endpoint.ip", ObservableKind::IpAddress, "203.0.113.9");
+        finding.observe("user.name", ObservableKind::UserName, "ceo@contoso.com");
+        finding.set("egress", json!(egress));
+        finding
+    }
+
+    #[test]
+    fn a_spray_at_a_known_egress_joins_nothing() {
+        let keys = |finding: &Finding| -> Vec<String> {
+            entities(finding, Stage::Spray, false)
+                .into_iter()
+                .map(|(key, _)| key)
+                .collect()
+        };
+        assert_eq!(
+            keys(&spray(false)),
+            ["finding:spray", "ip:203.0.113.9", "target:ceo@contoso.com"]
+        );
+        assert!(keys(&spray(true)).is_empty());
+    }
+
+    #[test]
+    fn mailboxes_are_shown_not_joined() {
+        assert!(!joins("mailbox:ceo@contoso.com"));
+        assert!(joins("app:5f0c3a1e-7b2d-4c9e-8a61-3d2e1f0a9b7c"));
     }
 }

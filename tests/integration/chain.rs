@@ -174,6 +174,44 @@ fn unrelated_admin_work_does_not_join() {
 }
 
 #[test]
+fn a_backup_app_reading_the_same_mailboxes_stays_out_of_the_incident() {
+    // A backup product, consented long ago, reads the same executives' mailboxes at the same
+    // hours from its vendor's cloud: its reads are reported on their own, but a mailbox is what
+    // was read, not who read it, so they do not join the intrusion (they once padded it).
+    const BACKUP: &str = "0b5e4c1a-9d8f-4e7a-b6c5-2a1f3e4d5c6b";
+    let mut text = String::new();
+    for (n, line) in FULL.lines().enumerate() {
+        text.push_str(line);
+        text.push('\n');
+        if line.contains("\"MailItemsAccessed\"") && line.contains(APP_ID) {
+            let mut record: Value = serde_json::from_str(line).unwrap();
+            for key in ["AppId", "ClientAppId", "UserId"] {
+                record[key] = BACKUP.into();
+            }
+            record["ClientIPAddress"] = "20.190.128.77".into();
+            record["ClientInfoString"] = "Client=REST;Client=RESTSystem;".into();
+            record["Id"] = format!("6a1d2c3b-0000-4000-8000-{n:012}").into();
+            text.push_str(&record.to_string());
+            text.push('\n');
+        }
+    }
+    let findings = scan_in_batches(&text, 10_000, None);
+    // The backup's reads are found...
+    assert!(findings
+        .iter()
+        .any(|f| f.detector != "attack-chain" && f.to_json().contains(BACKUP)));
+    // ...and the one incident is the intrusion's, as without them.
+    let incidents = incidents(&findings);
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(stage_names(&incidents[0]).len(), 5);
+    assert!(!incidents[0].to_json().contains(BACKUP));
+    assert_eq!(
+        incidents[0].first_seen,
+        self::incidents(&scan_in_batches(FULL, 10_000, None))[0].first_seen
+    );
+}
+
+#[test]
 fn a_chain_that_starts_with_app_abuse_links() {
     let findings = scan_in_batches(APP_ABUSE, 10_000, None);
     let incidents = incidents(&findings);
