@@ -1,24 +1,30 @@
 //! `multi-mailbox-access`: one application reads many mailboxes in a short time.
 //!
 //! **What.** One `ClientAppId` reads more than `max_mailboxes` (default 5) distinct mailboxes
-//! within the window (default 10 min). High.
+//! within the window (default 10 min). High; low when the app did so on at least `routine_days`
+//! (default 3) earlier days within `routine_baseline` (default 30 d): a routine sweep.
 //!
 //! **Why.** Collection at scale: the actor's app sweeping executives' mailboxes.
 //!
 //! **Logic.** A sliding distinct count of mailboxes per app (bounded); Microsoft first-party and
-//! allow-listed apps are skipped.
+//! allow-listed apps are skipped. The days each app swept mailboxes are kept (a bit a day, see
+//! `kit::routine`); a finding's grade is set when it opens.
 //!
-//! **False positives.** Backup, archiving and e-discovery tools: allow-list their app ids.
+//! **False positives.** Backup, archiving and e-discovery tools: their first nights are high,
+//! then their nightly run is low (`routine_days`); allow-list their app ids to drop them. An
+//! intruder's app that has swept mailboxes for days is low too from then on: its first days were
+//! high, and the incident (`attack-chain`) keeps them.
 //!
 //! **ATT&CK.** T1114.002.
 
+use super::kit::routine::Routine;
 use super::kit::{self, Distinct, Meta, Parts, Report, Rule, Stage, StateStats};
 use crate::attack::REMOTE_EMAIL_COLLECTION;
 use crate::config::{Count, Duration};
 use crate::event::{Event, MailboxAccess};
 use crate::finding::{Finding, ObservableKind, Severity};
 use crate::state::{BoundedMap, DistinctWindow};
-use crate::time::{Timestamp, MINUTE};
+use crate::time::{Timestamp, DAY, MINUTE};
 use ahash::RandomState;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -33,6 +39,11 @@ kit::config! {
     max_apps: Count = Count::new(10_000),
     /// Reads kept per app within the window (default 10000).
     max_reads_per_app: Count = Count::new(10_000),
+    /// Earlier days (within `routine_baseline`) on which an app swept mailboxes that make its
+    /// sweep routine: low (default 3; above 63, never).
+    routine_days: Count = Count::new(3),
+    /// How far back the days of `routine_days` count (default `30d`, at most 63 days).
+    routine_baseline: Duration = Duration(30 * DAY),
 }
 
 /// What an open finding keeps: the mailboxes it has seen read, and the most read within one
@@ -41,6 +52,9 @@ kit::config! {
 pub struct Reads {
     mailboxes: Distinct,
     most_in_window: usize,
+    /// Earlier days the app swept mailboxes, when that made this sweep routine (0: not routine).
+    #[serde(default)]
+    routine_days: u32,
 }
 
 /// The `multi-mailbox-access` detector.
@@ -51,6 +65,13 @@ pub type MultiMailboxAccess = kit::Keyed<ManyMailboxes>;
 pub struct ManyMailboxes {
     windows: BoundedMap<DistinctWindow>,
     dropped: u64,
+    /// The days each app swept mailboxes (snapshots of earlier versions have none).
+    #[serde(default = "no_routine")]
+    routine: Routine,
+}
+
+fn no_routine() -> Routine {
+    Routine::new(10_000, &crate::state::unseeded())
 }
 
 impl Rule for ManyMailboxes {
@@ -67,6 +88,7 @@ impl Rule for ManyMailboxes {
         ManyMailboxes {
             windows: BoundedMap::new(config.max_apps.get(), parts.hasher),
             dropped: 0,
+            routine: Routine::new(config.max_apps.get(), parts.hasher),
         }
     }
 
@@ -82,14 +104,15 @@ impl Rule for ManyMailboxes {
 
     fn state(&self) -> StateStats {
         StateStats {
-            entries: self.windows.len(),
-            evicted: self.windows.evicted() + self.dropped,
+            entries: self.windows.len() + self.routine.len(),
+            evicted: self.windows.evicted() + self.dropped + self.routine.evicted(),
             ..StateStats::default()
         }
     }
 
     fn reseed(&mut self, hasher: &RandomState) {
         self.windows.reseed(hasher);
+        self.routine.reseed(hasher);
     }
 }
 
@@ -117,6 +140,18 @@ impl ManyMailboxes {
             return;
         }
         let mailboxes: Vec<String> = entry.members().map(str::to_owned).collect();
+        let baseline = config.routine_baseline.0;
+        let earlier = self.routine.days_before(app, access.time, baseline);
+        let routine = if earlier as usize >= config.routine_days.get() {
+            earlier
+        } else {
+            0
+        };
+        self.routine.mark(
+            app,
+            access.time,
+            report.watermark().saturating_sub(baseline),
+        );
         let add = |finding: &mut Finding, reads: &mut Reads| {
             finding.add_evidence(&access.id);
             for mailbox in &mailboxes {
@@ -125,11 +160,7 @@ impl ManyMailboxes {
                 reads.mailboxes.add(mailbox);
             }
             reads.most_in_window = reads.most_in_window.max(distinct);
-            finding.title = format!(
-                "Application {app} read {} mailboxes within {} min",
-                reads.most_in_window,
-                window / MINUTE
-            );
+            finding.title = title(app, reads.most_in_window, window, reads.routine_days);
             finding.set("mailbox_count", json!(reads.mailboxes.count()));
             finding.message = format!(
                 "application {app} read {} distinct mailboxes",
@@ -140,17 +171,22 @@ impl ManyMailboxes {
             app,
             access.time,
             |uid, reads| {
+                reads.routine_days = routine;
                 let mut finding = Finding::new(
                     ManyMailboxes::META.id,
                     uid,
-                    Severity::High,
+                    if routine > 0 {
+                        Severity::Low
+                    } else {
+                        Severity::High
+                    },
                     access.time,
-                    format!(
-                        "Application {app} read {distinct} mailboxes within {} min",
-                        window / MINUTE
-                    ),
+                    title(app, distinct, window, routine),
                     ManyMailboxes::META.attack,
                 );
+                if routine > 0 {
+                    finding.set("routine_days", json!(routine));
+                }
                 finding.observe("resources.uid", ObservableKind::ResourceUid, app);
                 finding.set("client_app_id", json!(app));
                 finding.set("window_ms", json!(window));
@@ -159,5 +195,19 @@ impl ManyMailboxes {
             },
             add,
         );
+    }
+}
+
+/// A finding's title: how many mailboxes within the window, and on how many earlier days the app
+/// did so when that makes it routine.
+fn title(app: &str, mailboxes: usize, window: Timestamp, routine_days: u32) -> String {
+    let title = format!(
+        "Application {app} read {mailboxes} mailboxes within {} min",
+        window / MINUTE
+    );
+    if routine_days > 0 {
+        format!("{title}, as on {routine_days} earlier days")
+    } else {
+        title
     }
 }

@@ -27,6 +27,7 @@ fn small_caps() -> String {
             "oauth-credential-added": {"max_objects": CAP},
             "mailbox-access-by-app": {"max_apps": CAP},
             "multi-mailbox-access": {"max_apps": CAP, "max_reads_per_app": CAP},
+            "mail-access-throttled": {"max_apps": CAP},
             "attack-chain": {"max_entities": CAP},
         }
     })
@@ -43,8 +44,8 @@ fn most_entries(detector: &str) -> u64 {
         "distributed-password-spray" | "low-and-slow-spray" => 4 * CAP,
         // Targets, familiar places, the sign-in log and sprays' addresses, open findings.
         "spray-then-success" => 5 * CAP,
-        // Last sign-ins, sprayed users, open findings.
-        "single-factor-legacy-signin" => 3 * CAP,
+        // Last sign-ins, sprayed users, open findings; apps' windows, their days, open findings.
+        "single-factor-legacy-signin" | "multi-mailbox-access" => 3 * CAP,
         // The index may pass the cap by one finding's entities until the next sweep prunes.
         "attack-chain" => 2 * CAP + 64,
         // One table of its own and open findings, or open findings alone.

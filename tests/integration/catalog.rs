@@ -4,7 +4,7 @@
 //! consent, grantee read from `ServicePrincipal.*`).
 
 use snowyowl::event::{Event, MailClient, Shape};
-use snowyowl::Severity;
+use snowyowl::{Finding, Severity};
 
 use crate::helpers::{
     app, apps_added, audit, cmdlet, detect, mail, risk, signin, target, user, user_target, SHAPES,
@@ -653,6 +653,87 @@ fn multi_mailbox_access_threshold_and_window() {
             detect("", &slow, shape, "multi-mailbox-access").is_empty(),
             "{shape:?}"
         );
+    }
+}
+
+#[test]
+fn a_nightly_sweep_is_routine_from_its_fourth_night() {
+    // A backup app reads every mailbox each night at 01:00, in bulk; the intruder's app reads the
+    // executives once, on the fifth night. The backup's first three nights are raised, then its
+    // sweep is routine (low, with the days counted); the intruder's first sweep is raised.
+    const BACKUP: &str = "0b5e4c1a-9d8f-4e7a-b6c5-2a1f3e4d5c6b";
+    const DAY: f64 = 24.0 * 60.0;
+    let mut reads = Vec::new();
+    for night in 0..5 {
+        for i in 0..8 {
+            let minute = night as f64 * DAY + 60.0 + i as f64;
+            let Event::MailboxAccess(mut read) = mail(
+                BACKUP,
+                MailClient::Graph,
+                &format!("user{i}@contoso.com"),
+                minute,
+            ) else {
+                unreachable!()
+            };
+            read.operation_count = 400;
+            reads.push(Event::MailboxAccess(read));
+        }
+    }
+    for i in 0..6 {
+        reads.push(mail(
+            EVIL_APP,
+            MailClient::Ews,
+            &format!("exec{i}@contoso.com"),
+            4.0 * DAY + 90.0 + i as f64,
+        ));
+    }
+    for shape in MAIL_SHAPES {
+        for detector in ["multi-mailbox-access", "mail-access-throttled"] {
+            let mut found = detect("", &reads, shape, detector);
+            found.sort_by_key(|finding| finding.first_seen);
+            let backup: Vec<(Severity, Option<u64>)> = found
+                .iter()
+                .filter(|finding| finding.to_json().contains(BACKUP))
+                .map(|finding| {
+                    (
+                        finding.severity,
+                        finding
+                            .unmapped
+                            .get("routine_days")
+                            .and_then(|d| d.as_u64()),
+                    )
+                })
+                .collect();
+            let raised = if detector == "multi-mailbox-access" {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            assert_eq!(
+                backup,
+                [
+                    (raised, None),
+                    (raised, None),
+                    (raised, None),
+                    (Severity::Low, Some(3)),
+                    (Severity::Low, Some(4))
+                ],
+                "{shape:?} {detector}"
+            );
+            if detector == "multi-mailbox-access" {
+                let intruder: Vec<&Finding> = found
+                    .iter()
+                    .filter(|f| f.to_json().contains(EVIL_APP))
+                    .collect();
+                assert_eq!(intruder.len(), 1, "{shape:?}");
+                assert_eq!(intruder[0].severity, Severity::High, "{shape:?}");
+            }
+        }
+        // Raised every night when routine is switched off (more days than are kept).
+        let config = r#"{"detectors":{"multi-mailbox-access":{"routine_days":64}}}"#;
+        assert!(detect(config, &reads, shape, "multi-mailbox-access")
+            .iter()
+            .all(|finding| finding.severity == Severity::High));
     }
 }
 

@@ -7,12 +7,14 @@
 //! - [`Rule`] and [`Keyed`]: a detector that reports matching events under a key is a small rule
 //!   (does it match, its key, the finding, how a repeat merges) run by a generic wrapper;
 //! - the bounded machinery detectors share: [`Suppression`] (one open finding per key),
-//!   [`unresolved_failures`], [`familiar_places`], and [`persist!`] for snapshots.
+//!   [`unresolved_failures`], [`familiar_places`], [`routine`] (what a key did on earlier days),
+//!   and [`persist!`] for snapshots.
 //!
 //! Every table a detector keeps is capped; what a cap drops while still live is counted as
 //! evicted, which `stats` reports and the engine's `state-pressure` finding raises.
 
 pub mod familiar_places;
+pub mod routine;
 mod suppression;
 pub mod unresolved_failures;
 
