@@ -5,7 +5,12 @@
 //! `BAV2ROPC`, basic-auth clients such as IMAP, POP, SMTP, EWS, ActiveSync): low. A single-factor
 //! or legacy sign-in by an account that is *dormant* (no sign-in seen for `dormant_after`,
 //! default 30 d, while the engine has been watching that long) or that was sprayed within the
-//! horizon (default 24 h): medium. A single-factor sign-in of an active account that nobody
+//! horizon (default 24 h): medium. So is a single-factor legacy sign-in by an account *unseen*
+//! (no sign-in of it since the engine began watching, at least `unseen_after`, default 24 h, ago)
+//! while a spray is on (a spray's own address signalled within the horizon): the first-try hit of
+//! a spray that guessed a forgotten test account's password at once, from a proxy no failure had
+//! named yet. A scanner's first SMTP sign-in on a Monday was seen on Friday: not unseen. A
+//! single-factor sign-in of an active account that nobody
 //! sprayed is not reported: tenants without Conditional Access produce those all day. A
 //! non-interactive token refresh logged single-factor (`Previously satisfied`) is the token's
 //! factor, not a sign-in with a password: it is no single-factor sign-in here.
@@ -41,6 +46,9 @@ kit::config! {
     window: Duration = Duration(DAY),
     /// Users whose last sign-in is remembered (default 500000).
     max_users: Count = Count::new(500_000),
+    /// Watching this long without a sign-in of an account makes it unseen: its single-factor
+    /// legacy sign-in while a spray is on is medium (default `24h`).
+    unseen_after: Duration = Duration(DAY),
 }
 
 /// The `single-factor-legacy-signin` detector.
@@ -52,6 +60,10 @@ pub struct SingleFactor {
     last_signin: BoundedMap<Timestamp>,
     sprayed: BoundedMap<Timestamp>,
     watching_since: Option<Timestamp>,
+    /// When a spray last signalled an address of its own (snapshots of earlier versions have
+    /// none).
+    #[serde(default)]
+    spray_seen: Option<Timestamp>,
 }
 
 impl Rule for SingleFactor {
@@ -69,6 +81,7 @@ impl Rule for SingleFactor {
             last_signin: BoundedMap::new(config.max_users.get(), parts.hasher),
             sprayed: BoundedMap::new(config.max_users.get(), parts.hasher),
             watching_since: None,
+            spray_seen: None,
         }
     }
 
@@ -83,6 +96,9 @@ impl Rule for SingleFactor {
     }
 
     fn on_signal(&mut self, config: &Config, signal: &Signal, watermark: Timestamp) {
+        if let Signal::SprayAddress { time, .. } = signal {
+            self.spray_seen = self.spray_seen.max(Some(*time));
+        }
         let Signal::SprayTarget { user, time, .. } = signal else {
             return;
         };
@@ -142,10 +158,20 @@ impl SingleFactor {
             .sprayed
             .get(signin.user())
             .is_some_and(|time| signin.time >= *time && signin.time - *time <= config.horizon.0);
+        // Never seen in a day's watching or more, and a spray on: a password alone, over a
+        // protocol without MFA.
+        let spray_on = self
+            .spray_seen
+            .is_some_and(|seen| signin.time.saturating_sub(seen) <= config.horizon.0);
+        let unseen = single
+            && signin.legacy
+            && spray_on
+            && previous.is_none()
+            && signin.time.saturating_sub(since) >= config.unseen_after.0;
         if !(signin.legacy || dormant || sprayed) {
             return;
         }
-        let severity = if dormant || sprayed {
+        let severity = if dormant || sprayed || unseen {
             Severity::Medium
         } else {
             Severity::Low
@@ -162,6 +188,9 @@ impl SingleFactor {
         }
         if sprayed {
             reasons.push("sprayed-account");
+        }
+        if unseen && !(dormant || sprayed) {
+            reasons.push("unseen-account-during-spray");
         }
         let add = |finding: &mut Finding| {
             finding.severity = finding.severity.max(severity);

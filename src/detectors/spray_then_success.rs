@@ -11,7 +11,11 @@
 //! - **high**: a targeted user's password proven from a place unfamiliar to that user (no network
 //!   /24 or /48, device id, or ASN with country seen in a successful multi-factor sign-in of theirs
 //!   within `baseline`, default 30 d; see `familiar_places`) and stopped there by MFA or
-//!   Conditional Access (or completed without MFA): the password is known to someone else;
+//!   Conditional Access (or completed without MFA): the password is known to someone else. A hit
+//!   stopped there (or an expired password) waits `settle` (default 1 h) first: the user completing
+//!   MFA from the same network by then makes it their own prompt, informational (in the first
+//!   weeks of a deployment no place is familiar yet, and every interactive sign-in logs its
+//!   prompt before its completion);
 //! - **informational**: a targeted user's password proven from a familiar place, or from an
 //!   unfamiliar one with MFA completed (the second factor held: a new phone, a new network).
 //!   Counted in `stats` (`informational`); emitted only with `report_informational: true`.
@@ -37,7 +41,8 @@
 //! emitted when a later hit raises it.
 //!
 //! **False positives.** A traveller, sprayed, whose sign-in from somewhere new is stopped at the
-//! second factor before they complete it: high (the evidence shows the completion after). Users
+//! second factor and who completes it only from another network, or after the hour (an expired
+//! password fixed through the help desk): high (the evidence shows the completion after). Users
 //! behind the same egress as a spray (an insider's, or a NAT's lockout wave taken for one) are
 //! kept out by the egress rule.
 //!
@@ -50,7 +55,7 @@ use ahash::RandomState;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
 
-use super::kit::familiar_places::{FamiliarPlaces, Verdict};
+use super::kit::familiar_places::{network, FamiliarPlaces, Verdict};
 use super::kit::{self, Meta, Parts, Registrable, Stage};
 use super::{push_capped, Context, Detector, Signal, StateStats};
 use crate::allowlist::Allowlist;
@@ -76,6 +81,11 @@ kit::config! {
     /// How long a place stays familiar after a successful multi-factor sign-in from it (default
     /// `30d`).
     baseline: Duration = Duration(30 * DAY),
+    /// A targeted user's password stopped at the second factor (or expired) somewhere unfamiliar
+    /// is raised only if the user does not complete multi-factor authentication from the same
+    /// network (/24, /48) within this (default `1h`): an interactive sign-in logs the prompt, then
+    /// its completion; an expired password, the change, then the sign-in.
+    settle: Duration = Duration(HOUR),
     /// Emit the findings graded informational (a targeted user's password proven from a familiar
     /// place) instead of only counting them (default false).
     report_informational: bool = false,
@@ -543,6 +553,24 @@ struct OpenHit {
     emitted: bool,
     /// The spray findings behind it: the user's sprays, and the sprays whose address it came from.
     spray_findings: Vec<String>,
+    /// A hit stopped at the second factor somewhere unfamiliar, waiting for `settle`: high unless
+    /// its user completes MFA from its address by then (snapshots of earlier versions have none).
+    #[serde(default)]
+    pending: Option<Pending>,
+}
+
+/// A stopped hit waiting to be raised (see [`OpenHit::pending`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pending {
+    until: Timestamp,
+    /// Its network ([`network`]).
+    network: Option<u64>,
+}
+
+/// Whether a hit's grade rests only on its being stopped at the second factor somewhere
+/// unfamiliar: the user's own prompt, until the completion that follows does not.
+fn settles(hit: &Hit, severity: Severity) -> bool {
+    severity == Severity::High && !hit.mfa && hit.result_code != 0
 }
 
 /// An address a spray used that no users share: a password proven from it is the spray's hit.
@@ -795,8 +823,20 @@ impl SprayThenSuccess {
                 .and_then(|ip| self.spray_address(ip, hit.time))
                 .map(|address| address.finding_uid.clone())
         });
+        // A stopped hit whose settling time passed before this one is raised first.
+        self.settle(user, hit.time, context);
         let target = self.target_at(user, hit.time);
         let (severity, reasons) = grade(&hit, target.is_some(), address.is_some());
+        // The user completing MFA where a stopped hit was waiting: it was the user's own prompt.
+        let pending = settles(&hit, severity).then(|| Pending {
+            until: hit.time.saturating_add(self.config.settle.0),
+            network: hit.ip().and_then(network),
+        });
+        let severity = if pending.is_some() {
+            Severity::Informational
+        } else {
+            severity
+        };
         let mut sprays: Vec<String> = target.map(|t| t.spray_findings.clone()).unwrap_or_default();
         if let Some(uid) = address.filter(|uid| !uid.is_empty()) {
             push_capped(&mut sprays, uid, MAX_LISTED);
@@ -817,6 +857,15 @@ impl SprayThenSuccess {
                     if !open.spray_findings.contains(&uid) {
                         push_capped(&mut open.spray_findings, uid, MAX_LISTED);
                     }
+                }
+                if hit.mfa
+                    && open.pending.as_ref().is_some_and(|waiting| {
+                        waiting.network.is_some() && waiting.network == hit.ip().and_then(network)
+                    })
+                {
+                    open.pending = None;
+                } else if open.pending.is_none() {
+                    open.pending = pending;
                 }
                 open.grew |= push_capped(&mut open.hits, hit, MAX_LISTED);
                 if raised && shown(open.severity) {
@@ -845,6 +894,7 @@ impl SprayThenSuccess {
             grew: false,
             emitted: false,
             spray_findings: sprays,
+            pending,
         };
         if shown(severity) {
             context.emit(finding(
@@ -864,7 +914,37 @@ impl SprayThenSuccess {
         self.open.insert(user.to_owned(), open);
     }
 
+    /// Raises `user`'s stopped hit if it waited past its settling time by `now` (or at once when
+    /// `now` is the end of input), emitting the finding.
+    fn settle(&mut self, user: &str, now: Timestamp, context: &mut Context) {
+        let Some(open) = self.open.get_mut(user) else {
+            return;
+        };
+        if open
+            .pending
+            .as_ref()
+            .is_none_or(|waiting| now <= waiting.until)
+        {
+            return;
+        }
+        open.pending = None;
+        if open.severity >= Severity::High {
+            return;
+        }
+        open.severity = Severity::High;
+        let activity = if open.emitted {
+            Activity::Update
+        } else {
+            Activity::Create
+        };
+        let finding = finding(user, open, self.targets.get(user), activity);
+        open.grew = false;
+        open.emitted = true;
+        context.emit(finding);
+    }
+
     fn close(&mut self, user: &str, context: &mut Context) {
+        self.settle(user, Timestamp::MAX, context);
         if let Some(open) = self.open.remove(user) {
             if open.grew && open.emitted {
                 context.emit(finding(
@@ -1009,6 +1089,15 @@ impl Detector for SprayThenSuccess {
     fn on_watermark(&mut self, context: &mut Context) {
         let horizon = self.config.horizon.0;
         let watermark = context.watermark;
+        let waited: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, open)| open.pending.as_ref().is_some_and(|w| w.until < watermark))
+            .map(|(user, _)| user.clone())
+            .collect();
+        for user in waited {
+            self.settle(&user, watermark, context);
+        }
         let closed: Vec<String> = self
             .open
             .iter()

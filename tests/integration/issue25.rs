@@ -4,7 +4,7 @@
 use snowyowl::event::{FactorRequirement, Shape, SignInFields};
 use snowyowl::{Finding, Severity};
 
-use crate::helpers::{latest, ndjson, of, run, signin, SHAPES};
+use crate::helpers::{latest, ndjson, of, run, signin, spray, SHAPES};
 
 const OFFICE: &str = "198.51.100.10";
 const SPRAY_IP: &str = "203.0.113.66";
@@ -285,6 +285,120 @@ fn a_sprayed_users_password_stopped_by_mfa_somewhere_new_is_high() {
         assert!(
             reasons.contains("unfamiliar-place") && reasons.contains("stopped-after-the-password"),
             "{reasons}"
+        );
+    }
+}
+
+#[test]
+fn a_sprayed_users_own_prompt_then_mfa_from_the_same_network_is_no_hit() {
+    // In the first days of a deployment no place is familiar yet: a sprayed user signing in at
+    // the office logs the MFA prompt (50074) or an expired password (50055), then the completion
+    // from the office's other NAT address. Raised only if no completion follows within the hour.
+    let stopped = |code: u32, minute: f64| {
+        let mut event = signin("user4@contoso.com", "192.0.2.77", code, minute);
+        event.asn = Some(65_500);
+        event
+    };
+    let completed = |ip: &str, minute: f64| {
+        let mut event = signin("user4@contoso.com", ip, 0, minute);
+        event.asn = Some(65_500);
+        event
+    };
+    let cases: [(&str, Vec<Fields>, Option<Severity>); 4] = [
+        (
+            "prompt, then MFA",
+            vec![stopped(50074, 200.0), completed("192.0.2.78", 201.0)],
+            None,
+        ),
+        (
+            "expired, changed, then MFA",
+            vec![stopped(50055, 200.0), completed("192.0.2.78", 238.0)],
+            None,
+        ),
+        (
+            "MFA elsewhere",
+            vec![stopped(50074, 200.0), completed("203.0.113.9", 201.0)],
+            Some(Severity::High),
+        ),
+        (
+            "MFA too late",
+            vec![stopped(50074, 200.0), completed("192.0.2.78", 270.0)],
+            Some(Severity::High),
+        ),
+    ];
+    for (case, tail, expected) in cases {
+        let mut events = sprayed_users_with_a_morning();
+        events.extend(tail);
+        for shape in [Shape::AzureMonitor, Shape::Graph, Shape::LogAnalytics] {
+            let hits = latest(&of(&run("", &ndjson(&events, shape)), "spray-then-success"));
+            assert_eq!(
+                hits.first().map(|hit| hit.severity),
+                expected,
+                "{case} {shape:?}: {hits:#?}"
+            );
+        }
+    }
+    // On a live stream the waiting hit is raised once the hour has passed, without the end.
+    let mut events = sprayed_users_with_a_morning();
+    events.push(stopped(50074, 200.0));
+    let mut engine = snowyowl::Engine::from_json("", 1).unwrap();
+    let pushed = engine.push(ndjson(&events, Shape::Graph).as_bytes());
+    assert!(of(&pushed.findings, "spray-then-success").is_empty());
+    let hour_later = events.last().map(|e| e.time).unwrap_or_default() + 61 * 60_000;
+    let advanced = engine.advance(hour_later);
+    assert_eq!(of(&advanced, "spray-then-success").len(), 1);
+}
+
+#[test]
+fn an_unseen_accounts_legacy_password_sign_in_during_a_spray_is_medium() {
+    // A day of watching: colleagues and the office scanner (SMTP, single-factor) sign in. Then a
+    // spray, and a forgotten test account nobody has seen signs in over ROPC with a password alone
+    // from a proxy that never failed: the spray's first-try hit.
+    let legacy = |user: &str, ip: &str, minute: f64| {
+        let mut event = signin(user, ip, 0, minute);
+        event.factor = FactorRequirement::Single;
+        event.legacy = true;
+        event
+    };
+    let day = 24.0 * 60.0;
+    let mut watched = office_morning(6, 0.0);
+    watched.push(legacy("scanner@contoso.com", OFFICE, 30.0));
+    let mut spray_day = watched.clone();
+    spray_day.extend(spray(SPRAY_IP, 8, day + 60.0));
+    spray_day.push(legacy("scanner@contoso.com", OFFICE, day + 75.0));
+    spray_day.push(legacy("svc-lab@contoso.com", "198.18.7.20", day + 90.0));
+    let mut quiet_day = watched.clone();
+    quiet_day.push(legacy("svc-lab@contoso.com", "198.18.7.20", day + 90.0));
+    let mut first_hours = office_morning(6, 0.0);
+    first_hours.extend(spray(SPRAY_IP, 8, 60.0));
+    first_hours.push(legacy("svc-lab@contoso.com", "198.18.7.20", 90.0));
+    for shape in [Shape::AzureMonitor, Shape::LogAnalytics] {
+        let grade = |events: &[Fields], user: &str| {
+            latest(&of(
+                &run("", &ndjson(&sorted(events.to_vec()), shape)),
+                "single-factor-legacy-signin",
+            ))
+            .into_iter()
+            .filter(|finding| finding.unmapped["user"] == user)
+            .map(|finding| (finding.severity, finding.unmapped["reasons"].to_string()))
+            .next_back()
+        };
+        let (severity, reasons) = grade(&spray_day, "svc-lab@contoso.com").unwrap();
+        assert_eq!(severity, Severity::Medium, "{shape:?}");
+        assert!(reasons.contains("unseen-account-during-spray"), "{reasons}");
+        // The scanner was seen yesterday; without a spray, or before a day's watching, unseen
+        // proves nothing.
+        assert_eq!(
+            grade(&spray_day, "scanner@contoso.com").map(|g| g.0),
+            Some(Severity::Low)
+        );
+        assert_eq!(
+            grade(&quiet_day, "svc-lab@contoso.com").map(|g| g.0),
+            Some(Severity::Low)
+        );
+        assert_eq!(
+            grade(&first_hours, "svc-lab@contoso.com").map(|g| g.0),
+            Some(Severity::Low)
         );
     }
 }
