@@ -101,9 +101,27 @@ pub const REMOTE_EMAIL_COLLECTION: Technique = technique(
 pub const IMPAIR_DEFENSES: Technique =
     technique("T1562", "Impair Defenses", "TA0005", "Defense Evasion");
 
+/// T1562.008 Impair Defenses: Disable or Modify Cloud Logs.
+pub const DISABLE_CLOUD_LOGS: Technique = technique(
+    "T1562.008",
+    "Impair Defenses: Disable or Modify Cloud Logs",
+    "TA0005",
+    "Defense Evasion",
+);
+
+/// T1484.002 Domain or Tenant Policy Modification: Trust Modification.
+pub const TRUST_MODIFICATION: Technique = technique(
+    "T1484.002",
+    "Domain or Tenant Policy Modification: Trust Modification",
+    "TA0004",
+    "Privilege Escalation",
+);
+
 /// Every technique a finding may name (snapshots find them here by id).
-pub const ALL: [Technique; 12] = [
+pub const ALL: [Technique; 14] = [
     IMPAIR_DEFENSES,
+    DISABLE_CLOUD_LOGS,
+    TRUST_MODIFICATION,
     PASSWORD_SPRAYING,
     CLOUD_ACCOUNTS,
     EXTERNAL_PROXY,

@@ -367,6 +367,15 @@ pub enum AuditActivity {
     AddMemberToRole,
     /// `Remove service principal`.
     RemoveServicePrincipal,
+    /// `Add unverified domain`, `Add verified domain` (the unified audit log's `Add domain to
+    /// company.`).
+    AddDomain,
+    /// `Verify domain`, `Verify email verified domain`.
+    VerifyDomain,
+    /// `Set domain authentication`: a domain made federated (or managed).
+    SetDomainAuthentication,
+    /// `Set federation settings on domain`: a federated domain's issuer, certificates, URIs.
+    SetFederationSettings,
     /// Anything else.
     Other,
 }
@@ -391,6 +400,17 @@ pub fn normalize_activity_name(name: &str) -> String {
 }
 
 impl AuditActivity {
+    /// Whether the activity acts on a domain (its target is the domain, by name).
+    pub fn on_domain(self) -> bool {
+        matches!(
+            self,
+            AuditActivity::AddDomain
+                | AuditActivity::VerifyDomain
+                | AuditActivity::SetDomainAuthentication
+                | AuditActivity::SetFederationSettings
+        )
+    }
+
     /// Recognises an activity name, in any of its spellings.
     pub fn of(name: &str) -> AuditActivity {
         let name = normalize_activity_name(name);
@@ -409,6 +429,12 @@ impl AuditActivity {
             "add delegated permission grant" => AuditActivity::AddDelegatedPermissionGrant,
             "add app role assignment to service principal" => AuditActivity::AddAppRoleAssignment,
             "remove service principal" => AuditActivity::RemoveServicePrincipal,
+            "add unverified domain" | "add verified domain" | "add domain to company" => {
+                AuditActivity::AddDomain
+            }
+            "verify domain" | "verify email verified domain" => AuditActivity::VerifyDomain,
+            "set domain authentication" => AuditActivity::SetDomainAuthentication,
+            "set federation settings on domain" => AuditActivity::SetFederationSettings,
             // PIM writes a record when an assignment is requested and another when it completes;
             // only a completed (or direct) assignment grants the role.
             _ if (name.starts_with("add member to role")

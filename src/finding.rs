@@ -94,6 +94,8 @@ pub struct Observable {
 /// OCSF observable types that findings use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ObservableKind {
+    /// 1 Hostname (domains).
+    Hostname,
     /// 2 IP Address.
     IpAddress,
     /// 4 User Name (user principal names).
@@ -109,6 +111,7 @@ pub enum ObservableKind {
 impl ObservableKind {
     fn id(self) -> u8 {
         match self {
+            ObservableKind::Hostname => 1,
             ObservableKind::IpAddress => 2,
             ObservableKind::UserName => 4,
             ObservableKind::EmailAddress => 5,
@@ -119,6 +122,7 @@ impl ObservableKind {
 
     fn name(self) -> &'static str {
         match self {
+            ObservableKind::Hostname => "Hostname",
             ObservableKind::IpAddress => "IP Address",
             ObservableKind::UserName => "User Name",
             ObservableKind::EmailAddress => "Email Address",

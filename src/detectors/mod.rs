@@ -13,7 +13,9 @@
 
 pub mod app_privileged_directory_role;
 pub mod attack_chain;
+pub mod audit_tampering;
 pub mod distributed_password_spray;
+pub mod domain_federation;
 pub mod exchange_impersonation_role;
 pub mod identity_protection_risk;
 pub mod kit;
@@ -148,6 +150,8 @@ registry! {
     oauth_high_privilege_grant::OauthHighPrivilegeGrant,
     app_privileged_directory_role::AppPrivilegedDirectoryRole,
     exchange_impersonation_role::ExchangeImpersonationRole,
+    audit_tampering::AuditTampering,
+    domain_federation::DomainFederation,
     multitenant_app::MultitenantApp,
     mailbox_access_by_app::MailboxAccessByApp,
     multi_mailbox_access::MultiMailboxAccess,

@@ -227,6 +227,20 @@ fn read_unified(
             }
         }
     }
+    // A domain is named, not typed: by `ObjectId`, or a `Target` entry that is a domain name.
+    if activity.on_domain() && targets.is_empty() {
+        let named = id_types(raw.target, "Target")?
+            .into_iter()
+            .map(|(id, _)| id)
+            .find(|id| id.contains('.') && !id.contains(['@', ' ', '_']));
+        if let Some(domain) = first(&[&raw.object_id]).map(str::to_owned).or(named) {
+            targets.push(AuditTarget {
+                display_name: Some(domain),
+                kind: Some("Domain".to_owned()),
+                ..AuditTarget::default()
+            });
+        }
+    }
     let modified = nested(raw.modified_properties, "ModifiedProperties").map_err(invalid)?;
     // Details (an app's id beside its object id) are a help, not the record: unreadable ones are
     // left out, as in a sign-in.

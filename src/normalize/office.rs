@@ -19,7 +19,14 @@ use crate::event::{
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
 /// Cmdlets a detector reads.
-const ADMIN_CMDLETS: [&str; 2] = ["New-ManagementRoleAssignment", "Add-MailboxPermission"];
+const ADMIN_CMDLETS: [&str; 6] = [
+    "New-ManagementRoleAssignment",
+    "Add-MailboxPermission",
+    "Set-AdminAuditLogConfig",
+    "Set-OrganizationConfig",
+    "Set-MailboxAuditBypassAssociation",
+    "Set-Mailbox",
+];
 
 /// The `RecordType` of directory records: the number, or its name in `OfficeActivity`.
 const DIRECTORY_RECORD_TYPES: [&str; 2] = ["8", "AzureActiveDirectory"];
@@ -237,7 +244,10 @@ fn exchange_admin(raw: &Record, cmdlet: &str, text: &str) -> Normalized {
     };
     let parameters = match nested(raw.parameters, "Parameters") {
         Ok(parameters) => name_values(&parameters),
-        Err(reason) => return Normalized::Rejected(invalid(reason)),
+        Err(reason) => match raw.parameters.and_then(|json| command_line(json.0)) {
+            Some(parameters) => parameters,
+            None => return Normalized::Rejected(invalid(reason)),
+        },
     };
     let success = raw.result_status.as_ref().is_none_or(|status| {
         ["true", "succeeded", "success", ""]
@@ -257,6 +267,82 @@ fn exchange_admin(raw: &Record, cmdlet: &str, text: &str) -> Normalized {
     }))
 }
 
+/// `Parameters` given as one string of cmdlet syntax (`-Identity "ceo" -AuditEnabled $false`),
+/// as some pipelines flatten them: `-Name value`, `-Name:value`, a switch alone is `True`; quoted
+/// values keep their spaces. `None` when the text is not that (no leading `-`).
+fn command_line(json: &str) -> Option<Vec<(String, String)>> {
+    let text: String = serde_json::from_str(json).ok()?;
+    let text = text.trim();
+    if !text.starts_with('-') {
+        return None;
+    }
+    let mut tokens = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut token = String::new();
+        let mut quoted = false;
+        let mut depth = 0usize;
+        let mut quote = None;
+        while let Some(&c) = chars.peek() {
+            match quote {
+                Some(q) if c == q => quote = None,
+                Some(_) => token.push(c),
+                None if c == '"' || c == '\'' => {
+                    quote = Some(c);
+                    quoted = true;
+                }
+                None if c.is_whitespace() && depth == 0 => break,
+                None => {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth = depth.saturating_sub(1),
+                        _ => {}
+                    }
+                    token.push(c);
+                }
+            }
+            chars.next();
+        }
+        tokens.push((token, quoted));
+    }
+    let mut parameters: Vec<(String, String)> = Vec::new();
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some((token, quoted)) = tokens.next() {
+        let Some(name) = token
+            .strip_prefix('-')
+            .filter(|_| !quoted && is_parameter_name(&token))
+        else {
+            // A value with no name before it: kept under the empty name, as positional.
+            parameters.push((String::new(), token));
+            continue;
+        };
+        if let Some((name, value)) = name.split_once(':') {
+            parameters.push((name.to_owned(), value.to_owned()));
+            continue;
+        }
+        let value = match tokens.peek() {
+            Some((next, next_quoted)) if *next_quoted || !is_parameter_name(next) => {
+                tokens.next().map(|(value, _)| value).unwrap_or_default()
+            }
+            _ => "True".to_owned(),
+        };
+        parameters.push((name.to_owned(), value));
+    }
+    Some(parameters)
+}
+
+/// `-Name`, not a negative number.
+fn is_parameter_name(token: &str) -> bool {
+    token
+        .strip_prefix('-')
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(char::is_alphabetic)
+}
+
 /// The unified audit log's `{ID, Type}` entries (`Actor`, `Target`) of a record.
 pub fn id_types(
     raw: Option<raw::Json>,
@@ -274,4 +360,44 @@ pub fn id_types(
             (value_text(get(entry, "ID")), kind)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command_line;
+
+    fn parse(text: &str) -> Option<Vec<(String, String)>> {
+        command_line(&serde_json::to_string(text).unwrap())
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn cmdlet_syntax_parameters_are_read_as_names_and_values() {
+        assert_eq!(
+            parse(r#"-Identity "Adele Vance" -AuditEnabled $false -Force"#),
+            Some(pairs(&[
+                ("Identity", "Adele Vance"),
+                ("AuditEnabled", "$false"),
+                ("Force", "True"),
+            ]))
+        );
+        // Elastic's flattened record: lists in brackets stay one value, `-Name:value` splits.
+        assert_eq!(
+            parse(r#"-PageSize "100" -QuarantineTypes ("Bulk","Spam") -Confirm:$false -Offset -1"#),
+            Some(pairs(&[
+                ("PageSize", "100"),
+                ("QuarantineTypes", "(Bulk,Spam)"),
+                ("Confirm", "$false"),
+                ("Offset", "-1"),
+            ]))
+        );
+        assert_eq!(parse("Identity ceo"), None);
+        assert_eq!(parse(""), None);
+        assert_eq!(command_line("[1]"), None);
+    }
 }

@@ -1,6 +1,6 @@
 //! Every table of the engine is bounded and counted: the golden data of every detector
-//! (`tests/golden/*/fires.ndjson`), copied forty times over with fresh users, addresses, ids and
-//! apps, is pushed under caps of 8. Each detector's tables stay within their caps all along,
+//! (`tests/golden/*/fires.ndjson`), copied forty times over with fresh users, addresses, ids,
+//! domains and apps, is pushed under caps of 8. Each detector's tables stay within their caps all along,
 //! each one that keeps keys counts what its caps dropped, and the engine says so in a
 //! `state-pressure` finding. A detector added later is driven the same way through its folder.
 
@@ -28,6 +28,7 @@ fn small_caps() -> String {
             "mailbox-access-by-app": {"max_apps": CAP},
             "multi-mailbox-access": {"max_apps": CAP, "max_reads_per_app": CAP},
             "mail-access-throttled": {"max_apps": CAP},
+            "domain-federation": {"max_domains": CAP},
             "attack-chain": {"max_entities": CAP},
         }
     })
@@ -62,7 +63,7 @@ fn names_a_tenant(before: &str) -> bool {
     key.ends_with("tenantid") || key.ends_with("organizationid")
 }
 
-/// `text` with every user, address, id and GUID (but tenant ids) made copy `copy`'s own.
+/// `text` with every user, address, id, GUID (but tenant ids) and domain made copy `copy`'s own.
 fn copy_of(text: &str, copy: usize) -> String {
     let mut out = String::with_capacity(text.len() + 64);
     let bytes = text.as_bytes();
@@ -85,6 +86,12 @@ fn copy_of(text: &str, copy: usize) -> String {
             i += 1;
             continue;
         }
+        // A domain named alone in a string (`"contoso-sso.com"`): the copy's own subdomain.
+        if let Some(domain) = domain_at(rest) {
+            out.push_str(&format!("\"c{copy}.{domain}"));
+            i += 1 + domain.len();
+            continue;
+        }
         // An IPv4 address's third octet (never a time: those have no dots between digits).
         if let Some(ip) = ipv4_at(rest) {
             let parts: Vec<&str> = ip.split('.').collect();
@@ -103,6 +110,18 @@ fn copy_of(text: &str, copy: usize) -> String {
         i += c.len_utf8();
     }
     out
+}
+
+/// The domain in a string that starts at `text` (its opening quote) and holds a `.com` domain
+/// name alone.
+fn domain_at(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix('"')?;
+    let domain = inner.get(..inner.find('"')?)?;
+    (domain.ends_with(".com")
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'))
+    .then_some(domain)
 }
 
 fn is_guid(text: &str) -> bool {

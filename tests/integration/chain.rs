@@ -311,3 +311,58 @@ fn the_entity_cap_prunes_incidents_counted_and_reported() {
     );
     assert!(findings.iter().any(|f| f.detector == "attack-chain"));
 }
+
+#[test]
+fn the_compromised_account_hiding_its_tracks_and_federating_a_domain_joins_the_incident() {
+    // The golden story, then the same account turns auditing off and federates a domain (the
+    // golden cases of `audit-tampering` and `domain-federation`); an administrator no finding
+    // names federates another domain the same day.
+    let golden = |id: &str| {
+        std::fs::read_to_string(format!(
+            "{}/tests/golden/{id}/fires.ndjson",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    let federation = golden("domain-federation");
+    let bystander = federation
+        .lines()
+        .filter(|line| line.contains("\"Set federation settings on domain\""))
+        .map(|line| {
+            line.replace("svc-legacy-test@contoso.com", "identity.admin@contoso.com")
+                .replace("198.19.77.12", "203.0.113.10")
+                .replace(
+                    "contoso.com\",\"type\":\"Domain\"",
+                    "fabrikam.com\",\"type\":\"Domain\"",
+                )
+                .replace("\"Directory_", "\"Directory_b")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = [
+        golden("attack-chain"),
+        golden("audit-tampering"),
+        federation,
+        bystander,
+    ]
+    .join("\n");
+    let findings = scan_in_batches(&text, 10_000, None);
+    assert!(findings
+        .iter()
+        .any(|f| f.detector == "domain-federation" && f.to_json().contains("identity.admin")));
+    let incidents = incidents(&findings);
+    assert_eq!(incidents.len(), 1);
+    let privilege = stage(&incidents[0], "privilege").to_string();
+    for detector in [
+        "audit-tampering",
+        "domain-federation",
+        "oauth-high-privilege-grant",
+    ] {
+        assert!(
+            privilege.contains(detector),
+            "{detector} not in {privilege}"
+        );
+    }
+    assert!(!incidents[0].to_json().contains("identity.admin"));
+    assert_eq!(incidents[0].severity, Severity::Critical);
+}

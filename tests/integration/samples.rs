@@ -15,7 +15,7 @@ fn normalize_one(text: &str) -> Normalized {
 #[test]
 fn panther_events_are_each_read_ignored_or_rejected_with_a_reason() {
     let text = include_str!("../data/samples/panther-rule-tests.jsonl");
-    let (mut signins, mut audits, mut ignored, mut unknown) = (0, 0, 0, 0);
+    let (mut signins, mut audits, mut cmdlets, mut ignored, mut unknown) = (0, 0, 0, 0, 0);
     for line in text.lines() {
         let wrapper: serde_json::Value = serde_json::from_str(line).unwrap();
         let log = wrapper["log"].to_string();
@@ -29,6 +29,11 @@ fn panther_events_are_each_read_ignored_or_rejected_with_a_reason() {
             Normalized::Event(Event::DirectoryAudit(audit)) => {
                 audits += 1;
                 assert!(audit.time > 0, "{test}");
+            }
+            Normalized::Event(Event::ExchangeAdmin(admin)) => {
+                cmdlets += 1;
+                assert_eq!(admin.cmdlet, "Set-Mailbox", "{test}");
+                assert!(admin.parameter("Identity").is_some(), "{test}");
             }
             Normalized::Event(other) => panic!("{test}: unexpected {other:?}"),
             Normalized::Ignored(_) => ignored += 1,
@@ -44,12 +49,16 @@ fn panther_events_are_each_read_ignored_or_rejected_with_a_reason() {
         }
     }
     // 29 sign-ins (interactive, non-interactive and service principal Azure Monitor exports and
-    // unified audit log logons); 4 directory changes a detector reads (service principal
-    // credentials, a service principal created, two completed role assignments); 34 audit,
-    // policy and Office 365 records no detector reads (a PIM *request* among them, and ten
-    // Exchange `Set-Mailbox` / `New-InboxRule` records whose keys Panther lowercased); 4 unknown:
-    // Graph security alerts.
-    assert_eq!((signins, audits, ignored, unknown), (29, 4, 34, 4));
+    // unified audit log logons); 6 directory changes a detector reads (service principal
+    // credentials, a service principal created, two completed role assignments, federation
+    // settings set on a domain, a domain's authentication set); 7 Exchange `Set-Mailbox`
+    // records (read for `audit-tampering`; none turns auditing off); 25 audit,
+    // policy and Office 365 records no detector reads (a PIM *request* among them, and Exchange
+    // `New-InboxRule` records whose keys Panther lowercased); 4 unknown: Graph security alerts.
+    assert_eq!(
+        (signins, audits, cmdlets, ignored, unknown),
+        (29, 6, 7, 25, 4)
+    );
 }
 
 #[test]
