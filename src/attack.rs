@@ -117,9 +117,18 @@ pub const TRUST_MODIFICATION: Technique = technique(
     "Privilege Escalation",
 );
 
+/// T1556.006 Modify Authentication Process: Multi-Factor Authentication.
+pub const MODIFY_MFA: Technique = technique(
+    "T1556.006",
+    "Modify Authentication Process: Multi-Factor Authentication",
+    "TA0005",
+    "Defense Evasion",
+);
+
 /// Every technique a finding may name (snapshots find them here by id).
-pub const ALL: [Technique; 14] = [
+pub const ALL: [Technique; 15] = [
     IMPAIR_DEFENSES,
+    MODIFY_MFA,
     DISABLE_CLOUD_LOGS,
     TRUST_MODIFICATION,
     PASSWORD_SPRAYING,

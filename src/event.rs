@@ -376,6 +376,12 @@ pub enum AuditActivity {
     SetDomainAuthentication,
     /// `Set federation settings on domain`: a federated domain's issuer, certificates, URIs.
     SetFederationSettings,
+    /// `Disable Strong Authentication`: a user's per-user MFA turned off.
+    DisableStrongAuthentication,
+    /// `Update conditional access policy`.
+    UpdateConditionalAccessPolicy,
+    /// `Delete conditional access policy`.
+    DeleteConditionalAccessPolicy,
     /// Anything else.
     Other,
 }
@@ -435,6 +441,9 @@ impl AuditActivity {
             "verify domain" | "verify email verified domain" => AuditActivity::VerifyDomain,
             "set domain authentication" => AuditActivity::SetDomainAuthentication,
             "set federation settings on domain" => AuditActivity::SetFederationSettings,
+            "disable strong authentication" => AuditActivity::DisableStrongAuthentication,
+            "update conditional access policy" => AuditActivity::UpdateConditionalAccessPolicy,
+            "delete conditional access policy" => AuditActivity::DeleteConditionalAccessPolicy,
             // PIM writes a record when an assignment is requested and another when it completes;
             // only a completed (or direct) assignment grants the role.
             _ if (name.starts_with("add member to role")

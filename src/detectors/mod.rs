@@ -22,6 +22,7 @@ pub mod kit;
 pub mod low_and_slow_spray;
 pub mod mail_access_throttled;
 pub mod mailbox_access_by_app;
+pub mod mfa_tampering;
 pub mod multi_mailbox_access;
 pub mod multitenant_app;
 pub mod oauth_app_created;
@@ -152,6 +153,7 @@ registry! {
     exchange_impersonation_role::ExchangeImpersonationRole,
     audit_tampering::AuditTampering,
     domain_federation::DomainFederation,
+    mfa_tampering::MfaTampering,
     multitenant_app::MultitenantApp,
     mailbox_access_by_app::MailboxAccessByApp,
     multi_mailbox_access::MultiMailboxAccess,

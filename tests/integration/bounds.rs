@@ -1,7 +1,7 @@
 //! Every table of the engine is bounded and counted: the golden data of every detector
 //! (`tests/golden/*/fires.ndjson`), copied forty times over with fresh users, addresses, ids,
-//! domains and apps, is pushed under caps of 8. Each detector's tables stay within their caps all along,
-//! each one that keeps keys counts what its caps dropped, and the engine says so in a
+//! domains and apps, is pushed under caps of 8. Each detector's tables stay within their caps all
+//! along, each one that keeps keys counts what its caps dropped, and the engine says so in a
 //! `state-pressure` finding. A detector added later is driven the same way through its folder.
 
 use std::fs;

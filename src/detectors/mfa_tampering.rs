@@ -1,0 +1,237 @@
+//! `mfa-tampering`: multi-factor authentication taken away, for one user or by policy.
+//!
+//! **What.** `Disable Strong Authentication` (a user's per-user MFA turned off): high. A
+//! Conditional Access policy that was enforced (`state` `enabled`) deleted, or updated to
+//! `disabled` or report-only, or to no longer require MFA: high. An enforced policy updated to
+//! exclude more users or groups: medium.
+//!
+//! **Why.** An intruder who holds a password keeps using it once the second factor is gone: from
+//! its own account, or for the accounts it took over. MFA was what the seed's spray could not get
+//! past, and what Midnight Blizzard looked for accounts without.
+//!
+//! **Logic.** The policy's before and after are the `ConditionalAccessPolicy` property (the policy
+//! as JSON, as the Conditional Access service logs it); a policy whose before is missing or
+//! unreadable is reported when deleted or changed, as it may have been enforced. Deleting or
+//! switching off a policy that was already off or report-only enforces nothing and is not
+//! reported; nor is turning a policy on, or any change that keeps it enforced and excludes no one
+//! new. One finding per policy (or user) per window (default 1 h).
+//!
+//! **False positives.** Conditional Access clean-ups and break-glass exclusions by the identity
+//! team: allow-list the administrators who do it (`allowlist.service_accounts`). Per-user MFA
+//! turned off while a tenant moves to Conditional Access: the same.
+//!
+//! **ATT&CK.** T1556.006.
+
+use serde_json::{json, Value};
+
+use super::kit::{self, observe_actor, Meta, Report, Rule, Stage};
+use crate::attack::MODIFY_MFA;
+use crate::config::Duration;
+use crate::event::{AuditActivity, DirectoryAudit, Event};
+use crate::finding::{ObservableKind, Severity};
+use crate::time::HOUR;
+
+kit::config! {
+    "mfa-tampering";
+    /// Suppression window per policy or user (default `1h`).
+    window: Duration = Duration(HOUR),
+}
+
+kit::rule! {
+    /// The rule of `mfa-tampering`.
+    MfaOff as MfaTampering,
+    Meta { id: "mfa-tampering", stage: Some(Stage::Privilege),
+           attack: &[MODIFY_MFA], severity: Severity::High },
+    |_, event, report| if let Event::DirectoryAudit(audit) = event { on_audit(audit, report) }
+}
+
+/// A Conditional Access policy as its property holds it (a JSON object, or a string of one).
+fn policy(text: Option<&str>) -> Option<Value> {
+    let value: Value = serde_json::from_str(text?.trim()).ok()?;
+    match value {
+        Value::String(inner) => serde_json::from_str(&inner).ok(),
+        Value::Object(_) => Some(value),
+        _ => None,
+    }
+    .filter(Value::is_object)
+}
+
+fn member<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
+    value
+        .as_object()?
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(key))
+        .map(|(_, member)| member)
+}
+
+/// The policy's `state` (`enabled`, `disabled`, `enabledForReportingButNotEnforced`).
+fn state(policy: &Value) -> Option<&str> {
+    member(policy, "state").and_then(Value::as_str)
+}
+
+fn enforced(policy: &Value) -> bool {
+    state(policy).is_some_and(|state| state.eq_ignore_ascii_case("enabled"))
+}
+
+/// The policy's grant requires MFA (`builtInControls` `mfa`, or an authentication strength).
+fn requires_mfa(policy: &Value) -> bool {
+    let Some(grant) = member(policy, "grantControls") else {
+        return false;
+    };
+    member(grant, "builtInControls")
+        .and_then(Value::as_array)
+        .is_some_and(|controls| {
+            controls
+                .iter()
+                .any(|c| c.as_str().is_some_and(|c| c.eq_ignore_ascii_case("mfa")))
+        })
+        || member(grant, "authenticationStrength").is_some_and(|strength| !strength.is_null())
+}
+
+/// Users and groups the policy excludes.
+fn exclusions(policy: &Value) -> Vec<String> {
+    let Some(users) = member(policy, "conditions").and_then(|c| member(c, "users")) else {
+        return Vec::new();
+    };
+    ["excludeUsers", "excludeGroups", "excludeRoles"]
+        .iter()
+        .filter_map(|key| member(users, key).and_then(Value::as_array))
+        .flatten()
+        .filter_map(|id| id.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
+    if !audit.success {
+        return;
+    }
+    let actor = &audit.actor;
+    if actor
+        .user
+        .as_deref()
+        .is_some_and(|user| report.allowlist.service_account(user))
+    {
+        return;
+    }
+    let target = audit.targets.first();
+    let name = target.map(|t| t.label()).unwrap_or_default();
+    let by = actor.name();
+    let (severity, title, detail) = match audit.activity {
+        AuditActivity::DisableStrongAuthentication => {
+            let user = target
+                .and_then(|t| t.user.clone())
+                .unwrap_or_else(|| name.clone());
+            (
+                Severity::High,
+                format!("Per-user MFA turned off for {user} by {by}"),
+                json!({"user": user}),
+            )
+        }
+        AuditActivity::DeleteConditionalAccessPolicy => {
+            let before = policy(audit.old_value("ConditionalAccessPolicy"));
+            if before.as_ref().is_some_and(|before| !enforced(before)) {
+                return;
+            }
+            (
+                Severity::High,
+                format!("Conditional Access policy {name} deleted by {by}"),
+                json!({"policy": name, "state_before": before.as_ref().and_then(state)}),
+            )
+        }
+        AuditActivity::UpdateConditionalAccessPolicy => {
+            let before = policy(audit.old_value("ConditionalAccessPolicy"));
+            let after = policy(audit.new_value("ConditionalAccessPolicy"));
+            if before.as_ref().is_some_and(|before| !enforced(before)) {
+                return;
+            }
+            let Some(after) = after else {
+                return;
+            };
+            if !enforced(&after) {
+                (
+                    Severity::High,
+                    format!(
+                        "Conditional Access policy {name} switched to {} by {by}",
+                        state(&after).unwrap_or("an unknown state")
+                    ),
+                    json!({"policy": name, "state_before": before.as_ref().and_then(state),
+                           "state_after": state(&after)}),
+                )
+            } else if before.as_ref().is_some_and(requires_mfa) && !requires_mfa(&after) {
+                (
+                    Severity::High,
+                    format!("Conditional Access policy {name} no longer requires MFA, by {by}"),
+                    json!({"policy": name, "grant_before": before.as_ref().and_then(|b| member(b, "grantControls")),
+                           "grant_after": member(&after, "grantControls")}),
+                )
+            } else {
+                let had = before.as_ref().map(exclusions).unwrap_or_default();
+                let added: Vec<String> = exclusions(&after)
+                    .into_iter()
+                    .filter(|id| !had.iter().any(|old| old.eq_ignore_ascii_case(id)))
+                    .collect();
+                if added.is_empty() || before.is_none() {
+                    return;
+                }
+                (
+                    Severity::Medium,
+                    format!(
+                        "Conditional Access policy {name} now excludes {} more users or groups by {by}",
+                        added.len()
+                    ),
+                    json!({"policy": name, "excluded": added}),
+                )
+            }
+        }
+        _ => return,
+    };
+    let key = format!("{:?}|{}", audit.activity, name.to_ascii_lowercase());
+    report.report(
+        &key,
+        audit.time,
+        |uid| {
+            let mut finding = MfaOff::META.finding(uid, audit.time, title.clone());
+            finding.severity = severity;
+            finding.message = format!(
+                "{by} ran {}: {title}",
+                audit.activity_name.trim().trim_end_matches('.')
+            );
+            observe_actor(&mut finding, actor);
+            if let Some(user) = target.and_then(|t| t.user.as_deref()) {
+                finding.observe("user.name", ObservableKind::UserName, user);
+            }
+            if let Some(id) = target.and_then(|t| t.id.as_deref()) {
+                finding.observe("resources.uid", ObservableKind::ResourceUid, id);
+            }
+            finding.set("change", detail.clone());
+            finding.add_evidence(&audit.id);
+            finding
+        },
+        |finding| finding.add_evidence(&audit.id),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{enforced, exclusions, policy, requires_mfa};
+
+    #[test]
+    fn a_policy_is_read_as_json_or_a_string_of_it() {
+        let object = r#"{"state":"enabled","conditions":{"users":{"excludeUsers":["a"],"excludeGroups":["g"]}}}"#;
+        let read = policy(Some(object)).unwrap();
+        assert!(enforced(&read));
+        assert!(!requires_mfa(&read));
+        assert_eq!(exclusions(&read), ["a", "g"]);
+        let mfa = r#"{"grantControls":{"builtInControls":["MFA"]}}"#;
+        assert!(requires_mfa(&policy(Some(mfa)).unwrap()));
+        let strength = r#"{"grantControls":{"builtInControls":[],"authenticationStrength":{"id":"00000000-0000-0000-0000-000000000002"}}}"#;
+        assert!(requires_mfa(&policy(Some(strength)).unwrap()));
+        let quoted = serde_json::to_string(object).unwrap();
+        assert!(enforced(&policy(Some(&quoted)).unwrap()));
+        let off = r#"{"State":"enabledForReportingButNotEnforced"}"#;
+        assert!(!enforced(&policy(Some(off)).unwrap()));
+        assert!(policy(Some("")).is_none());
+        assert!(policy(Some("[1]")).is_none());
+        assert!(policy(None).is_none());
+    }
+}
