@@ -224,6 +224,14 @@ impl Allowlist {
         !self.service_accounts.is_empty() && self.service_accounts.contains(&user.to_lowercase())
     }
 
+    /// The actor of a directory change is a user who is an allow-listed service account.
+    pub fn service_actor(&self, actor: &crate::event::Actor) -> bool {
+        actor
+            .user
+            .as_deref()
+            .is_some_and(|user| self.service_account(user))
+    }
+
     /// The actor of a directory change is an allow-listed or first-party app, one of Microsoft's
     /// internal directory services, or an allow-listed service account: its changes are routine.
     pub fn trusted_actor(&self, actor: &crate::event::Actor) -> bool {
@@ -232,10 +240,7 @@ impl Allowlist {
                 .app_id
                 .as_deref()
                 .is_some_and(|app| self.known_app(app))
-            || actor
-                .user
-                .as_deref()
-                .is_some_and(|user| self.service_account(user))
+            || self.service_actor(actor)
     }
 
     /// The ASN and network kind of an IP, from the host's table.

@@ -149,11 +149,7 @@ impl FederationTrust {
             _ => {}
         }
         let actor = &audit.actor;
-        if actor
-            .user
-            .as_deref()
-            .is_some_and(|user| report.allowlist.service_account(user))
-        {
+        if report.allowlist.service_actor(actor) {
             return;
         }
         let added = named

@@ -153,11 +153,7 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
         return;
     }
     let actor = &audit.actor;
-    if actor
-        .user
-        .as_deref()
-        .is_some_and(|user| report.allowlist.service_account(user))
-    {
+    if report.allowlist.service_actor(actor) {
         return;
     }
     let by_app = actor.is_app();

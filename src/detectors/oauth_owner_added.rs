@@ -47,11 +47,7 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
         return;
     }
     let actor = &audit.actor;
-    if actor
-        .user
-        .as_deref()
-        .is_some_and(|user| report.allowlist.service_account(user))
-    {
+    if report.allowlist.service_actor(actor) {
         return;
     }
     let Some(owner) = audit.targets.first() else {

@@ -198,7 +198,16 @@ fn read_unified(
     // A name (a UPN, Type 5; a display name, Type 1) follows the typed id of its object: it
     // belongs to the target listed last before it (the first, when it comes before every one).
     let mut names = Vec::new();
+    // A domain is named, not typed: by `ObjectId`, or a `Target` entry that is a domain name.
+    let mut domain_named = None;
     for (id, kind) in id_types(raw.target, "Target")? {
+        if activity.on_domain()
+            && domain_named.is_none()
+            && id.contains('.')
+            && !id.contains(['@', ' ', '_'])
+        {
+            domain_named = Some(id.clone());
+        }
         let owner = targets.len().saturating_sub(1);
         let prefixed = ["Application_", "ServicePrincipal_", "User_", "Role_"]
             .iter()
@@ -227,13 +236,8 @@ fn read_unified(
             }
         }
     }
-    // A domain is named, not typed: by `ObjectId`, or a `Target` entry that is a domain name.
     if activity.on_domain() && targets.is_empty() {
-        let named = id_types(raw.target, "Target")?
-            .into_iter()
-            .map(|(id, _)| id)
-            .find(|id| id.contains('.') && !id.contains(['@', ' ', '_']));
-        if let Some(domain) = first(&[&raw.object_id]).map(str::to_owned).or(named) {
+        if let Some(domain) = first(&[&raw.object_id]).map(str::to_owned).or(domain_named) {
             targets.push(AuditTarget {
                 display_name: Some(domain),
                 kind: Some("Domain".to_owned()),
