@@ -378,6 +378,8 @@ pub enum AuditActivity {
     SetFederationSettings,
     /// `Disable Strong Authentication`: a user's per-user MFA turned off.
     DisableStrongAuthentication,
+    /// `Update user`: read for its `StrongAuthenticationRequirement` (per-user MFA).
+    UpdateUser,
     /// `Update conditional access policy`.
     UpdateConditionalAccessPolicy,
     /// `Delete conditional access policy`.
@@ -442,6 +444,7 @@ impl AuditActivity {
             "set domain authentication" => AuditActivity::SetDomainAuthentication,
             "set federation settings on domain" => AuditActivity::SetFederationSettings,
             "disable strong authentication" => AuditActivity::DisableStrongAuthentication,
+            "update user" => AuditActivity::UpdateUser,
             "update conditional access policy" => AuditActivity::UpdateConditionalAccessPolicy,
             "delete conditional access policy" => AuditActivity::DeleteConditionalAccessPolicy,
             // PIM writes a record when an assignment is requested and another when it completes;

@@ -364,7 +364,10 @@ impl AttackChain {
             AuditActivity::AddOwnerToApplication | AuditActivity::AddOwnerToServicePrincipal => {
                 audit.targets.get(1).and_then(|t| t.id.as_deref())
             }
-            AuditActivity::AddAppRoleAssignment | AuditActivity::AddMemberToRole => None,
+            AuditActivity::AddAppRoleAssignment
+            | AuditActivity::AddMemberToRole
+            | AuditActivity::UpdateUser
+            | AuditActivity::DisableStrongAuthentication => None,
             _ => audit.targets.first().and_then(|t| t.id.as_deref()),
         };
         pair(object, audit.detail("AppId").or(audit.new_value("AppId")));

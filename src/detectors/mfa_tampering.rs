@@ -1,6 +1,7 @@
 //! `mfa-tampering`: multi-factor authentication taken away, for one user or by policy.
 //!
-//! **What.** `Disable Strong Authentication` (a user's per-user MFA turned off): high. A
+//! **What.** A user's per-user MFA turned off (`Disable Strong Authentication`, or `Update user`
+//! emptying its `StrongAuthenticationRequirement`, as `Set-MsolUser` and Graph do): high. A
 //! Conditional Access policy that was enforced (`state` `enabled`) deleted, or updated to
 //! `disabled` or report-only, or to no longer require MFA: high. An enforced policy updated to
 //! exclude more users or groups: medium.
@@ -14,7 +15,9 @@
 //! unreadable is reported when deleted or changed, as it may have been enforced. Deleting or
 //! switching off a policy that was already off or report-only enforces nothing and is not
 //! reported; nor is turning a policy on, or any change that keeps it enforced and excludes no one
-//! new. One finding per policy (or user) per window (default 1 h).
+//! new. Per-user MFA is off when `StrongAuthenticationRequirement` held a requirement (`Enabled` or
+//! `Enforced`, for any relying party) and now holds none; the two records one change may write
+//! share one finding. One finding per policy (or user) per window (default 1 h).
 //!
 //! **False positives.** Conditional Access clean-ups and break-glass exclusions by the identity
 //! team: allow-list the administrators who do it (`allowlist.service_accounts`). Per-user MFA
@@ -88,6 +91,30 @@ fn requires_mfa(policy: &Value) -> bool {
         || member(grant, "authenticationStrength").is_some_and(|strength| !strength.is_null())
 }
 
+/// The per-user MFA requirements a `StrongAuthenticationRequirement` value lists (a JSON list, or
+/// a string of one; empty or `null` is none). `None` when the value is not such a list.
+fn requirements(text: &str) -> Option<usize> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Some(0);
+    }
+    match serde_json::from_str(text).ok()? {
+        Value::String(inner) => requirements(&inner),
+        Value::Array(list) => Some(list.len()),
+        Value::Null => Some(0),
+        _ => None,
+    }
+}
+
+/// `Update user` took away every per-user MFA requirement the user had.
+fn per_user_mfa_removed(audit: &DirectoryAudit) -> bool {
+    const PROPERTY: &str = "StrongAuthenticationRequirement";
+    let (Some(old), Some(new)) = (audit.old_value(PROPERTY), audit.new_value(PROPERTY)) else {
+        return false;
+    };
+    requirements(new) == Some(0) && requirements(old).is_some_and(|had| had > 0)
+}
+
 /// Users and groups the policy excludes.
 fn exclusions(policy: &Value) -> Vec<String> {
     let Some(users) = member(policy, "conditions").and_then(|c| member(c, "users")) else {
@@ -113,7 +140,10 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
     let name = target.map(|t| t.label()).unwrap_or_default();
     let by = actor.name();
     let (severity, title, detail) = match audit.activity {
-        AuditActivity::DisableStrongAuthentication => {
+        AuditActivity::DisableStrongAuthentication | AuditActivity::UpdateUser => {
+            if audit.activity == AuditActivity::UpdateUser && !per_user_mfa_removed(audit) {
+                return;
+            }
             let user = target
                 .and_then(|t| t.user.clone())
                 .unwrap_or_else(|| name.clone());
@@ -181,7 +211,11 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
         }
         _ => return,
     };
-    let key = format!("{:?}|{}", audit.activity, name.to_ascii_lowercase());
+    // `Disable Strong Authentication` and the `Update user` beside it are one change: keyed by user.
+    let key = match detail.get("user").and_then(Value::as_str) {
+        Some(user) => format!("per-user|{}", user.to_ascii_lowercase()),
+        None => format!("{:?}|{}", audit.activity, name.to_ascii_lowercase()),
+    };
     report.report(
         &key,
         audit.time,
@@ -209,7 +243,20 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
 
 #[cfg(test)]
 mod tests {
-    use super::{enforced, exclusions, policy, requires_mfa};
+    use super::{enforced, exclusions, policy, requirements, requires_mfa};
+
+    #[test]
+    fn per_user_requirements_are_counted_in_any_quoting() {
+        let enforced = r#"[{"RelyingParty":"*","State":1,"RememberDevicesNotIssuedBefore":"2023-09-01T08:12:44Z"}]"#;
+        assert_eq!(requirements(enforced), Some(1));
+        assert_eq!(requirements(&serde_json::to_string(enforced).unwrap()), Some(1));
+        assert_eq!(requirements("[]"), Some(0));
+        assert_eq!(requirements("\"[]\""), Some(0));
+        assert_eq!(requirements(""), Some(0));
+        assert_eq!(requirements("null"), Some(0));
+        assert_eq!(requirements("Enforced"), None);
+        assert_eq!(requirements("{}"), None);
+    }
 
     #[test]
     fn a_policy_is_read_as_json_or_a_string_of_it() {
