@@ -249,7 +249,10 @@ mod tests {
     fn per_user_requirements_are_counted_in_any_quoting() {
         let enforced = r#"[{"RelyingParty":"*","State":1,"RememberDevicesNotIssuedBefore":"2023-09-01T08:12:44Z"}]"#;
         assert_eq!(requirements(enforced), Some(1));
-        assert_eq!(requirements(&serde_json::to_string(enforced).unwrap()), Some(1));
+        assert_eq!(
+            requirements(&serde_json::to_string(enforced).unwrap()),
+            Some(1)
+        );
         assert_eq!(requirements("[]"), Some(0));
         assert_eq!(requirements("\"[]\""), Some(0));
         assert_eq!(requirements(""), Some(0));
