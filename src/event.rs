@@ -384,6 +384,16 @@ pub enum AuditActivity {
     UpdateConditionalAccessPolicy,
     /// `Delete conditional access policy`.
     DeleteConditionalAccessPolicy,
+    /// `Add partner to company`: a partner given delegated admin privileges (DAP).
+    AddPartner,
+    /// `Add a partner to cross-tenant access setting`: another tenant given its own policy.
+    AddCrossTenantPartner,
+    /// `Update a partner cross-tenant access setting`.
+    UpdateCrossTenantPartner,
+    /// `Update the company default cross-tenant access setting`: the policy of every other tenant.
+    UpdateCrossTenantDefault,
+    /// `Create` or `Update a partner cross-tenant identity sync setting`.
+    CrossTenantSync,
     /// Anything else.
     Other,
 }
@@ -445,6 +455,18 @@ impl AuditActivity {
             "set federation settings on domain" => AuditActivity::SetFederationSettings,
             "disable strong authentication" => AuditActivity::DisableStrongAuthentication,
             "update user" => AuditActivity::UpdateUser,
+            "add partner to company" => AuditActivity::AddPartner,
+            "add a partner to cross-tenant access setting" => AuditActivity::AddCrossTenantPartner,
+            "update a partner cross-tenant access setting" => {
+                AuditActivity::UpdateCrossTenantPartner
+            }
+            "update the company default cross-tenant access setting" => {
+                AuditActivity::UpdateCrossTenantDefault
+            }
+            "create a partner cross-tenant identity sync setting"
+            | "update a partner cross-tenant identity sync setting" => {
+                AuditActivity::CrossTenantSync
+            }
             "update conditional access policy" => AuditActivity::UpdateConditionalAccessPolicy,
             "delete conditional access policy" => AuditActivity::DeleteConditionalAccessPolicy,
             // PIM writes a record when an assignment is requested and another when it completes;

@@ -6,7 +6,8 @@
 //! `single-factor-legacy-signin`) → OAuth foothold (`oauth-app-created`,
 //! `oauth-credential-added`, `oauth-owner-added`, `oauth-consent-grant`, `multitenant-app`) →
 //! privilege (`oauth-high-privilege-grant`, `app-privileged-directory-role`,
-//! `exchange-impersonation-role`, `audit-tampering`, `domain-federation`, `mfa-tampering`) → mail
+//! `exchange-impersonation-role`, `audit-tampering`, `domain-federation`, `mfa-tampering`,
+//! `partner-trust`) → mail
 //! collection (`mailbox-access-by-app`, `multi-mailbox-access`, `mail-access-throttled`). Emitted when a second stage links, updated
 //! (same uid) as further stages arrive, once its stages rest on more than one event (one record
 //! that is two stages at once, a foreign-tenant app's mail read, is no chain by itself). High;

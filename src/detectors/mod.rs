@@ -30,6 +30,7 @@ pub mod oauth_consent_grant;
 pub mod oauth_credential_added;
 pub mod oauth_high_privilege_grant;
 pub mod oauth_owner_added;
+pub mod partner_trust;
 pub mod password_spray;
 pub mod single_factor_legacy_signin;
 pub mod spray_then_success;
@@ -154,6 +155,7 @@ registry! {
     audit_tampering::AuditTampering,
     domain_federation::DomainFederation,
     mfa_tampering::MfaTampering,
+    partner_trust::PartnerTrustDetector,
     multitenant_app::MultitenantApp,
     mailbox_access_by_app::MailboxAccessByApp,
     multi_mailbox_access::MultiMailboxAccess,

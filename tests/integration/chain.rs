@@ -314,9 +314,10 @@ fn the_entity_cap_prunes_incidents_counted_and_reported() {
 
 #[test]
 fn the_compromised_account_hiding_its_tracks_and_federating_a_domain_joins_the_incident() {
-    // The golden story, then the same account turns auditing off and federates a domain (the
-    // golden cases of `audit-tampering` and `domain-federation`); an administrator no finding
-    // names federates another domain the same day.
+    // The golden story, then the same account turns auditing off, federates a domain and lets
+    // tenants of its own in (the golden cases of `audit-tampering`, `domain-federation` and
+    // `partner-trust`); an administrator no finding names federates another domain the same day,
+    // and Microsoft's GDAP service sets up a service provider (its own actor: no shared entity).
     let golden = |id: &str| {
         std::fs::read_to_string(format!(
             "{}/tests/golden/{id}/fires.ndjson",
@@ -344,6 +345,7 @@ fn the_compromised_account_hiding_its_tracks_and_federating_a_domain_joins_the_i
         golden("audit-tampering"),
         federation,
         bystander,
+        golden("partner-trust"),
     ]
     .join("\n");
     let findings = scan_in_batches(&text, 10_000, None);
@@ -356,6 +358,7 @@ fn the_compromised_account_hiding_its_tracks_and_federating_a_domain_joins_the_i
     for detector in [
         "audit-tampering",
         "domain-federation",
+        "partner-trust",
         "oauth-high-privilege-grant",
     ] {
         assert!(
@@ -364,5 +367,13 @@ fn the_compromised_account_hiding_its_tracks_and_federating_a_domain_joins_the_i
         );
     }
     assert!(!incidents[0].to_json().contains("identity.admin"));
+    assert!(findings
+        .iter()
+        .any(|f| f.detector == "partner-trust" && f.title.contains("GDAP")));
+    assert!(
+        privilege.contains("sync users into the tenant"),
+        "{privilege}"
+    );
+    assert!(!privilege.contains("GDAP"), "{privilege}");
     assert_eq!(incidents[0].severity, Severity::Critical);
 }

@@ -273,3 +273,30 @@ fn spray_then_success_look_alikes_stay_quiet() {
         }
     }
 }
+
+#[test]
+fn a_known_partner_tenant_is_not_reported() {
+    // The golden partner-trust story with its first partner tenant listed as expected (in another
+    // case than the records give it): its MFA trust and inbound sync are not reported, the rest are.
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/golden/partner-trust/fires.ndjson",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let titles = |config: &str| -> Vec<String> {
+        of(&run(config, &text), "partner-trust")
+            .iter()
+            .map(|finding| finding.title.clone())
+            .collect()
+    };
+    let all = titles("");
+    let known = r#"{"detectors":{"partner-trust":{"known_partners":[" 9C1E4B7A-2F3D-4E5A-8B6C-7D8E9F0A1B2C "]}}}"#;
+    let rest = titles(known);
+    let others: Vec<String> = all
+        .iter()
+        .filter(|title| !title.contains("9c1e4b7a"))
+        .cloned()
+        .collect();
+    assert!(others.len() < all.len() && !others.is_empty());
+    assert_eq!(rest, others);
+}
