@@ -365,15 +365,29 @@ impl AttackChain {
             AuditActivity::AddOwnerToApplication | AuditActivity::AddOwnerToServicePrincipal => {
                 audit.targets.get(1).and_then(|t| t.id.as_deref())
             }
-            AuditActivity::AddAppRoleAssignment
-            | AuditActivity::AddMemberToRole
-            | AuditActivity::UpdateUser
-            | AuditActivity::DisableStrongAuthentication => None,
-            _ => audit.targets.first().and_then(|t| t.id.as_deref()),
+            AuditActivity::AddApplication
+            | AuditActivity::AddServicePrincipal
+            | AuditActivity::ApplicationCredentials
+            | AuditActivity::ServicePrincipalCredentials
+            | AuditActivity::UpdateApplication
+            | AuditActivity::UpdateServicePrincipal
+            | AuditActivity::ConsentToApplication
+            | AuditActivity::AddDelegatedPermissionGrant
+            | AuditActivity::RemoveServicePrincipal => {
+                audit.targets.first().and_then(|t| t.id.as_deref())
+            }
+            // Not an application's object: a role, a user, a domain, a policy, a partner.
+            _ => None,
         };
         pair(object, audit.detail("AppId").or(audit.new_value("AppId")));
         for (a, b) in pairs {
             let (na, nb) = (self.node(&a), self.node(&b));
+            // Known already: an app acting again and again (a provisioning app's every change)
+            // would otherwise fill the aliases with one pair. Once its alias ages out of the
+            // horizon, the next record learns it again.
+            if self.find(na) == self.find(nb) {
+                continue;
+            }
             let root = self.union(na, nb);
             self.aliases.push((a, b, audit.time));
             self.evaluate(root, context);

@@ -155,7 +155,7 @@ registry! {
     audit_tampering::AuditTampering,
     domain_federation::DomainFederation,
     mfa_tampering::MfaTampering,
-    partner_trust::PartnerTrustDetector,
+    partner_trust::PartnerTrust,
     multitenant_app::MultitenantApp,
     mailbox_access_by_app::MailboxAccessByApp,
     multi_mailbox_access::MultiMailboxAccess,

@@ -5,8 +5,8 @@
 //! created or updated to allow inbound sync): high. A tenant made a service provider (the access
 //! GDAP gives a partner's technicians) in the cross-tenant access settings: high, medium when
 //! Microsoft's GDAP service sets it up for a relationship an administrator approved. A partner's
-//! (or, in the default setting, every tenant's) MFA newly trusted: medium; every tenant's: high. A
-//! tenant added to the cross-tenant access settings with none of these: low.
+//! MFA newly trusted: medium; every tenant's (the default setting): high. A tenant added to the
+//! cross-tenant access settings with none of these: low.
 //!
 //! **Why.** NOBELIUM (Midnight Blizzard) went after cloud service providers to reach their
 //! customers through the delegated admin rights partners hold, and a tenant the intruder controls,
@@ -14,13 +14,15 @@
 //! tenant as a Global Administrator, cross-tenant sync lets the other tenant create users here, and
 //! trusting another tenant's MFA lets its users' own claims satisfy this tenant's MFA policies.
 //!
-//! **Logic.** Read by activity name. The partner is the `tenantId` (or `PartnerIdentifier`)
-//! property, else the target. What a cross-tenant policy grants is read from its properties' new
-//! values against their old ones, whichever JSON form they take (the Graph names `isMfaAccepted`,
-//! `isServiceProvider`, `isSyncAllowed`, or the directory's `AcceptMFA`, `AllowServiceProvider`);
-//! an identity sync record that names no such property grants sync when a new value turns `true`.
-//! Removals, and updates that grant nothing new, are not reported. One finding per partner per
-//! window (default 1 h), raised to the most severe grant seen.
+//! **Logic.** Read by activity name. The partner is the `tenantId` (or `PartnerIdentifier`,
+//! `PartnerTenantId`, `TargetTenantId`) property, else, for `Add partner to company`, its target's
+//! id. What a cross-tenant policy grants is read property by property, its new value against its
+//! old one, whichever JSON form it takes (the Graph names `isMfaAccepted`, `isServiceProvider`,
+//! `isSyncAllowed`, or the directory's `AcceptMFA`, `AllowServiceProvider`); an identity sync
+//! property that names no `isSyncAllowed` grants sync when its value turns `true`. Microsoft's GDAP
+//! service is known by its app id (by its name only when no app id is logged). Removals, and updates
+//! that grant nothing new, are not reported. One finding per partner per window (default 1 h),
+//! raised to the most severe grant seen, naming every actor.
 //!
 //! **False positives.** A new managed service provider, a merger's tenants brought together, a
 //! B2B partner onboarded: list the partner tenants the organisation expects
@@ -34,7 +36,7 @@ use serde_json::json;
 use super::kit::{self, observe_actor, Meta, Report, Rule, Stage};
 use crate::attack::{TRUSTED_RELATIONSHIP, TRUST_MODIFICATION};
 use crate::config::Duration;
-use crate::event::{Actor, AuditActivity, DirectoryAudit, Event, Modified};
+use crate::event::{Actor, AuditActivity, DirectoryAudit, Event};
 use crate::finding::{ObservableKind, Severity};
 use crate::time::HOUR;
 
@@ -49,7 +51,7 @@ kit::config! {
 
 kit::rule! {
     /// The rule of `partner-trust`.
-    PartnerTrust as PartnerTrustDetector,
+    TrustGiven as PartnerTrust,
     Meta { id: "partner-trust", stage: Some(Stage::Privilege),
            attack: &[TRUSTED_RELATIONSHIP, TRUST_MODIFICATION], severity: Severity::High },
     |config, event, report| if let Event::DirectoryAudit(audit) = event { on_audit(config, audit, report) }
@@ -60,33 +62,24 @@ kit::rule! {
 const GDAP_APP_ID: &str = "2832473f-ec63-45fb-976f-5d45a7d4bb91";
 
 fn gdap_service(actor: &Actor) -> bool {
-    actor
-        .app_id
-        .as_deref()
-        .is_some_and(|id| id.eq_ignore_ascii_case(GDAP_APP_ID))
-        || actor.display_name.as_deref().is_some_and(|name| {
+    // The name alone only when no app id is logged: any app can be given any name.
+    match actor.app_id.as_deref() {
+        Some(id) => id.eq_ignore_ascii_case(GDAP_APP_ID),
+        None => actor.display_name.as_deref().is_some_and(|name| {
             name.trim()
                 .eq_ignore_ascii_case("Partner Customer Delegated Administration")
-        })
+        }),
+    }
 }
 
-/// The properties that carry the change (not the list of their names), each as `name:value`,
-/// flattened for matching: lowercase, without white space, quotes or backslashes (a property
-/// `isServiceProvider` of `true`, `"isMfaAccepted": true` and `\"AcceptMFA\":true` in a policy's
-/// JSON read `isserviceprovider:true`, `…ismfaaccepted:true`, `…acceptmfa:true`).
-fn flat<'a>(modified: &'a [Modified], value: impl Fn(&'a Modified) -> &'a str) -> String {
-    modified
-        .iter()
-        .filter(|property| {
-            !property
-                .name
-                .eq_ignore_ascii_case("Included Updated Properties")
-        })
-        .flat_map(|property| {
-            let name = property.name.chars().chain(std::iter::once(':'));
-            name.chain(value(property).chars())
-                .chain(std::iter::once('|'))
-        })
+/// A property as `name:value`, flattened for matching: lowercase, without white space, quotes or
+/// backslashes (a property `isServiceProvider` of `true`, `"isMfaAccepted": true` and
+/// `\"AcceptMFA\":true` in a policy's JSON read `isserviceprovider:true`, `…ismfaaccepted:true`,
+/// `…acceptmfa:true`).
+fn flat(name: &str, value: &str) -> String {
+    name.chars()
+        .chain(std::iter::once(':'))
+        .chain(value.chars())
         .filter(|c| !c.is_whitespace() && *c != '"' && *c != '\\')
         .flat_map(char::to_lowercase)
         .collect()
@@ -128,23 +121,39 @@ impl Grant {
     }
 }
 
-/// What the change grants that was not granted before.
+/// What the change grants that a property did not grant before (property by property, so that one
+/// partner already trusted does not hide another newly trusted in the same record).
 fn grants(audit: &DirectoryAudit) -> Vec<Grant> {
-    let new = flat(&audit.modified, |property| &property.new);
-    let old = flat(&audit.modified, |property| &property.old);
-    let mut granted: Vec<Grant> = Grant::ALL
-        .into_iter()
-        .filter(|grant| grant.in_text(&new) && !grant.in_text(&old))
-        .collect();
-    // An identity sync record names what it allows, or (as Microsoft's own query reads it) turns
-    // a value `true`.
-    let named = new.contains("syncallowed:") || old.contains("syncallowed:");
-    if audit.activity == AuditActivity::CrossTenantSync
-        && !named
-        && new.contains("true")
-        && !old.contains("true")
-    {
-        granted.push(Grant::Sync);
+    let mut granted = Vec::new();
+    let properties = audit.modified.iter().filter(|property| {
+        !property
+            .name
+            .eq_ignore_ascii_case("Included Updated Properties")
+    });
+    for property in properties {
+        let new = flat(&property.name, &property.new);
+        let old = flat(&property.name, &property.old);
+        let mut found: Vec<Grant> = Grant::ALL
+            .into_iter()
+            .filter(|grant| grant.in_text(&new) && !grant.in_text(&old))
+            .collect();
+        // An identity sync property that does not name `isSyncAllowed` allows sync, as
+        // Microsoft's own query reads it, when its value turns `true`.
+        let value = |text: &str| flat("", text).contains("true");
+        if audit.activity == AuditActivity::CrossTenantSync
+            && property.name.to_ascii_lowercase().contains("sync")
+            && !new.contains("syncallowed:")
+            && !old.contains("syncallowed:")
+            && value(&property.new)
+            && !value(&property.old)
+        {
+            found.push(Grant::Sync);
+        }
+        for grant in found {
+            if !granted.contains(&grant) {
+                granted.push(grant);
+            }
+        }
     }
     granted
 }
@@ -166,6 +175,20 @@ fn partner_tenant(audit: &DirectoryAudit) -> Option<String> {
             .find(|value| !value.is_empty())
     })
     .map(str::to_ascii_lowercase)
+    .or_else(|| {
+        // `Add partner to company` names its partner by the target (no property is known to).
+        let target = audit.targets.first()?.id.as_deref()?.trim();
+        (audit.activity == AuditActivity::AddPartner && is_guid(target))
+            .then(|| target.to_ascii_lowercase())
+    })
+}
+
+fn is_guid(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(index, c)| match index {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }
 
 fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {
@@ -196,10 +219,18 @@ fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {
         return;
     }
     let everyone = activity == AuditActivity::UpdateCrossTenantDefault;
-    let partner = match (&tenant, everyone) {
-        (_, true) => "every other tenant (the default setting)".to_owned(),
-        (Some(tenant), false) => format!("tenant {tenant}"),
-        (None, false) => audit
+    // A DAP partner by its name when the record gives one.
+    let named = audit
+        .targets
+        .first()
+        .and_then(|target| target.display_name.as_deref())
+        .map(str::trim)
+        .filter(|name| activity == AuditActivity::AddPartner && !name.is_empty());
+    let partner = match (everyone, named, &tenant) {
+        (true, _, _) => "every other tenant (the default setting)".to_owned(),
+        (false, Some(name), _) => format!("partner {name}"),
+        (false, None, Some(tenant)) => format!("tenant {tenant}"),
+        (false, None, None) => audit
             .targets
             .first()
             .map(|target| format!("partner {}", target.label()))
@@ -255,17 +286,18 @@ fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {
             .unwrap_or_else(|| partner.to_ascii_lowercase())
     };
     let names: Vec<&str> = granted.iter().map(|grant| grant.name()).collect();
+    let message = format!(
+        "{by} ran {}: {title}. The other organisation keeps this way in after the account that \
+         opened it is lost",
+        audit.activity_name.trim().trim_end_matches('.')
+    );
     report.report(
         &key,
         audit.time,
         |uid| {
-            let mut finding = PartnerTrust::META.finding(uid, audit.time, title.clone());
+            let mut finding = TrustGiven::META.finding(uid, audit.time, title.clone());
             finding.severity = severity;
-            finding.message = format!(
-                "{by} ran {}: {title}. The other organisation keeps this way in after the account \
-                 that opened it is lost",
-                audit.activity_name.trim().trim_end_matches('.')
-            );
+            finding.message = message.clone();
             observe_actor(&mut finding, actor);
             if let Some(tenant) = &tenant {
                 finding.observe("partner.tenant_uid", ObservableKind::ResourceUid, tenant);
@@ -279,9 +311,12 @@ fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {
         },
         |finding| {
             finding.add_evidence(&audit.id);
+            // Whoever made this change is named too, even when another made the first.
+            observe_actor(finding, actor);
             if severity > finding.severity {
                 finding.severity = severity;
                 finding.title = title.clone();
+                finding.message = message.clone();
             }
             finding.add_to("activities", json!(audit.activity_name.trim()));
             for name in &names {
@@ -301,49 +336,89 @@ fn capitalized(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{flat, Grant};
-    use crate::event::Modified;
+    use super::{flat, grants, is_guid, Grant};
+    use crate::event::{Actor, AuditActivity, DirectoryAudit, Modified, Shape};
 
-    fn property(name: &str, old: &str, new: &str) -> Modified {
-        Modified {
-            name: name.into(),
-            old: old.into(),
-            new: new.into(),
+    fn sync_record(properties: &[(&str, &str, &str)]) -> DirectoryAudit {
+        DirectoryAudit {
+            time: 0,
+            id: "x".into(),
+            shape: Shape::Graph,
+            activity: AuditActivity::CrossTenantSync,
+            activity_name: "Update a partner cross-tenant identity sync setting".into(),
+            success: true,
+            actor: Actor::default(),
+            targets: Vec::new(),
+            modified: properties
+                .iter()
+                .map(|(name, old, new)| Modified {
+                    name: (*name).into(),
+                    old: (*old).into(),
+                    new: (*new).into(),
+                })
+                .collect(),
+            details: Vec::new(),
+            tenant_id: None,
         }
     }
 
     #[test]
-    fn grants_are_read_in_either_json_form() {
-        let graph = [property(
-            "inboundTrust",
-            "",
-            r#"{"isMfaAccepted": true, "isCompliantDeviceAccepted": false}"#,
+    fn an_unnamed_sync_grant_is_a_sync_property_turning_true() {
+        assert_eq!(
+            grants(&sync_record(&[("userSyncInbound", "", "true")])),
+            [Grant::Sync]
+        );
+        assert_eq!(
+            grants(&sync_record(&[("UserSyncInbound", "false", "True")])),
+            [Grant::Sync]
+        );
+        // Not a sync property, however true its value; nor a sync already allowed.
+        assert!(grants(&sync_record(&[("displayName", "", "TrueNorth Ltd")])).is_empty());
+        assert!(grants(&sync_record(&[("userSyncInbound", "true", "true")])).is_empty());
+        // An old value elsewhere does not hide the grant.
+        let both = [("userSyncInbound", "", "true"), ("note", "true", "")];
+        assert_eq!(grants(&sync_record(&both)), [Grant::Sync]);
+        // Named, it is read by its name: switched off is no grant.
+        let named = [(
+            "identitySynchronization",
+            r#"{"isSyncAllowed":true}"#,
+            r#"{"isSyncAllowed":false}"#,
         )];
-        let new = flat(&graph, |p| &p.new);
+        assert!(grants(&sync_record(&named)).is_empty());
+    }
+
+    #[test]
+    fn grants_are_read_in_either_json_form() {
+        let new = flat(
+            "inboundTrust",
+            r#"{"isMfaAccepted": true, "isCompliantDeviceAccepted": false}"#,
+        );
         assert!(Grant::Mfa.in_text(&new));
         assert!(!Grant::ServiceProvider.in_text(&new));
-        let directory = [property(
+        let directory = flat(
             "CrossTenantAccessPolicy",
-            "",
             r#"{\"ToMyTenancy\":[{\"AcceptMFA\":true,\"AllowServiceProvider\":true}]}"#,
-        )];
-        let new = flat(&directory, |p| &p.new);
-        assert!(Grant::Mfa.in_text(&new) && Grant::ServiceProvider.in_text(&new));
-        let sync = [property(
+        );
+        assert!(Grant::Mfa.in_text(&directory) && Grant::ServiceProvider.in_text(&directory));
+        let on = flat(
+            "identitySynchronization",
+            r#"{"userSyncInbound":{"isSyncAllowed":true}}"#,
+        );
+        let off = flat(
             "identitySynchronization",
             r#"{"userSyncInbound":{"isSyncAllowed":false}}"#,
-            r#"{"userSyncInbound":{"isSyncAllowed":true}}"#,
-        )];
-        assert!(Grant::Sync.in_text(&flat(&sync, |p| &p.new)));
-        assert!(!Grant::Sync.in_text(&flat(&sync, |p| &p.old)));
-        let names = [property(
-            "Included Updated Properties",
-            "",
-            "isMfaAccepted: true",
-        )];
-        assert!(!Grant::Mfa.in_text(&flat(&names, |p| &p.new)));
-        let own = [property("IsServiceProvider", "false", "true")];
-        assert!(Grant::ServiceProvider.in_text(&flat(&own, |p| &p.new)));
-        assert!(!Grant::ServiceProvider.in_text(&flat(&own, |p| &p.old)));
+        );
+        assert!(Grant::Sync.in_text(&on) && !Grant::Sync.in_text(&off));
+        assert!(Grant::ServiceProvider.in_text(&flat("IsServiceProvider", "true")));
+        assert!(!Grant::ServiceProvider.in_text(&flat("IsServiceProvider", "false")));
+    }
+
+    #[test]
+    fn a_guid_is_a_guid() {
+        assert!(is_guid("9c1e4b7a-2f3d-4e5a-8b6c-7d8e9f0a1b2c"));
+        assert!(!is_guid("9c1e4b7a-2f3d-4e5a-8b6c-7d8e9f0a1b2"));
+        assert!(!is_guid("9c1e4b7a_2f3d-4e5a-8b6c-7d8e9f0a1b2c"));
+        assert!(!is_guid("Fabrikam Cloud Services, a partner!!"));
+        assert!(!is_guid("9c1e4b7a-2f3d-4e5a-8b6c-7d8e9f0a1b2\u{e9}"));
     }
 }

@@ -456,3 +456,24 @@ fn unified_audit_target_names_belong_to_their_own_target() {
     assert_eq!(app.kind.as_deref(), Some("Application"));
     assert_eq!(app.display_name.as_deref(), Some("HR Portal"));
 }
+
+#[test]
+fn update_user_is_read_only_when_it_changes_per_user_mfa() {
+    let record = |property: &str| {
+        format!(
+            r#"{{"id":"Directory_1","activityDisplayName":"Update user","activityDateTime":"2024-03-05T12:10:00Z","result":"success","initiatedBy":{{"user":{{"userPrincipalName":"a@contoso.com"}}}},"targetResources":[{{"id":"u1","type":"User","userPrincipalName":"b@contoso.com","modifiedProperties":[{{"displayName":"{property}","oldValue":"[]","newValue":"[]"}}]}}]}}"#
+        )
+    };
+    let Normalized::Event(Event::DirectoryAudit(audit)) =
+        one(&record("StrongAuthenticationRequirement"))
+    else {
+        panic!("read");
+    };
+    assert_eq!(audit.activity, crate::event::AuditActivity::UpdateUser);
+    // Provisioning, licences, every attribute: ignored before it is parsed.
+    assert!(matches!(one(&record("Department")), Normalized::Ignored(_)));
+    assert!(matches!(
+        one(&record("StrongAuthenticationMethod")),
+        Normalized::Ignored(_)
+    ));
+}

@@ -277,26 +277,86 @@ fn spray_then_success_look_alikes_stay_quiet() {
 #[test]
 fn a_known_partner_tenant_is_not_reported() {
     // The golden partner-trust story with its first partner tenant listed as expected (in another
-    // case than the records give it): its MFA trust and inbound sync are not reported, the rest are.
+    // case than the records give it): its delegated admin rights, MFA trust and inbound sync are
+    // not reported, the rest are.
     let text = std::fs::read_to_string(format!(
         "{}/tests/golden/partner-trust/fires.ndjson",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
-    let titles = |config: &str| -> Vec<String> {
+    let partners = |config: &str| -> Vec<String> {
         of(&run(config, &text), "partner-trust")
             .iter()
-            .map(|finding| finding.title.clone())
+            .map(|finding| finding.unmapped["partner"].to_string())
             .collect()
     };
-    let all = titles("");
+    let all = partners("");
     let known = r#"{"detectors":{"partner-trust":{"known_partners":[" 9C1E4B7A-2F3D-4E5A-8B6C-7D8E9F0A1B2C "]}}}"#;
-    let rest = titles(known);
-    let others: Vec<String> = all
+    let rest = partners(known);
+    let of_tenant = |finding: &&snowyowl::finding::Finding| {
+        finding.unmapped.get("partner_tenant")
+            == Some(&serde_json::json!("9c1e4b7a-2f3d-4e5a-8b6c-7d8e9f0a1b2c"))
+    };
+    let findings = run("", &text);
+    let known_ones = of(&findings, "partner-trust")
+        .into_iter()
+        .filter(|finding| of_tenant(finding))
+        .count();
+    assert!(
+        known_ones >= 2,
+        "the DAP partner and the cross-tenant changes"
+    );
+    let others: Vec<String> = of(&findings, "partner-trust")
         .iter()
-        .filter(|title| !title.contains("9c1e4b7a"))
-        .cloned()
+        .filter(|finding| !of_tenant(finding))
+        .map(|finding| finding.unmapped["partner"].to_string())
         .collect();
     assert!(others.len() < all.len() && !others.is_empty());
     assert_eq!(rest, others);
+}
+
+#[test]
+fn a_partner_finding_names_every_actor_and_trusts_no_borrowed_name() {
+    // Microsoft's GDAP service makes a tenant a service provider; ten minutes later the
+    // compromised account allows that tenant's users to sync in: one finding, raised to high,
+    // naming both. An app that only calls itself the GDAP service is not believed.
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/golden/partner-trust/fires.ndjson",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let gdap = lines
+        .iter()
+        .find(|line| line.contains("Partner Customer Delegated Administration"))
+        .unwrap()
+        .to_string();
+    let sync = lines
+        .iter()
+        .find(|line| line.contains("identity sync setting"))
+        .unwrap()
+        .replace(
+            "9c1e4b7a-2f3d-4e5a-8b6c-7d8e9f0a1b2c",
+            "b5d20f3e-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+        )
+        .replace("2024-03-05T13:06:00", "2024-03-05T15:10:00")
+        .replace("Directory_d4f6", "Directory_e4f6");
+    let findings = run("", &format!("{gdap}\n{sync}\n"));
+    let last = of(&findings, "partner-trust").last().cloned().unwrap();
+    assert_eq!(last.severity, Severity::High);
+    let json = last.to_json();
+    assert!(
+        json.contains("svc-legacy-test@contoso.com") && json.contains("2832473f"),
+        "{json}"
+    );
+    assert!(!last.message.contains("GDAP"), "{}", last.message);
+    let impostor = gdap.replace(
+        "\"appId\":\"2832473f-ec63-45fb-976f-5d45a7d4bb91\"",
+        "\"appId\":\"0d9f3c2a-1b4e-4c5d-8e6f-7a8b9c0d1e2f\"",
+    );
+    assert_ne!(impostor, gdap);
+    let findings = run("", &format!("{impostor}\n"));
+    let finding = &of(&findings, "partner-trust")[0];
+    assert_eq!(finding.severity, Severity::High);
+    assert!(!finding.title.contains("GDAP"));
 }

@@ -49,16 +49,17 @@ fn panther_events_are_each_read_ignored_or_rejected_with_a_reason() {
         }
     }
     // 29 sign-ins (interactive, non-interactive and service principal Azure Monitor exports and
-    // unified audit log logons); 11 directory changes a detector reads (service principal
+    // unified audit log logons); 9 directory changes a detector reads (service principal
     // credentials, a service principal created, two completed role assignments, federation
     // settings set on a domain, a domain's authentication set, two Conditional Access policies
-    // updated and one deleted, two `Update user.` read for per-user MFA); 7 Exchange `Set-Mailbox`
-    // records (read for `audit-tampering`; none turns auditing off); 20 audit,
-    // policy and Office 365 records no detector reads (a PIM *request* among them, and Exchange
+    // updated and one deleted); 7 Exchange `Set-Mailbox` records (read for `audit-tampering`;
+    // none turns auditing off); 22 audit,
+    // policy and Office 365 records no detector reads (a PIM *request* among them, two `Update
+    // user.` of MFA methods, not of the per-user MFA requirement, and Exchange
     // `New-InboxRule` records whose keys Panther lowercased); 4 unknown: Graph security alerts.
     assert_eq!(
         (signins, audits, cmdlets, ignored, unknown),
-        (29, 11, 7, 20, 4)
+        (29, 9, 7, 22, 4)
     );
 }
 
