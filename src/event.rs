@@ -703,6 +703,20 @@ impl ExchangeAdmin {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// One of Exchange Online's own services ran the cmdlet: `NT AUTHORITY\SYSTEM` under a
+    /// service's name (`Microsoft.Exchange.ServiceHost`, `MSExchangeMigrationWorkflow`,
+    /// `Microsoft.Exchange.Management.ForwardSync`), as the service's housekeeping logs itself;
+    /// no tenant account can act as it. Not the web front end (`w3wp`), which runs cmdlets an
+    /// administrator asked for in a portal.
+    pub fn by_exchange_service(&self) -> bool {
+        const SYSTEM: &str = "nt authority\\system (";
+        let actor = self.actor.trim().to_ascii_lowercase();
+        actor
+            .strip_prefix(SYSTEM)
+            .and_then(|rest| rest.strip_suffix(')'))
+            .is_some_and(|process| !process.trim().is_empty() && process.trim() != "w3wp")
+    }
 }
 
 /// An Entra ID Protection risk detection.

@@ -13,7 +13,9 @@
 //!
 //! **Logic.** The cmdlet's parameters are read as booleans in the forms Exchange logs them
 //! (`False`, `$false`, `0`); turning auditing on, or setting other parameters, is not reported.
-//! One finding per actor, cmdlet and object per window (default 1 h).
+//! Exchange Online's own services (`NT AUTHORITY\SYSTEM (Microsoft.Exchange.ServiceHost)` and
+//! the like: not the portal's `w3wp`) set these as housekeeping and are not reported. One finding
+//! per actor, cmdlet and object per window (default 1 h).
 //!
 //! **False positives.** Tenants that audit through a third-party tool and turn ingestion off on
 //! purpose; service accounts of archiving products given a bypass because they flood the log
@@ -108,7 +110,10 @@ fn boolean(value: &str) -> Option<bool> {
 }
 
 fn on_admin(admin: &ExchangeAdmin, report: &mut Report) {
-    if !admin.success || report.allowlist.service_account(&admin.actor) {
+    if !admin.success
+        || admin.by_exchange_service()
+        || report.allowlist.service_account(&admin.actor)
+    {
         return;
     }
     let stopped: Vec<&Switch> = SWITCHES

@@ -477,3 +477,25 @@ fn update_user_is_read_only_when_it_changes_per_user_mfa() {
         Normalized::Ignored(_)
     ));
 }
+
+#[test]
+fn exchange_service_actors_are_known_by_their_process() {
+    let admin = |actor: &str| crate::event::ExchangeAdmin {
+        time: 0,
+        id: String::new(),
+        shape: crate::event::Shape::UnifiedAudit,
+        cmdlet: "Set-Mailbox".into(),
+        parameters: Vec::new(),
+        actor: actor.into(),
+        object: None,
+        tenant_id: None,
+        success: true,
+    };
+    assert!(admin("NT AUTHORITY\\SYSTEM (Microsoft.Exchange.ServiceHost)").by_exchange_service());
+    assert!(admin("nt authority\\system (MSExchangeMigrationWorkflow)").by_exchange_service());
+    // The portal's front end runs what an administrator asked for; a bare SYSTEM names no service.
+    assert!(!admin("NT AUTHORITY\\SYSTEM (w3wp)").by_exchange_service());
+    assert!(!admin("NT AUTHORITY\\SYSTEM").by_exchange_service());
+    assert!(!admin("NT AUTHORITY\\SYSTEM ()").by_exchange_service());
+    assert!(!admin("svc-legacy-test@contoso.com").by_exchange_service());
+}
