@@ -29,6 +29,7 @@ fn small_caps() -> String {
             "multi-mailbox-access": {"max_apps": CAP, "max_reads_per_app": CAP},
             "mail-access-throttled": {"max_apps": CAP},
             "domain-federation": {"max_domains": CAP},
+            "mfa-tampering": {"max_actors": CAP},
             "attack-chain": {"max_entities": CAP},
         }
     })

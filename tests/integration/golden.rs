@@ -360,3 +360,54 @@ fn a_partner_finding_names_every_actor_and_trusts_no_borrowed_name() {
     assert_eq!(finding.severity, Severity::High);
     assert!(!finding.title.contains("GDAP"));
 }
+
+#[test]
+fn an_account_that_manages_per_user_mfa_is_a_level_lower() {
+    // The identity administrator's own per-user MFA work (turning it on for users, as in
+    // look-alike (f)) on earlier days; then the same account turns a user's MFA off. On three
+    // earlier days within 30 d it is an account that manages MFA: medium. On two, or none, or
+    // by another account: high, as the golden case is.
+    let read = |file: &str| {
+        std::fs::read_to_string(format!(
+            "{}/tests/golden/mfa-tampering/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    let enable = read("lookalikes.ndjson")
+        .lines()
+        .find(|line| line.contains("lynne.robbins"))
+        .unwrap()
+        .to_owned();
+    let disable = read("fires.ndjson")
+        .lines()
+        .find(|line| line.contains("megan.bowen"))
+        .unwrap()
+        .replace("svc-legacy-test@contoso.com", "identity.admin@contoso.com");
+    let severity = |days: &[&str], disable: &str| {
+        let mut text: Vec<String> = days
+            .iter()
+            .map(|day| {
+                enable
+                    .replace("2024-03-05", day)
+                    .replace("Directory_0a1b", &format!("Directory_{day}"))
+            })
+            .collect();
+        text.push(disable.to_owned());
+        let findings = run("", &(text.join("\n") + "\n"));
+        let mfa = of(&findings, "mfa-tampering");
+        assert_eq!(mfa.len(), 1, "{mfa:#?}");
+        mfa[0].severity
+    };
+    let three = ["2024-02-20", "2024-02-27", "2024-03-04"];
+    assert_eq!(severity(&three, &disable), Severity::Medium);
+    assert_eq!(severity(&three[1..], &disable), Severity::High);
+    assert_eq!(severity(&[], &disable), Severity::High);
+    // Days long past the baseline do not count.
+    assert_eq!(
+        severity(&["2023-12-01", "2023-12-08", "2023-12-15"], &disable),
+        Severity::High
+    );
+    let stranger = disable.replace("identity.admin@contoso.com", "svc-legacy-test@contoso.com");
+    assert_eq!(severity(&three, &stranger), Severity::High);
+}
