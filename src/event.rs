@@ -567,6 +567,17 @@ pub struct Modified {
     pub new: String,
 }
 
+impl Modified {
+    /// A property changed from `old` to `new`.
+    pub fn new(name: &str, old: &str, new: &str) -> Self {
+        Modified {
+            name: name.to_owned(),
+            old: old.to_owned(),
+            new: new.to_owned(),
+        }
+    }
+}
+
 /// A directory audit record (application, service principal and role changes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DirectoryAudit {

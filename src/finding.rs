@@ -43,6 +43,16 @@ impl Severity {
         }
     }
 
+    /// One level lower (informational stays informational).
+    pub fn lower(self) -> Severity {
+        match self {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            Severity::Medium => Severity::Low,
+            Severity::Low | Severity::Informational => Severity::Informational,
+        }
+    }
+
     /// OCSF `severity` caption.
     pub fn name(self) -> &'static str {
         match self {

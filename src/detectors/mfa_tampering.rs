@@ -123,16 +123,6 @@ impl Rule for MfaOff {
     }
 }
 
-/// One level lower: what an account that manages MFA settings does.
-fn lowered(severity: Severity) -> Severity {
-    match severity {
-        Severity::Critical => Severity::High,
-        Severity::High => Severity::Medium,
-        Severity::Medium | Severity::Low => Severity::Low,
-        Severity::Informational => Severity::Informational,
-    }
-}
-
 impl MfaOff {
     /// Counts the day for an account that changes MFA settings (per-user MFA, in either
     /// direction, or a Conditional Access policy), and says on how many earlier days within the
@@ -327,8 +317,9 @@ fn on_audit(audit: &DirectoryAudit, routine: Option<u32>, report: &mut Report) {
         }
         _ => return,
     };
+    // An account that manages MFA settings: a level lower.
     let severity = if routine.is_some() {
-        lowered(severity)
+        severity.lower()
     } else {
         severity
     };

@@ -236,7 +236,8 @@ fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {
             .map(|target| format!("partner {}", target.label()))
             .unwrap_or_else(|| "an unnamed partner".to_owned()),
     };
-    let by = if gdap_service(actor) {
+    let gdap = gdap_service(actor);
+    let by = if gdap {
         "Microsoft's GDAP service"
     } else {
         actor.name()
@@ -253,7 +254,7 @@ fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {
             format!("{partner} allowed to sync users into the tenant, by {by}"),
         )
     } else if granted.contains(&Grant::ServiceProvider) {
-        let severity = if gdap_service(actor) {
+        let severity = if gdap {
             Severity::Medium
         } else {
             Severity::High
@@ -351,11 +352,7 @@ mod tests {
             targets: Vec::new(),
             modified: properties
                 .iter()
-                .map(|(name, old, new)| Modified {
-                    name: (*name).into(),
-                    old: (*old).into(),
-                    new: (*new).into(),
-                })
+                .map(|&(name, old, new)| Modified::new(name, old, new))
                 .collect(),
             details: Vec::new(),
             tenant_id: None,

@@ -166,11 +166,7 @@ pub fn audit(
         targets,
         modified: modified
             .iter()
-            .map(|(name, old, new)| Modified {
-                name: (*name).to_owned(),
-                old: (*old).to_owned(),
-                new: (*new).to_owned(),
-            })
+            .map(|&(name, old, new)| Modified::new(name, old, new))
             .collect(),
         details: Vec::new(),
         tenant_id: Some("tenant-1".into()),

@@ -422,11 +422,7 @@ fn mb_audit(
         targets,
         modified: modified
             .iter()
-            .map(|(name, old, new)| Modified {
-                name: (*name).into(),
-                old: (*old).into(),
-                new: (*new).into(),
-            })
+            .map(|&(name, old, new)| Modified::new(name, old, new))
             .collect(),
         details: app_id
             .map(|app| vec![("AppId".to_owned(), app.to_owned())])
