@@ -93,6 +93,32 @@ impl Default for Limits {
     }
 }
 
+/// Who a tenant's administrators are, learnt from the stream: an account that made administrative
+/// changes (directory changes to others, role activations, Exchange admin cmdlets) on `days`
+/// earlier days within `baseline` is a known administrator, and the findings of the admin
+/// detectors for its changes are a level lower (see the README).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Administrators {
+    /// Earlier days with administrative changes that make an account a known administrator
+    /// (default 3).
+    pub days: Count,
+    /// How far back those days count (default `30d`, at most 63 days).
+    pub baseline: Duration,
+    /// Accounts whose days are remembered at once (default 10000).
+    pub max_accounts: Count,
+}
+
+impl Default for Administrators {
+    fn default() -> Self {
+        Administrators {
+            days: Count::new(3),
+            baseline: Duration(30 * crate::time::DAY),
+            max_accounts: Count::new(10_000),
+        }
+    }
+}
+
 /// How a stream that carries many tenants is kept apart.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -165,6 +191,8 @@ pub struct Config {
     pub limits: Limits,
     /// Tenants kept apart.
     pub tenants: Tenants,
+    /// Who the administrators are.
+    pub administrators: Administrators,
     /// Allow-lists shared by every detector.
     pub allowlist: allowlist::Settings,
     /// The host's IP → ASN table (CIDR, ASN, network kind), for the spray detectors.
@@ -179,6 +207,7 @@ impl Default for Config {
             allowed_lateness: Duration(5 * MINUTE),
             limits: Limits::default(),
             tenants: Tenants::default(),
+            administrators: Administrators::default(),
             allowlist: allowlist::Settings::default(),
             asn_table: Vec::new(),
             detectors: detectors::Settings::default(),
@@ -221,6 +250,13 @@ impl Config {
         )?;
         positive("limits.max_dedup_ids", self.limits.max_dedup_ids)?;
         self.tenants.lanes_together()?;
+        let most = crate::detectors::kit::routine::MAX_DAYS * crate::time::DAY;
+        if self.administrators.baseline.0 > most {
+            return Err(Error::InvalidConfig(format!(
+                "administrators.baseline: at most {}d",
+                crate::detectors::kit::routine::MAX_DAYS
+            )));
+        }
         positive(
             "limits.time_jump_confirmations",
             self.limits.time_jump_confirmations,

@@ -80,6 +80,10 @@ pub struct Stats {
     pub dedup_ids: usize,
     /// Dedup ids dropped because of the cap.
     pub dedup_evicted: u64,
+    /// Accounts whose days of administrative changes are remembered (`administrators`).
+    pub administrators: usize,
+    /// Those accounts dropped because of the cap (`administrators.max_accounts`).
+    pub administrators_evicted: u64,
     /// The highest tenant's watermark (ms), or null before the first event (each tenant has its
     /// own: `tenants.by_tenant`).
     pub watermark: Option<Timestamp>,

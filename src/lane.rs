@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::allowlist::Allowlist;
 use crate::config::Config;
+use crate::detectors::kit::administrators::Administrators;
 use crate::detectors::{self, Context, Parts, Registered, Signal, Suppression, STATE_PRESSURE};
 use crate::engine::{Stats, TenantStats};
 use crate::event::Event;
@@ -77,6 +78,9 @@ struct SavedLane {
     pressure_reported: u64,
     #[serde(default)]
     held: Vec<Event>,
+    /// Snapshots from before the lane kept its administrators hold none.
+    #[serde(default)]
+    administrators: Option<Administrators>,
     detectors: BTreeMap<String, serde_json::Value>,
 }
 
@@ -130,6 +134,8 @@ pub(crate) struct Lane {
     pressure_reported: u64,
     /// Events far after the stream, held until the stream catches up or enough of them agree.
     held: Vec<Event>,
+    /// The days on which each account made administrative changes.
+    administrators: Administrators,
 }
 
 impl Lane {
@@ -155,6 +161,7 @@ impl Lane {
             pressure: Suppression::new(STATE_PRESSURE, HOUR, 1),
             pressure_reported: 0,
             held: Vec::new(),
+            administrators: Administrators::new(&config.administrators, &shared.hasher),
             config: Arc::clone(config),
             tenant,
         }
@@ -299,9 +306,14 @@ impl Lane {
         let Some(Reverse(pending)) = self.buffer.pop() else {
             return;
         };
+        let administrator = self
+            .administrators
+            .observe(&self.config.administrators, &pending.event);
+        context.set_administrator(administrator);
         for registered in &mut self.detectors {
             registered.detector.on_event(&pending.event, context);
         }
+        context.set_administrator(None);
         self.deliver_signals(context);
     }
 
@@ -360,6 +372,9 @@ impl Lane {
         }
         if self.dedup.evicted() > 0 {
             by_part.insert("dedup".to_owned(), self.dedup.evicted());
+        }
+        if self.administrators.evicted() > 0 {
+            by_part.insert("administrators".to_owned(), self.administrators.evicted());
         }
         if self.counts.buffer_overflow > 0 {
             by_part.insert("reorder-buffer".to_owned(), self.counts.buffer_overflow);
@@ -494,6 +509,7 @@ impl Lane {
             "pressure": self.pressure,
             "pressure_reported": self.pressure_reported,
             "held": self.held,
+            "administrators": self.administrators,
             "detectors": detectors,
         }))
     }
@@ -535,6 +551,10 @@ impl Lane {
         lane.pressure.configure(STATE_PRESSURE, HOUR, 1);
         lane.pressure_reported = saved.pressure_reported;
         lane.held = saved.held;
+        if let Some(mut administrators) = saved.administrators {
+            administrators.reseed(hasher);
+            lane.administrators = administrators;
+        }
         Ok(lane)
     }
 
@@ -554,7 +574,8 @@ impl Lane {
             buffered: self.buffer.len(),
             watermark: self.watermark,
             findings: counts.findings.values().sum(),
-            evicted: self.dedup.evicted() + counts.buffer_overflow,
+            entries: self.administrators.len(),
+            evicted: self.dedup.evicted() + self.administrators.evicted() + counts.buffer_overflow,
             ..TenantStats::default()
         };
         stats.accepted += counts.accepted;
@@ -565,6 +586,8 @@ impl Lane {
         stats.buffered += self.buffer.len();
         stats.dedup_ids += self.dedup.len();
         stats.dedup_evicted += self.dedup.evicted();
+        stats.administrators += self.administrators.len();
+        stats.administrators_evicted += self.administrators.evicted();
         stats.watermark = stats.watermark.max(self.watermark);
         for (detector, n) in &counts.findings {
             *stats.findings.entry(detector.clone()).or_insert(0) += n;

@@ -3,7 +3,10 @@
 //! **What.** `Set domain authentication` that makes a domain federated, and `Set federation
 //! settings on domain` (its issuer, signing certificates, sign-in addresses, MFA behaviour): high.
 //! Critical when the domain was added or verified within `new_domain` (default 7 d) before: a
-//! domain brought in to be federated. A domain made managed (a move off AD FS) is not reported.
+//! domain brought in to be federated, with the add and verify records as evidence. A level lower
+//! when a known administrator made the change (an account that made administrative changes on 3
+//! earlier days within 30, see `administrators` in the README), saying so. A domain made managed
+//! (a move off AD FS) is not reported.
 //!
 //! **Why.** Whoever holds the signing key of a federated domain's identity provider can sign in as
 //! any of the tenant's users, past passwords and MFA: APT29 added federation trusts, and a second
@@ -18,8 +21,8 @@
 //! verified are remembered for `new_domain` (capped, `max_domains`).
 //!
 //! **False positives.** Planned token-signing certificate renewals pushed by an administrator
-//! (`Update-MgDomainFederationSettings`) look the same: allow-list the account that runs them
-//! (`allowlist.service_accounts`). A new subsidiary's domain federated in its first week is
+//! (`Update-MgDomainFederationSettings`) look the same (medium once the administrator is known):
+//! allow-list the account that runs them (`allowlist.service_accounts`). A new subsidiary's domain federated in its first week is
 //! critical by design.
 //!
 //! **ATT&CK.** T1484.002.
@@ -28,12 +31,14 @@ use ahash::RandomState;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage, StateStats};
+use super::kit::{
+    self, administrators, observe_actor, Meta, Parts, Report, Rule, Stage, StateStats,
+};
 use crate::attack::TRUST_MODIFICATION;
 use crate::config::{Count, Duration};
 use crate::event::{AuditActivity, DirectoryAudit, Event};
 use crate::finding::{ObservableKind, Severity};
-use crate::state::BoundedMap;
+use crate::state::{BoundedMap, Expiring};
 use crate::time::{Timestamp, DAY, HOUR};
 
 kit::config! {
@@ -50,10 +55,51 @@ kit::config! {
 /// The `domain-federation` detector.
 pub type DomainFederation = kit::Keyed<FederationTrust>;
 
-/// The rule of `domain-federation`: when each domain was last added or verified.
+/// The rule of `domain-federation`: when each domain was last added or verified, and by which
+/// records.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct FederationTrust {
-    added: BoundedMap<Timestamp>,
+    added: BoundedMap<Added>,
+}
+
+/// The most add and verify records kept of one domain, for evidence.
+const MOST_RECORDS: usize = 4;
+
+/// A domain added or verified: when last, and the records that did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "SavedAdded")]
+struct Added {
+    time: Timestamp,
+    records: Vec<String>,
+}
+
+/// An [`Added`] in a snapshot: its time alone in snapshots from before the records were kept.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SavedAdded {
+    Time(Timestamp),
+    Added {
+        time: Timestamp,
+        records: Vec<String>,
+    },
+}
+
+impl From<SavedAdded> for Added {
+    fn from(saved: SavedAdded) -> Self {
+        match saved {
+            SavedAdded::Time(time) => Added {
+                time,
+                records: Vec::new(),
+            },
+            SavedAdded::Added { time, records } => Added { time, records },
+        }
+    }
+}
+
+impl Expiring for Added {
+    fn last_seen(&self) -> Timestamp {
+        self.time
+    }
 }
 
 impl Rule for FederationTrust {
@@ -141,8 +187,14 @@ impl FederationTrust {
                 let live_since = audit.time.saturating_sub(config.new_domain.0);
                 let added = self
                     .added
-                    .get_or_insert_with(&domain, live_since, || audit.time);
-                *added = (*added).max(audit.time);
+                    .get_or_insert_with(&domain, live_since, || Added {
+                        time: audit.time,
+                        records: Vec::new(),
+                    });
+                added.time = added.time.max(audit.time);
+                if added.records.len() < MOST_RECORDS && !added.records.contains(&audit.id) {
+                    added.records.push(audit.id.clone());
+                }
                 return;
             }
             AuditActivity::SetDomainAuthentication if made_managed(audit) => return,
@@ -154,8 +206,11 @@ impl FederationTrust {
         }
         let added = named
             .as_deref()
-            .and_then(|domain| self.added.get(domain).copied())
-            .filter(|&added| added <= audit.time && audit.time - added <= config.new_domain.0);
+            .and_then(|domain| self.added.get(domain))
+            .filter(|added| {
+                added.time <= audit.time && audit.time - added.time <= config.new_domain.0
+            });
+        let administrator = report.administrator();
         let key = match &named {
             Some(domain) => domain.clone(),
             None => format!("?|{}", actor.name()),
@@ -177,11 +232,14 @@ impl FederationTrust {
                     }
                     (_, false) => format!("Federation settings of {domain} changed by {by}"),
                 };
-                let severity = if added.is_some() {
-                    Severity::Critical
-                } else {
-                    Severity::High
-                };
+                let severity = administrators::graded(
+                    if added.is_some() {
+                        Severity::Critical
+                    } else {
+                        Severity::High
+                    },
+                    administrator,
+                );
                 let mut finding = FederationTrust::META.finding(uid, audit.time, title);
                 finding.severity = severity;
                 finding.message = format!(
@@ -190,13 +248,14 @@ impl FederationTrust {
                     actor.name(),
                     audit.activity_name.trim().trim_end_matches('.'),
                     match added {
-                        Some(time) => format!(
+                        Some(added) => format!(
                             ", a domain added or verified at {}",
-                            crate::time::format(time)
+                            crate::time::format(added.time)
                         ),
                         None => String::new(),
                     }
                 );
+                administrators::note(&mut finding, administrator);
                 observe_actor(&mut finding, actor);
                 if let Some(domain) = &named {
                     finding.observe("domain", ObservableKind::Hostname, domain);
@@ -206,8 +265,11 @@ impl FederationTrust {
                 if let Some(live_type) = audit.new_value("LiveType") {
                     finding.set("live_type", json!(live_type));
                 }
-                if let Some(time) = added {
-                    finding.set("domain_added", json!(crate::time::format(time)));
+                if let Some(added) = added {
+                    finding.set("domain_added", json!(crate::time::format(added.time)));
+                    for record in &added.records {
+                        finding.add_evidence(record);
+                    }
                 }
                 finding.add_evidence(&audit.id);
                 finding

@@ -2,21 +2,22 @@
 //!
 //! **What.** `New-ManagementRoleAssignment` with `Role` `ApplicationImpersonation`, or
 //! `Add-MailboxPermission` with `AccessRights` `FullAccess`, `ChangePermission` or `ChangeOwner`.
-//! High.
+//! High; medium when a known administrator ran it (an account that made administrative changes on
+//! 3 earlier days within 30, see `administrators` in the README), saying so.
 //!
 //! **Why.** ApplicationImpersonation lets an identity act as any mailbox user through EWS; full
 //! access delegates a mailbox. (ApplicationImpersonation was retired from Exchange Online in 2025;
 //! older logs and on-premises Exchange still carry it.)
 //!
-//! **False positives.** Help-desk delegation of shared mailboxes: allow-list the admin accounts
-//! that do it (`allowlist.service_accounts`). Exchange Online's own eDiscovery set-up, which
+//! **False positives.** Help-desk delegation of shared mailboxes (medium once the help desk is
+//! known): allow-list the admin accounts that do it (`allowlist.service_accounts`). Exchange Online's own eDiscovery set-up, which
 //! grants the `Discovery Management` role group full access to the `DiscoverySearchMailbox{…}`
 //! system mailbox again from time to time, is left out (that grant only; anyone else given access
 //! to that mailbox is reported).
 //!
 //! **ATT&CK.** T1098.002.
 
-use super::kit::{self, Meta, Report, Rule, Stage};
+use super::kit::{self, administrators, Meta, Report, Rule, Stage};
 use crate::attack::ADDITIONAL_EMAIL_DELEGATE;
 use crate::config::Duration;
 use crate::event::{Event, ExchangeAdmin};
@@ -90,6 +91,7 @@ fn on_admin(admin: &ExchangeAdmin, report: &mut Report) {
         return;
     };
     let key = format!("{}|{}|{grantee}", admin.actor, admin.cmdlet);
+    let administrator = report.administrator();
     // Some exports leave the acting account out.
     let actor = if admin.actor.is_empty() {
         "an unrecorded account"
@@ -103,7 +105,7 @@ fn on_admin(admin: &ExchangeAdmin, report: &mut Report) {
             let mut finding = Finding::new(
                 ImpersonationRole::META.id,
                 uid,
-                Severity::High,
+                administrators::graded(Severity::High, administrator),
                 admin.time,
                 format!("{what} granted to {grantee} by {actor}"),
                 ImpersonationRole::META.attack,
@@ -118,6 +120,7 @@ fn on_admin(admin: &ExchangeAdmin, report: &mut Report) {
                     format!(" on mailbox {mailbox}")
                 }
             );
+            administrators::note(&mut finding, administrator);
             finding.observe("actor.user.name", ObservableKind::UserName, &admin.actor);
             finding.observe("user.name", ObservableKind::UserName, &grantee);
             finding.observe("mailbox", ObservableKind::EmailAddress, &mailbox);

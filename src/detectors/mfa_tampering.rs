@@ -17,11 +17,11 @@
 //! reported; nor is turning a policy on, or any change that keeps it enforced and excludes no one
 //! new. Per-user MFA is off when `StrongAuthenticationRequirement` held a requirement (`Enabled` or
 //! `Enforced`, for any relying party) and now holds none; the two records one change may write
-//! share one finding. One finding per policy (or user) per window (default 1 h). An account that
-//! changed per-user MFA (either way) or a Conditional Access policy on `routine_days` (default 3)
-//! earlier days within `routine_baseline` (default 30 d) manages them: its findings are a level
-//! lower (high to medium, medium to low), and say so. An intruder's first changes, and every
-//! change in a new deployment's first days, keep their grade.
+//! share one finding. One finding per policy (or user) per window (default 1 h). A known
+//! administrator's changes (an account that made administrative changes on 3 earlier days within
+//! 30, see `administrators` in the README) are a level lower (high to medium, medium to low), and
+//! say so. An intruder's first changes, and every change in a new deployment's first days, keep
+//! their grade.
 //!
 //! **False positives.** Conditional Access clean-ups and break-glass exclusions by the identity
 //! team: allow-list the administrators who do it (`allowlist.service_accounts`). Per-user MFA
@@ -29,135 +29,28 @@
 //!
 //! **ATT&CK.** T1556.006.
 
-use ahash::RandomState;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::kit::routine::Routine;
-use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage, StateStats};
+use super::kit::administrators;
+use super::kit::{self, observe_actor, Meta, Report, Rule, Stage};
 use crate::attack::MODIFY_MFA;
-use crate::config::{Count, Duration};
+use crate::config::Duration;
 use crate::event::{AuditActivity, DirectoryAudit, Event};
 use crate::finding::{ObservableKind, Severity};
-use crate::time::{Timestamp, DAY, HOUR};
+use crate::time::HOUR;
 
 kit::config! {
     "mfa-tampering";
     /// Suppression window per policy or user (default `1h`).
     window: Duration = Duration(HOUR),
-    /// Earlier days (within `routine_baseline`) on which an account changed per-user MFA or
-    /// Conditional Access that make it one that manages them: its findings are a level lower
-    /// (default 3; above 63, never).
-    routine_days: Count = Count::new(3),
-    /// How far back the days of `routine_days` count (default `30d`, at most 63 days).
-    routine_baseline: Duration = Duration(30 * DAY),
-    /// Accounts whose days are remembered at once (default 10000).
-    max_actors: Count = Count::new(10_000),
 }
 
-/// The `mfa-tampering` detector.
-pub type MfaTampering = kit::Keyed<MfaOff>;
-
-/// The rule of `mfa-tampering`: the days on which each account changed MFA settings.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(from = "Saved")]
-pub struct MfaOff {
-    routine: Routine,
-}
-
-/// A saved rule: its days, or nothing (snapshots of the versions before it kept any).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Saved {
-    Days { routine: Routine },
-    Nothing(()),
-}
-
-impl From<Saved> for MfaOff {
-    fn from(saved: Saved) -> Self {
-        match saved {
-            Saved::Days { routine } => MfaOff { routine },
-            Saved::Nothing(()) => MfaOff {
-                routine: Routine::new(10_000, &crate::state::unseeded()),
-            },
-        }
-    }
-}
-
-impl Rule for MfaOff {
-    const META: Meta = Meta {
-        id: "mfa-tampering",
-        stage: Some(Stage::Privilege),
-        attack: &[MODIFY_MFA],
-        severity: Severity::High,
-    };
-    type Config = Config;
-    type Open = ();
-
-    fn new(config: &Config, parts: &Parts) -> Self {
-        MfaOff {
-            routine: Routine::new(config.max_actors.get(), parts.hasher),
-        }
-    }
-
-    fn window(config: &Config) -> Timestamp {
-        config.window.0
-    }
-
-    fn on_event(&mut self, config: &Config, event: &Event, report: &mut Report) {
-        if let Event::DirectoryAudit(audit) = event {
-            self.on_audit(config, audit, report);
-        }
-    }
-
-    fn state(&self) -> StateStats {
-        StateStats {
-            entries: self.routine.len(),
-            evicted: self.routine.evicted(),
-            ..StateStats::default()
-        }
-    }
-
-    fn reseed(&mut self, hasher: &RandomState) {
-        self.routine.reseed(hasher);
-    }
-}
-
-impl MfaOff {
-    /// Counts the day for an account that changes MFA settings (per-user MFA, in either
-    /// direction, or a Conditional Access policy), and says on how many earlier days within the
-    /// baseline it did, when that makes it one that manages them.
-    fn routine(&mut self, config: &Config, audit: &DirectoryAudit, report: &Report) -> Option<u32> {
-        let manages = match audit.activity {
-            AuditActivity::DisableStrongAuthentication
-            | AuditActivity::UpdateConditionalAccessPolicy
-            | AuditActivity::DeleteConditionalAccessPolicy => true,
-            AuditActivity::UpdateUser => {
-                audit.new_value("StrongAuthenticationRequirement").is_some()
-            }
-            _ => false,
-        };
-        let actor = audit.actor.name().to_ascii_lowercase();
-        if !manages || actor == "unknown" {
-            return None;
-        }
-        let baseline = config.routine_baseline.0;
-        let earlier = self.routine.days_before(&actor, audit.time, baseline);
-        self.routine.mark(
-            &actor,
-            audit.time,
-            report.watermark().saturating_sub(baseline),
-        );
-        (earlier as usize >= config.routine_days.get()).then_some(earlier)
-    }
-
-    fn on_audit(&mut self, config: &Config, audit: &DirectoryAudit, report: &mut Report) {
-        if !audit.success || report.allowlist.service_actor(&audit.actor) {
-            return;
-        }
-        let routine = self.routine(config, audit, report);
-        on_audit(audit, routine, report);
-    }
+kit::rule! {
+    /// The rule of `mfa-tampering`.
+    MfaOff as MfaTampering,
+    Meta { id: "mfa-tampering", stage: Some(Stage::Privilege),
+           attack: &[MODIFY_MFA], severity: Severity::High },
+    |_, event, report| if let Event::DirectoryAudit(audit) = event { on_audit(audit, report) }
 }
 
 /// A Conditional Access policy as its property holds it (a JSON object, or a string of one).
@@ -240,7 +133,10 @@ fn exclusions(policy: &Value) -> Vec<String> {
         .collect()
 }
 
-fn on_audit(audit: &DirectoryAudit, routine: Option<u32>, report: &mut Report) {
+fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
+    if !audit.success || report.allowlist.service_actor(&audit.actor) {
+        return;
+    }
     let actor = &audit.actor;
     let target = audit.targets.first();
     let name = target.map(|t| t.label()).unwrap_or_default();
@@ -317,12 +213,9 @@ fn on_audit(audit: &DirectoryAudit, routine: Option<u32>, report: &mut Report) {
         }
         _ => return,
     };
-    // An account that manages MFA settings: a level lower.
-    let severity = if routine.is_some() {
-        severity.lower()
-    } else {
-        severity
-    };
+    // A known administrator's change: a level lower.
+    let administrator = report.administrator();
+    let severity = administrators::graded(severity, administrator);
     // `Disable Strong Authentication` and the `Update user` beside it are one change: keyed by user.
     let key = match detail.get("user").and_then(Value::as_str) {
         Some(user) => format!("per-user|{}", user.to_ascii_lowercase()),
@@ -335,19 +228,10 @@ fn on_audit(audit: &DirectoryAudit, routine: Option<u32>, report: &mut Report) {
             let mut finding = MfaOff::META.finding(uid, audit.time, title.clone());
             finding.severity = severity;
             finding.message = format!(
-                "{by} ran {}: {title}{}",
+                "{by} ran {}: {title}",
                 audit.activity_name.trim().trim_end_matches('.'),
-                match routine {
-                    Some(days) => format!(
-                        " (an account that changed MFA settings on {days} earlier days: routine \
-                         administration, or an administrator's account in other hands)"
-                    ),
-                    None => String::new(),
-                }
             );
-            if let Some(days) = routine {
-                finding.set("routine_days", json!(days));
-            }
+            administrators::note(&mut finding, administrator);
             observe_actor(&mut finding, actor);
             if let Some(user) = target.and_then(|t| t.user.as_deref()) {
                 finding.observe("user.name", ObservableKind::UserName, user);
@@ -365,22 +249,7 @@ fn on_audit(audit: &DirectoryAudit, routine: Option<u32>, report: &mut Report) {
 
 #[cfg(test)]
 mod tests {
-    use super::{enforced, exclusions, policy, requirements, requires_mfa, MfaOff};
-
-    #[test]
-    fn a_snapshot_from_before_the_days_loads() {
-        let before: MfaOff = serde_json::from_str("null").unwrap();
-        assert!(before.routine.is_empty());
-        let mut now = MfaOff {
-            routine: super::Routine::new(8, &crate::state::hasher(1)),
-        };
-        now.routine
-            .mark("identity.admin@contoso.com", 86_400_000, 0);
-        let saved = serde_json::to_string(&now).unwrap();
-        let loaded: MfaOff = serde_json::from_str(&saved).unwrap();
-        assert_eq!(loaded.routine.len(), 1);
-        assert!(serde_json::from_str::<MfaOff>("[1]").is_err());
-    }
+    use super::{enforced, exclusions, policy, requirements, requires_mfa};
 
     #[test]
     fn per_user_requirements_are_counted_in_any_quoting() {

@@ -5,7 +5,9 @@
 //! (`ConsentContext.IsAdminConsent` = `True`, or `ConsentType: AllPrincipals` in
 //! `ConsentAction.Permissions`): medium; or that includes a high-risk permission (mail, files,
 //! directory, role management; log-reference §4): high. A user consenting to low-risk
-//! permissions for themselves is not reported.
+//! permissions for themselves is not reported. A level lower when a known administrator consented
+//! (an account that made administrative changes on 3 earlier days within 30, see `administrators`
+//! in the README), saying so.
 //!
 //! **Why.** Consent gives an app standing access to data (T1528); illicit consent grants are the
 //! usual way an OAuth app gets at mail.
@@ -17,7 +19,7 @@
 //!
 //! **ATT&CK.** T1528, T1098.003.
 
-use super::kit::{self, observe_actor, Meta, Report, Rule, Stage};
+use super::kit::{self, administrators, observe_actor, Meta, Report, Rule, Stage};
 use crate::attack::{ADDITIONAL_CLOUD_ROLES, STEAL_APPLICATION_TOKEN};
 use crate::config::Duration;
 use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
@@ -65,11 +67,15 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
     if !app_id.is_empty() && report.allowlist.known_app(&app_id) {
         return;
     }
-    let severity = if risky.is_empty() {
-        Severity::Medium
-    } else {
-        Severity::High
-    };
+    let administrator = report.administrator();
+    let severity = administrators::graded(
+        if risky.is_empty() {
+            Severity::Medium
+        } else {
+            Severity::High
+        },
+        administrator,
+    );
     let actor = &audit.actor;
     let add = |finding: &mut Finding| {
         finding.severity = finding.severity.max(severity);
@@ -101,6 +107,7 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
                     format!(" including {}", risky.join(", "))
                 }
             );
+            administrators::note(&mut finding, administrator);
             finding.observe("resources.uid", ObservableKind::ResourceUid, &object_id);
             finding.observe("resources.uid", ObservableKind::ResourceUid, &app_id);
             finding.set("object_id", json!(object_id));

@@ -4,7 +4,9 @@
 //! **What.** `Update application – Certificates and secrets management ` (en dash, trailing
 //! space: matched in every dash, case, space and period variant) or `Add service principal
 //! credentials`. Medium; high when it is the object's first credential (old `KeyDescription` is
-//! `[]`), when the actor is not a known owner of the object, or when an application added it.
+//! `[]`), when the actor is not a known owner of the object, or when an application added it. A
+//! level lower when a known administrator added it (an account that made administrative changes
+//! on 3 earlier days within 30, see `administrators` in the README), saying so.
 //!
 //! **Why.** Midnight Blizzard added credentials to the OAuth applications it controlled, to
 //! authenticate as them without the compromised user.
@@ -21,7 +23,9 @@
 //!
 //! **ATT&CK.** T1098.001.
 
-use super::kit::{self, observe_actor, Meta, Parts, Report, Rule, Stage, StateStats};
+use super::kit::{
+    self, administrators, observe_actor, Meta, Parts, Report, Rule, Stage, StateStats,
+};
 use crate::attack::ADDITIONAL_CLOUD_CREDENTIALS;
 use crate::config::{Count, Duration};
 use crate::event::{AuditActivity, AuditTarget, DirectoryAudit, Event};
@@ -227,11 +231,15 @@ impl CredentialAdded {
         if actor.is_app() {
             reasons.push("added-by-application");
         }
-        let severity = if reasons.is_empty() {
-            Severity::Medium
-        } else {
-            Severity::High
-        };
+        let administrator = report.administrator();
+        let severity = administrators::graded(
+            if reasons.is_empty() {
+                Severity::Medium
+            } else {
+                Severity::High
+            },
+            administrator,
+        );
         let add = |finding: &mut Finding| {
             finding.add_evidence(&audit.id);
             finding.severity = finding.severity.max(severity);
@@ -259,6 +267,7 @@ impl CredentialAdded {
                     key_type.as_deref().unwrap_or("new"),
                     target.and_then(|t| t.kind.as_deref()).unwrap_or("object"),
                 );
+                administrators::note(&mut finding, administrator);
                 finding.observe("resources.uid", ObservableKind::ResourceUid, &object_id);
                 finding.observe("resources.uid", ObservableKind::ResourceUid, &app_id);
                 finding.set("object_id", json!(object_id));

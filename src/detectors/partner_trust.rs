@@ -6,7 +6,9 @@
 //! GDAP gives a partner's technicians) in the cross-tenant access settings: high, medium when
 //! Microsoft's GDAP service sets it up for a relationship an administrator approved. A partner's
 //! MFA newly trusted: medium; every tenant's (the default setting): high. A tenant added to the
-//! cross-tenant access settings with none of these: low.
+//! cross-tenant access settings with none of these: low. Each a level lower when a known
+//! administrator made the change (an account that made administrative changes on 3 earlier days
+//! within 30, see `administrators` in the README), saying so.
 //!
 //! **Why.** NOBELIUM (Midnight Blizzard) went after cloud service providers to reach their
 //! customers through the delegated admin rights partners hold, and a tenant the intruder controls,
@@ -33,7 +35,7 @@
 
 use serde_json::json;
 
-use super::kit::{self, observe_actor, Meta, Report, Rule, Stage};
+use super::kit::{self, administrators, observe_actor, Meta, Report, Rule, Stage};
 use crate::attack::{TRUSTED_RELATIONSHIP, TRUST_MODIFICATION};
 use crate::config::Duration;
 use crate::event::{Actor, AuditActivity, DirectoryAudit, Event};
@@ -278,6 +280,8 @@ fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {
     } else {
         return;
     };
+    let administrator = report.administrator();
+    let severity = administrators::graded(severity, administrator);
     let title = capitalized(&title);
     let key = if everyone {
         "default".to_owned()
@@ -299,6 +303,7 @@ fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {
             let mut finding = TrustGiven::META.finding(uid, audit.time, title.clone());
             finding.severity = severity;
             finding.message = message.clone();
+            administrators::note(&mut finding, administrator);
             observe_actor(&mut finding, actor);
             if let Some(tenant) = &tenant {
                 finding.observe("partner.tenant_uid", ObservableKind::ResourceUid, tenant);
@@ -318,6 +323,7 @@ fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {
                 finding.severity = severity;
                 finding.title = title.clone();
                 finding.message = message.clone();
+                administrators::note(finding, administrator);
             }
             finding.add_to("activities", json!(audit.activity_name.trim()));
             for name in &names {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::office::id_types;
 use super::raw::{elements, first, get, member_text, nested, value_text, Raw, Record, Text};
-use super::{done, ignored, invalid, owned, parse_time, synthesized_id, Normalized, Rejection};
+use super::{done, invalid, owned, parse_time, synthesized_id, Normalized, Rejection};
 use crate::event::{Actor, AuditActivity, AuditTarget, DirectoryAudit, Event, Modified, Shape};
 
 fn success(result: Option<&Text>) -> bool {
@@ -21,17 +21,6 @@ fn success(result: Option<&Text>) -> bool {
 
 fn lower(text: Option<String>) -> Option<String> {
     text.map(|text| text.to_lowercase())
-}
-
-/// Whether a detector reads records of this activity. `Update user` is among the busiest
-/// activities of a tenant (provisioning, licences, every attribute): only the few that change a
-/// user's per-user MFA are read, found in the record's text before it is parsed.
-fn read(activity: AuditActivity, text: &str) -> bool {
-    match activity {
-        AuditActivity::Other => false,
-        AuditActivity::UpdateUser => text.contains("StrongAuthenticationRequirement"),
-        _ => true,
-    }
 }
 
 /// A Graph-named directory audit record. `envelope` is the Azure Monitor envelope, if any.
@@ -52,9 +41,6 @@ pub fn graph<P>(
         ));
     };
     let activity = AuditActivity::of(name);
-    if !read(activity, text) {
-        return ignored("directory audit", name);
-    }
     done(read_graph(record, envelope, text, name, activity, shape).map(Event::DirectoryAudit))
 }
 
@@ -71,6 +57,8 @@ fn read_graph<P>(
             &record.activity_date_time,
             &record.time_generated,
             envelope.map_or(&None, |e| &e.time),
+            // A hand-edited Graph page (Wazuh's test data) carries `createdDateTime` instead.
+            &record.created,
         ],
         "a directory audit",
         "activityDateTime, TimeGenerated or time",
@@ -155,9 +143,6 @@ fn modified_properties(value: &Value) -> Vec<Modified> {
 /// A unified audit log directory record (RecordType 8).
 pub fn unified(raw: &Record, operation: &str, text: &str) -> Normalized {
     let activity = AuditActivity::of(operation);
-    if !read(activity, text) {
-        return ignored("directory audit", operation);
-    }
     done(read_unified(raw, operation, activity, text).map(Event::DirectoryAudit))
 }
 

@@ -379,6 +379,11 @@ fn classify(raw: &Record, text: &str) -> Normalized {
                 signin(properties, Shape::AzureMonitor, Some(raw), text).map(Event::SignIn),
             );
         }
+        if properties.audit_event_id.is_some() && !is_directory_audit(properties) {
+            // Intune's audit log: its own PascalCase shape under the same category name.
+            let name = self::text(&raw.operation_name).unwrap_or_default();
+            return ignored("intune audit", name);
+        }
         if is_directory_audit(properties) || eq(category, "AuditLogs") {
             return audit::graph(properties, Shape::AzureMonitor, Some(raw), text);
         }

@@ -18,16 +18,6 @@ use crate::event::{
 /// Microsoft Graph's app id: mail read through Graph logs it as `AppId`.
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
-/// Cmdlets a detector reads.
-const ADMIN_CMDLETS: [&str; 6] = [
-    "New-ManagementRoleAssignment",
-    "Add-MailboxPermission",
-    "Set-AdminAuditLogConfig",
-    "Set-OrganizationConfig",
-    "Set-MailboxAuditBypassAssociation",
-    "Set-Mailbox",
-];
-
 /// The `RecordType` of directory records: the number, or its name in `OfficeActivity`.
 const DIRECTORY_RECORD_TYPES: [&str; 2] = ["8", "AzureActiveDirectory"];
 
@@ -232,12 +222,6 @@ fn mailbox_access(raw: &Record, text: &str) -> Result<MailboxAccess, Rejection> 
 
 /// An Exchange admin cmdlet record.
 fn exchange_admin(raw: &Record, cmdlet: &str, text: &str) -> Normalized {
-    if !ADMIN_CMDLETS
-        .iter()
-        .any(|known| known.eq_ignore_ascii_case(cmdlet))
-    {
-        return ignored("exchange cmdlet", cmdlet);
-    }
     let time = match record_time(raw, "an Exchange cmdlet") {
         Ok(time) => time,
         Err(rejection) => return Normalized::Rejected(rejection),

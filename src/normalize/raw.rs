@@ -1064,6 +1064,8 @@ raw_record! {
         "additionaldetails": "additionalDetails" | "AdditionalDetails" => pub additional_details: Option<Json<'a>>,
         /// Result (`success`, `failure`).
         "result": "result" | "Result" => pub result: Option<Text<'a>>,
+        /// An Intune audit record's id (Intune's `AuditLogs` category shares Entra's name).
+        "auditeventid": "AuditEventId" => pub audit_event_id: Option<Text<'a>>,
         /// The service that wrote a directory audit record (`Core Directory`, …).
         "loggedbyservice": "loggedByService" | "LoggedByService" => pub logged_by_service: Option<Text<'a>>,
 

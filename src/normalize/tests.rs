@@ -458,23 +458,25 @@ fn unified_audit_target_names_belong_to_their_own_target() {
 }
 
 #[test]
-fn update_user_is_read_only_when_it_changes_per_user_mfa() {
+fn every_directory_change_and_cmdlet_is_read() {
+    // No detector reports a department changed or a mailbox's quota set, but each says who
+    // administers the tenant (`administrators`).
     let record = |property: &str| {
         format!(
             r#"{{"id":"Directory_1","activityDisplayName":"Update user","activityDateTime":"2024-03-05T12:10:00Z","result":"success","initiatedBy":{{"user":{{"userPrincipalName":"a@contoso.com"}}}},"targetResources":[{{"id":"u1","type":"User","userPrincipalName":"b@contoso.com","modifiedProperties":[{{"displayName":"{property}","oldValue":"[]","newValue":"[]"}}]}}]}}"#
         )
     };
-    let Normalized::Event(Event::DirectoryAudit(audit)) =
-        one(&record("StrongAuthenticationRequirement"))
-    else {
-        panic!("read");
-    };
-    assert_eq!(audit.activity, crate::event::AuditActivity::UpdateUser);
-    // Provisioning, licences, every attribute: ignored before it is parsed.
-    assert!(matches!(one(&record("Department")), Normalized::Ignored(_)));
+    for property in ["StrongAuthenticationRequirement", "Department"] {
+        let Normalized::Event(Event::DirectoryAudit(audit)) = one(&record(property)) else {
+            panic!("{property} not read");
+        };
+        assert_eq!(audit.activity, crate::event::AuditActivity::UpdateUser);
+        assert_eq!(audit.modified[0].name, property);
+    }
+    let cmdlet = r#"{"CreationTime":"2024-03-05T12:10:00","Id":"x","Operation":"Set-Mailbox","RecordType":1,"Workload":"Exchange","UserId":"a@contoso.com","ResultStatus":"True","Parameters":[{"Name":"ProhibitSendQuota","Value":"49GB"}]}"#;
     assert!(matches!(
-        one(&record("StrongAuthenticationMethod")),
-        Normalized::Ignored(_)
+        one(cmdlet),
+        Normalized::Event(Event::ExchangeAdmin(_))
     ));
 }
 

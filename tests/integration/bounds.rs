@@ -18,6 +18,7 @@ const CAP: u64 = 8;
 fn small_caps() -> String {
     serde_json::json!({
         "limits": {"max_open_findings": CAP, "max_dedup_ids": 1000},
+        "administrators": {"max_accounts": CAP},
         "detectors": {
             "password-spray": {"max_ips": CAP, "max_egress_ips": CAP, "max_attempts_per_ip": CAP},
             "distributed-password-spray": {"max_known_ips": CAP, "max_failures": CAP},
@@ -29,7 +30,6 @@ fn small_caps() -> String {
             "multi-mailbox-access": {"max_apps": CAP, "max_reads_per_app": CAP},
             "mail-access-throttled": {"max_apps": CAP},
             "domain-federation": {"max_domains": CAP},
-            "mfa-tampering": {"max_actors": CAP},
             "attack-chain": {"max_entities": CAP},
         }
     })
@@ -168,6 +168,11 @@ fn every_table_stays_within_its_cap_and_counts_what_it_drops() {
             let stats = engine.stats();
             // Caps hold per tenant; `stats.detectors` sums the tenants held.
             let tenants = stats.tenants.held as u64;
+            assert!(
+                stats.administrators as u64 <= CAP * tenants,
+                "{} administrators held > {CAP} a tenant",
+                stats.administrators
+            );
             for (id, state) in &stats.detectors {
                 let entries = state.entries as u64;
                 let most = most_entries(id) * tenants;
@@ -187,6 +192,8 @@ fn every_table_stays_within_its_cap_and_counts_what_it_drops() {
     }
     findings.extend(engine.flush());
     let stats = engine.stats();
+    // The known administrators' table dropped accounts for its cap, and counted them.
+    assert!(stats.administrators_evicted > 0, "{stats:?}");
     // Each detector whose keys outnumber its caps here counted what they dropped.
     let evicting: Vec<&str> = stats
         .detectors

@@ -362,11 +362,11 @@ fn a_partner_finding_names_every_actor_and_trusts_no_borrowed_name() {
 }
 
 #[test]
-fn an_account_that_manages_per_user_mfa_is_a_level_lower() {
-    // The identity administrator's own per-user MFA work (turning it on for users, as in
+fn a_known_administrators_changes_are_a_level_lower() {
+    // The identity administrator's own work (turning per-user MFA on for users, as in
     // look-alike (f)) on earlier days; then the same account turns a user's MFA off. On three
-    // earlier days within 30 d it is an account that manages MFA: medium. On two, or none, or
-    // by another account: high, as the golden case is.
+    // earlier days within 30 d it is a known administrator: medium. On two, or none, or by
+    // another account: high, as the golden case is.
     let read = |file: &str| {
         std::fs::read_to_string(format!(
             "{}/tests/golden/mfa-tampering/{file}",
@@ -410,4 +410,73 @@ fn an_account_that_manages_per_user_mfa_is_a_level_lower() {
     );
     let stranger = disable.replace("identity.admin@contoso.com", "svc-legacy-test@contoso.com");
     assert_eq!(severity(&three, &stranger), Severity::High);
+
+    // The history is the tenant's, not one detector's: an Exchange administrator's read
+    // permissions handed out on three earlier days (look-alike (a), reported by no detector)
+    // make its FullAccess grant medium, and the finding says why.
+    let exchange = |file: &str| {
+        std::fs::read_to_string(format!(
+            "{}/tests/golden/exchange-impersonation-role/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    let routine = exchange("lookalikes.ndjson")
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let grant = exchange("fires.ndjson")
+        .lines()
+        .nth(1)
+        .unwrap()
+        .replace("svc-legacy-test@contoso.com", "it.admin@contoso.com");
+    let grant_by = |days: &[&str], grant: &str| {
+        let mut text: Vec<String> = days
+            .iter()
+            .map(|day| {
+                routine
+                    .replace("2024-03-04", day)
+                    .replace("54f3ab11", &day[5..])
+            })
+            .collect();
+        text.push(grant.to_owned());
+        let findings = run("", &(text.join("\n") + "\n"));
+        latest(&of(&findings, "exchange-impersonation-role"))
+    };
+    let days = ["2024-02-26", "2024-02-28", "2024-03-01"];
+    let lowered = grant_by(&days, &grant);
+    assert_eq!(lowered.len(), 1, "{lowered:#?}");
+    assert_eq!(lowered[0].severity, Severity::Medium);
+    assert!(
+        lowered[0]
+            .message
+            .contains("administrative changes on 3 earlier days"),
+        "{}",
+        lowered[0].message
+    );
+    assert_eq!(grant_by(&days[1..], &grant)[0].severity, Severity::High);
+    let intruder = grant.replace("it.admin@contoso.com", "svc-legacy-test@contoso.com");
+    assert_eq!(grant_by(&days, &intruder)[0].severity, Severity::High);
+    // Restored from a snapshot between the days and the grant, the history holds.
+    let mut engine = snowyowl::Engine::from_json("", crate::helpers::SEED).unwrap();
+    for day in days {
+        let line = routine
+            .replace("2024-03-04", day)
+            .replace("54f3ab11", &day[5..]);
+        engine.push(format!("{line}\n").as_bytes());
+    }
+    let snapshot = engine.snapshot().unwrap();
+    let mut restored = snowyowl::Engine::restore(
+        snowyowl::Config::default(),
+        &snapshot,
+        crate::helpers::SEED + 1,
+    )
+    .unwrap();
+    let mut findings = restored.push(format!("{grant}\n").as_bytes()).findings;
+    findings.extend(restored.flush());
+    assert_eq!(
+        latest(&of(&findings, "exchange-impersonation-role"))[0].severity,
+        Severity::Medium
+    );
 }

@@ -8,11 +8,13 @@
 //!   (does it match, its key, the finding, how a repeat merges) run by a generic wrapper;
 //! - the bounded machinery detectors share: [`Suppression`] (one open finding per key),
 //!   [`unresolved_failures`], [`familiar_places`], [`routine`] (what a key did on earlier days),
-//!   and [`persist!`] for snapshots.
+//!   [`administrators`] (who the tenant's known administrators are, which the lane tells each
+//!   event's detectors), and [`persist!`] for snapshots.
 //!
 //! Every table a detector keeps is capped; what a cap drops while still live is counted as
 //! evicted, which `stats` reports and the engine's `state-pressure` finding raises.
 
+pub mod administrators;
 pub mod familiar_places;
 pub mod routine;
 mod suppression;
@@ -233,6 +235,9 @@ pub struct Context {
     pub watermark: Timestamp,
     /// The tenant whose events these are (`None`: events that name none).
     tenant: Option<Arc<str>>,
+    /// The current event's actor is a known administrator: its earlier days of administrative
+    /// changes (see [`administrators`]).
+    administrator: Option<u32>,
     findings: Vec<Finding>,
     offered: usize,
     signals: Vec<Signal>,
@@ -244,6 +249,7 @@ impl Context {
         Context {
             watermark,
             tenant,
+            administrator: None,
             findings: Vec::new(),
             offered: 0,
             signals: Vec::new(),
@@ -263,6 +269,18 @@ impl Context {
                 stable_uid(&all)
             }
         }
+    }
+
+    /// Whether the current event's actor is a known administrator: on how many earlier days it
+    /// made administrative changes (see [`administrators`]); `None` for anyone else, and for
+    /// events that are no administrative change.
+    pub fn administrator(&self) -> Option<u32> {
+        self.administrator
+    }
+
+    /// Sets what [`Context::administrator`] says, for the event about to be offered.
+    pub(crate) fn set_administrator(&mut self, days: Option<u32>) {
+        self.administrator = days;
     }
 
     /// Emits a finding (new, or an update of one emitted before with the same uid).
@@ -495,6 +513,11 @@ impl<S: Default> Report<'_, S> {
     /// The watermark.
     pub fn watermark(&self) -> Timestamp {
         self.context.watermark
+    }
+
+    /// Whether the event's actor is a known administrator (see [`Context::administrator`]).
+    pub fn administrator(&self) -> Option<u32> {
+        self.context.administrator()
     }
 }
 

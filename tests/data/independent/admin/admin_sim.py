@@ -14,7 +14,7 @@ import json, random, uuid, hashlib, os, sys
 from datetime import datetime, timedelta, timezone
 
 SEED = int(os.environ.get("ADMIN_SIM_SEED", "20250303"))
-OUTDIR = os.environ.get("ADMIN_SIM_OUT", "/tmp/indep")
+OUTDIR = os.environ.get("ADMIN_SIM_OUT", os.path.dirname(os.path.abspath(__file__)))
 R = random.Random(SEED)
 UTC = timezone.utc
 START = datetime(2025, 3, 3, tzinfo=UTC)        # a Monday
