@@ -17,7 +17,9 @@
 //! reported; nor is turning a policy on, or any change that keeps it enforced and excludes no one
 //! new. Per-user MFA is off when `StrongAuthenticationRequirement` held a requirement (`Enabled` or
 //! `Enforced`, for any relying party) and now holds none; the two records one change may write
-//! share one finding. One finding per policy (or user) per window (default 1 h). A known
+//! share one finding, and so do all the users one account turns it off for within the window (a
+//! script's sweep is one finding that lists its users). One finding per policy (or acting
+//! account) per window (default 1 h). A known
 //! administrator's changes (an account that made administrative changes on 3 earlier days within
 //! 30, see `administrators` in the README) are a level lower (high to medium, medium to low), and
 //! say so. An intruder's first changes, and every change in a new deployment's first days, keep
@@ -32,7 +34,7 @@
 use serde_json::{json, Value};
 
 use super::kit::administrators;
-use super::kit::{self, observe_actor, Meta, Report, Rule, Stage};
+use super::kit::{self, observe_actor, Distinct, Meta, Report, Rule, Stage};
 use crate::attack::MODIFY_MFA;
 use crate::config::Duration;
 use crate::event::{AuditActivity, DirectoryAudit, Event};
@@ -47,7 +49,7 @@ kit::config! {
 
 kit::rule! {
     /// The rule of `mfa-tampering`.
-    MfaOff as MfaTampering,
+    MfaOff as MfaTampering keeping Distinct,
     Meta { id: "mfa-tampering", stage: Some(Stage::Privilege),
            attack: &[MODIFY_MFA], severity: Severity::High },
     |_, event, report| if let Event::DirectoryAudit(audit) = event { on_audit(audit, report) }
@@ -133,7 +135,7 @@ fn exclusions(policy: &Value) -> Vec<String> {
         .collect()
 }
 
-fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
+fn on_audit(audit: &DirectoryAudit, report: &mut Report<Distinct>) {
     if !audit.success || report.allowlist.service_actor(&audit.actor) {
         return;
     }
@@ -216,15 +218,21 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
     // A known administrator's change: a level lower.
     let administrator = report.administrator();
     let severity = administrators::graded(severity, administrator);
-    // `Disable Strong Authentication` and the `Update user` beside it are one change: keyed by user.
-    let key = match detail.get("user").and_then(Value::as_str) {
-        Some(user) => format!("per-user|{}", user.to_ascii_lowercase()),
+    // Per-user MFA is keyed by the account that turns it off: `Disable Strong Authentication` and
+    // the `Update user` beside it are one change, and a script's sweep over many users is one
+    // finding that lists them.
+    let user = detail.get("user").and_then(Value::as_str);
+    let key = match user {
+        Some(_) => format!("per-user|{}", by.to_ascii_lowercase()),
         None => format!("{:?}|{}", audit.activity, name.to_ascii_lowercase()),
     };
-    report.report(
+    report.report_with(
         &key,
         audit.time,
-        |uid| {
+        |uid, users| {
+            if let Some(user) = user {
+                users.add(&user.to_ascii_lowercase());
+            }
             let mut finding = MfaOff::META.finding(uid, audit.time, title.clone());
             finding.severity = severity;
             finding.message = format!(
@@ -240,10 +248,33 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
                 finding.observe("resources.uid", ObservableKind::ResourceUid, id);
             }
             finding.set("change", detail.clone());
+            if let Some(user) = user {
+                finding.add_to("users", json!(user));
+            }
             finding.add_evidence(&audit.id);
             finding
         },
-        |finding| finding.add_evidence(&audit.id),
+        |finding, users| {
+            finding.add_evidence(&audit.id);
+            finding.severity = finding.severity.max(severity);
+            let Some(user) = user else {
+                return;
+            };
+            if !users.add(&user.to_ascii_lowercase()) {
+                return;
+            }
+            finding.add_to("users", json!(user));
+            finding.observe("user.name", ObservableKind::UserName, user);
+            if let Some(id) = target.and_then(|t| t.id.as_deref()) {
+                finding.observe("resources.uid", ObservableKind::ResourceUid, id);
+            }
+            finding.title = format!("Per-user MFA turned off for {} users by {by}", users.said());
+            finding.message = format!(
+                "{by} turned per-user MFA off for {} users, one after another",
+                users.said()
+            );
+            administrators::note(finding, administrator);
+        },
     );
 }
 

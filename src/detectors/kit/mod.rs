@@ -326,9 +326,10 @@ pub struct StateStats {
 }
 
 impl StateStats {
-    /// These figures with an open-findings table's added in (its keys, evictions, findings).
+    /// These figures with an open-findings table's added in (its keys and the closed findings it
+    /// keeps for late occurrences, evictions, findings).
     pub fn with_open<S>(mut self, open: &Suppression<S>) -> StateStats {
-        self.entries += open.len();
+        self.entries += open.len() + open.closed_len();
         self.evicted += open.evicted();
         self.open_findings += open.len();
         self

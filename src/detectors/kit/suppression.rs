@@ -6,7 +6,15 @@
 //! after the window has lapsed closes the old finding and opens a new one. Every detector that
 //! reports per key uses this, so the same finding is never emitted twice as new.
 //!
-//! At most `cap` findings are open at once. A new key beyond it first closes the findings idle
+//! A finding stays at hand for [`LATE_HORIZON`] after it closes: an occurrence that arrives late
+//! (its time within the closed finding's window, after the watermark has passed it) re-opens it
+//! and goes out as an update of the same uid, rather than as a second finding of the same activity.
+//! The unified audit log delivers its records up to a day after the sign-in and Azure Monitor logs
+//! that drive the watermark: the same change logged by both, or a script's sweep whose records
+//! come in two pipelines, stays one finding.
+//!
+//! At most `cap` findings are open at once, and at most `cap` closed ones are kept at hand (the
+//! oldest dropped first: they were emitted already). A new key beyond it first closes the findings idle
 //! longest (an eighth of the cap at a time, so a flood of keys costs no scan per key): each goes
 //! out with what it gathered, as when its window ends, and is counted as evicted.
 
@@ -16,7 +24,11 @@ use serde::{Deserialize, Serialize};
 
 use super::Context;
 use crate::finding::{Activity, Finding};
-use crate::time::Timestamp;
+use crate::time::{Timestamp, DAY};
+
+/// How long a closed finding is kept to take in occurrences that arrive late: the unified audit
+/// log's documented latency (up to 24 hours).
+pub const LATE_HORIZON: Timestamp = DAY;
 
 /// When `map` holds `cap` entries or more: the keys of those idle longest (by `last_seen`), an
 /// eighth of the cap (at least one), oldest first, for the caller to close and count. Dropping a
@@ -74,6 +86,9 @@ pub struct Suppression<S = ()> {
     #[serde(skip)]
     cap: usize,
     open: BTreeMap<String, Open<S>>,
+    /// Findings closed within [`LATE_HORIZON`], for occurrences that arrive late.
+    #[serde(default = "BTreeMap::new")]
+    closed: BTreeMap<String, Open<S>>,
     #[serde(default)]
     evicted: u64,
 }
@@ -93,6 +108,7 @@ impl<S> Suppression<S> {
             window,
             cap: cap.max(1),
             open: BTreeMap::new(),
+            closed: BTreeMap::new(),
             evicted: 0,
         }
     }
@@ -155,6 +171,8 @@ impl<S> Suppression<S> {
             .is_some_and(|open| time > open.finding.time.saturating_add(self.window));
         if lapsed {
             self.close(key, context);
+        } else if !self.open.contains_key(key) {
+            self.reopen_for_late(key, time, context);
         }
         match self.open.get_mut(key) {
             Some(open) => {
@@ -190,18 +208,43 @@ impl<S> Suppression<S> {
         }
     }
 
+    /// Re-opens `key`'s closed finding when an occurrence at `time` belongs to it: it arrived
+    /// late, within the finding's window (before its last occurrence, or at most a window after).
+    fn reopen_for_late(&mut self, key: &str, time: Timestamp, context: &mut Context) {
+        let belongs = self.closed.get(key).is_some_and(|closed| {
+            let finding = &closed.finding;
+            time >= finding.first_seen.saturating_sub(self.window)
+                && time <= finding.time.saturating_add(self.window)
+        });
+        if !belongs {
+            return;
+        }
+        if let Some(mut open) = self.closed.remove(key) {
+            self.make_room(context);
+            open.grew = false;
+            self.open.insert(key.to_owned(), open);
+        }
+    }
+
     /// The open finding of `key`, if any.
     pub fn get(&self, key: &str) -> Option<&Finding> {
         self.open.get(key).map(|open| &open.finding)
     }
 
     fn close(&mut self, key: &str, context: &mut Context) {
-        if let Some(open) = self.open.remove(key) {
+        if let Some(mut open) = self.open.remove(key) {
             if open.grew {
-                let mut finding = open.finding;
+                let mut finding = open.finding.clone();
                 finding.activity = Activity::Update;
                 context.emit(finding);
+                open.grew = false;
             }
+            // At the cap, the closed findings that ended first go, an eighth of the cap at a time
+            // (they were emitted already).
+            for oldest in idle_longest(&self.closed, self.cap, |closed| closed.finding.time) {
+                self.closed.remove(&oldest);
+            }
+            self.closed.insert(key.to_owned(), open);
         }
     }
 
@@ -218,6 +261,9 @@ impl<S> Suppression<S> {
         for key in closed {
             self.close(&key, context);
         }
+        let horizon = window.saturating_add(LATE_HORIZON);
+        self.closed
+            .retain(|_, closed| closed.finding.time.saturating_add(horizon) >= watermark);
     }
 
     /// Closes everything.
@@ -233,8 +279,77 @@ impl<S> Suppression<S> {
         self.open.len()
     }
 
+    /// Closed findings kept at hand for late occurrences.
+    pub fn closed_len(&self) -> usize {
+        self.closed.len()
+    }
+
     /// No finding open.
     pub fn is_empty(&self) -> bool {
         self.open.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Severity;
+    use crate::time::{HOUR, MINUTE};
+
+    const T0: Timestamp = 1_740_531_600_000; // 2025-02-26T01:00:00Z
+
+    /// Reports `key` at `time` with the watermark at `watermark` (sweeping first), and returns
+    /// what was emitted: (activity, uid, evidence count).
+    fn report(
+        open: &mut Suppression,
+        key: &str,
+        time: Timestamp,
+        watermark: Timestamp,
+    ) -> Vec<(Activity, String, usize)> {
+        let mut context = Context::new(watermark, None);
+        open.sweep(&mut context);
+        open.report(
+            key,
+            time,
+            &mut context,
+            |uid| {
+                let mut finding = Finding::new("d", uid, Severity::High, time, "t".into(), &[]);
+                finding.add_evidence(&time.to_string());
+                finding
+            },
+            |finding| finding.add_evidence(&time.to_string()),
+        );
+        open.sweep(&mut context);
+        context
+            .take_findings()
+            .into_iter()
+            .map(|f| (f.activity, f.uid.clone(), f.evidence.len()))
+            .collect()
+    }
+
+    #[test]
+    fn a_late_occurrence_reopens_its_closed_finding() {
+        let mut open = Suppression::new("d", HOUR, 8);
+        let first = report(&mut open, "k", T0, T0);
+        assert_eq!(first.len(), 1);
+        let uid = first[0].1.clone();
+        // The stream moves three hours on: the finding closes. A record of the same change
+        // arrives then, stamped a minute after the first: the same finding, updated.
+        let late = report(&mut open, "k", T0 + MINUTE, T0 + 3 * HOUR);
+        assert_eq!(late, vec![(Activity::Update, uid.clone(), 2)]);
+        // Stamped before the first, within the window: the same.
+        let earlier = report(&mut open, "k", T0 - 30 * MINUTE, T0 + 4 * HOUR);
+        assert_eq!(earlier, vec![(Activity::Update, uid.clone(), 3)]);
+        // Past the window: a finding of its own.
+        let apart = report(&mut open, "k", T0 + 2 * HOUR, T0 + 5 * HOUR);
+        assert_eq!(apart.len(), 1);
+        assert_eq!(apart[0].0, Activity::Create);
+        assert_ne!(apart[0].1, uid);
+        // A day after, the first finding is forgotten: a late record makes a new one.
+        let forgotten = report(&mut open, "j", T0, T0 + 3 * DAY);
+        let again = report(&mut open, "k", T0 + MINUTE, T0 + 3 * DAY);
+        assert_eq!(forgotten[0].0, Activity::Create);
+        assert_eq!(again[0].0, Activity::Create);
+        assert_ne!(again[0].1, uid);
     }
 }
