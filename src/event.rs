@@ -506,6 +506,21 @@ impl Actor {
         self.user.is_none() && (self.app_id.is_some() || self.service_principal_id.is_some())
     }
 
+    /// Microsoft's GDAP service principal acted (`Partner Customer Delegated Administration`, app
+    /// id `2832473f-…`): it sets up what a partner relationship an administrator approved grants.
+    /// Known by its app id; by its name only when no app id is logged (any app can be given any
+    /// name).
+    pub fn is_gdap_service(&self) -> bool {
+        const GDAP_APP_ID: &str = "2832473f-ec63-45fb-976f-5d45a7d4bb91";
+        match self.app_id.as_deref() {
+            Some(id) => id.eq_ignore_ascii_case(GDAP_APP_ID),
+            None => self.display_name.as_deref().is_some_and(|name| {
+                name.trim()
+                    .eq_ignore_ascii_case("Partner Customer Delegated Administration")
+            }),
+        }
+    }
+
     /// One of Microsoft's internal directory services acted (`Microsoft Azure AD Internal - Jit
     /// Provisioning` adding a first-party app's service principal, say): named so, with no user
     /// and no app id. An app of anyone else's acts under its app id, whatever its name.

@@ -5,7 +5,9 @@
 //! `ServicePrincipal` and the role (`Role.DisplayName` / `Role.TemplateId`) is privileged: Global
 //! Administrator (`Company Administrator` in older logs), Privileged Role Administrator,
 //! Application / Cloud Application Administrator, Exchange Administrator, Privileged
-//! Authentication, Security or Hybrid Identity Administrator. High.
+//! Authentication, Security or Hybrid Identity Administrator. High; medium when Microsoft's GDAP
+//! service made the assignment (what a partner relationship an administrator approved grants,
+//! which `partner-trust` reports).
 //!
 //! **Why.** An application holding a directory role keeps the actor's privileges without any
 //! user account, and survives password resets and MFA.
@@ -72,6 +74,7 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
     }
     let actor = &audit.actor;
     let eligible = audit.activity_name.to_lowercase().contains("eligible");
+    let gdap = actor.is_gdap_service();
     report.report(
         &format!("{member_id}|{role}"),
         audit.time,
@@ -79,15 +82,28 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
             let mut finding = Finding::new(
                 PrivilegedRole::META.id,
                 uid,
-                Severity::High,
+                if gdap {
+                    Severity::Medium
+                } else {
+                    Severity::High
+                },
                 audit.time,
                 format!("Service principal {member_name} added to {role}"),
                 PrivilegedRole::META.attack,
             );
             finding.message = format!(
-                "{} made service principal {member_name} ({member_id}) {}{role}",
-                actor.name(),
-                if eligible { "eligible for " } else { "" }
+                "{} made service principal {member_name} ({member_id}) {}{role}{}",
+                if gdap {
+                    "Microsoft's GDAP service"
+                } else {
+                    actor.name()
+                },
+                if eligible { "eligible for " } else { "" },
+                if gdap {
+                    ", for a partner relationship an administrator approved"
+                } else {
+                    ""
+                }
             );
             observe_actor(&mut finding, actor);
             finding.observe("resources.uid", ObservableKind::ResourceUid, &member_id);

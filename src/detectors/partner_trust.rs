@@ -38,7 +38,7 @@ use serde_json::json;
 use super::kit::{self, administrators, observe_actor, Meta, Report, Rule, Stage};
 use crate::attack::{TRUSTED_RELATIONSHIP, TRUST_MODIFICATION};
 use crate::config::Duration;
-use crate::event::{Actor, AuditActivity, DirectoryAudit, Event};
+use crate::event::{AuditActivity, DirectoryAudit, Event};
 use crate::finding::{ObservableKind, Severity};
 use crate::time::HOUR;
 
@@ -57,21 +57,6 @@ kit::rule! {
     Meta { id: "partner-trust", stage: Some(Stage::Privilege),
            attack: &[TRUSTED_RELATIONSHIP, TRUST_MODIFICATION], severity: Severity::High },
     |config, event, report| if let Event::DirectoryAudit(audit) = event { on_audit(config, audit, report) }
-}
-
-/// Microsoft's GDAP service principal, `Partner Customer Delegated Administration`: it sets up the
-/// service-provider policy of a relationship an administrator approved.
-const GDAP_APP_ID: &str = "2832473f-ec63-45fb-976f-5d45a7d4bb91";
-
-fn gdap_service(actor: &Actor) -> bool {
-    // The name alone only when no app id is logged: any app can be given any name.
-    match actor.app_id.as_deref() {
-        Some(id) => id.eq_ignore_ascii_case(GDAP_APP_ID),
-        None => actor.display_name.as_deref().is_some_and(|name| {
-            name.trim()
-                .eq_ignore_ascii_case("Partner Customer Delegated Administration")
-        }),
-    }
 }
 
 /// A property as `name:value`, flattened for matching: lowercase, without white space, quotes or
@@ -238,7 +223,7 @@ fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report) {
             .map(|target| format!("partner {}", target.label()))
             .unwrap_or_else(|| "an unnamed partner".to_owned()),
     };
-    let gdap = gdap_service(actor);
+    let gdap = actor.is_gdap_service();
     let by = if gdap {
         "Microsoft's GDAP service"
     } else {
