@@ -346,6 +346,17 @@ mod tests {
     }
 
     #[test]
+    fn administrators_look_back_at_most_63_days() {
+        assert_eq!(
+            error(r#"{"administrators": {"baseline": "64d"}}"#),
+            "administrators.baseline: at most 63d"
+        );
+        let config = Config::from_json(r#"{"administrators": {"days": 5, "baseline": "63d"}}"#);
+        assert_eq!(config.map(|c| c.administrators.days.get()).ok(), Some(5));
+        assert!(error(r#"{"administrators": {"days": 0}}"#).starts_with("administrators.days"));
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let message = error(r#"{"detectors": {"password-spray": {"min_user": 3}}}"#);
         assert!(

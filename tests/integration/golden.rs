@@ -274,16 +274,21 @@ fn spray_then_success_look_alikes_stay_quiet() {
     }
 }
 
+/// A file of a detector's golden folder.
+fn golden_file(detector: &str, file: &str) -> String {
+    let path = format!(
+        "{}/tests/golden/{detector}/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
+}
+
 #[test]
 fn a_known_partner_tenant_is_not_reported() {
     // The golden partner-trust story with its first partner tenant listed as expected (in another
     // case than the records give it): its delegated admin rights, MFA trust and inbound sync are
     // not reported, the rest are.
-    let text = std::fs::read_to_string(format!(
-        "{}/tests/golden/partner-trust/fires.ndjson",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let text = golden_file("partner-trust", "fires.ndjson");
     let partners = |config: &str| -> Vec<String> {
         of(&run(config, &text), "partner-trust")
             .iter()
@@ -320,11 +325,7 @@ fn a_partner_finding_names_every_actor_and_trusts_no_borrowed_name() {
     // Microsoft's GDAP service makes a tenant a service provider; ten minutes later the
     // compromised account allows that tenant's users to sync in: one finding, raised to high,
     // naming both. An app that only calls itself the GDAP service is not believed.
-    let text = std::fs::read_to_string(format!(
-        "{}/tests/golden/partner-trust/fires.ndjson",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let text = golden_file("partner-trust", "fires.ndjson");
     let lines: Vec<&str> = text.lines().collect();
     let gdap = lines
         .iter()
@@ -367,13 +368,7 @@ fn a_known_administrators_changes_are_a_level_lower() {
     // look-alike (f)) on earlier days; then the same account turns a user's MFA off. On three
     // earlier days within 30 d it is a known administrator: medium. On two, or none, or by
     // another account: high, as the golden case is.
-    let read = |file: &str| {
-        std::fs::read_to_string(format!(
-            "{}/tests/golden/mfa-tampering/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    };
+    let read = |file: &str| golden_file("mfa-tampering", file);
     let enable = read("lookalikes.ndjson")
         .lines()
         .find(|line| line.contains("lynne.robbins"))
@@ -414,13 +409,7 @@ fn a_known_administrators_changes_are_a_level_lower() {
     // The history is the tenant's, not one detector's: an Exchange administrator's read
     // permissions handed out on three earlier days (look-alike (a), reported by no detector)
     // make its FullAccess grant medium, and the finding says why.
-    let exchange = |file: &str| {
-        std::fs::read_to_string(format!(
-            "{}/tests/golden/exchange-impersonation-role/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    };
+    let exchange = |file: &str| golden_file("exchange-impersonation-role", file);
     let routine = exchange("lookalikes.ndjson")
         .lines()
         .next()
