@@ -122,6 +122,23 @@ fn per_user_mfa_removed(audit: &DirectoryAudit) -> bool {
     requirements(new) == Some(0) && requirements(old).is_some_and(|had| had > 0)
 }
 
+/// The policy's `displayName`, after the change or before it.
+fn policy_name(audit: &DirectoryAudit) -> Option<String> {
+    [
+        audit.new_value("ConditionalAccessPolicy"),
+        audit.old_value("ConditionalAccessPolicy"),
+    ]
+    .into_iter()
+    .filter_map(policy)
+    .find_map(|policy| {
+        member(&policy, "displayName")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+    })
+}
+
 /// Users and groups the policy excludes.
 fn exclusions(policy: &Value) -> Vec<String> {
     let Some(users) = member(policy, "conditions").and_then(|c| member(c, "users")) else {
@@ -141,7 +158,13 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report<Distinct>) {
     }
     let actor = &audit.actor;
     let target = audit.targets.first();
-    let name = target.map(|t| t.label()).unwrap_or_default();
+    let label = target.map(|t| t.label()).unwrap_or_default();
+    // A policy by the name its own JSON gives it: the unified audit log's target is an id.
+    let name = match audit.activity {
+        AuditActivity::UpdateConditionalAccessPolicy
+        | AuditActivity::DeleteConditionalAccessPolicy => policy_name(audit).unwrap_or(label),
+        _ => label,
+    };
     let by = actor.name();
     let (severity, title, detail) = match audit.activity {
         AuditActivity::DisableStrongAuthentication | AuditActivity::UpdateUser => {

@@ -469,3 +469,38 @@ fn a_known_administrators_changes_are_a_level_lower() {
         Severity::Medium
     );
 }
+
+#[test]
+fn a_policy_is_named_as_its_own_json_names_it() {
+    // The unified audit log names a Conditional Access policy's target by id alone: the title
+    // takes the policy's name from its JSON, in every shape.
+    let policy = |state: &str| {
+        format!(
+            r#"{{"id":"f4e5","displayName":"CA005 - Require MFA","state":"{state}","grantControls":{{"builtInControls":["mfa"]}}}}"#
+        )
+    };
+    let mut nameless = crate::helpers::target("Policy", "f4e5", "");
+    nameless.display_name = None;
+    let switched_off = crate::helpers::audit(
+        "Update conditional access policy",
+        crate::helpers::user("adm.jo@contoso.com"),
+        vec![nameless],
+        &[(
+            "ConditionalAccessPolicy",
+            &policy("enabled"),
+            &policy("disabled"),
+        )],
+        1.0,
+    );
+    for shape in SHAPES {
+        let found = crate::helpers::detect("", &[switched_off.clone()], shape, "mfa-tampering");
+        assert_eq!(found.len(), 1, "{shape:?}");
+        assert!(
+            found[0]
+                .title
+                .starts_with("Conditional Access policy CA005 - Require MFA switched to disabled"),
+            "{shape:?}: {}",
+            found[0].title
+        );
+    }
+}
