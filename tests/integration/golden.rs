@@ -493,7 +493,12 @@ fn a_policy_is_named_as_its_own_json_names_it() {
         1.0,
     );
     for shape in SHAPES {
-        let found = crate::helpers::detect("", &[switched_off.clone()], shape, "mfa-tampering");
+        let found = crate::helpers::detect(
+            "",
+            std::slice::from_ref(&switched_off),
+            shape,
+            "mfa-tampering",
+        );
         assert_eq!(found.len(), 1, "{shape:?}");
         assert!(
             found[0]
