@@ -306,6 +306,14 @@ mod tests {
     use super::{enforced, exclusions, policy, requirements, requires_mfa};
 
     #[test]
+    fn a_snapshot_that_kept_days_still_loads() {
+        // The versions before the known administrators saved the days each account changed MFA.
+        let saved = r#"{"routine":{"days":{"cap":8,"map":{}}}}"#;
+        assert!(serde_json::from_str::<super::MfaOff>(saved).is_ok());
+        assert!(serde_json::from_str::<super::MfaOff>("null").is_ok());
+    }
+
+    #[test]
     fn per_user_requirements_are_counted_in_any_quoting() {
         let enforced = r#"[{"RelyingParty":"*","State":1,"RememberDevicesNotIssuedBefore":"2023-09-01T08:12:44Z"}]"#;
         assert_eq!(requirements(enforced), Some(1));
