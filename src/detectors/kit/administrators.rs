@@ -37,14 +37,18 @@ impl Administrators {
         }
     }
 
-    /// Takes in an event: when it is an administrative change, returns on how many earlier days
-    /// its actor made such changes if that makes it a known administrator, and marks the day.
+    /// Takes in an event: for a directory change or Exchange cmdlet, returns on how many earlier
+    /// days its actor made administrative changes if that makes it a known administrator (a
+    /// consent is graded by its actor's history too), and marks the day when the change is an
+    /// administrative one.
     pub fn observe(&mut self, settings: &config::Administrators, event: &Event) -> Option<u32> {
-        let (actor, time) = actor(event)?;
+        let (actor, time, administrative) = actor(event)?;
         let baseline = settings.baseline.0;
         let earlier = self.routine.days_before(&actor, time, baseline);
-        self.routine
-            .mark(&actor, time, time.saturating_sub(baseline));
+        if administrative {
+            self.routine
+                .mark(&actor, time, time.saturating_sub(baseline));
+        }
         (earlier as usize >= settings.days.get()).then_some(earlier)
     }
 
@@ -69,15 +73,16 @@ impl Administrators {
     }
 }
 
-/// The account that made an administrative change, as it is remembered (lowercased), and when.
-fn actor(event: &Event) -> Option<(String, Timestamp)> {
+/// The account that made a directory change or ran a cmdlet, as it is remembered (lowercased),
+/// when, and whether the change is an administrative one.
+fn actor(event: &Event) -> Option<(String, Timestamp, bool)> {
     match event {
-        Event::DirectoryAudit(audit) if audit.success && !for_itself(audit) => {
+        Event::DirectoryAudit(audit) if audit.success => {
             let name = audit.actor.name();
-            (name != "unknown").then(|| (name.to_lowercase(), audit.time))
+            (name != "unknown").then(|| (name.to_lowercase(), audit.time, !for_itself(audit)))
         }
         Event::ExchangeAdmin(admin) if admin.success && !admin.actor.is_empty() => {
-            Some((admin.actor.to_lowercase(), admin.time))
+            Some((admin.actor.to_lowercase(), admin.time, true))
         }
         _ => None,
     }
@@ -207,6 +212,24 @@ mod tests {
             }
         }
         assert!(known.is_empty());
+        // Consent does not make an administrator, but an administrator's consent is graded.
+        let admin = "hd.ana@contoso.com";
+        for day in 0..3 {
+            let event = audit(admin, "Reset password", "bo@contoso.com", T0 + day * DAY);
+            assert_eq!(known.observe(&settings, &event), None);
+        }
+        let consent = audit(admin, "Consent to application", "", T0 + 3 * DAY);
+        assert_eq!(known.observe(&settings, &consent), Some(3));
+        known.observe(
+            &settings,
+            &audit(admin, "Consent to application", "", T0 + 4 * DAY),
+        );
+        let later = audit(admin, "Consent to application", "", T0 + 5 * DAY);
+        assert_eq!(
+            known.observe(&settings, &later),
+            Some(3),
+            "consent days do not count"
+        );
         // Activating one's own role is an administrator's act.
         for day in 0..4 {
             let event = audit(
