@@ -19,11 +19,10 @@
 //! `Enforced`, for any relying party) and now holds none; the two records one change may write
 //! share one finding, and so do all the users one account turns it off for within the window (a
 //! script's sweep is one finding that lists its users). One finding per policy (or acting
-//! account) per window (default 1 h). A known
-//! administrator's changes (an account that made administrative changes on 3 earlier days within
-//! 30, see `administrators` in the README) are a level lower (high to medium, medium to low), and
-//! say so. An intruder's first changes, and every change in a new deployment's first days, keep
-//! their grade.
+//! account) per window (default 1 h). A known administrator's changes (an account that made
+//! administrative changes on 3 earlier days within 30, see `administrators` in the README) are a
+//! level lower (high to medium, medium to low), and say so. An intruder's first changes, and
+//! every change in a new deployment's first days, keep their grade.
 //!
 //! **False positives.** Conditional Access clean-ups and break-glass exclusions by the identity
 //! team: allow-list the administrators who do it (`allowlist.service_accounts`). Per-user MFA

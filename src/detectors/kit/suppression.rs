@@ -13,10 +13,11 @@
 //! that drive the watermark: the same change logged by both, or a script's sweep whose records
 //! come in two pipelines, stays one finding.
 //!
-//! At most `cap` findings are open at once, and at most `cap` closed ones are kept at hand (the
-//! oldest dropped first: they were emitted already). A new key beyond it first closes the findings idle
+//! At most `cap` findings are open at once. A new key beyond it first closes the findings idle
 //! longest (an eighth of the cap at a time, so a flood of keys costs no scan per key): each goes
-//! out with what it gathered, as when its window ends, and is counted as evicted.
+//! out with what it gathered, as when its window ends, and is counted as evicted. At most `cap`
+//! closed findings are kept at hand; beyond it those that ended first go, an eighth at a time
+//! (they were emitted already, and are not counted).
 
 use std::collections::BTreeMap;
 
