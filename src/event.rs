@@ -823,9 +823,29 @@ pub fn starts_with_ignore_ascii_case(text: &str, prefix: &str) -> bool {
         .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
 }
 
+/// Whether `id` is a GUID (`8-4-4-4-12` hex digits, either case): what directory object, app and
+/// tenant ids are.
+pub fn is_guid(id: &str) -> bool {
+    id.len() == 36
+        && id.bytes().enumerate().all(|(at, byte)| match at {
+            8 | 13 | 18 | 23 => byte == b'-',
+            _ => byte.is_ascii_hexdigit(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_guid_is_a_guid() {
+        assert!(is_guid("9c1e4b7a-2f3d-4e5a-8b6c-7d8e9f0a1b2c"));
+        assert!(is_guid("9C1E4B7A-2F3D-4E5A-8B6C-7D8E9F0A1B2C"));
+        assert!(!is_guid("9c1e4b7a-2f3d-4e5a-8b6c-7d8e9f0a1b2"));
+        assert!(!is_guid("9c1e4b7a_2f3d-4e5a-8b6c-7d8e9f0a1b2c"));
+        assert!(!is_guid("Fabrikam Cloud Services, a partner!!"));
+        assert!(!is_guid("9c1e4b7a-2f3d-4e5a-8b6c-7d8e9f0a1b2\u{e9}"));
+    }
 
     fn fields() -> SignInFields<&'static str> {
         SignInFields {

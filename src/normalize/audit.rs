@@ -8,7 +8,9 @@ use serde_json::Value;
 use super::office::id_types;
 use super::raw::{elements, first, get, member_text, nested, value_text, Raw, Record, Text};
 use super::{done, invalid, owned, parse_time, synthesized_id, Normalized, Rejection};
-use crate::event::{Actor, AuditActivity, AuditTarget, DirectoryAudit, Event, Modified, Shape};
+use crate::event::{
+    is_guid, Actor, AuditActivity, AuditTarget, DirectoryAudit, Event, Modified, Shape,
+};
 
 fn success(result: Option<&Text>) -> bool {
     result.map(Text::as_str).is_none_or(|result| {
@@ -262,14 +264,4 @@ fn read_unified(
         details: super::raw::name_values(&extended),
         tenant_id: owned(first(&[&raw.organization_id])),
     })
-}
-
-/// Whether `id` is a GUID (`8-4-4-4-12` hex digits, either case): what directory object and app
-/// ids are.
-fn is_guid(id: &str) -> bool {
-    id.len() == 36
-        && id.bytes().enumerate().all(|(at, byte)| match at {
-            8 | 13 | 18 | 23 => byte == b'-',
-            _ => byte.is_ascii_hexdigit(),
-        })
 }
