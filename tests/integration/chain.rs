@@ -5,6 +5,8 @@
 use serde_json::Value;
 use snowyowl::{Engine, Finding, Severity};
 
+use crate::helpers::golden_file;
+
 const FULL: &str = include_str!("../data/midnight-blizzard.ndjson");
 const APP_ABUSE: &str = include_str!("../data/app-abuse.ndjson");
 const APP_ID: &str = "5f0c3a1e-7b2d-4c9e-8a61-3d2e1f0a9b7c";
@@ -318,13 +320,7 @@ fn the_compromised_account_hiding_its_tracks_and_federating_a_domain_joins_the_i
     // tenants of its own in (the golden cases of `audit-tampering`, `domain-federation` and
     // `partner-trust`); an administrator no finding names federates another domain the same day,
     // and Microsoft's GDAP service sets up a service provider (its own actor: no shared entity).
-    let golden = |id: &str| {
-        std::fs::read_to_string(format!(
-            "{}/tests/golden/{id}/fires.ndjson",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    };
+    let golden = |id: &str| golden_file(id, "fires.ndjson");
     let federation = golden("domain-federation");
     let bystander = federation
         .lines()
@@ -383,11 +379,7 @@ fn an_app_acting_again_and_again_is_one_alias() {
     // A provisioning app updates service principals for two days: its app id and service principal id
     // are one alias, learnt once, not once a record, so its routine fills no cap and prunes no
     // incident of the story told beside it.
-    let story = std::fs::read_to_string(format!(
-        "{}/tests/golden/attack-chain/fires.ndjson",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let story = golden_file("attack-chain", "fires.ndjson");
     let mut text = story.clone();
     for i in 0..3_000 {
         text.push_str(&format!(

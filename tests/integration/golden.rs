@@ -5,7 +5,7 @@ use snowyowl::event::{FactorRequirement, Shape, SignInCategory};
 use snowyowl::finding::Activity;
 use snowyowl::Severity;
 
-use crate::helpers::{latest, ndjson, of, run, signin, spray, SHAPES};
+use crate::helpers::{golden_file, latest, ndjson, of, run, signin, spray, SHAPES};
 
 const SPRAY_IP: &str = "203.0.113.66";
 const OFFICE: &str = "198.51.100.10";
@@ -274,15 +274,6 @@ fn spray_then_success_look_alikes_stay_quiet() {
     }
 }
 
-/// A file of a detector's golden folder.
-fn golden_file(detector: &str, file: &str) -> String {
-    let path = format!(
-        "{}/tests/golden/{detector}/{file}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
-}
-
 #[test]
 fn a_known_partner_tenant_is_not_reported() {
     // The golden partner-trust story with its first partner tenant listed as expected (in another
@@ -362,6 +353,14 @@ fn a_partner_finding_names_every_actor_and_trusts_no_borrowed_name() {
     assert!(!finding.title.contains("GDAP"));
 }
 
+/// `line` once for each of `days`: its `date` moved to the day, its record id (which starts with
+/// `id`) made the day's own.
+fn on_days(line: &str, date: &str, id: &str, days: &[&str]) -> Vec<String> {
+    days.iter()
+        .map(|day| line.replace(date, day).replace(id, &format!("{id}-{day}")))
+        .collect()
+}
+
 #[test]
 fn a_known_administrators_changes_are_a_level_lower() {
     // The identity administrator's own work (turning per-user MFA on for users, as in
@@ -380,14 +379,7 @@ fn a_known_administrators_changes_are_a_level_lower() {
         .unwrap()
         .replace("svc-legacy-test@contoso.com", "identity.admin@contoso.com");
     let severity = |days: &[&str], disable: &str| {
-        let mut text: Vec<String> = days
-            .iter()
-            .map(|day| {
-                enable
-                    .replace("2024-03-05", day)
-                    .replace("Directory_0a1b", &format!("Directory_{day}"))
-            })
-            .collect();
+        let mut text = on_days(&enable, "2024-03-05", "Directory_0a1b", days);
         text.push(disable.to_owned());
         let findings = run("", &(text.join("\n") + "\n"));
         let mfa = of(&findings, "mfa-tampering");
@@ -420,15 +412,9 @@ fn a_known_administrators_changes_are_a_level_lower() {
         .nth(1)
         .unwrap()
         .replace("svc-legacy-test@contoso.com", "it.admin@contoso.com");
+    let routine_on = |days: &[&str]| on_days(&routine, "2024-03-04", "54f3ab11", days);
     let grant_by = |days: &[&str], grant: &str| {
-        let mut text: Vec<String> = days
-            .iter()
-            .map(|day| {
-                routine
-                    .replace("2024-03-04", day)
-                    .replace("54f3ab11", &day[5..])
-            })
-            .collect();
+        let mut text = routine_on(days);
         text.push(grant.to_owned());
         let findings = run("", &(text.join("\n") + "\n"));
         latest(&of(&findings, "exchange-impersonation-role"))
@@ -449,10 +435,7 @@ fn a_known_administrators_changes_are_a_level_lower() {
     assert_eq!(grant_by(&days, &intruder)[0].severity, Severity::High);
     // Restored from a snapshot between the days and the grant, the history holds.
     let mut engine = snowyowl::Engine::from_json("", crate::helpers::SEED).unwrap();
-    for day in days {
-        let line = routine
-            .replace("2024-03-04", day)
-            .replace("54f3ab11", &day[5..]);
+    for line in routine_on(&days) {
         engine.push(format!("{line}\n").as_bytes());
     }
     let snapshot = engine.snapshot().unwrap();

@@ -260,6 +260,15 @@ pub fn render_all(events: &[Event], shape: Shape) -> String {
         .collect()
 }
 
+/// A file of a detector's golden folder (`tests/golden/<detector>/<file>`).
+pub fn golden_file(detector: &str, file: &str) -> String {
+    let path = format!(
+        "{}/tests/golden/{detector}/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
+}
+
 /// Runs events of any kind in `shape` and returns the latest version of each finding of
 /// `detector`.
 pub fn detect(config: &str, events: &[Event], shape: Shape, detector: &str) -> Vec<Finding> {
