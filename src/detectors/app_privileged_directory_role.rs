@@ -74,7 +74,16 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
     }
     let actor = &audit.actor;
     let eligible = audit.activity_name.to_lowercase().contains("eligible");
-    let gdap = actor.is_gdap_service();
+    // Microsoft's GDAP service assigns what a relationship an administrator approved grants.
+    let (severity, by, approved) = if actor.is_gdap_service() {
+        (
+            Severity::Medium,
+            "Microsoft's GDAP service",
+            ", for a partner relationship an administrator approved",
+        )
+    } else {
+        (Severity::High, actor.name(), "")
+    };
     report.report(
         &format!("{member_id}|{role}"),
         audit.time,
@@ -82,28 +91,14 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report) {
             let mut finding = Finding::new(
                 PrivilegedRole::META.id,
                 uid,
-                if gdap {
-                    Severity::Medium
-                } else {
-                    Severity::High
-                },
+                severity,
                 audit.time,
                 format!("Service principal {member_name} added to {role}"),
                 PrivilegedRole::META.attack,
             );
             finding.message = format!(
-                "{} made service principal {member_name} ({member_id}) {}{role}{}",
-                if gdap {
-                    "Microsoft's GDAP service"
-                } else {
-                    actor.name()
-                },
+                "{by} made service principal {member_name} ({member_id}) {}{role}{approved}",
                 if eligible { "eligible for " } else { "" },
-                if gdap {
-                    ", for a partner relationship an administrator approved"
-                } else {
-                    ""
-                }
             );
             observe_actor(&mut finding, actor);
             finding.observe("resources.uid", ObservableKind::ResourceUid, &member_id);

@@ -22,8 +22,8 @@
 //!
 //! **False positives.** Planned token-signing certificate renewals pushed by an administrator
 //! (`Update-MgDomainFederationSettings`) look the same (medium once the administrator is known):
-//! allow-list the account that runs them (`allowlist.service_accounts`). A new subsidiary's domain federated in its first week is
-//! critical by design.
+//! allow-list the account that runs them (`allowlist.service_accounts`). A new subsidiary's domain
+//! federated in its first week is critical by design.
 //!
 //! **ATT&CK.** T1484.002.
 

@@ -10,10 +10,10 @@
 //! older logs and on-premises Exchange still carry it.)
 //!
 //! **False positives.** Help-desk delegation of shared mailboxes (medium once the help desk is
-//! known): allow-list the admin accounts that do it (`allowlist.service_accounts`). Exchange Online's own eDiscovery set-up, which
-//! grants the `Discovery Management` role group full access to the `DiscoverySearchMailbox{…}`
-//! system mailbox again from time to time, is left out (that grant only; anyone else given access
-//! to that mailbox is reported).
+//! known): allow-list the admin accounts that do it (`allowlist.service_accounts`). Exchange
+//! Online's own eDiscovery set-up, which grants the `Discovery Management` role group full access
+//! to the `DiscoverySearchMailbox{…}` system mailbox again from time to time, is left out (that
+//! grant only; anyone else given access to that mailbox is reported).
 //!
 //! **ATT&CK.** T1098.002.
 

@@ -21,10 +21,10 @@
 //! id. What a cross-tenant policy grants is read property by property, its new value against its
 //! old one, whichever JSON form it takes (the Graph names `isMfaAccepted`, `isServiceProvider`,
 //! `isSyncAllowed`, or the directory's `AcceptMFA`, `AllowServiceProvider`); an identity sync
-//! property that names no `isSyncAllowed` grants sync when its value turns `true`. Microsoft's GDAP
-//! service is known by its app id (by its name only when no app id is logged). Removals, and updates
-//! that grant nothing new, are not reported. One finding per partner per window (default 1 h),
-//! raised to the most severe grant seen, naming every actor.
+//! property that names no `isSyncAllowed` grants sync when its value turns `true`. Microsoft's
+//! GDAP service is known by its app id (by its name only when no app id is logged). Removals, and
+//! updates that grant nothing new, are not reported. One finding per partner per window (default
+//! 1 h), raised to the most severe grant seen, naming every actor.
 //!
 //! **False positives.** A new managed service provider, a merger's tenants brought together, a
 //! B2B partner onboarded: list the partner tenants the organisation expects
