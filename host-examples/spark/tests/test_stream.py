@@ -176,8 +176,13 @@ def test_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(stream, un
 
 def test_quiet_tenants_advance_on_their_timers_then_retire(tmp_path):
     """Short timers on a short stream: each tenant's watermark moves on every IDLE_SHORT seconds of
-    quiet (never more often), then the tenant retires; findings still those of `scan` alone."""
-    idle, retire = 3, 12
+    quiet (never more often), then the tenant retires; findings still those of `scan` alone.
+
+    A timer fires only when a micro-batch runs. On two busy cores a batch can take several seconds,
+    and a tenant whose first timer after its last input fires only once `retire` has passed
+    retires without advancing (as it should). `retire` is eight idle intervals, so that missing
+    every advance takes a run of batches over 21 seconds, not one slow batch (it did at 12)."""
+    idle, retire = 3, 24
     per_tenant = {guid: streams.as_tenant(streams.generate(CLI, "app-abuse"), guid) for guid in (TWIN, TENANTS["app-abuse"])}
     stream = streams.interleave(per_tenant, [], tmp_path / "input", 2)
     finish(job(stream, tmp_path, "timers", idle=idle, retire=retire), tmp_path, "timers")
