@@ -378,8 +378,12 @@ pub enum AuditActivity {
     SetFederationSettings,
     /// `Disable Strong Authentication`: a user's per-user MFA turned off.
     DisableStrongAuthentication,
-    /// `Update user`: read for its `StrongAuthenticationRequirement` (per-user MFA).
+    /// `Update user`: read for its `StrongAuthenticationRequirement` (per-user MFA) and
+    /// `StrongAuthenticationMethod` (the user's registered MFA methods).
     UpdateUser,
+    /// `Admin registered security info`: an authentication method registered for a user by
+    /// someone else (the Authentication Methods service; `resultReason` names the method).
+    AdminRegisteredSecurityInfo,
     /// `Update conditional access policy`.
     UpdateConditionalAccessPolicy,
     /// `Delete conditional access policy`.
@@ -455,6 +459,7 @@ impl AuditActivity {
             "set federation settings on domain" => AuditActivity::SetFederationSettings,
             "disable strong authentication" => AuditActivity::DisableStrongAuthentication,
             "update user" => AuditActivity::UpdateUser,
+            "admin registered security info" => AuditActivity::AdminRegisteredSecurityInfo,
             "add partner to company" => AuditActivity::AddPartner,
             "add a partner to cross-tenant access setting" => AuditActivity::AddCrossTenantPartner,
             "update a partner cross-tenant access setting" => {
@@ -616,6 +621,9 @@ pub struct DirectoryAudit {
     pub modified: Vec<Modified>,
     /// `additionalDetails` key/value pairs.
     pub details: Vec<(String, String)>,
+    /// `resultReason`: why the result was what it was. The Authentication Methods service names
+    /// the method here (`Admin registered temporary access pass method for user`).
+    pub reason: Option<String>,
     /// The tenant.
     pub tenant_id: Option<String>,
 }

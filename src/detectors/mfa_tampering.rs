@@ -4,11 +4,16 @@
 //! emptying its `StrongAuthenticationRequirement`, as `Set-MsolUser` and Graph do): high. A
 //! Conditional Access policy that was enforced (`state` `enabled`) deleted, or updated to
 //! `disabled` or report-only, or to no longer require MFA: high. An enforced policy updated to
-//! exclude more users or groups: medium.
+//! exclude more users or groups: medium. Every MFA method a user had registered removed by
+//! another account (`Update user` emptying `StrongAuthenticationMethod`, "require re-register
+//! MFA"), or a Temporary Access Pass issued for a user by another account (`Admin registered
+//! security info`, the pass named in `resultReason`): medium.
 //!
 //! **Why.** An intruder who holds a password keeps using it once the second factor is gone: from
 //! its own account, or for the accounts it took over. MFA was what the seed's spray could not get
-//! past, and what Midnight Blizzard looked for accounts without.
+//! past, and what Midnight Blizzard looked for accounts without. Cleared methods and a pass are
+//! the quieter ways: the next to register (the password's holder) or the pass's holder passes
+//! MFA as the user.
 //!
 //! **Logic.** The policy's before and after are the `ConditionalAccessPolicy` property (the policy
 //! as JSON, as the Conditional Access service logs it); a policy whose before is missing or
@@ -18,15 +23,22 @@
 //! new. Per-user MFA is off when `StrongAuthenticationRequirement` held a requirement (`Enabled` or
 //! `Enforced`, for any relying party) and now holds none; the two records one change may write
 //! share one finding, and so do all the users one account turns it off for within the window (a
-//! script's sweep is one finding that lists its users). One finding per policy (or acting
-//! account) per window (default 1 h). A known administrator's changes (an account that made
+//! script's sweep is one finding that lists its users); cleared methods and passes are grouped
+//! the same way, each apart. A change counts as another account's only when a user acted on a
+//! different user: a user's own changes, and a service acting as an app, do not. An
+//! administrator registering a phone or app for a user is not reported. One finding per policy
+//! (or acting account) per window (default 1 h). A known administrator's changes (an account that made
 //! administrative changes on 3 earlier days within 30, see `administrators` in the README) are a
-//! level lower (high to medium, medium to low), and say so. An intruder's first changes, and
-//! every change in a new deployment's first days, keep their grade.
+//! level lower (high to medium, medium to low), and say so; its cleared methods and passes, the
+//! helpdesk's daily work, are informational, kept back and counted in `stats` unless
+//! `report_informational` is set. An intruder's first changes, and every change in a new
+//! deployment's first days, keep their grade.
 //!
 //! **False positives.** Conditional Access clean-ups and break-glass exclusions by the identity
 //! team: allow-list the administrators who do it (`allowlist.service_accounts`). Per-user MFA
-//! turned off while a tenant moves to Conditional Access: the same.
+//! turned off while a tenant moves to Conditional Access: the same. The helpdesk clearing the
+//! methods of users who lost a phone, or issuing passes to new starters: a known administrator's
+//! work, kept back once its account is known; in a new deployment's first days, medium.
 //!
 //! **ATT&CK.** T1556.006.
 
@@ -44,6 +56,9 @@ kit::config! {
     "mfa-tampering";
     /// Suppression window per policy or user (default `1h`).
     window: Duration = Duration(HOUR),
+    /// Emit the informational findings kept back: a known administrator clearing a user's MFA
+    /// methods or issuing a Temporary Access Pass (helpdesk work; counted in `stats` either way).
+    report_informational: bool = false,
 }
 
 kit::rule! {
@@ -51,7 +66,9 @@ kit::rule! {
     MfaOff as MfaTampering keeping Distinct,
     Meta { id: "mfa-tampering", stage: Some(Stage::Privilege),
            attack: &[MODIFY_MFA], severity: Severity::High },
-    |_, event, report| if let Event::DirectoryAudit(audit) = event { on_audit(audit, report) }
+    |config, event, report| if let Event::DirectoryAudit(audit) = event {
+        on_audit(config, audit, report)
+    }
 }
 
 /// A Conditional Access policy as its property holds it (a JSON object, or a string of one).
@@ -97,19 +114,104 @@ fn requires_mfa(policy: &Value) -> bool {
         || member(grant, "authenticationStrength").is_some_and(|strength| !strength.is_null())
 }
 
-/// The per-user MFA requirements a `StrongAuthenticationRequirement` value lists (a JSON list, or
-/// a string of one; empty or `null` is none). `None` when the value is not such a list.
-fn requirements(text: &str) -> Option<usize> {
+/// How many entries a `StrongAuthenticationRequirement` or `StrongAuthenticationMethod` value
+/// lists (a JSON list, or a string of one; empty or `null` is none). `None` when the value is not
+/// such a list.
+fn listed(text: &str) -> Option<usize> {
     let text = text.trim();
     if text.is_empty() {
         return Some(0);
     }
     match serde_json::from_str(text).ok()? {
-        Value::String(inner) => requirements(&inner),
+        Value::String(inner) => listed(&inner),
         Value::Array(list) => Some(list.len()),
         Value::Null => Some(0),
         _ => None,
     }
+}
+
+/// What a change did to one user's MFA. Such changes are grouped by the account that makes them:
+/// a sweep over many users is one finding that lists them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Sweep {
+    /// Per-user MFA turned off.
+    MfaOff,
+    /// Every registered MFA method removed by another account (the user must register anew,
+    /// and whoever holds the password can register their own).
+    MethodsCleared,
+    /// A Temporary Access Pass issued by another account: a passcode that satisfies MFA.
+    AccessPass,
+}
+
+impl Sweep {
+    fn severity(self) -> Severity {
+        match self {
+            Sweep::MfaOff => Severity::High,
+            Sweep::MethodsCleared | Sweep::AccessPass => Severity::Medium,
+        }
+    }
+
+    /// Its part of the finding's key (`per-user` as before the other two).
+    fn key(self) -> &'static str {
+        match self {
+            Sweep::MfaOff => "per-user",
+            Sweep::MethodsCleared => "methods",
+            Sweep::AccessPass => "access-pass",
+        }
+    }
+
+    fn title(self, users: &str, by: &str) -> String {
+        match self {
+            Sweep::MfaOff => format!("Per-user MFA turned off for {users} by {by}"),
+            Sweep::MethodsCleared => format!("Every MFA method of {users} removed by {by}"),
+            Sweep::AccessPass => format!("Temporary Access Pass issued for {users} by {by}"),
+        }
+    }
+
+    fn did(self) -> &'static str {
+        match self {
+            Sweep::MfaOff => "turned per-user MFA off for",
+            Sweep::MethodsCleared => "removed every MFA method of",
+            Sweep::AccessPass => "issued a Temporary Access Pass for",
+        }
+    }
+}
+
+/// The change was made to a user by another user's account. A user's own changes to its methods
+/// (and the service that writes them on its behalf, which acts as an app) are not.
+fn by_another(audit: &DirectoryAudit) -> bool {
+    let (Some(by), Some(target)) = (audit.actor.user.as_deref(), audit.targets.first()) else {
+        return false;
+    };
+    match (target.user.as_deref(), target.id.as_deref()) {
+        (Some(user), _) => !user.eq_ignore_ascii_case(by),
+        (None, Some(id)) => audit
+            .actor
+            .object_id
+            .as_deref()
+            .is_some_and(|own| !own.eq_ignore_ascii_case(id)),
+        (None, None) => false,
+    }
+}
+
+/// `Update user` by another account took away every MFA method the user had registered
+/// (`StrongAuthenticationMethod`, a list of `{MethodType, Default}`, emptied): "require
+/// re-register MFA".
+fn methods_cleared(audit: &DirectoryAudit) -> bool {
+    const PROPERTY: &str = "StrongAuthenticationMethod";
+    let (Some(old), Some(new)) = (audit.old_value(PROPERTY), audit.new_value(PROPERTY)) else {
+        return false;
+    };
+    listed(new) == Some(0) && listed(old).is_some_and(|had| had > 0) && by_another(audit)
+}
+
+/// `Admin registered security info` whose `resultReason` says it was a Temporary Access Pass.
+fn access_pass(audit: &DirectoryAudit) -> bool {
+    audit.reason.as_deref().is_some_and(|reason| {
+        reason
+            .to_ascii_lowercase()
+            .contains("temporary access pass")
+    }) && by_another(audit)
 }
 
 /// `Update user` took away every per-user MFA requirement the user had.
@@ -118,7 +220,7 @@ fn per_user_mfa_removed(audit: &DirectoryAudit) -> bool {
     let (Some(old), Some(new)) = (audit.old_value(PROPERTY), audit.new_value(PROPERTY)) else {
         return false;
     };
-    requirements(new) == Some(0) && requirements(old).is_some_and(|had| had > 0)
+    listed(new) == Some(0) && listed(old).is_some_and(|had| had > 0)
 }
 
 /// The policy's `displayName`, after the change or before it.
@@ -151,7 +253,7 @@ fn exclusions(policy: &Value) -> Vec<String> {
         .collect()
 }
 
-fn on_audit(audit: &DirectoryAudit, report: &mut Report<Distinct>) {
+fn on_audit(config: &Config, audit: &DirectoryAudit, report: &mut Report<Distinct>) {
     if !audit.success || report.allowlist.service_actor(&audit.actor) {
         return;
     }
@@ -165,21 +267,26 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report<Distinct>) {
         _ => label,
     };
     let by = actor.name();
-    let (severity, title, detail) = match audit.activity {
-        AuditActivity::DisableStrongAuthentication | AuditActivity::UpdateUser => {
-            if audit.activity == AuditActivity::UpdateUser && !per_user_mfa_removed(audit) {
-                return;
-            }
+    let sweep = match audit.activity {
+        AuditActivity::DisableStrongAuthentication => Some(Sweep::MfaOff),
+        AuditActivity::UpdateUser if per_user_mfa_removed(audit) => Some(Sweep::MfaOff),
+        AuditActivity::UpdateUser if methods_cleared(audit) => Some(Sweep::MethodsCleared),
+        AuditActivity::AdminRegisteredSecurityInfo if access_pass(audit) => Some(Sweep::AccessPass),
+        _ => None,
+    };
+    let (severity, title, detail) = match (sweep, audit.activity) {
+        (Some(sweep), _) => {
             let user = target
                 .and_then(|t| t.user.clone())
                 .unwrap_or_else(|| name.clone());
             (
-                Severity::High,
-                format!("Per-user MFA turned off for {user} by {by}"),
+                sweep.severity(),
+                sweep.title(&user, by),
                 json!({"user": user}),
             )
         }
-        AuditActivity::DeleteConditionalAccessPolicy => {
+        (_, AuditActivity::DisableStrongAuthentication | AuditActivity::UpdateUser) => return,
+        (_, AuditActivity::DeleteConditionalAccessPolicy) => {
             let before = policy(audit.old_value("ConditionalAccessPolicy"));
             if before.as_ref().is_some_and(|before| !enforced(before)) {
                 return;
@@ -190,7 +297,7 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report<Distinct>) {
                 json!({"policy": name, "state_before": before.as_ref().and_then(state)}),
             )
         }
-        AuditActivity::UpdateConditionalAccessPolicy => {
+        (_, AuditActivity::UpdateConditionalAccessPolicy) => {
             let before = policy(audit.old_value("ConditionalAccessPolicy"));
             let after = policy(audit.new_value("ConditionalAccessPolicy"));
             if before.as_ref().is_some_and(|before| !enforced(before)) {
@@ -237,15 +344,25 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report<Distinct>) {
         }
         _ => return,
     };
-    // A known administrator's change: a level lower.
+    // A known administrator's change: a level lower. Clearing methods and issuing passes is the
+    // helpdesk's daily work: a known administrator's is informational, kept back unless asked for.
     let administrator = report.administrator();
-    let severity = administrators::graded(severity, administrator);
-    // Per-user MFA is keyed by the account that turns it off: `Disable Strong Authentication` and
-    // the `Update user` beside it are one change, and a script's sweep over many users is one
-    // finding that lists them.
+    let severity = match sweep {
+        Some(Sweep::MethodsCleared | Sweep::AccessPass) if administrator.is_some() => {
+            if !config.report_informational {
+                report.keep_back();
+                return;
+            }
+            Severity::Informational
+        }
+        _ => administrators::graded(severity, administrator),
+    };
+    // A change to one user's MFA is keyed by the account that makes it: `Disable Strong
+    // Authentication` and the `Update user` beside it are one change, and a script's sweep over
+    // many users is one finding that lists them.
     let user = detail.get("user").and_then(Value::as_str);
-    let key = match user {
-        Some(_) => format!("per-user|{}", by.to_ascii_lowercase()),
+    let key = match sweep {
+        Some(sweep) => format!("{}|{}", sweep.key(), by.to_ascii_lowercase()),
         None => format!("{:?}|{}", audit.activity, name.to_ascii_lowercase()),
     };
     report.report_with(
@@ -279,7 +396,7 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report<Distinct>) {
         |finding, users| {
             finding.add_evidence(&audit.id);
             finding.severity = finding.severity.max(severity);
-            let Some(user) = user else {
+            let (Some(user), Some(sweep)) = (user, sweep) else {
                 return;
             };
             if !users.add(&user.to_ascii_lowercase()) {
@@ -290,11 +407,9 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report<Distinct>) {
             if let Some(id) = target.and_then(|t| t.id.as_deref()) {
                 finding.observe("resources.uid", ObservableKind::ResourceUid, id);
             }
-            finding.title = format!("Per-user MFA turned off for {} users by {by}", users.said());
-            finding.message = format!(
-                "{by} turned per-user MFA off for {} users, one after another",
-                users.said()
-            );
+            let many = format!("{} users", users.said());
+            finding.title = sweep.title(&many, by);
+            finding.message = format!("{by} {} {many}, one after another", sweep.did());
             administrators::note(finding, administrator);
         },
     );
@@ -302,7 +417,7 @@ fn on_audit(audit: &DirectoryAudit, report: &mut Report<Distinct>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{enforced, exclusions, policy, requirements, requires_mfa};
+    use super::{enforced, exclusions, listed, policy, requires_mfa};
 
     #[test]
     fn a_snapshot_that_kept_days_still_loads() {
@@ -315,17 +430,14 @@ mod tests {
     #[test]
     fn per_user_requirements_are_counted_in_any_quoting() {
         let enforced = r#"[{"RelyingParty":"*","State":1,"RememberDevicesNotIssuedBefore":"2023-09-01T08:12:44Z"}]"#;
-        assert_eq!(requirements(enforced), Some(1));
-        assert_eq!(
-            requirements(&serde_json::to_string(enforced).unwrap()),
-            Some(1)
-        );
-        assert_eq!(requirements("[]"), Some(0));
-        assert_eq!(requirements("\"[]\""), Some(0));
-        assert_eq!(requirements(""), Some(0));
-        assert_eq!(requirements("null"), Some(0));
-        assert_eq!(requirements("Enforced"), None);
-        assert_eq!(requirements("{}"), None);
+        assert_eq!(listed(enforced), Some(1));
+        assert_eq!(listed(&serde_json::to_string(enforced).unwrap()), Some(1));
+        assert_eq!(listed("[]"), Some(0));
+        assert_eq!(listed("\"[]\""), Some(0));
+        assert_eq!(listed(""), Some(0));
+        assert_eq!(listed("null"), Some(0));
+        assert_eq!(listed("Enforced"), None);
+        assert_eq!(listed("{}"), None);
     }
 
     #[test]

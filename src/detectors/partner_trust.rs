@@ -338,6 +338,7 @@ mod tests {
                 .map(|&(name, old, new)| Modified::new(name, old, new))
                 .collect(),
             details: Vec::new(),
+            reason: None,
             tenant_id: None,
         }
     }

@@ -112,6 +112,7 @@ fn read_graph<P>(
         targets,
         modified,
         details,
+        reason: owned(first(&[&record.result_reason])),
         tenant_id: owned(first(&[
             &record.aad_tenant_id,
             envelope.map_or(&None, |e| &e.tenant_id),
@@ -262,6 +263,7 @@ fn read_unified(
         targets,
         modified: modified_properties(&modified),
         details: super::raw::name_values(&extended),
+        reason: None,
         tenant_id: owned(first(&[&raw.organization_id])),
     })
 }

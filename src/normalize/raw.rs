@@ -634,7 +634,6 @@ fn is_unread(key: &str) -> bool {
             | "mfaDetail" | "flaggedForReview" | "signInIdentifier" | "signInIdentifierType"
             | "sessionLifetimePolicies" | "uniqueTokenIdentifier" | "incomingTokenType"
             | "crossTenantAccessType" | "authenticationContextClassReferences" | "operationType"
-            | "resultReason"
             // The same columns in Log Analytics (`SigninLogs`, `AuditLogs`).
             | "SourceSystem" | "OperationVersion" | "ResultSignature" | "ResultDescription"
             | "DurationMs" | "CorrelationId" | "Resource" | "ResourceGroup" | "ResourceProvider"
@@ -645,7 +644,7 @@ fn is_unread(key: &str) -> bool {
             | "ProcessingTimeInMilliseconds" | "RiskDetail" | "RiskEventTypes"
             | "RiskLevelAggregated" | "RiskLevelDuringSignIn" | "RiskState"
             | "ResourceDisplayName" | "ResourceIdentity" | "TokenIssuerName" | "TokenIssuerType"
-            | "IsRisky" | "MfaDetail" | "OperationType" | "ResultReason"
+            | "IsRisky" | "MfaDetail" | "OperationType"
             // The unified audit log (Office 365 Management Activity API).
             | "UserType" | "UserKey" | "Version" | "AzureActiveDirectoryEventType"
             | "ActorContextId" | "TargetContextId" | "InterSystemsId" | "IntraSystemId"
@@ -1064,6 +1063,8 @@ raw_record! {
         "additionaldetails": "additionalDetails" | "AdditionalDetails" => pub additional_details: Option<Json<'a>>,
         /// Result (`success`, `failure`).
         "result": "result" | "Result" => pub result: Option<Text<'a>>,
+        /// Why the result was what it was (names the method an administrator registered).
+        "resultreason": "resultReason" | "ResultReason" => pub result_reason: Option<Text<'a>>,
         /// An Intune audit record's id (Intune's `AuditLogs` category shares Entra's name).
         "auditeventid": "AuditEventId" => pub audit_event_id: Option<Text<'a>>,
         /// The service that wrote a directory audit record (`Core Directory`, …).

@@ -304,6 +304,7 @@ fn directory_audit_round_trips_in_every_shape() {
             new: r#"["KeyIdentifier=k,KeyType=Password"]"#.into(),
         }],
         details: Vec::new(),
+        reason: Some("Admin registered temporary access pass method for user".into()),
         tenant_id: Some("tenant-1".into()),
     };
     for shape in [
@@ -332,6 +333,12 @@ fn directory_audit_round_trips_in_every_shape() {
             "{shape:?}"
         );
         assert_eq!(got.modified, audit.modified, "{shape:?}");
+        // `resultReason` (the unified audit log has none).
+        let reason = audit
+            .reason
+            .clone()
+            .filter(|_| shape != Shape::UnifiedAudit);
+        assert_eq!(got.reason, reason, "{shape:?}");
     }
     // The unified audit log writes the name with a trailing period.
     assert!(render::audit(&audit, Shape::UnifiedAudit).contains("management ."));

@@ -454,6 +454,45 @@ fn a_known_administrators_changes_are_a_level_lower() {
 }
 
 #[test]
+fn a_known_administrators_cleared_methods_are_kept_back() {
+    // The helpdesk clears a user's MFA methods (the golden case's 12:20 record, by the identity
+    // administrator). Known from three earlier days of per-user MFA work (look-alike (f)), it is
+    // helpdesk work: no finding, one kept back in `stats`, an informational one on request. An
+    // account not yet known: medium, as the golden case is.
+    let read = |file: &str| golden_file("mfa-tampering", file);
+    let enable = read("lookalikes.ndjson")
+        .lines()
+        .find(|line| line.contains("lynne.robbins"))
+        .unwrap()
+        .to_owned();
+    let clear = read("fires.ndjson")
+        .lines()
+        .find(|line| line.contains("nestor.wilke"))
+        .unwrap()
+        .replace("svc-legacy-test@contoso.com", "identity.admin@contoso.com");
+    let three = ["2024-02-20", "2024-02-27", "2024-03-04"];
+    let text = |days: &[&str]| {
+        let mut text = on_days(&enable, "2024-03-05", "Directory_0a1b", days);
+        text.push(clear.clone());
+        text.join("\n") + "\n"
+    };
+    let mut engine = snowyowl::Engine::from_json("", crate::helpers::SEED).unwrap();
+    let mut findings = engine.push(text(&three).as_bytes()).findings;
+    findings.extend(engine.flush());
+    assert!(of(&findings, "mfa-tampering").is_empty(), "{findings:#?}");
+    assert_eq!(engine.stats().detectors["mfa-tampering"].informational, 1);
+    let asked = run(
+        r#"{"detectors":{"mfa-tampering":{"report_informational":true}}}"#,
+        &text(&three),
+    );
+    let shown = of(&asked, "mfa-tampering");
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert_eq!(shown[0].severity, Severity::Informational);
+    let unknown = run("", &text(&three[1..]));
+    assert_eq!(of(&unknown, "mfa-tampering")[0].severity, Severity::Medium);
+}
+
+#[test]
 fn a_policy_is_named_as_its_own_json_names_it() {
     // The unified audit log names a Conditional Access policy's target by id alone: the title
     // takes the policy's name from its JSON, in every shape.

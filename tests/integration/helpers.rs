@@ -169,6 +169,7 @@ pub fn audit(
             .map(|&(name, old, new)| Modified::new(name, old, new))
             .collect(),
         details: Vec::new(),
+        reason: None,
         tenant_id: Some("tenant-1".into()),
     })
 }

@@ -427,6 +427,7 @@ fn mb_audit(
         details: app_id
             .map(|app| vec![("AppId".to_owned(), app.to_owned())])
             .unwrap_or_default(),
+        reason: None,
         tenant_id: Some(TENANT.to_owned()),
     };
     drafts.push(Event::DirectoryAudit(audit));

@@ -157,6 +157,7 @@ mod tests {
             }],
             modified: Vec::new(),
             details: Vec::new(),
+            reason: None,
             tenant_id: None,
         })
     }

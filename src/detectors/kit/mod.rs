@@ -480,11 +480,18 @@ pub(crate) use rule;
 pub struct Report<'a, S = ()> {
     open: &'a mut Suppression<S>,
     context: &'a mut Context,
+    kept_back: &'a mut u64,
     /// The allow-lists shared by every detector.
     pub allowlist: &'a Allowlist,
 }
 
 impl<S: Default> Report<'_, S> {
+    /// Counts an occurrence kept back at informational instead of reported (in `stats`, as
+    /// `informational`), as the rule's settings ask.
+    pub fn keep_back(&mut self) {
+        *self.kept_back += 1;
+    }
+
     /// Reports an occurrence of `key` at `time`: `create` builds a new finding (given its uid),
     /// `update` adds this occurrence to an open one (see [`Suppression::report`]).
     pub fn report(
@@ -537,13 +544,18 @@ pub struct Keyed<R: Rule> {
     allowlist: Arc<Allowlist>,
     open: Suppression<R::Open>,
     rule: R,
+    /// Occurrences kept back at informational ([`Report::keep_back`]).
+    kept_back: u64,
 }
 
-/// A [`Keyed`] detector's state in a snapshot: the open findings and the rule's own.
+/// A [`Keyed`] detector's state in a snapshot: the open findings, the rule's own, and how many
+/// occurrences it kept back (absent in older snapshots).
 #[derive(Serialize, Deserialize)]
 struct SavedKeyed<O, R> {
     open: O,
     rule: R,
+    #[serde(default)]
+    kept_back: u64,
 }
 
 impl<R: Rule> Registrable for Keyed<R> {
@@ -556,6 +568,7 @@ impl<R: Rule> Registrable for Keyed<R> {
             rule: R::new(&config, parts),
             allowlist: Arc::clone(parts.allowlist),
             config,
+            kept_back: 0,
         }
     }
 }
@@ -569,6 +582,7 @@ impl<R: Rule> Detector for Keyed<R> {
         let mut report = Report {
             open: &mut self.open,
             context,
+            kept_back: &mut self.kept_back,
             allowlist: &self.allowlist,
         };
         self.rule.on_event(&self.config, event, &mut report);
@@ -587,13 +601,16 @@ impl<R: Rule> Detector for Keyed<R> {
     }
 
     fn state(&self) -> StateStats {
-        self.rule.state().with_open(&self.open)
+        let mut stats = self.rule.state().with_open(&self.open);
+        stats.informational += self.kept_back;
+        stats
     }
 
     fn save(&self) -> Result<serde_json::Value, String> {
         let saved = SavedKeyed {
             open: &self.open,
             rule: &self.rule,
+            kept_back: self.kept_back,
         };
         serde_json::to_value(saved).map_err(|error| error.to_string())
     }
@@ -607,6 +624,7 @@ impl<R: Rule> Detector for Keyed<R> {
             .configure(R::META.id, R::window(&self.config), max_open);
         self.rule = saved.rule;
         self.rule.reseed(hasher);
+        self.kept_back = saved.kept_back;
         Ok(())
     }
 }
